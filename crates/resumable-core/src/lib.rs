@@ -1,1 +1,155 @@
-//! placeholder
+//! A sans-IO engine for resumable uploads.
+//!
+//! `resumable-core` models a whole upload as a pure state machine: it plans
+//! chunks, builds every request as [`http`] types, reads every response,
+//! decides retries and backoff, keeps the CRC32C and the checkpoints, and
+//! walks an application file API's flow from session to upload to register.
+//! It speaks the Google Cloud Storage resumable protocol. Drivers
+//! (`resumable-blocking`, `resumable-tokio`, or your own) do the IO.
+//!
+//! # Invariants
+//!
+//! - **No IO, no clock, no randomness of its own.** Time comes in as
+//!   arguments (`now: Instant`, and a wall-clock time once, for expiry
+//!   checks); the backoff jitter comes from [`Config::jitter_seed`].
+//! - **Never panics on anything a server or a source can send.** Every
+//!   answer is checked and a bad one becomes an [`Error`]. A panic is a bug.
+//! - **Never copies file data.** Request bodies are byte ranges of the
+//!   source ([`Body::Source`]); the driver streams them.
+//! - **Progress is what the server persisted,** never what was sent: after
+//!   any doubtful failure the next request is a status query, and the next
+//!   chunk starts at the offset the server reports. The persisted offset
+//!   never goes backwards within a session.
+//! - **Nothing unverified is registered:** the final object's size, CRC32C
+//!   (and MD5 when known) must match the source.
+//! - **Secrets stay out of logs:** `Debug`/`Display` redact the API key and
+//!   the session URL's `upload_id`, and the API key is sent to the API host
+//!   only, never to the upload host.
+//!
+//! # The run loop
+//!
+//! Poll [`Upload::poll_action`] and carry out each [`Action`] until it says
+//! [`Action::Wait`], [`Action::Done`] or [`Action::Failed`]:
+//!
+//! | action | what the driver does next |
+//! |---|---|
+//! | [`Action::Send`] | send the request, streaming [`Body::Source`] from the source and feeding each piece to [`Upload::feed_checksum`]; hand the answer to [`Upload::handle_response`] or the failure to [`Upload::handle_transport_error`] |
+//! | [`Action::Checksum`] | read those bytes of the source and feed them to [`Upload::feed_checksum`] |
+//! | [`Action::Checkpoint`] | store it durably, replacing the previous one |
+//! | [`Action::Wait`] | sleep until that instant, then poll again |
+//! | [`Action::AwaitResponse`] | deliver the response of the request in flight first |
+//! | [`Action::Done`] | delete the checkpoint; the upload is finished |
+//! | [`Action::Failed`] | report the error; keep the checkpoint to resume later |
+//!
+//! Drain [`Upload::poll_event`] whenever convenient for progress.
+//!
+//! A complete loop, against a toy in-memory server that persists whatever it
+//! is sent:
+//!
+//! ```
+//! use std::time::{Instant, SystemTime};
+//! use bytes::Bytes;
+//! use resumable_core::{Action, Body, Config, Error, SessionUrl, Upload};
+//!
+//! # fn main() -> Result<(), Error> {
+//! let source: Vec<u8> = (0..1_000_000u32).map(|i| i as u8).collect();
+//! let mut stored = Vec::new(); // the toy server's object
+//!
+//! let url = SessionUrl::new("https://storage.example/upload?upload_id=secret");
+//! let mut config = Config::gcs_session(url, Some(source.len() as u64));
+//! config.chunking = resumable_core::Chunking::Fixed(256 * 1024);
+//! let start = Instant::now();
+//! let mut up = Upload::new(config, start, SystemTime::now())?;
+//!
+//! let outcome = loop {
+//!     let now = Instant::now();
+//!     match up.poll_action(now) {
+//!         Action::Send(req) => {
+//!             // A real driver sends `req.http` over the network here.
+//!             if let Body::Source(range) = req.http.body() {
+//!                 let bytes = &source[range.start as usize..range.end as usize];
+//!                 up.feed_checksum(range.start, bytes);
+//!                 stored.extend_from_slice(bytes);
+//!             }
+//!             let response = toy_server(&stored, source.len());
+//!             up.handle_response(req.id, response, now).expect("in flight");
+//!         }
+//!         Action::Checksum(range) => {
+//!             up.feed_checksum(range.start, &source[range.start as usize..range.end as usize]);
+//!         }
+//!         Action::Checkpoint(_checkpoint) => { /* store it durably */ }
+//!         Action::Wait(until) => std::thread::sleep(until - now),
+//!         Action::AwaitResponse(_) => unreachable!("this loop answers every request"),
+//!         Action::Done(outcome) => break outcome,
+//!         Action::Failed(error) => return Err(error),
+//!         _ => unreachable!("no other actions exist yet"),
+//!     }
+//!     while let Some(event) = up.poll_event() {
+//!         let _ = event; // progress for a display or a log
+//!     }
+//! };
+//! assert_eq!(stored, source);
+//! assert_eq!(outcome.object.size, source.len() as u64);
+//!
+//! /// `308` with the persisted range until complete, then the object JSON.
+//! fn toy_server(stored: &[u8], total: usize) -> http::Response<Bytes> {
+//!     if stored.len() < total {
+//!         let mut r = http::Response::builder().status(308);
+//!         if !stored.is_empty() {
+//!             r = r.header("range", format!("bytes=0-{}", stored.len() - 1));
+//!         }
+//!         return r.body(Bytes::new()).unwrap();
+//!     }
+//!     let crc = resumable_core::header::goog_hash::encode_crc32c(crc32c::crc32c(stored));
+//!     let json = format!(r#"{{"size":"{}","crc32c":"{crc}"}}"#, stored.len());
+//!     http::Response::builder().status(200).body(Bytes::from(json)).unwrap()
+//! }
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! # Resuming
+//!
+//! Every [`Action::Checkpoint`] is a [`Checkpoint`] (serde) holding the
+//! session, the persisted offset, the checksum state and the source's
+//! [`Fingerprint`]. A new process passes the last one to [`Upload::resume`]:
+//! it refuses a changed source, replaces an expired session, and otherwise
+//! starts with a status query.
+//!
+//! # Errors
+//!
+//! [`UsageError`] is the driver's mistake (a response for a request not in
+//! flight): returned at once, nothing changes. [`Error`] ends the upload and
+//! says whose fault it was: the configuration, the source, the server
+//! ([`ProtocolError`]), the data ([`IntegrityError`]), the API's refusal, or
+//! a retry budget spent.
+
+#![forbid(unsafe_code)]
+
+mod action;
+mod api;
+mod backoff;
+mod checkpoint;
+mod checksum;
+mod chunk;
+mod config;
+mod error;
+mod event;
+pub mod header;
+mod outcome;
+mod secret;
+pub mod timestamp;
+mod upload;
+
+pub use action::{Action, Body, Purpose, Request, RequestId};
+pub use api::{SessionError, UploadSession};
+pub use backoff::RetryPolicy;
+pub use checkpoint::{CHECKPOINT_FORMAT, Checkpoint, Flow, SessionRecord};
+pub use checksum::RunningCrc32c;
+pub use chunk::{CHUNK_GRANULARITY, Chunking, DEFAULT_CHUNK_SIZE, next_range, round_chunk_size};
+pub use config::{Config, FileApi, Fingerprint, GcsInitiate, Target};
+pub use error::{ConfigError, Error, IntegrityError, ProtocolError, SourceError, UsageError};
+pub use event::{Event, RetryCause, TransportErrorKind};
+pub use outcome::{File, ObjectMeta, Outcome};
+pub use secret::{Secret, SessionUrl};
+pub use upload::{MAX_RESPONSE_BODY, Upload};

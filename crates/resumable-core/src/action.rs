@@ -1,0 +1,112 @@
+//! What the core asks the driver to do next, and the requests it builds.
+
+use std::ops::Range;
+use std::time::Instant;
+
+use bytes::Bytes;
+
+use crate::checkpoint::Checkpoint;
+use crate::error::Error;
+use crate::outcome::Outcome;
+
+/// The next thing the driver must do. Poll [`crate::Upload::poll_action`]
+/// again after doing it, until [`Action::Wait`], [`Action::Done`] or
+/// [`Action::Failed`].
+#[must_use = "the driver must carry out every action"]
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum Action {
+    /// Send this request, then hand its response to
+    /// [`crate::Upload::handle_response`] or its failure to
+    /// [`crate::Upload::handle_transport_error`], with the request's id.
+    Send(Request),
+    /// Read these bytes of the source and pass them to
+    /// [`crate::Upload::feed_checksum`]; send nothing. Asked after a resume
+    /// (bytes the server persisted that this process never hashed) and
+    /// before the final chunk, so that it can carry `X-Goog-Hash`.
+    Checksum(Range<u64>),
+    /// Store this checkpoint durably (replacing the previous one) before
+    /// going on: it is what a new process resumes from with
+    /// [`crate::Upload::resume`].
+    Checkpoint(Checkpoint),
+    /// Nothing to do before this instant (a retry's backoff): sleep until
+    /// then, or until the caller cancels, then poll again.
+    Wait(Instant),
+    /// A request is in flight: deliver its response or failure first.
+    AwaitResponse(RequestId),
+    /// The upload is finished and verified (and registered, in the file-API
+    /// flow). Delete the checkpoint. Every later poll returns this again.
+    Done(Outcome),
+    /// The upload ended with this error. Keep the checkpoint unless the
+    /// error says the session is gone or cancelled. Every later poll returns
+    /// this again.
+    Failed(Error),
+}
+
+/// Identifies a request, so a late answer to an abandoned one is refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct RequestId(pub(crate) u64);
+
+/// What a request is for, for logs and progress displays.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Purpose {
+    /// File API: ask for an upload session (`POST …/files/upload-url`).
+    CreateSession,
+    /// GCS JSON API: initiate a resumable session (`POST …?uploadType=resumable`).
+    Initiate,
+    /// Send bytes of the source (`PUT` with `Content-Range: bytes a-b/…`).
+    Chunk,
+    /// Ask how much is persisted, or finish with the total
+    /// (`PUT` with `Content-Range: bytes */…` and no body).
+    Query,
+    /// File API: register the uploaded object (`POST …/files`).
+    Register,
+    /// Cancel the session (`DELETE`).
+    Cancel,
+}
+
+/// A request to send: an `http::Request` whose body says what to stream.
+#[derive(Debug, Clone)]
+pub struct Request {
+    /// Pass it back with the response.
+    pub id: RequestId,
+    /// What the request is for.
+    pub purpose: Purpose,
+    /// Method, URI and headers (every one of them, `Content-Length` included)
+    /// and the body plan. Send it as it is; do not follow redirects, and hand
+    /// every status back (a `308` is an answer, not a redirect).
+    pub http: http::Request<Body>,
+}
+
+/// The body of a [`Request`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Body {
+    /// No body (`Content-Length: 0`).
+    Empty,
+    /// A small JSON document built by the core.
+    Json(Bytes),
+    /// Stream bytes `start..end` of the source, in order, and pass each
+    /// piece to [`crate::Upload::feed_checksum`] as it goes. The core never
+    /// holds file data.
+    Source(Range<u64>),
+}
+
+impl Body {
+    /// The body's length in bytes.
+    #[must_use]
+    pub fn len(&self) -> u64 {
+        match self {
+            Self::Empty => 0,
+            Self::Json(b) => b.len() as u64,
+            Self::Source(r) => r.end.saturating_sub(r.start),
+        }
+    }
+
+    /// Whether the body is empty.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}

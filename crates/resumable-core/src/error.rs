@@ -1,0 +1,210 @@
+//! Errors, split by whose fault they are.
+//!
+//! - [`UsageError`]: the driver called the core wrongly; returned from the
+//!   `handle_*` call, nothing changes, the upload goes on.
+//! - [`Error`]: why an upload ended, handed out by [`crate::Action::Failed`].
+//!   It is sticky and `Clone`: every later poll returns the same error.
+
+use std::time::Duration;
+
+use crate::event::RetryCause;
+use crate::header::{content_range::ContentRangeError, goog_hash::HashError, range::RangeError};
+use crate::timestamp::TimestampError;
+
+/// Why an upload ended without success.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The configuration cannot work; nothing was sent.
+    #[error("invalid configuration: {0}")]
+    Config(#[from] ConfigError),
+    /// The source does not match what the upload or its checkpoint expects.
+    #[error("source error: {0}")]
+    Source(#[from] SourceError),
+    /// A server broke the protocol.
+    #[error("protocol violation: {0}")]
+    Protocol(#[from] ProtocolError),
+    /// The stored object is not the source; nothing was registered.
+    #[error("integrity check failed: {0}")]
+    Integrity(#[from] IntegrityError),
+    /// The application API refused a request (e.g. a bad key, a file too large).
+    #[error("the file API answered {status}: {message}")]
+    Api {
+        /// The HTTP status.
+        status: u16,
+        /// The server's message, or the status text when it sent none.
+        message: String,
+    },
+    /// The upload host refused a request with a status that retrying cannot fix.
+    #[error("the upload host answered {status}: {message}")]
+    Rejected {
+        /// The HTTP status.
+        status: u16,
+        /// The server's message, or the status text when it sent none.
+        message: String,
+    },
+    /// Failures went on past the retry budget.
+    #[error("gave up after {attempts} failed attempts over {elapsed:?}; last: {last}")]
+    GaveUp {
+        /// Failed attempts in the last streak.
+        attempts: u32,
+        /// How long the last streak lasted.
+        elapsed: Duration,
+        /// The last failure.
+        last: RetryCause,
+    },
+    /// The session is gone (expired or cancelled) and cannot be replaced: the
+    /// upload was started from a bare session URL, the source cannot be read
+    /// again from the start, or the restart budget ran out.
+    #[error("the upload session is gone and cannot be replaced")]
+    SessionGone,
+    /// The upload was cancelled with [`crate::Upload::cancel`]; the session was
+    /// deleted (or already gone).
+    #[error("the upload was cancelled")]
+    Cancelled,
+}
+
+/// A configuration that cannot work.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// A file must have at least one byte for the file API.
+    #[error("the file is empty; the file API needs file_size > 0")]
+    EmptyFile,
+    /// The file API needs the size up front.
+    #[error("the file API needs the file size up front")]
+    UnknownSize,
+    /// The file name must have 1 to 255 characters.
+    #[error("the file name must have 1 to 255 characters, it has {0}")]
+    FilenameLength(usize),
+    /// A URL is not an absolute http(s) URL.
+    #[error("{what} is not an absolute http(s) URL")]
+    BadUrl {
+        /// Which URL.
+        what: &'static str,
+    },
+    /// A value cannot be sent in a header.
+    #[error("{what} cannot be sent in an HTTP header")]
+    BadHeader {
+        /// Which value.
+        what: &'static str,
+    },
+}
+
+/// The source does not match the upload.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum SourceError {
+    /// The source changed since the checkpoint was written (size or
+    /// modification time differ). Start over without the checkpoint.
+    #[error("the source changed since the checkpoint was written; start a new upload")]
+    Changed,
+    /// The checkpoint belongs to another kind of upload or another format.
+    #[error("the checkpoint does not belong to this upload: {0}")]
+    CheckpointMismatch(&'static str),
+}
+
+/// A server broke the protocol.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ProtocolError {
+    /// A `308`'s `Range` header is malformed.
+    #[error("bad Range header: {0}")]
+    Range(#[from] RangeError),
+    /// A `Content-Range` the server sent is malformed.
+    #[error("bad Content-Range header: {0}")]
+    ContentRange(#[from] ContentRangeError),
+    /// An `X-Goog-Hash` header or a hash field is malformed.
+    #[error("bad hash: {0}")]
+    Hash(#[from] HashError),
+    /// A timestamp is malformed.
+    #[error("bad timestamp in {field}: {error}")]
+    Timestamp {
+        /// The field.
+        field: &'static str,
+        /// What is wrong.
+        error: TimestampError,
+    },
+    /// The persisted offset went backwards.
+    #[error("persisted offset went backwards from {before} to {after}")]
+    OffsetBackwards {
+        /// The offset known before.
+        before: u64,
+        /// The offset the server reported.
+        after: u64,
+    },
+    /// The server claims more bytes than were ever sent.
+    #[error("server reports {persisted} bytes persisted, but only {sent} were sent")]
+    OffsetBeyondSent {
+        /// The offset the server reported.
+        persisted: u64,
+        /// The end of the bytes sent.
+        sent: u64,
+    },
+    /// The server ended the upload before it had every byte.
+    #[error("the upload was finalized early")]
+    UnexpectedFinal,
+    /// A JSON body is malformed or misses a field.
+    #[error("bad JSON in {what}: {detail}")]
+    Json {
+        /// Which body.
+        what: &'static str,
+        /// The parser's words.
+        detail: String,
+    },
+    /// The upload session the API handed out cannot be used.
+    #[error("bad upload session: {0}")]
+    BadSession(&'static str),
+    /// A session initiation answered without a usable `Location`.
+    #[error("session initiation answered without a usable Location header")]
+    MissingLocation,
+    /// A response body is larger than any sane answer.
+    #[error("response body of {0} bytes is larger than allowed")]
+    BodyTooLarge(usize),
+    /// A status the protocol does not allow here.
+    #[error("unexpected status {0}")]
+    UnexpectedStatus(u16),
+}
+
+/// The stored object differs from the source.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum IntegrityError {
+    /// The object's size is not the source's.
+    #[error("object has {stored} bytes, the source has {expected}")]
+    Size {
+        /// The source's size.
+        expected: u64,
+        /// The object's size.
+        stored: u64,
+    },
+    /// The object's CRC32C is not the source's.
+    #[error("object CRC32C {stored:08x} differs from the source's {expected:08x}")]
+    Crc32c {
+        /// The source's CRC32C.
+        expected: u32,
+        /// The object's CRC32C.
+        stored: u32,
+    },
+    /// The object's MD5 is not the one the caller gave.
+    #[error("object MD5 differs from the expected one")]
+    Md5,
+    /// The driver did not feed every byte of the source to the checksum
+    /// (see [`crate::Action::Checksum`]), so the object cannot be verified.
+    #[error("the source was not hashed whole, so the object cannot be verified")]
+    SourceNotHashed,
+}
+
+/// The driver called the core wrongly. Nothing changed; go on polling.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum UsageError {
+    /// The id is not the request in flight: a late answer to an abandoned
+    /// request, which is refused rather than applied.
+    #[error("response to a request that is not in flight")]
+    UnknownRequest,
+    /// The total given contradicts what is known (bytes already persisted
+    /// past it, or another total).
+    #[error("total contradicts the upload")]
+    TotalMismatch,
+}

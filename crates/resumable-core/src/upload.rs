@@ -1,0 +1,1067 @@
+//! The upload state machine: every transition of the flow lives here.
+//!
+//! The flow, for the file API: `CreateSession` → `Transfer` → `Register` →
+//! done; for raw GCS: (`Initiate` →) `Transfer` → done. `Transfer` sends data
+//! chunks and status queries until the server answers with the final object.
+//! A doubtful failure (a retryable status or a transport error on a data
+//! request) always leads to a status query, and the next chunk starts at the
+//! offset the server reports, never at the bytes sent.
+
+use std::collections::VecDeque;
+use std::ops::Range;
+use std::time::{Duration, Instant, SystemTime};
+
+use bytes::Bytes;
+use http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+
+use crate::action::{Action, Body, Purpose, Request, RequestId};
+use crate::api::{self, RegisterRequest, SessionError, UploadSession, UploadUrlRequest};
+use crate::backoff::Backoff;
+use crate::checkpoint::{CHECKPOINT_FORMAT, Checkpoint, Flow, SessionRecord};
+use crate::checksum::RunningCrc32c;
+use crate::chunk::{self, Chunking, DEFAULT_CHUNK_SIZE};
+use crate::config::{Config, Target};
+use crate::error::{ConfigError, Error, IntegrityError, ProtocolError, SourceError, UsageError};
+use crate::event::{Event, RetryCause, TransportErrorKind};
+use crate::header::content_range::ContentRange;
+use crate::header::goog_hash::crc32c_header;
+use crate::header::{names, range, retry_after};
+use crate::outcome::{File, ObjectMeta, Outcome};
+use crate::secret::SessionUrl;
+
+/// The largest response body the core reads. Drivers must stop reading a
+/// body past this size and report [`TransportErrorKind::BodyTooLarge`].
+pub const MAX_RESPONSE_BODY: usize = 1024 * 1024;
+
+/// How long a GCS session lives when the server does not say (one week).
+const GCS_SESSION_LIFETIME: Duration = Duration::from_secs(7 * 24 * 3600);
+
+/// One resumable upload, driven by a driver that does the IO.
+///
+/// Create it with [`Upload::new`] or [`Upload::resume`], then loop on
+/// [`Upload::poll_action`]; see the crate docs for the whole run loop.
+#[derive(Debug)]
+pub struct Upload {
+    config: Config,
+    clock: WallClock,
+    state: State,
+    session: Option<SessionRecord>,
+    total: Option<u64>,
+    persisted: u64,
+    /// The end of the highest byte range sent to the current session: the
+    /// server cannot have persisted more.
+    sent_high: u64,
+    crc: RunningCrc32c,
+    /// The end of the last range asked for with [`Action::Checksum`], so the
+    /// same range is not asked twice.
+    checksum_asked: u64,
+    chunk_size: u64,
+    restarts: u32,
+    backoff: Backoff,
+    next_id: u64,
+    in_flight: Option<(RequestId, Flight)>,
+    wait_until: Option<Instant>,
+    checkpoint_due: bool,
+    events: VecDeque<Event>,
+    upload_id: Option<String>,
+    end: Option<Result<Outcome, Error>>,
+}
+
+/// Where the flow is.
+#[derive(Debug, Clone)]
+enum State {
+    CreateSession,
+    Initiate,
+    /// Sending data; `query` means the next request is a status query.
+    Transfer {
+        query: bool,
+    },
+    /// The final object arrived before every byte of the source was hashed
+    /// (a resumed upload): hash the rest, then verify.
+    Verify(ObjectMeta),
+    Register(ObjectMeta),
+    Cancel,
+}
+
+/// What the request in flight was.
+#[derive(Debug, Clone)]
+enum Flight {
+    CreateSession,
+    Initiate,
+    Chunk(Range<u64>),
+    Query,
+    Register(ObjectMeta),
+    Cancel,
+}
+
+/// Maps the driver's monotonic instants to wall-clock time, for expiry checks.
+#[derive(Debug, Clone, Copy)]
+struct WallClock {
+    at: Instant,
+    wall: SystemTime,
+}
+
+impl WallClock {
+    fn wall(&self, now: Instant) -> SystemTime {
+        match now.checked_duration_since(self.at) {
+            Some(ahead) => self.wall.checked_add(ahead).unwrap_or(self.wall),
+            None => self.wall.checked_sub(self.at - now).unwrap_or(self.wall),
+        }
+    }
+}
+
+fn is_retryable(status: StatusCode) -> bool {
+    matches!(status.as_u16(), 408 | 429 | 500 | 502 | 503 | 504)
+}
+
+fn is_gone(status: StatusCode) -> bool {
+    matches!(status.as_u16(), 404 | 410 | 499)
+}
+
+impl Upload {
+    /// Starts an upload. `now` and `wall_now` are the driver's current
+    /// monotonic and wall-clock times; the core reads no clock of its own.
+    ///
+    /// Fails, before any request, when the configuration cannot work.
+    pub fn new(config: Config, now: Instant, wall_now: SystemTime) -> Result<Self, Error> {
+        validate(&config)?;
+        let state = match &config.target {
+            Target::FileApi(_) => State::CreateSession,
+            Target::GcsInitiate(_) => State::Initiate,
+            Target::GcsSession(_) => State::Transfer { query: true },
+        };
+        let session = match &config.target {
+            Target::GcsSession(url) => Some(SessionRecord {
+                upload_url: url.clone(),
+                gcs_path: None,
+                file_id: None,
+                expires_at: None,
+                chunk_size: 0,
+            }),
+            _ => None,
+        };
+        let mut up = Self {
+            clock: WallClock {
+                at: now,
+                wall: wall_now,
+            },
+            backoff: Backoff::new(config.retry, config.jitter_seed),
+            total: config.total,
+            state,
+            session,
+            persisted: 0,
+            sent_high: 0,
+            crc: RunningCrc32c::default(),
+            checksum_asked: 0,
+            chunk_size: 0,
+            restarts: 0,
+            next_id: 0,
+            in_flight: None,
+            wait_until: None,
+            checkpoint_due: false,
+            events: VecDeque::new(),
+            upload_id: None,
+            end: None,
+            config,
+        };
+        up.chunk_size = up.pick_chunk_size(None);
+        if let Some(s) = up.session.as_mut() {
+            s.chunk_size = up.chunk_size;
+        }
+        // A bare session URL may hold bytes from an earlier run.
+        up.sent_high = up.total.unwrap_or(u64::MAX);
+        Ok(up)
+    }
+
+    /// Resumes an upload from a checkpoint written by an earlier process.
+    ///
+    /// `config` must describe the same upload (the target, and the source's
+    /// current fingerprint). A changed source is refused with
+    /// [`SourceError::Changed`]. An expired session starts over with a new
+    /// one; otherwise the upload goes on with a status query.
+    pub fn resume(
+        config: Config,
+        checkpoint: Checkpoint,
+        now: Instant,
+        wall_now: SystemTime,
+    ) -> Result<Self, Error> {
+        if checkpoint.format != CHECKPOINT_FORMAT {
+            return Err(SourceError::CheckpointMismatch("unknown checkpoint format").into());
+        }
+        let flow = flow_of(&config.target);
+        if checkpoint.flow != flow {
+            return Err(
+                SourceError::CheckpointMismatch("written by another kind of upload").into(),
+            );
+        }
+        if checkpoint.fingerprint != config.fingerprint {
+            return Err(SourceError::Changed.into());
+        }
+        if let (Some(a), Some(b)) = (checkpoint.total, config.total)
+            && a != b
+        {
+            return Err(SourceError::Changed.into());
+        }
+        let mut up = Self::new(config, now, wall_now)?;
+        up.total = up.total.or(checkpoint.total);
+        up.crc = checkpoint.crc32c;
+        up.restarts = checkpoint.restarts;
+        let Some(session) = checkpoint.session else {
+            return Ok(up);
+        };
+        let expired = session.expires_at.is_some_and(|t| t <= wall_now);
+        match checkpoint.object {
+            // Registering needs no upload session, expired or not.
+            Some(object) if flow == Flow::FileApi => {
+                up.persisted = object.size;
+                up.state = State::Register(object);
+            }
+            Some(object) if flow == Flow::Gcs => {
+                // Finished before the process died: nothing left to send.
+                up.session = Some(session);
+                up.finalized(object);
+                return Ok(up);
+            }
+            _ if expired => {
+                up.session_gone(false);
+                return Ok(up);
+            }
+            _ => {
+                up.persisted = checkpoint.persisted;
+                up.sent_high = up.total.unwrap_or(u64::MAX);
+                up.state = State::Transfer { query: true };
+            }
+        }
+        up.chunk_size = if session.chunk_size > 0 {
+            session.chunk_size
+        } else {
+            up.chunk_size
+        };
+        up.session = Some(session);
+        Ok(up)
+    }
+
+    /// The next thing to do. `now` is the driver's current time.
+    ///
+    /// Call it again after carrying out each action, until it returns
+    /// [`Action::Wait`] (sleep, then poll), [`Action::AwaitResponse`],
+    /// [`Action::Done`] or [`Action::Failed`].
+    pub fn poll_action(&mut self, now: Instant) -> Action {
+        loop {
+            if let Some(end) = &self.end {
+                return match end {
+                    Ok(outcome) => Action::Done(outcome.clone()),
+                    Err(error) => Action::Failed(error.clone()),
+                };
+            }
+            if self.checkpoint_due {
+                self.checkpoint_due = false;
+                return Action::Checkpoint(self.checkpoint());
+            }
+            if let Some((id, _)) = &self.in_flight {
+                return Action::AwaitResponse(*id);
+            }
+            if let Some(until) = self.wait_until {
+                if now < until {
+                    return Action::Wait(until);
+                }
+                self.wait_until = None;
+            }
+            match self.state.clone() {
+                State::CreateSession => return self.send_create_session(),
+                State::Initiate => return self.send_initiate(),
+                State::Register(object) => return self.send_register(object),
+                State::Verify(object) => {
+                    let (through, total) = (self.crc.through(), object.size);
+                    if through < total && self.checksum_asked < total {
+                        self.checksum_asked = total;
+                        return Action::Checksum(through..total);
+                    }
+                    self.accept(object);
+                }
+                State::Cancel => return self.send_cancel(),
+                State::Transfer { query } => {
+                    if self.session_expired(now) {
+                        self.session_gone(true);
+                        continue;
+                    }
+                    return self.next_transfer(query);
+                }
+            }
+        }
+    }
+
+    /// The next progress event, if any. Drain after each `handle_*` call.
+    pub fn poll_event(&mut self) -> Option<Event> {
+        self.events.pop_front()
+    }
+
+    /// Hands over the response to request `id`; its body must be read whole
+    /// (at most [`MAX_RESPONSE_BODY`] bytes).
+    ///
+    /// A response to a request that is not in flight is refused with
+    /// [`UsageError::UnknownRequest`] and changes nothing.
+    pub fn handle_response(
+        &mut self,
+        id: RequestId,
+        response: http::Response<Bytes>,
+        now: Instant,
+    ) -> Result<(), UsageError> {
+        let flight = self.take_flight(id)?;
+        let (parts, body) = response.into_parts();
+        self.note_upload_id(&parts.headers);
+        if body.len() > MAX_RESPONSE_BODY {
+            self.fail(ProtocolError::BodyTooLarge(body.len()).into());
+            return Ok(());
+        }
+        let status = effective_status(parts.status, &parts.headers);
+        let retry_after = parts
+            .headers
+            .get(header::RETRY_AFTER)
+            .and_then(|v| retry_after::parse(v, self.clock.wall(now)).ok());
+        let failed =
+            |up: &mut Self| up.retry(now, RetryCause::Status(status.as_u16()), retry_after);
+        match flight {
+            Flight::CreateSession => match status.as_u16() {
+                200 | 201 => self.session_created(&body, now),
+                _ if is_retryable(status) => failed(self),
+                _ => self.fail_api(status, &body),
+            },
+            Flight::Initiate => match status.as_u16() {
+                200 | 201 => self.initiated(&parts.headers, now),
+                _ if is_retryable(status) => failed(self),
+                _ => self.fail_rejected(status, &body),
+            },
+            Flight::Chunk(range) => match status.as_u16() {
+                200 | 201 if self.total == Some(range.end) => self.finish(&body, &parts.headers),
+                200 | 201 => self.fail(ProtocolError::UnexpectedFinal.into()),
+                308 => {
+                    if let Some(advanced) = self.apply_persisted(&parts.headers)
+                        && !advanced
+                        && !range.is_empty()
+                    {
+                        self.retry(now, RetryCause::NoProgress, retry_after);
+                    }
+                }
+                _ if is_retryable(status) => {
+                    self.state = State::Transfer { query: true };
+                    failed(self);
+                }
+                _ if is_gone(status) => self.session_gone(true),
+                _ => self.fail_rejected(status, &body),
+            },
+            Flight::Query => match status.as_u16() {
+                200 | 201 if self.total.is_some() => self.finish(&body, &parts.headers),
+                200 | 201 => self.fail(ProtocolError::UnexpectedFinal.into()),
+                308 => {
+                    if self.apply_persisted(&parts.headers).is_some() {
+                        self.state = State::Transfer { query: false };
+                    }
+                }
+                _ if is_retryable(status) => failed(self),
+                _ if is_gone(status) => self.session_gone(true),
+                _ => self.fail_rejected(status, &body),
+            },
+            Flight::Register(object) => match status.as_u16() {
+                200 | 201 => self.registered(object, &body),
+                _ if is_retryable(status) => failed(self),
+                _ => self.fail_api(status, &body),
+            },
+            Flight::Cancel => match status.as_u16() {
+                200..=299 | 404 | 410 | 499 => self.end = Some(Err(Error::Cancelled)),
+                _ if is_retryable(status) => failed(self),
+                _ => self.fail_rejected(status, &body),
+            },
+        }
+        Ok(())
+    }
+
+    /// Reports that request `id` failed below HTTP. The core retries after a
+    /// backoff; a data request is followed by a status query.
+    pub fn handle_transport_error(
+        &mut self,
+        id: RequestId,
+        kind: TransportErrorKind,
+        now: Instant,
+    ) -> Result<(), UsageError> {
+        let flight = self.take_flight(id)?;
+        if kind == TransportErrorKind::BodyTooLarge {
+            self.fail(ProtocolError::BodyTooLarge(MAX_RESPONSE_BODY).into());
+            return Ok(());
+        }
+        if matches!(flight, Flight::Chunk(_)) {
+            self.state = State::Transfer { query: true };
+        }
+        self.retry(now, RetryCause::Transport(kind), None);
+        Ok(())
+    }
+
+    /// Feeds bytes of the source starting at `offset` to the running CRC32C.
+    ///
+    /// Call it with every piece of a [`Body::Source`] as it is sent, and
+    /// with the bytes an [`Action::Checksum`] asks for. Bytes already hashed
+    /// are skipped, so feeding a retry again is harmless.
+    pub fn feed_checksum(&mut self, offset: u64, data: &[u8]) {
+        self.crc.feed(offset, data);
+    }
+
+    /// Tells the core the source's total size, once a stream of unknown
+    /// length reached its end. Call it before polling for the request that
+    /// would read past the end.
+    pub fn set_total(&mut self, total: u64) -> Result<(), UsageError> {
+        match self.total {
+            Some(known) if known != total => Err(UsageError::TotalMismatch),
+            Some(_) => Ok(()),
+            None if total < self.persisted => Err(UsageError::TotalMismatch),
+            None => {
+                self.total = Some(total);
+                Ok(())
+            }
+        }
+    }
+
+    /// Cancels the upload: the request in flight is abandoned (its answer
+    /// will be refused) and the session is deleted. The upload then ends
+    /// with [`Error::Cancelled`].
+    pub fn cancel(&mut self) {
+        if self.end.is_some() {
+            return;
+        }
+        self.in_flight = None;
+        self.wait_until = None;
+        self.backoff.reset();
+        match (&self.state, &self.session) {
+            (State::Transfer { .. }, Some(_)) => self.state = State::Cancel,
+            _ => self.end = Some(Err(Error::Cancelled)),
+        }
+    }
+
+    /// Bytes the server has persisted in the current session.
+    #[must_use]
+    pub fn persisted(&self) -> u64 {
+        self.persisted
+    }
+
+    /// The source's size, when known.
+    #[must_use]
+    pub fn total(&self) -> Option<u64> {
+        self.total
+    }
+
+    /// The session in use, if any.
+    #[must_use]
+    pub fn session(&self) -> Option<&SessionRecord> {
+        self.session.as_ref()
+    }
+
+    /// The current checkpoint, for a driver that saves one on its own terms
+    /// (e.g. when the user interrupts).
+    #[must_use]
+    pub fn checkpoint(&self) -> Checkpoint {
+        let object = match &self.state {
+            State::Register(object) => Some(object.clone()),
+            _ => None,
+        };
+        Checkpoint {
+            format: CHECKPOINT_FORMAT,
+            flow: flow_of(&self.config.target),
+            session: self.session.clone(),
+            total: self.total,
+            persisted: self.persisted,
+            crc32c: self.crc,
+            fingerprint: self.config.fingerprint,
+            object,
+            restarts: self.restarts,
+        }
+    }
+
+    // --- requests ---------------------------------------------------------
+
+    fn start(&mut self, purpose: Purpose, flight: Flight, http: http::Request<Body>) -> Action {
+        let id = RequestId(self.next_id);
+        self.next_id = self.next_id.wrapping_add(1);
+        self.in_flight = Some((id, flight));
+        Action::Send(Request { id, purpose, http })
+    }
+
+    fn send_create_session(&mut self) -> Action {
+        let Target::FileApi(api) = &self.config.target else {
+            return self.fail_now(Error::SessionGone);
+        };
+        let body = UploadUrlRequest {
+            filename: &api.filename,
+            file_size: self.total.unwrap_or_default(),
+            mime_type: &api.mime_type,
+            upload_type: "resumable",
+        };
+        let uri = api_uri(&api.api_base, &api.organization, "/files/upload-url");
+        let request = json_post(&uri, api.api_key.expose(), &body);
+        match request {
+            Ok(request) => self.start(Purpose::CreateSession, Flight::CreateSession, request),
+            Err(e) => self.fail_now(e),
+        }
+    }
+
+    fn send_register(&mut self, object: ObjectMeta) -> Action {
+        let (Target::FileApi(api), Some(gcs_path)) = (
+            &self.config.target,
+            self.session.as_ref().and_then(|s| s.gcs_path.as_deref()),
+        ) else {
+            return self.fail_now(ProtocolError::BadSession("no gcs_path to register").into());
+        };
+        let body = RegisterRequest {
+            filename: &api.filename,
+            gcs_path,
+            file_size: object.size,
+            mime_type: &api.mime_type,
+        };
+        let uri = api_uri(&api.api_base, &api.organization, "/files");
+        match json_post(&uri, api.api_key.expose(), &body) {
+            Ok(request) => self.start(Purpose::Register, Flight::Register(object), request),
+            Err(e) => self.fail_now(e),
+        }
+    }
+
+    fn send_initiate(&mut self) -> Action {
+        let Target::GcsInitiate(init) = &self.config.target else {
+            return self.fail_now(Error::SessionGone);
+        };
+        let uri = format!(
+            "{}/upload/storage/v1/b/{}/o?uploadType=resumable&name={}",
+            init.endpoint.trim_end_matches('/'),
+            api::percent_encode(&init.bucket),
+            api::percent_encode(&init.object),
+        );
+        let mut builder = self
+            .upload_request(Method::POST, &uri)
+            .header(header::CONTENT_LENGTH, 0);
+        if let Some(token) = &init.bearer_token {
+            builder = builder.header(header::AUTHORIZATION, format!("Bearer {}", token.expose()));
+        }
+        if let Some(ct) = &init.content_type {
+            builder = builder.header(names::X_UPLOAD_CONTENT_TYPE, ct);
+        }
+        if let Some(total) = self.total {
+            builder = builder.header(names::X_UPLOAD_CONTENT_LENGTH, total);
+        }
+        match builder.body(Body::Empty) {
+            Ok(request) => self.start(Purpose::Initiate, Flight::Initiate, request),
+            Err(_) => self.fail_now(
+                ConfigError::BadHeader {
+                    what: "initiation header",
+                }
+                .into(),
+            ),
+        }
+    }
+
+    fn send_cancel(&mut self) -> Action {
+        let Some(session) = &self.session else {
+            return self.fail_now(Error::Cancelled);
+        };
+        let request = self
+            .upload_request(Method::DELETE, session.upload_url.expose())
+            .header(header::CONTENT_LENGTH, 0)
+            .body(Body::Empty);
+        match request {
+            Ok(request) => self.start(Purpose::Cancel, Flight::Cancel, request),
+            Err(_) => self.fail_now(Error::Cancelled),
+        }
+    }
+
+    /// The next request while transferring: a status query, a checksum
+    /// read, a data chunk, or the query that finishes an upload whose last
+    /// chunk ended exactly at the total.
+    fn next_transfer(&mut self, query: bool) -> Action {
+        if query {
+            return self.send_query();
+        }
+        let persisted = self.persisted;
+        if self.crc.through() < persisted && self.checksum_asked < persisted {
+            self.checksum_asked = persisted;
+            return Action::Checksum(self.crc.through()..persisted);
+        }
+        if self.total == Some(persisted) {
+            return self.send_query();
+        }
+        let single = self.config.chunking == Chunking::SingleRequest;
+        let range = chunk::next_range(persisted, self.total, self.chunk_size, single);
+        let is_final = self.total == Some(range.end);
+        let through = self.crc.through();
+        if is_final
+            && (range.start..range.end).contains(&through)
+            && range.end - through <= self.config.checksum_ahead_limit
+            && self.checksum_asked < range.end
+        {
+            self.checksum_asked = range.end;
+            return Action::Checksum(through..range.end);
+        }
+        self.send_chunk(range)
+    }
+
+    fn send_chunk(&mut self, range: Range<u64>) -> Action {
+        let Some(session) = &self.session else {
+            return self.fail_now(Error::SessionGone);
+        };
+        let content_range = ContentRange::Bytes {
+            start: range.start,
+            end: range.end,
+            total: self.total,
+        };
+        let mut builder = self
+            .upload_request(Method::PUT, session.upload_url.expose())
+            .header(header::CONTENT_LENGTH, range.end - range.start)
+            .header(header::CONTENT_RANGE, content_range.to_header_value());
+        if self.total == Some(range.end) && self.crc.through() == range.end {
+            builder = builder.header(names::X_GOOG_HASH, crc32c_header(self.crc.value()));
+        }
+        self.sent_high = self.sent_high.max(range.end);
+        match builder.body(Body::Source(range.clone())) {
+            Ok(request) => self.start(Purpose::Chunk, Flight::Chunk(range), request),
+            Err(_) => self.fail_now(ProtocolError::BadSession("unusable session URL").into()),
+        }
+    }
+
+    fn send_query(&mut self) -> Action {
+        let Some(session) = &self.session else {
+            return self.fail_now(Error::SessionGone);
+        };
+        let request = self
+            .upload_request(Method::PUT, session.upload_url.expose())
+            .header(header::CONTENT_LENGTH, 0)
+            .header(
+                header::CONTENT_RANGE,
+                ContentRange::Query { total: self.total }.to_header_value(),
+            )
+            .body(Body::Empty);
+        match request {
+            Ok(request) => self.start(Purpose::Query, Flight::Query, request),
+            Err(_) => self.fail_now(ProtocolError::BadSession("unusable session URL").into()),
+        }
+    }
+
+    /// A request to the upload host: the caller's extra headers, never the API key.
+    fn upload_request(&self, method: Method, uri: &str) -> http::request::Builder {
+        let mut builder = http::Request::builder().method(method).uri(uri);
+        if let Some(headers) = builder.headers_mut() {
+            headers.extend(self.config.upload_headers.clone());
+        }
+        builder
+    }
+
+    // --- answers ----------------------------------------------------------
+
+    fn take_flight(&mut self, id: RequestId) -> Result<Flight, UsageError> {
+        match self.in_flight.take() {
+            Some((current, flight)) if current == id => Ok(flight),
+            other => {
+                self.in_flight = other;
+                Err(UsageError::UnknownRequest)
+            }
+        }
+    }
+
+    fn session_created(&mut self, body: &[u8], now: Instant) {
+        let total = self.total.unwrap_or_default();
+        let session = match UploadSession::parse(body, total, self.clock.wall(now)) {
+            Ok(session) => session,
+            Err(SessionError::Protocol(e)) => return self.fail(e.into()),
+            Err(SessionError::TooLarge { size, max }) => {
+                return self.fail(Error::Api {
+                    status: 413,
+                    message: format!(
+                        "the file has {size} bytes, more than the {max} the API accepts"
+                    ),
+                });
+            }
+        };
+        self.chunk_size = self.pick_chunk_size(session.chunk_size_recommended);
+        self.events.push_back(Event::SessionStarted {
+            expires_at: Some(session.expires_at),
+            chunk_size: self.chunk_size,
+        });
+        self.session = Some(SessionRecord {
+            upload_url: session.upload_url,
+            gcs_path: Some(session.gcs_path),
+            file_id: Some(session.file_id),
+            expires_at: Some(session.expires_at),
+            chunk_size: self.chunk_size,
+        });
+        self.begin_transfer();
+    }
+
+    fn initiated(&mut self, headers: &HeaderMap, now: Instant) {
+        let location = headers
+            .get(header::LOCATION)
+            .and_then(|v| v.to_str().ok())
+            .filter(|url| api::is_absolute_http_url(url));
+        let Some(url) = location else {
+            return self.fail(ProtocolError::MissingLocation.into());
+        };
+        let expires_at = self.clock.wall(now).checked_add(GCS_SESSION_LIFETIME);
+        self.events.push_back(Event::SessionStarted {
+            expires_at,
+            chunk_size: self.chunk_size,
+        });
+        self.session = Some(SessionRecord {
+            upload_url: SessionUrl::new(url),
+            gcs_path: None,
+            file_id: None,
+            expires_at,
+            chunk_size: self.chunk_size,
+        });
+        self.begin_transfer();
+    }
+
+    fn begin_transfer(&mut self) {
+        self.persisted = 0;
+        self.sent_high = 0;
+        self.state = State::Transfer { query: false };
+        self.backoff.reset();
+        self.checkpoint_due = true;
+    }
+
+    /// Applies a `308`'s `Range`. Returns whether the offset advanced, or
+    /// `None` when the answer broke the protocol (the upload has failed).
+    fn apply_persisted(&mut self, headers: &HeaderMap) -> Option<bool> {
+        let persisted = match range::parse_persisted(headers.get(header::RANGE)) {
+            Ok(p) => p,
+            Err(e) => {
+                self.fail(ProtocolError::Range(e).into());
+                return None;
+            }
+        };
+        if persisted < self.persisted {
+            let before = self.persisted;
+            self.fail(
+                ProtocolError::OffsetBackwards {
+                    before,
+                    after: persisted,
+                }
+                .into(),
+            );
+            return None;
+        }
+        if persisted > self.sent_high {
+            let sent = self.sent_high;
+            self.fail(ProtocolError::OffsetBeyondSent { persisted, sent }.into());
+            return None;
+        }
+        if persisted == self.persisted {
+            return Some(false);
+        }
+        self.persisted = persisted;
+        self.backoff.reset();
+        self.checkpoint_due = true;
+        self.events.push_back(Event::Persisted {
+            offset: persisted,
+            total: self.total,
+        });
+        Some(true)
+    }
+
+    /// The final answer arrived: verify the object, then register or end.
+    fn finish(&mut self, body: &[u8], headers: &HeaderMap) {
+        let object = match ObjectMeta::parse(body, headers) {
+            Ok(object) => object,
+            Err(e) => return self.fail(e.into()),
+        };
+        if self
+            .total
+            .is_some_and(|t| t == object.size && self.crc.through() < t)
+        {
+            // Bytes persisted by an earlier process were never hashed here.
+            self.state = State::Verify(object);
+            return;
+        }
+        self.accept(object);
+    }
+
+    /// Verifies the final object against the source, then registers or ends.
+    fn accept(&mut self, object: ObjectMeta) {
+        if let Err(e) = self.verify(&object) {
+            return self.fail(e.into());
+        }
+        if self.persisted != object.size {
+            self.persisted = object.size;
+            self.events.push_back(Event::Persisted {
+                offset: object.size,
+                total: self.total,
+            });
+        }
+        self.finalized(object);
+    }
+
+    fn verify(&self, object: &ObjectMeta) -> Result<(), IntegrityError> {
+        let expected = self.total.unwrap_or(object.size);
+        if object.size != expected {
+            return Err(IntegrityError::Size {
+                expected,
+                stored: object.size,
+            });
+        }
+        match (object.crc32c, self.source_crc32c()) {
+            (Some(stored), Some(expected)) if stored != expected => {
+                return Err(IntegrityError::Crc32c { expected, stored });
+            }
+            (Some(_), None) => return Err(IntegrityError::SourceNotHashed),
+            _ => {}
+        }
+        if let (Some(stored), Some(expected)) = (object.md5, self.config.expected_md5)
+            && stored != expected
+        {
+            return Err(IntegrityError::Md5);
+        }
+        Ok(())
+    }
+
+    fn source_crc32c(&self) -> Option<u32> {
+        (Some(self.crc.through()) == self.total).then(|| self.crc.value())
+    }
+
+    fn finalized(&mut self, object: ObjectMeta) {
+        self.backoff.reset();
+        self.events.push_back(Event::Finalized {
+            size: object.size,
+            crc32c: object.crc32c,
+        });
+        match self.config.target {
+            Target::FileApi(_) => {
+                self.state = State::Register(object);
+                self.checkpoint_due = true;
+            }
+            _ => self.succeed(object, None),
+        }
+    }
+
+    fn registered(&mut self, object: ObjectMeta, body: &[u8]) {
+        match serde_json::from_slice::<File>(body) {
+            Ok(file) => {
+                self.events.push_back(Event::Registered {
+                    file_id: file.id.clone(),
+                });
+                self.succeed(object, Some(file));
+            }
+            Err(e) => self.fail(
+                ProtocolError::Json {
+                    what: "registered file",
+                    detail: e.to_string(),
+                }
+                .into(),
+            ),
+        }
+    }
+
+    fn succeed(&mut self, object: ObjectMeta, file: Option<File>) {
+        self.end = Some(Ok(Outcome {
+            crc32c: self.source_crc32c(),
+            object,
+            file,
+            restarts: self.restarts,
+        }));
+    }
+
+    /// The session is gone: replace it and restart from 0 when the flow and
+    /// the source allow, else fail.
+    fn session_gone(&mut self, count: bool) {
+        let can_replace = !matches!(self.config.target, Target::GcsSession(_))
+            && self.config.restartable_source
+            && self.restarts < self.config.max_session_restarts;
+        if !can_replace {
+            return self.fail(Error::SessionGone);
+        }
+        if count {
+            self.restarts += 1;
+        }
+        self.session = None;
+        self.persisted = 0;
+        self.sent_high = 0;
+        self.state = match self.config.target {
+            Target::FileApi(_) => State::CreateSession,
+            _ => State::Initiate,
+        };
+        self.checkpoint_due = true;
+        self.events.push_back(Event::SessionRestarted {
+            restarts: self.restarts,
+        });
+    }
+
+    fn session_expired(&self, now: Instant) -> bool {
+        let expires_at = self.session.as_ref().and_then(|s| s.expires_at);
+        expires_at.is_some_and(|t| t <= self.clock.wall(now))
+    }
+
+    fn note_upload_id(&mut self, headers: &HeaderMap) {
+        let id = headers
+            .get(names::X_GUPLOADER_UPLOADID)
+            .and_then(|v| v.to_str().ok());
+        if let Some(id) = id
+            && self.upload_id.as_deref() != Some(id)
+        {
+            self.upload_id = Some(id.to_owned());
+            self.events.push_back(Event::UploadId(id.to_owned()));
+        }
+    }
+
+    fn retry(&mut self, now: Instant, cause: RetryCause, retry_after: Option<Duration>) {
+        match self.backoff.fail(now, retry_after) {
+            Ok((attempt, after)) => {
+                self.wait_until = Some(now + after);
+                self.events.push_back(Event::Retrying {
+                    attempt,
+                    after,
+                    cause,
+                });
+            }
+            Err(ex) => self.fail(Error::GaveUp {
+                attempts: ex.attempts,
+                elapsed: ex.elapsed,
+                last: cause,
+            }),
+        }
+    }
+
+    fn fail_api(&mut self, status: StatusCode, body: &[u8]) {
+        let message = api::error_message(status, body);
+        self.fail(Error::Api {
+            status: status.as_u16(),
+            message,
+        });
+    }
+
+    fn fail_rejected(&mut self, status: StatusCode, body: &[u8]) {
+        let message = api::error_message(status, body);
+        self.fail(Error::Rejected {
+            status: status.as_u16(),
+            message,
+        });
+    }
+
+    fn fail(&mut self, error: Error) {
+        if self.end.is_none() {
+            self.end = Some(Err(error));
+        }
+    }
+
+    fn fail_now(&mut self, error: Error) -> Action {
+        self.fail(error.clone());
+        Action::Failed(error)
+    }
+
+    fn pick_chunk_size(&self, recommended: Option<u64>) -> u64 {
+        let size = match self.config.chunking {
+            Chunking::Fixed(n) => n,
+            Chunking::Auto | Chunking::SingleRequest => recommended.unwrap_or(DEFAULT_CHUNK_SIZE),
+        };
+        chunk::round_chunk_size(size)
+    }
+}
+
+fn flow_of(target: &Target) -> Flow {
+    match target {
+        Target::FileApi(_) => Flow::FileApi,
+        _ => Flow::Gcs,
+    }
+}
+
+/// `200` with `X-Http-Status-Code-Override: 308` means `308`.
+fn effective_status(status: StatusCode, headers: &HeaderMap) -> StatusCode {
+    let overridden = headers
+        .get(names::X_HTTP_STATUS_CODE_OVERRIDE)
+        .is_some_and(|v| v.as_bytes().trim_ascii() == b"308");
+    if status == StatusCode::OK && overridden {
+        StatusCode::PERMANENT_REDIRECT
+    } else {
+        status
+    }
+}
+
+fn api_uri(base: &str, organization: &str, path: &str) -> String {
+    format!(
+        "{}/v1/organizations/{}{path}",
+        base.trim_end_matches('/'),
+        api::percent_encode(organization)
+    )
+}
+
+fn json_post(
+    uri: &str,
+    api_key: &str,
+    body: &impl serde::Serialize,
+) -> Result<http::Request<Body>, Error> {
+    let json = serde_json::to_vec(body).map_err(|_| ConfigError::BadHeader {
+        what: "request body",
+    })?;
+    let key = HeaderValue::from_str(api_key).map_err(|_| ConfigError::BadHeader {
+        what: "the API key",
+    })?;
+    http::Request::builder()
+        .method(Method::POST)
+        .uri(uri)
+        .header(header::CONTENT_TYPE, "application/json")
+        .header(header::ACCEPT, "application/json")
+        .header(header::CONTENT_LENGTH, json.len())
+        .header(names::X_API_KEY, key)
+        .body(Body::Json(Bytes::from(json)))
+        .map_err(|_| {
+            ConfigError::BadUrl {
+                what: "the API URL",
+            }
+            .into()
+        })
+}
+
+fn validate(config: &Config) -> Result<(), ConfigError> {
+    match &config.target {
+        Target::FileApi(api) => {
+            match config.total {
+                None => return Err(ConfigError::UnknownSize),
+                Some(0) => return Err(ConfigError::EmptyFile),
+                Some(_) => {}
+            }
+            let chars = api.filename.chars().count();
+            if !(1..=255).contains(&chars) {
+                return Err(ConfigError::FilenameLength(chars));
+            }
+            let uri = api_uri(&api.api_base, &api.organization, "/files");
+            if !api::is_absolute_http_url(&api.api_base) || uri.parse::<http::Uri>().is_err() {
+                return Err(ConfigError::BadUrl {
+                    what: "the API base URL",
+                });
+            }
+            if HeaderValue::from_str(api.api_key.expose()).is_err() {
+                return Err(ConfigError::BadHeader {
+                    what: "the API key",
+                });
+            }
+        }
+        Target::GcsInitiate(init) => {
+            if !api::is_absolute_http_url(&init.endpoint) {
+                return Err(ConfigError::BadUrl {
+                    what: "the GCS endpoint",
+                });
+            }
+            let token_ok = init
+                .bearer_token
+                .as_ref()
+                .is_none_or(|t| HeaderValue::from_str(&format!("Bearer {}", t.expose())).is_ok());
+            let type_ok = init
+                .content_type
+                .as_ref()
+                .is_none_or(|t| HeaderValue::from_str(t).is_ok());
+            if !token_ok || !type_ok {
+                return Err(ConfigError::BadHeader {
+                    what: "the bearer token or content type",
+                });
+            }
+        }
+        Target::GcsSession(url) => {
+            if !api::is_absolute_http_url(url.expose()) {
+                return Err(ConfigError::BadUrl {
+                    what: "the session URL",
+                });
+            }
+        }
+    }
+    Ok(())
+}

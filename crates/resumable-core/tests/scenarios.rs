@@ -1,0 +1,772 @@
+//! Scenario tests: each answers the core by hand to pin one rule of the protocol.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod sim;
+
+use std::time::{Duration, Instant, SystemTime};
+
+use bytes::Bytes;
+use resumable_core::header::goog_hash;
+use resumable_core::{
+    Action, Body, Checkpoint, Chunking, Config, ConfigError, Error, Event, FileApi, Fingerprint,
+    GcsInitiate, IntegrityError, ProtocolError, Purpose, Request, RetryPolicy, Secret, SessionUrl,
+    SourceError, TransportErrorKind, Upload, UsageError,
+};
+use sim::{Fault, Server, UNIT};
+
+const SESSION: &str = "https://upload.example/upload/o?name=x&upload_id=SECRETID";
+
+fn wall0() -> SystemTime {
+    SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000)
+}
+
+fn raw(total: Option<u64>) -> (Upload, Instant) {
+    let mut cfg = Config::gcs_session(SessionUrl::new(SESSION), total);
+    cfg.chunking = Chunking::Fixed(UNIT);
+    let now = Instant::now();
+    (Upload::new(cfg, now, wall0()).unwrap(), now)
+}
+
+fn response(status: u16, headers: &[(&str, &str)], body: &str) -> http::Response<Bytes> {
+    let mut b = http::Response::builder().status(status);
+    for (k, v) in headers {
+        b = b.header(*k, *v);
+    }
+    b.body(Bytes::from(body.to_owned())).unwrap()
+}
+
+/// Polls past checkpoints and checksum requests (feeding zeros) to the next request.
+fn next_request(up: &mut Upload, now: Instant) -> Request {
+    loop {
+        match up.poll_action(now) {
+            Action::Send(req) => {
+                if let Body::Source(r) = req.http.body() {
+                    up.feed_checksum(r.start, &vec![0; (r.end - r.start) as usize]);
+                }
+                return req;
+            }
+            Action::Checkpoint(_) => {}
+            Action::Checksum(r) => up.feed_checksum(r.start, &vec![0; (r.end - r.start) as usize]),
+            other => panic!("expected a request, got {other:?}"),
+        }
+    }
+}
+
+fn failed(up: &mut Upload, now: Instant) -> Error {
+    loop {
+        match up.poll_action(now) {
+            Action::Failed(e) => return e,
+            Action::Checkpoint(_) => {}
+            other => panic!("expected failure, got {other:?}"),
+        }
+    }
+}
+
+fn header<'a>(req: &'a Request, name: &str) -> &'a str {
+    req.http
+        .headers()
+        .get(name)
+        .map(|v| v.to_str().unwrap())
+        .unwrap_or("")
+}
+
+fn zero_object(size: u64) -> String {
+    let crc = crc32c::crc32c(&vec![0; size as usize]);
+    format!(
+        r#"{{"size":"{size}","crc32c":"{}"}}"#,
+        goog_hash::encode_crc32c(crc)
+    )
+}
+
+#[test]
+fn a_bare_session_starts_with_a_status_query_and_resumes_from_its_offset() {
+    let (mut up, now) = raw(Some(3 * UNIT));
+    let q = next_request(&mut up, now);
+    assert_eq!(q.purpose, Purpose::Query);
+    assert_eq!(header(&q, "content-range"), "bytes */786432");
+    assert_eq!(header(&q, "content-length"), "0");
+    up.handle_response(q.id, response(308, &[("range", "bytes=0-262143")], ""), now)
+        .unwrap();
+    let c = next_request(&mut up, now);
+    assert_eq!(header(&c, "content-range"), "bytes 262144-524287/786432");
+    assert_eq!(c.http.body(), &Body::Source(UNIT..2 * UNIT));
+    assert!(!c.http.headers().contains_key("x-api-key"));
+}
+
+#[test]
+fn offset_going_backwards_is_a_protocol_error() {
+    let (mut up, now) = raw(Some(3 * UNIT));
+    let q = next_request(&mut up, now);
+    up.handle_response(q.id, response(308, &[("range", "bytes=0-262143")], ""), now)
+        .unwrap();
+    let c = next_request(&mut up, now);
+    up.handle_response(c.id, response(308, &[], ""), now)
+        .unwrap();
+    assert_eq!(
+        failed(&mut up, now),
+        Error::Protocol(ProtocolError::OffsetBackwards {
+            before: UNIT,
+            after: 0
+        })
+    );
+}
+
+#[test]
+fn offset_beyond_what_was_sent_is_a_protocol_error() {
+    let mut server = Server::new();
+    let data = vec![0u8; 3 * UNIT as usize];
+    let mut cfg = sim::file_api_config(data.len() as u64);
+    cfg.chunking = Chunking::Fixed(UNIT);
+    let mut up = Upload::new(cfg, Instant::now(), wall0()).unwrap();
+    let now = Instant::now();
+    let s = next_request(&mut up, now);
+    let sim::Reply::Response(r) = server.serve(&s.http, json_body(&s), Fault::None, wall0()) else {
+        unreachable!()
+    };
+    up.handle_response(s.id, r, now).unwrap();
+    let c = next_request(&mut up, now);
+    up.handle_response(c.id, response(308, &[("range", "bytes=0-524287")], ""), now)
+        .unwrap();
+    assert_eq!(
+        failed(&mut up, now),
+        Error::Protocol(ProtocolError::OffsetBeyondSent {
+            persisted: 2 * UNIT,
+            sent: UNIT
+        })
+    );
+}
+
+fn json_body(req: &Request) -> &[u8] {
+    match req.http.body() {
+        Body::Json(b) => b,
+        _ => &[],
+    }
+}
+
+#[test]
+fn malformed_range_headers_are_typed_errors() {
+    for bad in [
+        "bytes=5-10",
+        "bytes=0-x",
+        "bytes=0-99999999999999999999",
+        "bytes=0-1,4-5",
+        "",
+    ] {
+        let (mut up, now) = raw(Some(UNIT));
+        let q = next_request(&mut up, now);
+        up.handle_response(q.id, response(308, &[("range", bad)], ""), now)
+            .unwrap();
+        assert!(
+            matches!(
+                failed(&mut up, now),
+                Error::Protocol(ProtocolError::Range(_))
+            ),
+            "{bad}"
+        );
+    }
+}
+
+#[test]
+fn override_header_on_200_means_308() {
+    let (mut up, now) = raw(Some(2 * UNIT));
+    let q = next_request(&mut up, now);
+    up.handle_response(
+        q.id,
+        response(
+            200,
+            &[
+                ("x-http-status-code-override", "308"),
+                ("range", "bytes=0-262143"),
+            ],
+            "",
+        ),
+        now,
+    )
+    .unwrap();
+    let c = next_request(&mut up, now);
+    assert_eq!(header(&c, "content-range"), "bytes 262144-524287/524288");
+}
+
+#[test]
+fn final_size_or_crc_mismatch_fails_and_never_registers() {
+    // CRC mismatch in the file-API flow: no register request follows.
+    let size = UNIT;
+    let mut cfg = sim::file_api_config(size);
+    cfg.checksum_ahead_limit = 0;
+    let now = Instant::now();
+    let mut up = Upload::new(cfg, now, wall0()).unwrap();
+    let mut server = Server::new();
+    let s = next_request(&mut up, now);
+    let sim::Reply::Response(r) = server.serve(&s.http, json_body(&s), Fault::None, wall0()) else {
+        unreachable!()
+    };
+    up.handle_response(s.id, r, now).unwrap();
+    let c = next_request(&mut up, now);
+    assert!(
+        !c.http.headers().contains_key("x-goog-hash"),
+        "hash ahead is off"
+    );
+    up.handle_response(
+        c.id,
+        response(200, &[], r#"{"size":"262144","crc32c":"AAAAAA=="}"#),
+        now,
+    )
+    .unwrap();
+    assert!(matches!(
+        failed(&mut up, now),
+        Error::Integrity(IntegrityError::Crc32c { stored: 0, .. })
+    ));
+
+    let (mut up, now) = raw(Some(UNIT));
+    let q = next_request(&mut up, now);
+    up.handle_response(q.id, response(308, &[], ""), now)
+        .unwrap();
+    let c = next_request(&mut up, now);
+    up.handle_response(c.id, response(200, &[], r#"{"size":"5"}"#), now)
+        .unwrap();
+    assert_eq!(
+        failed(&mut up, now),
+        Error::Integrity(IntegrityError::Size {
+            expected: UNIT,
+            stored: 5
+        })
+    );
+}
+
+#[test]
+fn the_final_chunk_carries_the_crc32c_after_hashing_ahead() {
+    let data = sim::source(UNIT as usize + 10, 9);
+    let (mut up, now) = raw(Some(data.len() as u64));
+    let q = next_request(&mut up, now);
+    up.handle_response(q.id, response(308, &[("range", "bytes=0-262143")], ""), now)
+        .unwrap();
+    // The bytes before the gap were never fed: the core asks for them, then for the rest.
+    let Action::Checkpoint(cp) = up.poll_action(now) else {
+        panic!("expected a checkpoint")
+    };
+    assert_eq!(cp.persisted, UNIT);
+    let Action::Checksum(gap) = up.poll_action(now) else {
+        panic!("expected a checksum read")
+    };
+    assert_eq!(gap, 0..UNIT);
+    up.feed_checksum(0, &data[..UNIT as usize]);
+    let Action::Checksum(ahead) = up.poll_action(now) else {
+        panic!("expected a checksum read")
+    };
+    assert_eq!(ahead, UNIT..UNIT + 10);
+    up.feed_checksum(UNIT, &data[UNIT as usize..]);
+    let Action::Send(c) = up.poll_action(now) else {
+        panic!("expected the final chunk")
+    };
+    let expected = goog_hash::crc32c_header(crc32c::crc32c(&data));
+    assert_eq!(c.http.headers()["x-goog-hash"], expected);
+}
+
+#[test]
+fn stale_and_unknown_responses_are_refused() {
+    let (mut up, now) = raw(Some(UNIT));
+    let q = next_request(&mut up, now);
+    up.handle_transport_error(q.id, TransportErrorKind::Timeout, now)
+        .unwrap();
+    assert_eq!(
+        up.handle_response(q.id, response(308, &[], ""), now),
+        Err(UsageError::UnknownRequest)
+    );
+    assert!(matches!(up.poll_action(now), Action::Wait(_)));
+}
+
+#[test]
+fn retry_after_is_honoured_and_the_budget_ends_in_gave_up() {
+    let mut cfg = Config::gcs_session(SessionUrl::new(SESSION), Some(UNIT));
+    cfg.retry = RetryPolicy {
+        max_attempts: 3,
+        ..RetryPolicy::default()
+    };
+    let mut now = Instant::now();
+    let mut up = Upload::new(cfg, now, wall0()).unwrap();
+    let q = next_request(&mut up, now);
+    up.handle_response(q.id, response(429, &[("retry-after", "7")], ""), now)
+        .unwrap();
+    let Action::Wait(until) = up.poll_action(now) else {
+        panic!("expected a wait")
+    };
+    assert_eq!(until - now, Duration::from_secs(7));
+    assert!(matches!(
+        up.poll_event(),
+        Some(Event::Retrying {
+            attempt: 1,
+            cause: resumable_core::RetryCause::Status(429),
+            ..
+        })
+    ));
+    now = until;
+    let q = next_request(&mut up, now);
+    up.handle_response(q.id, response(503, &[], ""), now)
+        .unwrap();
+    let Action::Wait(until) = up.poll_action(now) else {
+        panic!("expected a wait")
+    };
+    now = until;
+    let q = next_request(&mut up, now);
+    up.handle_transport_error(q.id, TransportErrorKind::Reset, now)
+        .unwrap();
+    assert!(matches!(
+        failed(&mut up, now),
+        Error::GaveUp { attempts: 3, .. }
+    ));
+}
+
+#[test]
+fn api_errors_carry_status_and_message() {
+    let cfg = sim::file_api_config(10);
+    let now = Instant::now();
+    let mut up = Upload::new(cfg, now, wall0()).unwrap();
+    let s = next_request(&mut up, now);
+    assert_eq!(header(&s, "x-api-key"), sim::KEY);
+    assert_eq!(header(&s, "content-type"), "application/json");
+    let body: serde_json::Value = serde_json::from_slice(json_body(&s)).unwrap();
+    assert_eq!(body["file_size"], 10);
+    assert_eq!(body["filename"], "data.bin");
+    up.handle_response(
+        s.id,
+        response(401, &[], r#"{"detail":"Invalid API key"}"#),
+        now,
+    )
+    .unwrap();
+    assert_eq!(
+        failed(&mut up, now),
+        Error::Api {
+            status: 401,
+            message: "Invalid API key".into()
+        }
+    );
+}
+
+#[test]
+fn a_session_too_small_for_the_file_is_refused() {
+    let cfg = sim::file_api_config(10);
+    let now = Instant::now();
+    let mut up = Upload::new(cfg, now, wall0()).unwrap();
+    let s = next_request(&mut up, now);
+    let body = r#"{"upload_url":"https://u.example/x?upload_id=1","gcs_path":"p","file_id":"f",
+        "expires_at":"2099-01-01T00:00:00Z","max_file_size":5,"upload_type":"resumable","chunk_size_recommended":5242880}"#;
+    up.handle_response(s.id, response(200, &[], body), now)
+        .unwrap();
+    assert!(matches!(
+        failed(&mut up, now),
+        Error::Api { status: 413, .. }
+    ));
+}
+
+#[test]
+fn local_validation_happens_before_any_request() {
+    let api = |name: &str| FileApi {
+        api_base: "https://api.example".into(),
+        organization: "org".into(),
+        api_key: Secret::new("k"),
+        filename: name.into(),
+        mime_type: "text/plain".into(),
+    };
+    let now = Instant::now();
+    let err = |cfg| Upload::new(cfg, now, wall0()).unwrap_err();
+    assert_eq!(
+        err(Config::file_api(api("a"), 0)),
+        Error::Config(ConfigError::EmptyFile)
+    );
+    assert_eq!(
+        err(Config::file_api(api(""), 1)),
+        Error::Config(ConfigError::FilenameLength(0))
+    );
+    assert_eq!(
+        err(Config::file_api(api(&"é".repeat(256)), 1)),
+        Error::Config(ConfigError::FilenameLength(256))
+    );
+    assert!(Upload::new(Config::file_api(api(&"é".repeat(255)), 1), now, wall0()).is_ok());
+    let mut bad = api("a");
+    bad.api_base = "api.example".into();
+    assert!(matches!(
+        err(Config::file_api(bad, 1)),
+        Error::Config(ConfigError::BadUrl { .. })
+    ));
+    assert!(matches!(
+        err(Config::gcs_session(SessionUrl::new("/relative"), None)),
+        Error::Config(ConfigError::BadUrl { .. })
+    ));
+}
+
+#[test]
+fn secrets_never_show_in_debug_output() {
+    let cfg = sim::file_api_config(10);
+    let now = Instant::now();
+    let mut up = Upload::new(cfg, now, wall0()).unwrap();
+    let s = next_request(&mut up, now);
+    let body = r#"{"upload_url":"https://u.example/x?upload_id=SECRETID","gcs_path":"p","file_id":"f",
+        "expires_at":"2099-01-01T00:00:00Z","max_file_size":50,"upload_type":"resumable","chunk_size_recommended":5242880}"#;
+    up.handle_response(s.id, response(200, &[], body), now)
+        .unwrap();
+    let Action::Checkpoint(cp) = up.poll_action(now) else {
+        panic!("expected a checkpoint")
+    };
+    let shown = format!("{up:?} {cp:?} {:?}", up.session());
+    assert!(
+        !shown.contains(sim::KEY) && !shown.contains("SECRETID"),
+        "{shown}"
+    );
+    let c = next_request(&mut up, now);
+    let shown = format!("{c:?}");
+    assert!(
+        !shown.contains(sim::KEY),
+        "the key never reaches upload requests"
+    );
+}
+
+#[test]
+fn cancel_deletes_the_session() {
+    let (mut up, now) = raw(Some(2 * UNIT));
+    let q = next_request(&mut up, now);
+    up.cancel();
+    assert_eq!(
+        up.handle_response(q.id, response(308, &[], ""), now),
+        Err(UsageError::UnknownRequest),
+        "the abandoned request's answer is refused"
+    );
+    let d = next_request(&mut up, now);
+    assert_eq!(
+        (d.purpose, d.http.method()),
+        (Purpose::Cancel, &http::Method::DELETE)
+    );
+    assert_eq!(d.http.uri(), SESSION);
+    up.handle_response(d.id, response(499, &[], ""), now)
+        .unwrap();
+    assert_eq!(failed(&mut up, now), Error::Cancelled);
+
+    let (mut up, now) = raw(Some(2 * UNIT));
+    up.cancel();
+    let d = next_request(&mut up, now);
+    up.handle_response(d.id, response(410, &[], ""), now)
+        .unwrap();
+    assert_eq!(
+        failed(&mut up, now),
+        Error::Cancelled,
+        "gone also means cancelled"
+    );
+}
+
+#[test]
+fn initiating_a_session_uses_location() {
+    let init = GcsInitiate {
+        endpoint: "https://storage.example".into(),
+        bucket: "bk".into(),
+        object: "dir/a b.bin".into(),
+        content_type: Some("video/mp4".into()),
+        bearer_token: Some(Secret::new("tok")),
+    };
+    let now = Instant::now();
+    let mut up = Upload::new(Config::gcs_initiate(init, Some(3)), now, wall0()).unwrap();
+    let i = next_request(&mut up, now);
+    assert_eq!(i.http.method(), http::Method::POST);
+    assert_eq!(
+        i.http.uri(),
+        "https://storage.example/upload/storage/v1/b/bk/o?uploadType=resumable&name=dir%2Fa%20b.bin"
+    );
+    assert_eq!(header(&i, "authorization"), "Bearer tok");
+    assert_eq!(header(&i, "x-upload-content-type"), "video/mp4");
+    assert_eq!(header(&i, "x-upload-content-length"), "3");
+    up.handle_response(i.id, response(200, &[], ""), now)
+        .unwrap();
+    assert_eq!(
+        failed(&mut up, now),
+        Error::Protocol(ProtocolError::MissingLocation)
+    );
+
+    let init = GcsInitiate {
+        endpoint: "https://storage.example".into(),
+        bucket: "bk".into(),
+        object: "o".into(),
+        content_type: None,
+        bearer_token: None,
+    };
+    let mut up = Upload::new(Config::gcs_initiate(init, Some(3)), now, wall0()).unwrap();
+    let i = next_request(&mut up, now);
+    up.handle_response(i.id, response(200, &[("location", SESSION)], ""), now)
+        .unwrap();
+    let c = next_request(&mut up, now);
+    assert_eq!(
+        (
+            c.http.uri().to_string().as_str(),
+            header(&c, "content-range")
+        ),
+        (SESSION, "bytes 0-2/3")
+    );
+    assert!(
+        !c.http.headers().contains_key("authorization"),
+        "the session URL is its own credential"
+    );
+}
+
+#[test]
+fn a_stream_of_unknown_length_names_its_total_at_the_end() {
+    // Ends inside a chunk: the last chunk names the total.
+    let (mut up, now) = raw(None);
+    let q = next_request(&mut up, now);
+    assert_eq!(header(&q, "content-range"), "bytes */*");
+    up.handle_response(q.id, response(308, &[], ""), now)
+        .unwrap();
+    let c = next_request(&mut up, now);
+    assert_eq!(header(&c, "content-range"), "bytes 0-262143/*");
+    up.handle_response(c.id, response(308, &[("range", "bytes=0-262143")], ""), now)
+        .unwrap();
+    up.set_total(UNIT + 5).unwrap();
+    assert_eq!(up.set_total(UNIT + 6), Err(UsageError::TotalMismatch));
+    let c = next_request(&mut up, now);
+    assert_eq!(header(&c, "content-range"), "bytes 262144-262148/262149");
+    up.handle_response(c.id, response(201, &[], &zero_object(UNIT + 5)), now)
+        .unwrap();
+    assert!(matches!(up.poll_action(now), Action::Done(o) if o.object.size == UNIT + 5));
+
+    // Ends exactly on a chunk boundary: finish with `bytes */T`.
+    let (mut up, now) = raw(None);
+    let q = next_request(&mut up, now);
+    up.handle_response(q.id, response(308, &[], ""), now)
+        .unwrap();
+    let c = next_request(&mut up, now);
+    up.handle_response(c.id, response(308, &[("range", "bytes=0-262143")], ""), now)
+        .unwrap();
+    up.set_total(UNIT).unwrap();
+    let f = next_request(&mut up, now);
+    assert_eq!(
+        (f.purpose, header(&f, "content-range")),
+        (Purpose::Query, "bytes */262144")
+    );
+    up.handle_response(f.id, response(200, &[], &zero_object(UNIT)), now)
+        .unwrap();
+    assert!(matches!(up.poll_action(now), Action::Done(_)));
+}
+
+#[test]
+fn an_empty_raw_upload_finishes_with_bytes_star_slash_zero() {
+    let (mut up, now) = raw(Some(0));
+    let q = next_request(&mut up, now);
+    assert_eq!(header(&q, "content-range"), "bytes */0");
+    up.handle_response(q.id, response(308, &[], ""), now)
+        .unwrap();
+    let f = next_request(&mut up, now);
+    assert_eq!(header(&f, "content-range"), "bytes */0");
+    up.handle_response(f.id, response(200, &[], &zero_object(0)), now)
+        .unwrap();
+    assert!(matches!(up.poll_action(now), Action::Done(_)));
+}
+
+#[test]
+fn single_request_mode_sends_everything_in_one_put() {
+    let size = 5 * UNIT + 3;
+    let data = sim::source(size as usize, 4);
+    let mut cfg = sim::file_api_config(size);
+    cfg.chunking = Chunking::SingleRequest;
+    let mut server = Server::new();
+    let run = sim::drive(&mut server, cfg, &data, |_, _| Fault::None, |_| false, 100);
+    let puts: Vec<_> = run
+        .transcript
+        .iter()
+        .filter(|l| l.starts_with("PUT"))
+        .collect();
+    assert_eq!(puts, ["PUT bytes 0-1310722/1310723 -> 200"]);
+    assert!(run.result.unwrap().is_ok());
+}
+
+#[test]
+fn a_response_body_too_large_is_cut_off_not_trusted() {
+    let (mut up, now) = raw(Some(UNIT));
+    let q = next_request(&mut up, now);
+    let huge = "x".repeat(resumable_core::MAX_RESPONSE_BODY + 1);
+    up.handle_response(q.id, response(308, &[], &huge), now)
+        .unwrap();
+    assert!(matches!(
+        failed(&mut up, now),
+        Error::Protocol(ProtocolError::BodyTooLarge(_))
+    ));
+
+    let (mut up, now) = raw(Some(UNIT));
+    let q = next_request(&mut up, now);
+    up.handle_transport_error(q.id, TransportErrorKind::BodyTooLarge, now)
+        .unwrap();
+    assert!(matches!(
+        failed(&mut up, now),
+        Error::Protocol(ProtocolError::BodyTooLarge(_))
+    ));
+}
+
+fn checkpoints_of(run: &sim::Run) -> Vec<Checkpoint> {
+    run.checkpoints.clone()
+}
+
+#[test]
+fn resume_refuses_a_changed_source_and_replaces_an_expired_session() {
+    let size = 3 * UNIT;
+    let data = sim::source(size as usize, 5);
+    let fp = Fingerprint {
+        size,
+        modified: Some(wall0()),
+    };
+    let mut cfg = sim::file_api_config(size);
+    cfg.chunking = Chunking::Fixed(UNIT);
+    cfg.fingerprint = Some(fp);
+    let mut server = Server::new();
+    // Stop after the first chunk is persisted.
+    let run = sim::drive(
+        &mut server,
+        cfg.clone(),
+        &data,
+        |_, _| Fault::None,
+        |_| false,
+        4,
+    );
+    let cp = checkpoints_of(&run).pop().unwrap();
+    assert_eq!(cp.persisted, UNIT);
+    let json = serde_json::to_string(&cp).unwrap();
+    let cp: Checkpoint = serde_json::from_str(&json).unwrap();
+    assert!(
+        !json.contains(sim::KEY),
+        "checkpoints never hold the API key"
+    );
+
+    let mut changed = cfg.clone();
+    changed.fingerprint = Some(Fingerprint {
+        size,
+        modified: Some(wall0() + Duration::from_secs(1)),
+    });
+    assert_eq!(
+        Upload::resume(changed, cp.clone(), Instant::now(), wall0()).unwrap_err(),
+        Error::Source(SourceError::Changed)
+    );
+
+    // Still valid: a status query first, then the rest.
+    let now = Instant::now();
+    let mut up = Upload::resume(cfg.clone(), cp.clone(), now, wall0()).unwrap();
+    let q = next_request(&mut up, now);
+    assert_eq!(
+        (q.purpose, header(&q, "content-range")),
+        (Purpose::Query, "bytes */786432")
+    );
+
+    // Expired: a new session, from zero.
+    let later = wall0() + Duration::from_secs(8 * 24 * 3600);
+    let mut up = Upload::resume(cfg, cp, now, later).unwrap();
+    let s = next_request(&mut up, now);
+    assert_eq!(s.purpose, Purpose::CreateSession);
+}
+
+#[test]
+fn a_crash_between_upload_and_register_resumes_at_register() {
+    let size = UNIT;
+    let data = sim::source(size as usize, 6);
+    let cfg = sim::file_api_config(size);
+    let mut server = Server::new();
+    let run = sim::drive(
+        &mut server,
+        cfg.clone(),
+        &data,
+        |_, _| Fault::None,
+        |_| false,
+        100,
+    );
+    let uploaded = run
+        .checkpoints
+        .iter()
+        .find(|c| c.object.is_some())
+        .unwrap()
+        .clone();
+    let now = Instant::now();
+    let mut up = Upload::resume(cfg, uploaded, now, wall0()).unwrap();
+    let r = next_request(&mut up, now);
+    assert_eq!(r.purpose, Purpose::Register);
+    let body: serde_json::Value = serde_json::from_slice(json_body(&r)).unwrap();
+    assert_eq!(body["file_size"], size);
+}
+
+#[test]
+fn a_lost_register_response_registers_the_same_file() {
+    let size = UNIT;
+    let data = sim::source(size as usize, 7);
+    let cfg = sim::file_api_config(size);
+    let mut server = Server::new();
+    let run = sim::drive(
+        &mut server,
+        cfg,
+        &data,
+        |_, p| {
+            if p == Purpose::Register && server_first() {
+                Fault::LostResponse
+            } else {
+                Fault::None
+            }
+        },
+        |_| false,
+        100,
+    );
+    let outcome = run.result.unwrap().unwrap();
+    assert_eq!(
+        server.registrations.len(),
+        2,
+        "sent again after the lost answer"
+    );
+    assert_eq!(server.files.len(), 1, "the server returns the same File");
+    assert_eq!(
+        outcome.file.unwrap().id,
+        server.files.values().next().unwrap().clone()
+    );
+}
+
+/// True the first time only (per thread).
+fn server_first() -> bool {
+    thread_local!(static SEEN: std::cell::Cell<bool> = const { std::cell::Cell::new(false) });
+    SEEN.with(|s| !s.replace(true))
+}
+
+#[test]
+fn sessions_gone_too_often_end_the_upload() {
+    let size = 2 * UNIT;
+    let data = sim::source(size as usize, 8);
+    let mut cfg = sim::file_api_config(size);
+    cfg.chunking = Chunking::Fixed(UNIT);
+    cfg.max_session_restarts = 2;
+    let mut server = Server::new();
+    let run = sim::drive(
+        &mut server,
+        cfg,
+        &data,
+        |_, p| {
+            if p == Purpose::Chunk {
+                Fault::KillSession
+            } else {
+                Fault::None
+            }
+        },
+        |_| false,
+        100,
+    );
+    assert_eq!(run.result.unwrap().unwrap_err(), Error::SessionGone);
+    let restarts = run
+        .events
+        .iter()
+        .filter(|e| matches!(e, Event::SessionRestarted { .. }))
+        .count();
+    assert_eq!(restarts, 2);
+    assert!(server.registrations.is_empty());
+}
+
+#[test]
+fn the_upload_id_is_reported_once() {
+    let size = 3 * UNIT;
+    let data = sim::source(size as usize, 9);
+    let mut cfg = sim::file_api_config(size);
+    cfg.chunking = Chunking::Fixed(UNIT);
+    let mut server = Server::new();
+    let run = sim::drive(&mut server, cfg, &data, |_, _| Fault::None, |_| false, 100);
+    let ids: Vec<_> = run
+        .events
+        .iter()
+        .filter(|e| matches!(e, Event::UploadId(_)))
+        .collect();
+    assert_eq!(ids, [&Event::UploadId("sim-upload-1".into())]);
+}
