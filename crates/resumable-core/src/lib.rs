@@ -140,6 +140,7 @@ mod outcome;
 mod secret;
 pub mod timestamp;
 mod upload;
+pub mod url_policy;
 
 pub use action::{Action, Body, Purpose, Request, RequestId};
 pub use api::{SessionError, UploadSession};

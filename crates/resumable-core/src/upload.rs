@@ -448,6 +448,14 @@ impl Upload {
         self.total
     }
 
+    /// The size of data requests. A driver streaming a source of unknown
+    /// length reads ahead to `persisted() + chunk_size() + 1` bytes before
+    /// polling, and calls [`Upload::set_total`] when it finds the end first.
+    #[must_use]
+    pub fn chunk_size(&self) -> u64 {
+        self.chunk_size
+    }
+
     /// The session in use, if any.
     #[must_use]
     pub fn session(&self) -> Option<&SessionRecord> {
@@ -742,8 +750,8 @@ impl Upload {
             );
             return None;
         }
-        if persisted > self.sent_high {
-            let sent = self.sent_high;
+        let sent = self.sent_high.min(self.total.unwrap_or(u64::MAX));
+        if persisted > sent {
             self.fail(ProtocolError::OffsetBeyondSent { persisted, sent }.into());
             return None;
         }

@@ -770,3 +770,21 @@ fn the_upload_id_is_reported_once() {
         .collect();
     assert_eq!(ids, [&Event::UploadId("sim-upload-1".into())]);
 }
+
+#[test]
+fn an_offset_beyond_a_total_found_later_is_a_protocol_error() {
+    // A bare session of unknown length: the first query could be answered
+    // with anything; once the total is known, more than it is a violation.
+    let (mut up, now) = raw(None);
+    up.set_total(73).unwrap();
+    let q = next_request(&mut up, now);
+    up.handle_response(q.id, response(308, &[("range", "bytes=0-15871")], ""), now)
+        .unwrap();
+    assert_eq!(
+        failed(&mut up, now),
+        Error::Protocol(ProtocolError::OffsetBeyondSent {
+            persisted: 15872,
+            sent: 73
+        })
+    );
+}

@@ -1,0 +1,58 @@
+//! Blocking uploads with `resumable-core`: files, byte buffers and readers,
+//! over HTTPS with ureq and rustls, or over any [`Transport`].
+//!
+//! Upload a file through an application's file API (session, upload,
+//! register), resuming from a checkpoint when an earlier run was interrupted:
+//!
+//! ```no_run
+//! use resumable_blocking::{FileApiTarget, FileCheckpointStore, Uploader};
+//! use resumable_core::{Chunking, Event, Secret};
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let api = FileApiTarget {
+//!     api_base: "https://api.aitronos.com".into(),
+//!     organization: "org_123".into(),
+//!     api_key: Secret::new(std::env::var("FREDDY_API_KEY")?),
+//!     mime_type: None, // guessed from the extension
+//!     filename: None,  // the path's file name
+//! };
+//! let mut uploader = Uploader::new()
+//!     .chunking(Chunking::Fixed(8 << 20))
+//!     .checkpoint_store(FileCheckpointStore::new("/var/tmp/resumable")?)
+//!     .on_event(|event| {
+//!         if let Event::Persisted { offset, total } = event {
+//!             eprintln!("{offset} of {total:?} bytes stored");
+//!         }
+//!     });
+//! let outcome = uploader.upload_file(&api, "large_video.mp4")?;
+//! println!("registered {}", outcome.file.map(|f| f.id).unwrap_or_default());
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! Raw GCS uploads use [`Uploader::upload_to_session`] (an existing session
+//! URL) or [`Uploader::upload_gcs`] (initiate with a bearer token), with any
+//! [`Source`]: a [`FileSource`], a [`BytesSource`], or a [`ReadSource`] of
+//! unknown length.
+//!
+//! Guarantees: file data is read with positional reads into one reusable
+//! buffer per request (no whole-file or whole-chunk copies); response bodies
+//! are capped at [`resumable_core::MAX_RESPONSE_BODY`]; plain `http` is
+//! refused except to loopback unless allowed; the API key never goes to the
+//! upload host and neither it nor the session's `upload_id` is logged.
+
+#![forbid(unsafe_code)]
+
+mod checkpoint_store;
+mod source;
+mod transport;
+mod uploader;
+#[cfg(feature = "ureq")]
+mod ureq_transport;
+
+pub use checkpoint_store::{CheckpointStore, FileCheckpointStore, MemoryCheckpointStore};
+pub use source::{BytesSource, FileSource, ReadSource, Source};
+pub use transport::{RequestBody, Transport, TransportError};
+pub use uploader::{FileApiTarget, StopHandle, UploadError, Uploader, checkpoint_key, guess_mime};
+#[cfg(feature = "ureq")]
+pub use ureq_transport::UreqTransport;

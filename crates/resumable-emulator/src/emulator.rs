@@ -1,0 +1,386 @@
+//! Starting and stopping the emulator, and what a test can ask it in-process.
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::api::FileRecord;
+use crate::control::{Stats, stats};
+use crate::error::Error;
+use crate::faults::{FaultPlan, FaultSpecError};
+use crate::log::RequestRecord;
+use crate::object::ObjectInfo;
+use crate::server::serve;
+use crate::session::SessionInfo;
+use crate::shared::{Config, Shared};
+use crate::storage::{ObjectData, Storage, Store};
+
+/// The API key the emulator accepts unless told otherwise.
+pub const DEFAULT_API_KEY: &str = "emulator-key";
+/// The bucket upload sessions write to unless told otherwise.
+pub const DEFAULT_BUCKET: &str = "resumable-emulator-uploads";
+/// The largest `file_size` accepted unless told otherwise: 5 GB.
+pub const DEFAULT_MAX_FILE_SIZE: u64 = 5 * 1024 * 1024 * 1024;
+/// The `chunk_size_recommended` returned unless told otherwise: 5 MiB.
+pub const DEFAULT_CHUNK_SIZE: u64 = 5 * 1024 * 1024;
+/// How long a session lives unless told otherwise: 7 days.
+pub const DEFAULT_SESSION_LIFETIME: Duration = Duration::from_secs(7 * 24 * 3600);
+
+/// The entry point: `Emulator::builder()`.
+#[derive(Debug)]
+pub struct Emulator;
+
+impl Emulator {
+    /// A builder with the defaults: loopback on an ephemeral port, key
+    /// [`DEFAULT_API_KEY`], storage in a temporary directory, no faults.
+    pub fn builder() -> EmulatorBuilder {
+        EmulatorBuilder::default()
+    }
+}
+
+/// Settings for an emulator; start it with [`start`](Self::start) (async) or
+/// [`start_in_background`](Self::start_in_background) (blocking code).
+#[derive(Debug, Clone)]
+pub struct EmulatorBuilder {
+    addr: SocketAddr,
+    config: Config,
+    storage: Storage,
+    faults: Vec<String>,
+    seed: Option<u64>,
+}
+
+impl Default for EmulatorBuilder {
+    fn default() -> Self {
+        EmulatorBuilder {
+            addr: SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0),
+            config: Config {
+                api_key: DEFAULT_API_KEY.to_owned(),
+                bucket: DEFAULT_BUCKET.to_owned(),
+                max_file_size: DEFAULT_MAX_FILE_SIZE,
+                chunk_size_recommended: DEFAULT_CHUNK_SIZE,
+                session_lifetime: DEFAULT_SESSION_LIFETIME,
+                idle_timeout: Duration::from_secs(60),
+            },
+            storage: Storage::default(),
+            faults: Vec::new(),
+            seed: None,
+        }
+    }
+}
+
+impl EmulatorBuilder {
+    /// The address to listen on (default `127.0.0.1:0`, an ephemeral port).
+    pub fn addr(mut self, addr: SocketAddr) -> Self {
+        self.addr = addr;
+        self
+    }
+
+    /// The `X-API-Key` the file API accepts.
+    pub fn api_key(mut self, key: impl Into<String>) -> Self {
+        self.config.api_key = key.into();
+        self
+    }
+
+    /// The bucket upload sessions write to (the only bucket there is).
+    pub fn bucket(mut self, bucket: impl Into<String>) -> Self {
+        self.config.bucket = bucket.into();
+        self
+    }
+
+    /// Where uploaded bytes go.
+    pub fn storage(mut self, storage: Storage) -> Self {
+        self.storage = storage;
+        self
+    }
+
+    /// How long a session lives (its `expires_at`; 410 after).
+    pub fn session_lifetime(mut self, lifetime: Duration) -> Self {
+        self.config.session_lifetime = lifetime;
+        self
+    }
+
+    /// The largest `file_size` the file API accepts (413 above).
+    pub fn max_file_size(mut self, bytes: u64) -> Self {
+        self.config.max_file_size = bytes;
+        self
+    }
+
+    /// The `chunk_size_recommended` that `upload-url` returns (need not be a multiple of
+    /// 256 KiB: clients must round it).
+    pub fn chunk_size_recommended(mut self, bytes: u64) -> Self {
+        self.config.chunk_size_recommended = bytes;
+        self
+    }
+
+    /// How long a request body may go without a byte before it counts as cut off.
+    pub fn idle_timeout(mut self, timeout: Duration) -> Self {
+        self.config.idle_timeout = timeout;
+        self
+    }
+
+    /// Adds fault rules (see the [crate docs](crate#fault-spec)); parsed at start.
+    pub fn faults(mut self, spec: impl Into<String>) -> Self {
+        self.faults.push(spec.into());
+        self
+    }
+
+    /// Seeds every random choice: ids and fault probabilities. Unseeded, a random seed
+    /// is drawn and [`EmulatorHandle::seed`] tells it.
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.seed = Some(seed);
+        self
+    }
+
+    fn prepare(&self, local: SocketAddr) -> Result<Arc<Shared>, Error> {
+        let mut plan = FaultPlan::default();
+        for spec in &self.faults {
+            plan.extend(spec.parse()?);
+        }
+        let store = Store::open(&self.storage).map_err(Error::Storage)?;
+        let host = match local.ip() {
+            IpAddr::V4(ip) if ip.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
+            IpAddr::V6(ip) if ip.is_unspecified() => IpAddr::V6(Ipv6Addr::LOCALHOST),
+            ip => ip,
+        };
+        let base_url = format!("http://{}", SocketAddr::new(host, local.port()));
+        let seed = self.seed.unwrap_or_else(rand::random);
+        let shared = Shared::new(self.config.clone(), base_url, store, seed);
+        shared.state().faults.add(plan);
+        Ok(Arc::new(shared))
+    }
+
+    fn bind_std(&self) -> Result<std::net::TcpListener, Error> {
+        let bind = |source| Error::Bind {
+            addr: self.addr,
+            source,
+        };
+        let listener = std::net::TcpListener::bind(self.addr).map_err(bind)?;
+        listener.set_nonblocking(true).map_err(bind)?;
+        Ok(listener)
+    }
+
+    /// Starts the server on the current tokio runtime.
+    ///
+    /// # Errors
+    /// When the address cannot be bound, the storage not prepared, or a fault spec
+    /// does not parse.
+    pub async fn start(self) -> Result<EmulatorHandle, Error> {
+        let std_listener = self.bind_std()?;
+        let bind = |source| Error::Bind {
+            addr: self.addr,
+            source,
+        };
+        let local = std_listener.local_addr().map_err(bind)?;
+        let listener = TcpListener::from_std(std_listener).map_err(bind)?;
+        let shared = self.prepare(local)?;
+        let (stop, stop_rx) = watch::channel(false);
+        let task = tokio::spawn(serve(listener, Arc::clone(&shared), stop_rx));
+        Ok(EmulatorHandle {
+            shared,
+            addr: local,
+            stop,
+            task: Some(task),
+            runtime: None,
+        })
+    }
+
+    /// Starts the server on a runtime of its own (two worker threads), for blocking
+    /// code: tests of a blocking client, a command-line tool. Needs no runtime of the
+    /// caller's, and may be called from inside one too.
+    ///
+    /// # Errors
+    /// As [`start`](Self::start), and when the runtime cannot be built.
+    pub fn start_in_background(self) -> Result<EmulatorHandle, Error> {
+        let std_listener = self.bind_std()?;
+        let local = std_listener.local_addr().map_err(|source| Error::Bind {
+            addr: self.addr,
+            source,
+        })?;
+        let shared = self.prepare(local)?;
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("resumable-emulator")
+            .enable_all()
+            .build()
+            .map_err(Error::Runtime)?;
+        let (stop, stop_rx) = watch::channel(false);
+        let serve_shared = Arc::clone(&shared);
+        let task = runtime.spawn(async move {
+            match TcpListener::from_std(std_listener) {
+                Ok(listener) => serve(listener, serve_shared, stop_rx).await,
+                Err(e) => tracing::error!(error = %e, "cannot register the listener"),
+            }
+        });
+        Ok(EmulatorHandle {
+            shared,
+            addr: local,
+            stop,
+            task: Some(task),
+            runtime: Some(runtime),
+        })
+    }
+}
+
+/// A running emulator. Dropping it stops the server; [`shutdown`](Self::shutdown)
+/// waits for that.
+#[derive(Debug)]
+pub struct EmulatorHandle {
+    shared: Arc<Shared>,
+    addr: SocketAddr,
+    stop: watch::Sender<bool>,
+    task: Option<JoinHandle<()>>,
+    runtime: Option<tokio::runtime::Runtime>,
+}
+
+impl EmulatorHandle {
+    /// `http://127.0.0.1:PORT`: the base of the file API, the upload endpoint and the
+    /// control endpoints.
+    pub fn base_url(&self) -> &str {
+        &self.shared.base_url
+    }
+
+    /// The address listened on.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The bucket upload sessions write to.
+    pub fn bucket(&self) -> &str {
+        &self.shared.config.bucket
+    }
+
+    /// The API key the file API accepts.
+    pub fn api_key(&self) -> &str {
+        &self.shared.config.api_key
+    }
+
+    /// The seed of every random choice (given, or drawn at start).
+    pub fn seed(&self) -> u64 {
+        self.shared.seed
+    }
+
+    /// The storage directory, for the disk backends.
+    pub fn storage_dir(&self) -> Option<&std::path::Path> {
+        self.shared.store.dir()
+    }
+
+    /// Every logged request, in arrival order (as `GET /_emulator/requests`).
+    pub fn request_log(&self) -> Vec<RequestRecord> {
+        let mut log: Vec<_> = self.shared.state().log.iter().cloned().collect();
+        log.sort_by_key(|r| r.seq);
+        log
+    }
+
+    /// Empties the request log.
+    pub fn clear_request_log(&self) {
+        self.shared.state().log.clear();
+    }
+
+    /// Adds fault rules (see the [crate docs](crate#fault-spec)); their counters start now.
+    ///
+    /// # Errors
+    /// When the spec does not parse; then no rule is added.
+    pub fn add_faults(&self, spec: &str) -> Result<(), FaultSpecError> {
+        let plan: FaultPlan = spec.parse()?;
+        self.shared.state().faults.add(plan);
+        Ok(())
+    }
+
+    /// Removes every fault rule.
+    pub fn clear_faults(&self) {
+        self.shared.state().faults.clear();
+    }
+
+    /// The fault rules in force.
+    pub fn faults(&self) -> FaultPlan {
+        self.shared.state().faults.plan()
+    }
+
+    /// The object at `gcs_path` in the upload bucket.
+    pub fn object(&self, gcs_path: &str) -> Option<ObjectInfo> {
+        self.shared
+            .object(&self.shared.config.bucket, gcs_path)
+            .map(|o| o.info.clone())
+    }
+
+    /// The bytes of the object at `gcs_path` in the upload bucket.
+    ///
+    /// # Errors
+    /// When there is no such object, the storage is the sink, or reading fails.
+    pub fn object_bytes(&self, gcs_path: &str) -> Result<Vec<u8>, Error> {
+        let object = self
+            .shared
+            .object(&self.shared.config.bucket, gcs_path)
+            .ok_or_else(|| Error::NoObject(gcs_path.to_owned()))?;
+        match &object.data {
+            ObjectData::Memory(b) => Ok(b.to_vec()),
+            ObjectData::Sink => Err(Error::NotStored),
+            ObjectData::Disk(path) => std::fs::read(path).map_err(|source| Error::Read {
+                name: gcs_path.to_owned(),
+                source,
+            }),
+        }
+    }
+
+    /// Every object name in the upload bucket, sorted.
+    pub fn object_names(&self) -> Vec<String> {
+        let mut names: Vec<String> = self
+            .shared
+            .state()
+            .objects
+            .keys()
+            .map(|(_, n)| n.clone())
+            .collect();
+        names.sort();
+        names
+    }
+
+    /// Every registered file, by `gcs_path`.
+    pub fn files(&self) -> Vec<FileRecord> {
+        self.shared.state().files.values().cloned().collect()
+    }
+
+    /// Files created by register (a repeated register of one `gcs_path` counts once).
+    pub fn registrations(&self) -> u64 {
+        self.shared.state().registrations
+    }
+
+    /// Sessions created, by `upload-url` or initiate.
+    pub fn sessions_created(&self) -> u64 {
+        self.shared.state().sessions_created
+    }
+
+    /// Every session, in creation order.
+    pub fn sessions(&self) -> Vec<SessionInfo> {
+        self.shared.state().session_info.values().cloned().collect()
+    }
+
+    /// Counters and per-session figures (as `GET /_emulator/stats`).
+    pub fn stats(&self) -> Stats {
+        stats(&self.shared)
+    }
+
+    /// Stops accepting, drops every connection, and waits for the server task.
+    pub async fn shutdown(mut self) {
+        let _ = self.stop.send(true);
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+}
+
+impl Drop for EmulatorHandle {
+    fn drop(&mut self) {
+        let _ = self.stop.send(true);
+        if let Some(task) = self.task.take() {
+            task.abort();
+        }
+        if let Some(runtime) = self.runtime.take() {
+            runtime.shutdown_background();
+        }
+    }
+}

@@ -1,0 +1,267 @@
+//! A local, strict server for an application file API and the Google Cloud Storage
+//! resumable upload protocol, with scripted faults: the backend of integration tests,
+//! benches and demos of resumable upload clients.
+//!
+//! It is an implementation of the protocol of its own, deliberately strict, so that
+//! it catches client bugs: it refuses what Cloud Storage refuses, answers what Cloud
+//! Storage answers, and logs every request so a test can assert what a client did.
+//!
+//! # Example
+//!
+//! Start it, ask the file API for a session, upload one chunk with raw hyper, and
+//! look at the stored object:
+//!
+//! ```
+//! use bytes::Bytes;
+//! use http_body_util::{BodyExt as _, Full};
+//! use hyper::Request;
+//! use hyper_util::rt::TokioIo;
+//! use resumable_emulator::{Emulator, Storage};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let emu = Emulator::builder().api_key("secret").storage(Storage::Memory).start().await?;
+//!
+//! // One HTTP/1.1 connection, no upload library.
+//! let stream = tokio::net::TcpStream::connect(emu.addr()).await?;
+//! let (mut client, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
+//! tokio::spawn(conn);
+//!
+//! // 1. A session from the file API.
+//! let url = format!("{}/v1/organizations/org_1/files/upload-url", emu.base_url());
+//! let json = r#"{"filename":"hello.txt","file_size":5,"mime_type":"text/plain"}"#;
+//! let req = Request::post(url)
+//!     .header("x-api-key", "secret")
+//!     .header("content-type", "application/json")
+//!     .body(Full::new(Bytes::from(json)))?;
+//! let res = client.send_request(req).await?;
+//! assert_eq!(res.status(), 200);
+//! let session: serde_json::Value = serde_json::from_slice(&res.collect().await?.to_bytes())?;
+//! let upload_url = session["upload_url"].as_str().ok_or("no upload_url")?;
+//! let gcs_path = session["gcs_path"].as_str().ok_or("no gcs_path")?;
+//!
+//! // 2. The whole file as one chunk: the last chunk names the total.
+//! let req = Request::put(upload_url)
+//!     .header("content-range", "bytes 0-4/5")
+//!     .body(Full::new(Bytes::from_static(b"hello")))?;
+//! let res = client.send_request(req).await?;
+//! assert_eq!(res.status(), 200);
+//! assert!(res.headers().contains_key("x-guploader-uploadid"));
+//! let object: serde_json::Value = serde_json::from_slice(&res.collect().await?.to_bytes())?;
+//! assert_eq!(object["size"], "5");
+//!
+//! // 3. What the emulator stored and saw.
+//! assert_eq!(emu.object_bytes(gcs_path)?, b"hello");
+//! let log = emu.request_log();
+//! assert!(!log[1].x_api_key, "no API key was sent to the upload endpoint");
+//! emu.shutdown().await;
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! From blocking code, [`EmulatorBuilder::start_in_background`] runs the server on a
+//! runtime of its own and returns the same [`EmulatorHandle`]:
+//!
+//! ```
+//! let emu = resumable_emulator::Emulator::builder().start_in_background()?;
+//! println!("listening on {}", emu.base_url());
+//! # Ok::<(), resumable_emulator::Error>(())
+//! ```
+//!
+//! The `resumable-emulator` binary runs it standalone; `--help` lists its options.
+//!
+//! # What it serves
+//!
+//! | Request | Answer |
+//! | --- | --- |
+//! | `POST /v1/organizations/{org}/files/upload-url` | a session: `upload_url`, `gcs_path`, `file_id`, `expires_at`, `max_file_size`, `upload_type`, `chunk_size_recommended` |
+//! | `POST /v1/organizations/{org}/files` | registers an uploaded object: the File (201, or 200 with the same File again) |
+//! | `POST /upload/storage/v1/b/{bucket}/o?uploadType=resumable&name=…` | a new session in `Location` |
+//! | `PUT {session URL}` | data chunks and status queries |
+//! | `DELETE {session URL}` | cancels: 499 |
+//! | `GET /storage/v1/b/{bucket}/o/{object}` | object metadata (`?alt=media`: its bytes) |
+//! | `GET /download/storage/v1/b/{bucket}/o/{object}?alt=media` | the object's bytes, streamed |
+//! | `GET /_emulator/requests`, `DELETE` to clear | the request log (JSON array of [`RequestRecord`]) |
+//! | `GET`, `POST` (spec as the body), `DELETE /_emulator/faults` | the fault rules |
+//! | `GET /_emulator/stats` | counters and sessions ([`Stats`]) |
+//! | `GET /_emulator/files` | registered files |
+//! | `GET /_emulator/health` | `{"status":"ok"}` |
+//!
+//! Every error has one JSON shape, with a human message:
+//! `{"error": {"code": 400, "reason": "invalid_argument", "message": "…"}}`.
+//!
+//! ## The file API
+//!
+//! `X-API-Key` must equal the configured key (401 otherwise). `filename` must be 1–255
+//! characters, `file_size` a whole number above 0, `mime_type` a non-empty string
+//! (400 otherwise, also for a missing field or a body that is not a JSON object);
+//! `file_size` above `max_file_size` (5 GB by default) is 413. `upload_type`, when
+//! given, must be `"resumable"`. The `gcs_path` is `files/{org}/{file_id}/{filename}`.
+//! Register checks that the object exists (404), with the same size and content type
+//! (409); a `gcs_path` issued to another organization is 404. Registering the same
+//! `gcs_path` again returns the same File with 200.
+//!
+//! ## The upload endpoint
+//!
+//! Every response carries `X-GUploader-UploadID`. A `PUT` must have a `Content-Length`
+//! (411 otherwise) that matches its `Content-Range`:
+//!
+//! - `bytes a-b/T`, `bytes a-b/*`: data. A chunk that does not end the upload must be a
+//!   multiple of 256 KiB and start on a 256 KiB boundary (400). Bytes below the
+//!   persisted offset are ignored (only the new part of an overlapping chunk is
+//!   appended); a chunk starting beyond the persisted offset is refused with 400 and
+//!   stores nothing. A total that contradicts the declared length or an earlier total
+//!   is 400.
+//! - `bytes */T`, `bytes */*`: a status query, `Content-Length: 0`. It answers 308, or
+//!   200 with the object once complete; when exactly `T` bytes are persisted it
+//!   finalizes the object (an unknown-length upload that ended on a chunk boundary).
+//! - No `Content-Range`: the whole object in one request.
+//!
+//! `308` carries `Range: bytes=0-N` (N+1 bytes persisted), and no `Range` when nothing
+//! is. The request that reaches the total finalizes the object: 200 with the
+//! `storage#object` JSON (`size` as a string, `crc32c` and `md5Hash` in base64) and an
+//! `x-goog-hash: crc32c=…,md5=…` header. An `X-Goog-Hash` on a finalizing request is
+//! checked: on a mismatch it answers 400 and keeps nothing of that request. When a
+//! request body is cut off (reset, early end, or no byte for the idle timeout, 60 s by
+//! default), only the whole 256 KiB units received are persisted. `DELETE` answers 499
+//! and the session is gone (404) from then on; past its lifetime a session answers 410.
+//! Any `PUT` to a finished session answers 200 with the object.
+//!
+//! # Fault spec
+//!
+//! Faults are scripted with a small text spec, given at start
+//! ([`EmulatorBuilder::faults`], `--faults`), added later
+//! ([`EmulatorHandle::add_faults`], `POST /_emulator/faults` with the spec as the body),
+//! and cleared (`DELETE /_emulator/faults`). Rules are separated by `;` or new lines;
+//! a line starting with `#` is a comment.
+//!
+//! ```text
+//! rule     = target *( " " word )
+//! target   = kind [ "#" count ]
+//! kind     = "request" | "put" | "chunk" | "final" | "query" | "delete"
+//!          | "initiate" | "upload-url" | "register" | "api"
+//! count    = N | N "-" M | N "-" | "*"          ; 1-based; no count = every one
+//! word     = "status=" CODE                      ; answer CODE (4xx/5xx) with a JSON error
+//!          | "retry-after=" SECONDS              ; with status=: a Retry-After header
+//!          | "reset"                             ; reset the connection (RST), no answer
+//!          | "after=" SIZE                       ; status/reset/stall after SIZE body bytes
+//!          | "stall=" DURATION                   ; pause (before the body, or at after=)
+//!          | "short=" SIZE                       ; persist SIZE less than received
+//!          | "no-range"                          ; 308 without Range (and forget all data)
+//!          | "override-308"                      ; 200 + X-Http-Status-Code-Override: 308
+//!          | "drop-response"                     ; process (commit), then reset instead of answering
+//!          | "expire" | "kill"                   ; the session expires (410) or dies (404)
+//!          | "session=" ( N | "*" )              ; count within session N, or per session
+//!          | "p=" PROBABILITY                    ; fire with this probability (seeded)
+//! SIZE     = N [ "KiB" | "MiB" | "GiB" ]
+//! DURATION = N ( "ms" | "s" | "m" )
+//! ```
+//!
+//! Kinds: `request` is any request to the upload endpoint (initiate, `PUT`, `DELETE`);
+//! `put` any `PUT`; `chunk` a `PUT` with data that does not end the upload; `final` a
+//! `PUT` whose `Content-Range` ends at the total it names (or has none); `query` a
+//! `bytes */…` `PUT`; `api` either file API request. Counts are of the requests
+//! matching the kind since the rule was added: globally, or with `session=N` within
+//! the Nth session created, or with `session=*` within each session. For every request
+//! each rule counts it, and the first rule that fires applies.
+//!
+//! What the effects do:
+//!
+//! - `status=` with no `after=` answers at once, persisting nothing. With `after=N` the
+//!   server reads N body bytes (or the whole body, if shorter), keeps the whole 256 KiB
+//!   units among them, and answers; the rest of the body is read and dropped.
+//! - `reset` resets the connection at once, or after N body bytes (whole units kept,
+//!   as for any body cut off).
+//! - `stall=` pauses before the request is processed, or after N body bytes.
+//! - `short=SIZE` persists SIZE bytes less than the chunk's end, rounded down to a 256
+//!   KiB boundary (never below what was persisted before): a final chunk is then not
+//!   finalized and the 308 says what was kept.
+//! - `no-range` answers 308 without `Range`, and, so that the answer is true, forgets
+//!   everything persisted: the upload starts over from byte 0 (a client that saw a
+//!   `Range` before must treat this as persisted going backwards).
+//! - `override-308` turns a 308 into a 200 with `X-Http-Status-Code-Override: 308`.
+//! - `drop-response` processes the request in full (a final chunk finalizes, a register
+//!   registers) and resets the connection instead of answering.
+//! - `expire` and `kill` end an active session before the request is processed.
+//! - `short=`, `no-range`, `override-308`, `expire`, `kill` and `session=` apply to the
+//!   upload endpoint only; on file API requests `after=` counts from the end of the body.
+//!
+//! Examples:
+//!
+//! ```text
+//! chunk#2 status=503                       # the second chunk fails
+//! chunk#1 status=429 retry-after=2         # throttled, retry after 2 s
+//! put#3 status=500 after=256KiB            # fails after 256 KiB of its body (kept)
+//! request#4 reset after=100000             # reset mid-body: 0 bytes kept
+//! final#1 drop-response                    # object finalized, response lost
+//! chunk#1-3 stall=2s                       # slow server
+//! chunk#2 short=256KiB                     # persists one unit less than sent
+//! query#1 no-range                         # status query says: nothing persisted
+//! chunk override-308                       # every 308 as 200 + override header
+//! chunk#3 expire                           # the session expires mid-upload
+//! chunk#1 kill session=2                   # the second session dies on its first chunk
+//! chunk#1 status=503 session=*             # every session's first chunk fails
+//! chunk p=0.1 status=503                   # a tenth of the chunks fail (seeded)
+//! register#1 status=503                    # register fails once
+//! upload-url#1 status=500                  # upload-url fails once
+//! ```
+//!
+//! The same seed and the same order of requests give the same faults.
+//!
+//! # Request log
+//!
+//! Every request but the control endpoints' is logged as a [`RequestRecord`]: method,
+//! path (with the `upload_id` value redacted), host, `Content-Range`,
+//! `Content-Length`, whether `X-API-Key` and `Authorization` were sent, `X-Goog-Hash`,
+//! the session number, the status and `Range` answered (no status when reset), body
+//! bytes received, bytes persisted after, the fault rule applied and an outcome word.
+//! Read it with [`EmulatorHandle::request_log`] or `GET /_emulator/requests`.
+//!
+//! # Storage
+//!
+//! [`Storage::TempDir`] (the default) and [`Storage::Disk`] stream request bodies to
+//! files, so memory stays flat however big the upload; [`Storage::Memory`] keeps
+//! everything in memory; [`Storage::Sink`] keeps only sizes and checksums. Objects are
+//! read back with [`EmulatorHandle::object`] (size, CRC32C, MD5, content type) and
+//! [`EmulatorHandle::object_bytes`], or downloaded over HTTP.
+//!
+//! # Invariants
+//!
+//! - Nothing a client sends can panic the server; a panic is a bug.
+//! - The persisted offset a session reports is always what it stores; it moves
+//!   backwards only through the `no-range` fault.
+//! - Requests on one session are processed one at a time; sessions are independent.
+
+mod api;
+mod control;
+mod download;
+mod emulator;
+mod error;
+mod faults;
+mod gcs;
+mod headers;
+mod initiate;
+mod inject;
+mod log;
+mod object;
+mod reply;
+mod server;
+mod session;
+mod shared;
+mod storage;
+mod time;
+mod url;
+
+pub use api::FileRecord;
+pub use control::Stats;
+pub use emulator::{
+    DEFAULT_API_KEY, DEFAULT_BUCKET, DEFAULT_CHUNK_SIZE, DEFAULT_MAX_FILE_SIZE,
+    DEFAULT_SESSION_LIFETIME, Emulator, EmulatorBuilder, EmulatorHandle,
+};
+pub use error::Error;
+pub use faults::{FaultPlan, FaultSpecError};
+pub use headers::CHUNK_GRANULARITY;
+pub use log::{RequestKind, RequestRecord};
+pub use object::ObjectInfo;
+pub use session::{SessionInfo, SessionStatus};
+pub use storage::Storage;

@@ -1,0 +1,111 @@
+//! `resumable-emulator`: runs the emulator standalone and prints its base URL.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Parser, ValueEnum};
+use resumable_emulator::{DEFAULT_API_KEY, Emulator, Storage};
+
+/// A local file API and Cloud Storage resumable upload server with scripted faults.
+#[derive(Debug, Parser)]
+#[command(name = "resumable-emulator", version, about)]
+struct Args {
+    /// Address to listen on (port 0: any free port).
+    #[arg(long, default_value = "127.0.0.1:8787")]
+    addr: SocketAddr,
+    /// Where uploaded bytes go.
+    #[arg(long, value_enum, default_value_t = StorageArg::Disk)]
+    storage: StorageArg,
+    /// Directory for --storage disk (default: a temporary directory, removed at exit).
+    #[arg(long)]
+    dir: Option<PathBuf>,
+    /// Fault rules, e.g. "chunk#2 status=503; final#1 drop-response" (see the crate docs).
+    #[arg(long)]
+    faults: Option<String>,
+    /// The X-API-Key the file API accepts.
+    #[arg(long, env = "RESUMABLE_EMULATOR_API_KEY", default_value = DEFAULT_API_KEY)]
+    api_key: String,
+    /// Seed for ids and fault probabilities (default: random, printed).
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Session lifetime in seconds (default: 7 days).
+    #[arg(long, value_name = "SECONDS")]
+    session_lifetime: Option<u64>,
+    /// Largest file_size the file API accepts, in bytes (default: 5 GB).
+    #[arg(long, value_name = "BYTES")]
+    max_file_size: Option<u64>,
+    /// The bucket upload sessions write to.
+    #[arg(long)]
+    bucket: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum StorageArg {
+    Disk,
+    Memory,
+    Sink,
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let args = Args::parse();
+    let storage = match (args.storage, args.dir) {
+        (StorageArg::Disk, Some(dir)) => Storage::Disk(dir),
+        (StorageArg::Disk, None) => Storage::TempDir,
+        (StorageArg::Memory, _) => Storage::Memory,
+        (StorageArg::Sink, _) => Storage::Sink,
+    };
+    let mut builder = Emulator::builder()
+        .addr(args.addr)
+        .storage(storage)
+        .api_key(args.api_key);
+    if let Some(spec) = args.faults {
+        builder = builder.faults(spec);
+    }
+    if let Some(seed) = args.seed {
+        builder = builder.seed(seed);
+    }
+    if let Some(secs) = args.session_lifetime {
+        builder = builder.session_lifetime(Duration::from_secs(secs));
+    }
+    if let Some(max) = args.max_file_size {
+        builder = builder.max_file_size(max);
+    }
+    if let Some(bucket) = args.bucket {
+        builder = builder.bucket(bucket);
+    }
+    let emu = match builder.start().await {
+        Ok(emu) => emu,
+        Err(e) => {
+            eprintln!("resumable-emulator: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    println!("{}", emu.base_url());
+    eprintln!(
+        "resumable-emulator: listening on {} (bucket {}, seed {}{})",
+        emu.base_url(),
+        emu.bucket(),
+        emu.seed(),
+        emu.storage_dir()
+            .map(|d| format!(", storage {}", d.display()))
+            .unwrap_or_default()
+    );
+    for rule in emu.faults().rules() {
+        eprintln!("resumable-emulator: fault rule: {rule}");
+    }
+    if let Err(e) = tokio::signal::ctrl_c().await {
+        eprintln!("resumable-emulator: cannot wait for Ctrl-C: {e}");
+    }
+    emu.shutdown().await;
+    ExitCode::SUCCESS
+}

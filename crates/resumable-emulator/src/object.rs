@@ -1,0 +1,81 @@
+//! Finished objects: their metadata and the Cloud Storage JSON that describes them.
+
+use serde::Serialize;
+use serde_json::{Value, json};
+
+use crate::headers::{crc32c_b64, md5_b64};
+use crate::storage::ObjectData;
+use crate::url::encode;
+
+/// A stored object: what Cloud Storage would report about it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct ObjectInfo {
+    /// The bucket.
+    pub bucket: String,
+    /// The object name (the file API's `gcs_path`).
+    pub name: String,
+    /// Size in bytes.
+    pub size: u64,
+    /// CRC32C of the content.
+    pub crc32c: u32,
+    /// MD5 of the content.
+    pub md5: [u8; 16],
+    /// The content type given when the session was created.
+    pub content_type: String,
+    /// The generation: microseconds since the epoch at creation, unique.
+    pub generation: u64,
+    /// When the object was created, RFC 3339 with milliseconds.
+    pub time_created: String,
+}
+
+impl ObjectInfo {
+    /// The CRC32C as Cloud Storage writes it: base64 of the big-endian bytes.
+    pub fn crc32c_base64(&self) -> String {
+        crc32c_b64(self.crc32c)
+    }
+
+    /// The MD5 as Cloud Storage writes it: base64.
+    pub fn md5_base64(&self) -> String {
+        md5_b64(&self.md5)
+    }
+
+    /// The `x-goog-hash` response header value: `crc32c=…,md5=…`.
+    pub fn goog_hash(&self) -> String {
+        format!("crc32c={},md5={}", self.crc32c_base64(), self.md5_base64())
+    }
+}
+
+/// An object and where its bytes are.
+#[derive(Debug)]
+pub(crate) struct Object {
+    pub(crate) info: ObjectInfo,
+    pub(crate) data: ObjectData,
+}
+
+/// The `storage#object` resource JSON.
+pub(crate) fn object_json(info: &ObjectInfo, base_url: &str) -> Value {
+    let (b, n) = (encode(&info.bucket), encode(&info.name));
+    json!({
+        "kind": "storage#object",
+        "id": format!("{}/{}/{}", info.bucket, info.name, info.generation),
+        "selfLink": format!("{base_url}/storage/v1/b/{b}/o/{n}"),
+        "mediaLink": format!(
+            "{base_url}/download/storage/v1/b/{b}/o/{n}?generation={}&alt=media",
+            info.generation
+        ),
+        "name": info.name,
+        "bucket": info.bucket,
+        "generation": info.generation.to_string(),
+        "metageneration": "1",
+        "contentType": info.content_type,
+        "storageClass": "STANDARD",
+        "size": info.size.to_string(),
+        "md5Hash": info.md5_base64(),
+        "crc32c": info.crc32c_base64(),
+        "etag": format!("CL{}EAE=", info.generation),
+        "timeCreated": info.time_created,
+        "updated": info.time_created,
+        "timeStorageClassUpdated": info.time_created,
+    })
+}

@@ -1,0 +1,115 @@
+//! Upload sessions: their state, and the summary the stats endpoint shows.
+
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use serde::{Deserialize, Serialize};
+
+use crate::object::Object;
+use crate::storage::{Digest, Part};
+
+/// Where a session stands.
+#[derive(Debug)]
+pub(crate) enum SessionState {
+    Active,
+    Complete(Arc<Object>),
+    Cancelled,
+    Killed,
+    Expired,
+}
+
+/// One resumable upload session.
+#[derive(Debug)]
+pub(crate) struct Session {
+    pub(crate) number: u64,
+    pub(crate) bucket: String,
+    pub(crate) name: String,
+    pub(crate) content_type: String,
+    /// The length promised when the session was created (`file_size`,
+    /// `X-Upload-Content-Length`).
+    pub(crate) declared_len: Option<u64>,
+    /// The total named by a `Content-Range`.
+    pub(crate) total: Option<u64>,
+    pub(crate) expires_at: SystemTime,
+    pub(crate) state: SessionState,
+    pub(crate) persisted: u64,
+    pub(crate) digest: Digest,
+    pub(crate) part: Part,
+    pub(crate) bytes_received: u64,
+    pub(crate) requests: u64,
+}
+
+impl Session {
+    /// The total as far as known: named by a request, or declared at creation.
+    pub(crate) fn known_total(&self) -> Option<u64> {
+        self.total.or(self.declared_len)
+    }
+
+    /// Active but past its lifetime: becomes expired.
+    pub(crate) fn check_expiry(&mut self, now: SystemTime) {
+        if matches!(self.state, SessionState::Active) && now >= self.expires_at {
+            self.state = SessionState::Expired;
+        }
+    }
+
+    pub(crate) fn info(&self) -> SessionInfo {
+        SessionInfo {
+            number: self.number,
+            bucket: self.bucket.clone(),
+            name: self.name.clone(),
+            state: match self.state {
+                SessionState::Active => SessionStatus::Active,
+                SessionState::Complete(_) => SessionStatus::Complete,
+                SessionState::Cancelled => SessionStatus::Cancelled,
+                SessionState::Killed => SessionStatus::Killed,
+                SessionState::Expired => SessionStatus::Expired,
+            },
+            persisted: self.persisted,
+            total: self.known_total(),
+            bytes_received: self.bytes_received,
+            requests: self.requests,
+            expires_at: crate::time::rfc3339(self.expires_at),
+        }
+    }
+}
+
+/// Where a session stands, as reported by [`SessionInfo`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
+pub enum SessionStatus {
+    /// Accepting data.
+    Active,
+    /// The object is finalized.
+    Complete,
+    /// Cancelled by `DELETE`: 404 from then on.
+    Cancelled,
+    /// Killed by a fault: 404 from then on.
+    Killed,
+    /// Past its lifetime (or expired by a fault): 410 from then on.
+    Expired,
+}
+
+/// A summary of one upload session.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct SessionInfo {
+    /// 1 for the first session created, and so on.
+    pub number: u64,
+    /// The bucket.
+    pub bucket: String,
+    /// The object name.
+    pub name: String,
+    /// Where it stands.
+    pub state: SessionStatus,
+    /// Bytes persisted.
+    pub persisted: u64,
+    /// The total, once declared or named by a request.
+    pub total: Option<u64>,
+    /// Body bytes received over all its requests (resent bytes counted again).
+    pub bytes_received: u64,
+    /// Requests made on it (not counting its creation).
+    pub requests: u64,
+    /// When it expires, RFC 3339.
+    pub expires_at: String,
+}

@@ -1,0 +1,307 @@
+//! State shared by every connection: configuration, sessions, objects, files, the
+//! request log and the fault engine.
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, SystemTime};
+
+use http::request::Parts;
+use http::{StatusCode, header};
+use rand::SeedableRng as _;
+use rand::distr::{Alphanumeric, SampleString as _};
+use rand::rngs::StdRng;
+
+use crate::api::FileRecord;
+use crate::faults::{Fault, FaultEngine};
+use crate::log::{RequestKind, RequestRecord};
+use crate::object::Object;
+use crate::reply::Reply;
+use crate::session::{Session, SessionInfo, SessionState};
+use crate::storage::{Digest, Store};
+use crate::url::{encode, redact_upload_id};
+
+/// The most requests the log keeps; older ones are dropped first.
+const LOG_CAPACITY: usize = 100_000;
+
+/// Settings fixed at start.
+#[derive(Debug, Clone)]
+pub(crate) struct Config {
+    pub(crate) api_key: String,
+    pub(crate) bucket: String,
+    pub(crate) max_file_size: u64,
+    pub(crate) chunk_size_recommended: u64,
+    pub(crate) session_lifetime: Duration,
+    pub(crate) idle_timeout: Duration,
+}
+
+/// A session as the registry holds it.
+#[derive(Debug, Clone)]
+pub(crate) struct SessionSlot {
+    pub(crate) number: u64,
+    pub(crate) guploader_id: String,
+    pub(crate) session: Arc<tokio::sync::Mutex<Session>>,
+}
+
+/// Who an `upload-url` call issued a `gcs_path` to.
+#[derive(Debug, Clone)]
+pub(crate) struct Issued {
+    pub(crate) org: String,
+    pub(crate) file_id: String,
+}
+
+/// Everything mutable, behind one short-held lock.
+#[derive(Debug)]
+pub(crate) struct State {
+    pub(crate) sessions: HashMap<String, SessionSlot>,
+    pub(crate) session_info: BTreeMap<u64, SessionInfo>,
+    pub(crate) objects: HashMap<(String, String), Arc<Object>>,
+    pub(crate) files: BTreeMap<String, FileRecord>,
+    pub(crate) issued: HashMap<String, Issued>,
+    pub(crate) log: VecDeque<RequestRecord>,
+    pub(crate) faults: FaultEngine,
+    ids: StdRng,
+    next_seq: u64,
+    pub(crate) sessions_created: u64,
+    pub(crate) upload_url_calls: u64,
+    pub(crate) register_calls: u64,
+    pub(crate) registrations: u64,
+    pub(crate) bytes_received: u64,
+    last_generation: u64,
+}
+
+impl State {
+    /// A random identifier of `len` letters and digits (seeded).
+    pub(crate) fn random_id(&mut self, len: usize) -> String {
+        Alphanumeric.sample_string(&mut self.ids, len)
+    }
+}
+
+/// The emulator's shared core.
+#[derive(Debug)]
+pub(crate) struct Shared {
+    pub(crate) config: Config,
+    pub(crate) base_url: String,
+    pub(crate) store: Store,
+    pub(crate) seed: u64,
+    state: Mutex<State>,
+}
+
+/// One request in flight: its log record and the fault picked for it.
+#[derive(Debug)]
+pub(crate) struct Call {
+    pub(crate) record: RequestRecord,
+    pub(crate) fault: Option<Fault>,
+    /// Overrides the outcome word derived from the answer.
+    pub(crate) outcome: Option<&'static str>,
+}
+
+impl Call {
+    /// Whether the fault picked asks for a response to be dropped after processing.
+    pub(crate) fn drops_response(&self) -> bool {
+        self.fault
+            .as_ref()
+            .is_some_and(|f| f.respond == Some(crate::faults::Respond::DropResponse))
+    }
+}
+
+impl Shared {
+    pub(crate) fn new(config: Config, base_url: String, store: Store, seed: u64) -> Self {
+        let state = State {
+            sessions: HashMap::new(),
+            session_info: BTreeMap::new(),
+            objects: HashMap::new(),
+            files: BTreeMap::new(),
+            issued: HashMap::new(),
+            log: VecDeque::new(),
+            faults: FaultEngine::new(seed),
+            ids: StdRng::seed_from_u64(seed ^ 0x9E37_79B9_7F4A_7C15),
+            next_seq: 0,
+            sessions_created: 0,
+            upload_url_calls: 0,
+            register_calls: 0,
+            registrations: 0,
+            bytes_received: 0,
+            last_generation: 0,
+        };
+        Shared {
+            config,
+            base_url,
+            store,
+            seed,
+            state: Mutex::new(state),
+        }
+    }
+
+    /// The state, locked. A panic while holding it is a bug; the state stays usable.
+    pub(crate) fn state(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Starts a request: numbers it, picks its fault, fills what the log knows so far.
+    pub(crate) fn begin(&self, parts: &Parts, kind: RequestKind, session: Option<u64>) -> Call {
+        let header = |name: header::HeaderName| {
+            parts
+                .headers
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+        };
+        let path = parts.uri.path_and_query().map_or("/", |p| p.as_str());
+        let mut state = self.state();
+        state.next_seq += 1;
+        let seq = state.next_seq;
+        let applied = state.faults.decide(kind, session);
+        drop(state);
+        let record = RequestRecord {
+            seq,
+            kind,
+            method: parts.method.to_string(),
+            path: redact_upload_id(path),
+            host: header(header::HOST),
+            content_range: header(header::CONTENT_RANGE),
+            content_length: header(header::CONTENT_LENGTH).and_then(|v| v.parse().ok()),
+            x_api_key: parts.headers.contains_key("x-api-key"),
+            authorization: parts.headers.contains_key(header::AUTHORIZATION),
+            x_goog_hash: header(header::HeaderName::from_static("x-goog-hash")),
+            session,
+            status: None,
+            range: None,
+            bytes_received: 0,
+            persisted: None,
+            fault: applied.as_ref().map(|a| a.rule.clone()),
+            outcome: String::new(),
+        };
+        Call {
+            record,
+            fault: applied.map(|a| a.fault),
+            outcome: None,
+        }
+    }
+
+    /// Ends a request: completes its record and logs it.
+    pub(crate) fn finish(&self, call: Call, reply: &Reply) {
+        let mut record = call.record;
+        match reply {
+            Reply::Respond(r) => {
+                record.status = Some(r.status().as_u16());
+                record.range = r
+                    .headers()
+                    .get(header::RANGE)
+                    .and_then(|v| v.to_str().ok())
+                    .map(str::to_owned);
+            }
+            Reply::Reset => {}
+        }
+        let derived = match record.status.map(StatusCode::from_u16) {
+            None => "reset",
+            Some(Ok(s)) if s.is_success() || s.as_u16() == 308 || s.as_u16() == 499 => "ok",
+            Some(_) if record.fault.is_some() => "fault",
+            Some(_) => "refused",
+        };
+        record.outcome = call.outcome.unwrap_or(derived).to_owned();
+        tracing::debug!(
+            seq = record.seq,
+            kind = ?record.kind,
+            method = %record.method,
+            path = %record.path,
+            content_range = ?record.content_range,
+            status = ?record.status,
+            range = ?record.range,
+            bytes = record.bytes_received,
+            fault = ?record.fault,
+            outcome = %record.outcome,
+            "request"
+        );
+        let mut state = self.state();
+        state.bytes_received += record.bytes_received;
+        if state.log.len() == LOG_CAPACITY {
+            state.log.pop_front();
+        }
+        state.log.push_back(record);
+    }
+
+    /// The session URL a client `PUT`s to.
+    pub(crate) fn session_url(&self, bucket: &str, name: &str, upload_id: &str) -> String {
+        format!(
+            "{}/upload/storage/v1/b/{}/o?uploadType=resumable&name={}&upload_id={}",
+            self.base_url,
+            encode(bucket),
+            encode(name),
+            upload_id
+        )
+    }
+
+    /// Creates a session; returns its `upload_id` and its slot.
+    pub(crate) fn create_session(
+        &self,
+        name: &str,
+        content_type: &str,
+        declared_len: Option<u64>,
+    ) -> (String, SessionSlot) {
+        let mut state = self.state();
+        state.sessions_created += 1;
+        let number = state.sessions_created;
+        let upload_id = format!("ADPycd{}", state.random_id(58));
+        let guploader_id = format!("AHxI1nP{}", state.random_id(64));
+        let session = Session {
+            number,
+            bucket: self.config.bucket.clone(),
+            name: name.to_owned(),
+            content_type: content_type.to_owned(),
+            declared_len,
+            total: None,
+            expires_at: SystemTime::now() + self.config.session_lifetime,
+            state: SessionState::Active,
+            persisted: 0,
+            digest: Digest::new(),
+            part: self.store.new_part(number),
+            bytes_received: 0,
+            requests: 0,
+        };
+        state.session_info.insert(number, session.info());
+        let slot = SessionSlot {
+            number,
+            guploader_id,
+            session: Arc::new(tokio::sync::Mutex::new(session)),
+        };
+        state.sessions.insert(upload_id.clone(), slot.clone());
+        (upload_id, slot)
+    }
+
+    /// The session an `upload_id` names.
+    pub(crate) fn session(&self, upload_id: &str) -> Option<SessionSlot> {
+        self.state().sessions.get(upload_id).cloned()
+    }
+
+    /// Refreshes the summary of a session after a request.
+    pub(crate) fn update_session_info(&self, session: &Session) {
+        self.state()
+            .session_info
+            .insert(session.number, session.info());
+    }
+
+    /// A fresh, strictly increasing object generation.
+    pub(crate) fn next_generation(&self) -> u64 {
+        let mut state = self.state();
+        let g = crate::time::micros(SystemTime::now()).max(state.last_generation + 1);
+        state.last_generation = g;
+        g
+    }
+
+    /// Stores a finished object, replacing (and removing) an older one of that name.
+    pub(crate) fn put_object(&self, object: Arc<Object>) {
+        let key = (object.info.bucket.clone(), object.info.name.clone());
+        let old = self.state().objects.insert(key, object);
+        if let Some(old) = old {
+            old.data.remove();
+        }
+    }
+
+    /// The object `name` in `bucket`.
+    pub(crate) fn object(&self, bucket: &str, name: &str) -> Option<Arc<Object>> {
+        self.state()
+            .objects
+            .get(&(bucket.to_owned(), name.to_owned()))
+            .cloned()
+    }
+}
