@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use std::fs;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
 use resumable_core::Checkpoint;
 use serde::{Deserialize, Serialize};
@@ -19,20 +20,42 @@ pub trait CheckpointStore {
     fn remove(&mut self, key: &str) -> io::Result<()>;
 }
 
-/// Checkpoints in memory, for tests and short-lived processes.
+/// Checkpoints in memory, for tests and short-lived processes. Clones share
+/// one map, so a caller can keep a clone and look at what was saved.
 #[derive(Debug, Default, Clone)]
-pub struct MemoryCheckpointStore(pub HashMap<String, Checkpoint>);
+pub struct MemoryCheckpointStore {
+    map: Arc<Mutex<HashMap<String, Checkpoint>>>,
+}
+
+impl MemoryCheckpointStore {
+    /// An empty store.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The checkpoint under `key`, if any.
+    pub fn get(&self, key: &str) -> Option<Checkpoint> {
+        self.lock().get(key).cloned()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Checkpoint>> {
+        // A panic elsewhere cannot leave a map of clones half-written.
+        self.map
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
 
 impl CheckpointStore for MemoryCheckpointStore {
     fn load(&mut self, key: &str) -> io::Result<Option<Checkpoint>> {
-        Ok(self.0.get(key).cloned())
+        Ok(self.get(key))
     }
     fn save(&mut self, key: &str, checkpoint: &Checkpoint) -> io::Result<()> {
-        self.0.insert(key.to_owned(), checkpoint.clone());
+        self.lock().insert(key.to_owned(), checkpoint.clone());
         Ok(())
     }
     fn remove(&mut self, key: &str) -> io::Result<()> {
-        self.0.remove(key);
+        self.lock().remove(key);
         Ok(())
     }
 }
@@ -159,6 +182,7 @@ mod tests {
         Checkpoint {
             format: CHECKPOINT_FORMAT,
             flow: Flow::FileApi,
+            target: "t".into(),
             session: None,
             total: Some(10),
             persisted,

@@ -51,8 +51,9 @@ mod uploader;
 mod ureq_transport;
 
 pub use checkpoint_store::{CheckpointStore, FileCheckpointStore, MemoryCheckpointStore};
+pub use resumable_core::TransportError;
 pub use source::{BytesSource, FileSource, ReadSource, Source};
-pub use transport::{RequestBody, Transport, TransportError};
+pub use transport::{RequestBody, Transport};
 pub use uploader::{FileApiTarget, StopHandle, UploadError, Uploader, checkpoint_key, guess_mime};
 #[cfg(feature = "ureq")]
 pub use ureq_transport::UreqTransport;

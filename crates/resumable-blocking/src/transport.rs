@@ -4,7 +4,7 @@ use std::fmt;
 use std::io::{self, Read};
 
 use bytes::Bytes;
-use resumable_core::{Body, TransportErrorKind, Upload};
+use resumable_core::{Body, TransportError, Upload};
 
 use crate::source::Source;
 
@@ -39,30 +39,6 @@ impl<T: Transport + ?Sized> Transport for Box<T> {
         request: http::Request<RequestBody<'_>>,
     ) -> Result<http::Response<Bytes>, TransportError> {
         (**self).send(request)
-    }
-}
-
-/// A request that failed below HTTP.
-#[derive(Debug, thiserror::Error)]
-#[error("{kind}: {source}")]
-pub struct TransportError {
-    /// What kind of failure, for the core's retry decision.
-    pub kind: TransportErrorKind,
-    /// The underlying error.
-    #[source]
-    pub source: Box<dyn std::error::Error + Send + Sync>,
-}
-
-impl TransportError {
-    /// A failure of `kind` caused by `source`.
-    pub fn new(
-        kind: TransportErrorKind,
-        source: impl Into<Box<dyn std::error::Error + Send + Sync>>,
-    ) -> Self {
-        Self {
-            kind,
-            source: source.into(),
-        }
     }
 }
 

@@ -4,9 +4,9 @@ use std::io;
 use std::time::Duration;
 
 use bytes::Bytes;
-use resumable_core::{MAX_RESPONSE_BODY, TransportErrorKind};
+use resumable_core::{MAX_RESPONSE_BODY, TransportError, TransportErrorKind};
 
-use crate::transport::{RequestBody, Transport, TransportError};
+use crate::transport::{RequestBody, Transport};
 
 /// A ureq agent configured for the protocol: no redirects followed, every
 /// status returned, connect and stall timeouts, pooled keep-alive

@@ -269,7 +269,9 @@ fn a_bad_key_and_a_file_too_large_get_their_errors() {
         .unwrap();
     assert!(matches!(
         uploader().upload_file(&api(&small), &path),
-        Err(UploadError::Upload(Error::Api { status: 413, .. }))
+        Err(UploadError::Upload(
+            Error::Api { status: 413, .. } | Error::FileTooLarge { .. }
+        ))
     ));
     assert_eq!(emu.registrations() + small.registrations(), 0);
 }

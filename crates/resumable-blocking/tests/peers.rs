@@ -63,7 +63,7 @@ fn gcp_storage_emulator_chunked_upload_with_a_resume() {
 
     // … and resumed by a new uploader: a status query, then the rest.
     let mut store = MemoryCheckpointStore::default();
-    store.0.insert("resumed".into(), checkpoint);
+    resumable_blocking::CheckpointStore::save(&mut store, "resumed", &checkpoint).unwrap();
     let events = Arc::new(Mutex::new(Vec::new()));
     let seen = events.clone();
     let mut second = Uploader::new()

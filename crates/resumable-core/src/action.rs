@@ -67,7 +67,10 @@ pub enum Purpose {
 }
 
 /// A request to send: an `http::Request` whose body says what to stream.
-#[derive(Debug, Clone)]
+///
+/// `Debug` redacts the session URL's `upload_id` and every sensitive header
+/// (`X-API-Key`, `Authorization`, the caller's extra upload headers).
+#[derive(Clone)]
 pub struct Request {
     /// Pass it back with the response.
     pub id: RequestId,
@@ -77,6 +80,20 @@ pub struct Request {
     /// and the body plan. Send it as it is; do not follow redirects, and hand
     /// every status back (a `308` is an answer, not a redirect).
     pub http: http::Request<Body>,
+}
+
+impl std::fmt::Debug for Request {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let uri = crate::SessionUrl::new(self.http.uri().to_string());
+        f.debug_struct("Request")
+            .field("id", &self.id)
+            .field("purpose", &self.purpose)
+            .field("method", self.http.method())
+            .field("uri", &uri)
+            .field("headers", self.http.headers())
+            .field("body", self.http.body())
+            .finish()
+    }
 }
 
 /// The body of a [`Request`].

@@ -101,11 +101,13 @@ impl UploadSession {
 }
 
 /// Why an `upload-url` answer cannot be used.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SessionError {
     /// The answer breaks the API's contract.
+    #[error(transparent)]
     Protocol(ProtocolError),
     /// The file is larger than the session's `max_file_size`.
+    #[error("the file has {size} bytes, more than the {max} the file API accepts")]
     TooLarge {
         /// The file's size.
         size: u64,

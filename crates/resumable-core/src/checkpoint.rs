@@ -24,6 +24,10 @@ pub struct Checkpoint {
     pub format: u32,
     /// Which flow wrote it.
     pub flow: Flow,
+    /// The destination it was written for (API, organization, name and
+    /// type; or bucket and object; or a hash of the session URL). A
+    /// checkpoint is only resumed against the same destination.
+    pub target: String,
     /// The session in use, if one was issued.
     pub session: Option<SessionRecord>,
     /// The source's size, when known.

@@ -40,6 +40,10 @@ pub struct Config {
     /// The source's MD5 when the caller knows it; the final object's
     /// `md5Hash` is then checked too.
     pub expected_md5: Option<[u8; 16]>,
+    /// Refuse a final object that carries no CRC32C (in its JSON or its
+    /// `x-goog-hash` header). On by default: without it only the size
+    /// could be checked.
+    pub require_crc32c: bool,
     /// Extra headers on every request to the upload host (signed-URL
     /// sessions, proxies). Never sent to the file API.
     pub upload_headers: http::HeaderMap,
@@ -110,6 +114,7 @@ impl Config {
             restartable_source: true,
             checksum_ahead_limit: 32 * 1024 * 1024,
             expected_md5: None,
+            require_crc32c: true,
             upload_headers: http::HeaderMap::new(),
         }
     }

@@ -35,6 +35,14 @@ pub enum Error {
         /// The server's message, or the status text when it sent none.
         message: String,
     },
+    /// The file is larger than the session's `max_file_size`; nothing was sent.
+    #[error("the file has {size} bytes, more than the {max} the file API accepts")]
+    FileTooLarge {
+        /// The file's size.
+        size: u64,
+        /// The largest size the API accepts.
+        max: u64,
+    },
     /// The upload host refused a request with a status that retrying cannot fix.
     #[error("the upload host answered {status}: {message}")]
     Rejected {
@@ -193,6 +201,13 @@ pub enum IntegrityError {
     /// (see [`crate::Action::Checksum`]), so the object cannot be verified.
     #[error("the source was not hashed whole, so the object cannot be verified")]
     SourceNotHashed,
+    /// The final object carries no CRC32C, and [`crate::Config::require_crc32c`] is set.
+    #[error("the final object carries no CRC32C to verify")]
+    MissingCrc32c,
+    /// The upload host refused the final chunk's `X-Goog-Hash`: what it
+    /// received is not the source. Nothing was finalized.
+    #[error("the upload host found the data it received does not match its CRC32C")]
+    HashRejected,
 }
 
 /// The driver called the core wrongly. Nothing changed; go on polling.

@@ -107,3 +107,28 @@ impl fmt::Display for TransportErrorKind {
         })
     }
 }
+
+/// A request that failed below HTTP, as a transport reports it: the kind the
+/// engine retries on, and the underlying error for the logs.
+#[derive(Debug, thiserror::Error)]
+#[error("{kind}: {source}")]
+pub struct TransportError {
+    /// What kind of failure, for the engine's retry decision.
+    pub kind: TransportErrorKind,
+    /// The underlying error.
+    #[source]
+    pub source: Box<dyn std::error::Error + Send + Sync>,
+}
+
+impl TransportError {
+    /// A failure of `kind` caused by `source`.
+    pub fn new(
+        kind: TransportErrorKind,
+        source: impl Into<Box<dyn std::error::Error + Send + Sync>>,
+    ) -> Self {
+        Self {
+            kind,
+            source: source.into(),
+        }
+    }
+}

@@ -150,7 +150,7 @@ pub use checksum::RunningCrc32c;
 pub use chunk::{CHUNK_GRANULARITY, Chunking, DEFAULT_CHUNK_SIZE, next_range, round_chunk_size};
 pub use config::{Config, FileApi, Fingerprint, GcsInitiate, Target};
 pub use error::{ConfigError, Error, IntegrityError, ProtocolError, SourceError, UsageError};
-pub use event::{Event, RetryCause, TransportErrorKind};
+pub use event::{Event, RetryCause, TransportError, TransportErrorKind};
 pub use outcome::{File, ObjectMeta, Outcome};
 pub use secret::{Secret, SessionUrl};
 pub use upload::{MAX_RESPONSE_BODY, Upload};

@@ -44,7 +44,16 @@ impl fmt::Display for Secret {
 pub struct SessionUrl(String);
 
 /// Query parameters whose values are credentials.
-const SECRET_PARAMS: &[&str] = &["upload_id", "x-goog-signature", "signature", "sig", "token"];
+const SECRET_PARAMS: &[&str] = &[
+    "upload_id",
+    "x-goog-signature",
+    "x-goog-credential",
+    "signature",
+    "sig",
+    "token",
+    "access_token",
+    "key",
+];
 
 impl SessionUrl {
     /// Wraps a URL; [`crate::Upload`] validates it before use.

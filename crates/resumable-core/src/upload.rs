@@ -51,6 +51,10 @@ pub struct Upload {
     /// The end of the highest byte range sent to the current session: the
     /// server cannot have persisted more.
     sent_high: u64,
+    /// The session may hold bytes this process never sent (a bare session
+    /// URL, a resumed upload): the next `308` may name any offset up to the
+    /// total, once; from then on `sent_high` bounds it.
+    offset_unknown: bool,
     crc: RunningCrc32c,
     /// The end of the last range asked for with [`Action::Checksum`], so the
     /// same range is not asked twice.
@@ -88,7 +92,11 @@ enum State {
 enum Flight {
     CreateSession,
     Initiate,
-    Chunk(Range<u64>),
+    /// Bytes of the source; `hashed` when it carried `X-Goog-Hash`.
+    Chunk {
+        range: Range<u64>,
+        hashed: bool,
+    },
     Query,
     Register(ObjectMeta),
     Cancel,
@@ -123,8 +131,12 @@ impl Upload {
     /// monotonic and wall-clock times; the core reads no clock of its own.
     ///
     /// Fails, before any request, when the configuration cannot work.
-    pub fn new(config: Config, now: Instant, wall_now: SystemTime) -> Result<Self, Error> {
+    pub fn new(mut config: Config, now: Instant, wall_now: SystemTime) -> Result<Self, Error> {
         validate(&config)?;
+        // Signed-URL parameters and proxy credentials travel in these.
+        for value in config.upload_headers.values_mut() {
+            value.set_sensitive(true);
+        }
         let state = match &config.target {
             Target::FileApi(_) => State::CreateSession,
             Target::GcsInitiate(_) => State::Initiate,
@@ -151,6 +163,7 @@ impl Upload {
             session,
             persisted: 0,
             sent_high: 0,
+            offset_unknown: false,
             crc: RunningCrc32c::default(),
             checksum_asked: 0,
             chunk_size: 0,
@@ -169,7 +182,7 @@ impl Upload {
             s.chunk_size = up.chunk_size;
         }
         // A bare session URL may hold bytes from an earlier run.
-        up.sent_high = up.total.unwrap_or(u64::MAX);
+        up.offset_unknown = matches!(up.config.target, Target::GcsSession(_));
         Ok(up)
     }
 
@@ -194,6 +207,9 @@ impl Upload {
                 SourceError::CheckpointMismatch("written by another kind of upload").into(),
             );
         }
+        if checkpoint.target != target_identity(&config.target) {
+            return Err(SourceError::CheckpointMismatch("written for another destination").into());
+        }
         if checkpoint.fingerprint != config.fingerprint {
             return Err(SourceError::Changed.into());
         }
@@ -217,9 +233,10 @@ impl Upload {
                 up.state = State::Register(object);
             }
             Some(object) if flow == Flow::Gcs => {
-                // Finished before the process died: nothing left to send.
+                // Finished before the process died: verify, nothing left to send.
                 up.session = Some(session);
-                up.finalized(object);
+                up.persisted = object.size;
+                up.receive_final(object);
                 return Ok(up);
             }
             _ if expired => {
@@ -227,16 +244,20 @@ impl Upload {
                 return Ok(up);
             }
             _ => {
+                if up.total.is_some_and(|t| checkpoint.persisted > t) {
+                    return Err(
+                        SourceError::CheckpointMismatch("persisted beyond the total").into(),
+                    );
+                }
                 up.persisted = checkpoint.persisted;
-                up.sent_high = up.total.unwrap_or(u64::MAX);
+                up.sent_high = checkpoint.persisted;
+                up.offset_unknown = true;
                 up.state = State::Transfer { query: true };
             }
         }
-        up.chunk_size = if session.chunk_size > 0 {
-            session.chunk_size
-        } else {
-            up.chunk_size
-        };
+        if session.chunk_size > 0 && up.config.chunking == Chunking::Auto {
+            up.chunk_size = chunk::round_chunk_size(session.chunk_size);
+        }
         up.session = Some(session);
         Ok(up)
     }
@@ -332,7 +353,7 @@ impl Upload {
                 _ if is_retryable(status) => failed(self),
                 _ => self.fail_rejected(status, &body),
             },
-            Flight::Chunk(range) => match status.as_u16() {
+            Flight::Chunk { range, hashed } => match status.as_u16() {
                 200 | 201 if self.total == Some(range.end) => self.finish(&body, &parts.headers),
                 200 | 201 => self.fail(ProtocolError::UnexpectedFinal.into()),
                 308 => {
@@ -348,14 +369,21 @@ impl Upload {
                     failed(self);
                 }
                 _ if is_gone(status) => self.session_gone(true),
+                // The server hashed what it received and it was not the source.
+                400 if hashed => self.fail(IntegrityError::HashRejected.into()),
                 _ => self.fail_rejected(status, &body),
             },
             Flight::Query => match status.as_u16() {
                 200 | 201 if self.total.is_some() => self.finish(&body, &parts.headers),
                 200 | 201 => self.fail(ProtocolError::UnexpectedFinal.into()),
                 308 => {
-                    if self.apply_persisted(&parts.headers).is_some() {
+                    let advanced = self.apply_persisted(&parts.headers);
+                    if advanced.is_some() {
                         self.state = State::Transfer { query: false };
+                    }
+                    // Everything persisted, yet not finalized: no progress.
+                    if advanced == Some(false) && self.total == Some(self.persisted) {
+                        self.retry(now, RetryCause::NoProgress, retry_after);
                     }
                 }
                 _ if is_retryable(status) => failed(self),
@@ -389,7 +417,7 @@ impl Upload {
             self.fail(ProtocolError::BodyTooLarge(MAX_RESPONSE_BODY).into());
             return Ok(());
         }
-        if matches!(flight, Flight::Chunk(_)) {
+        if matches!(flight, Flight::Chunk { .. }) {
             self.state = State::Transfer { query: true };
         }
         self.retry(now, RetryCause::Transport(kind), None);
@@ -412,7 +440,7 @@ impl Upload {
         match self.total {
             Some(known) if known != total => Err(UsageError::TotalMismatch),
             Some(_) => Ok(()),
-            None if total < self.persisted => Err(UsageError::TotalMismatch),
+            None if total < self.persisted.max(self.sent_high) => Err(UsageError::TotalMismatch),
             None => {
                 self.total = Some(total);
                 Ok(())
@@ -473,6 +501,7 @@ impl Upload {
         Checkpoint {
             format: CHECKPOINT_FORMAT,
             flow: flow_of(&self.config.target),
+            target: target_identity(&self.config.target),
             session: self.session.clone(),
             total: self.total,
             persisted: self.persisted,
@@ -544,7 +573,20 @@ impl Upload {
             .upload_request(Method::POST, &uri)
             .header(header::CONTENT_LENGTH, 0);
         if let Some(token) = &init.bearer_token {
-            builder = builder.header(header::AUTHORIZATION, format!("Bearer {}", token.expose()));
+            match HeaderValue::from_str(&format!("Bearer {}", token.expose())) {
+                Ok(mut value) => {
+                    value.set_sensitive(true);
+                    builder = builder.header(header::AUTHORIZATION, value);
+                }
+                Err(_) => {
+                    return self.fail_now(
+                        ConfigError::BadHeader {
+                            what: "the bearer token",
+                        }
+                        .into(),
+                    );
+                }
+            }
         }
         if let Some(ct) = &init.content_type {
             builder = builder.header(names::X_UPLOAD_CONTENT_TYPE, ct);
@@ -620,12 +662,13 @@ impl Upload {
             .upload_request(Method::PUT, session.upload_url.expose())
             .header(header::CONTENT_LENGTH, range.end - range.start)
             .header(header::CONTENT_RANGE, content_range.to_header_value());
-        if self.total == Some(range.end) && self.crc.through() == range.end {
+        let hashed = self.total == Some(range.end) && self.crc.through() == range.end;
+        if hashed {
             builder = builder.header(names::X_GOOG_HASH, crc32c_header(self.crc.value()));
         }
         self.sent_high = self.sent_high.max(range.end);
         match builder.body(Body::Source(range.clone())) {
-            Ok(request) => self.start(Purpose::Chunk, Flight::Chunk(range), request),
+            Ok(request) => self.start(Purpose::Chunk, Flight::Chunk { range, hashed }, request),
             Err(_) => self.fail_now(ProtocolError::BadSession("unusable session URL").into()),
         }
     }
@@ -675,12 +718,7 @@ impl Upload {
             Ok(session) => session,
             Err(SessionError::Protocol(e)) => return self.fail(e.into()),
             Err(SessionError::TooLarge { size, max }) => {
-                return self.fail(Error::Api {
-                    status: 413,
-                    message: format!(
-                        "the file has {size} bytes, more than the {max} the API accepts"
-                    ),
-                });
+                return self.fail(Error::FileTooLarge { size, max });
             }
         };
         self.chunk_size = self.pick_chunk_size(session.chunk_size_recommended);
@@ -724,6 +762,7 @@ impl Upload {
     fn begin_transfer(&mut self) {
         self.persisted = 0;
         self.sent_high = 0;
+        self.offset_unknown = false;
         self.state = State::Transfer { query: false };
         self.backoff.reset();
         self.checkpoint_due = true;
@@ -750,11 +789,18 @@ impl Upload {
             );
             return None;
         }
-        let sent = self.sent_high.min(self.total.unwrap_or(u64::MAX));
+        let total = self.total.unwrap_or(u64::MAX);
+        let sent = if self.offset_unknown {
+            total
+        } else {
+            self.sent_high.min(total)
+        };
         if persisted > sent {
             self.fail(ProtocolError::OffsetBeyondSent { persisted, sent }.into());
             return None;
         }
+        self.offset_unknown = false;
+        self.sent_high = self.sent_high.max(persisted);
         if persisted == self.persisted {
             return Some(false);
         }
@@ -770,10 +816,14 @@ impl Upload {
 
     /// The final answer arrived: verify the object, then register or end.
     fn finish(&mut self, body: &[u8], headers: &HeaderMap) {
-        let object = match ObjectMeta::parse(body, headers) {
-            Ok(object) => object,
-            Err(e) => return self.fail(e.into()),
-        };
+        match ObjectMeta::parse(body, headers) {
+            Ok(object) => self.receive_final(object),
+            Err(e) => self.fail(e.into()),
+        }
+    }
+
+    /// The final object is known: hash what this process has not, then verify.
+    fn receive_final(&mut self, object: ObjectMeta) {
         if self
             .total
             .is_some_and(|t| t == object.size && self.crc.through() < t)
@@ -813,6 +863,7 @@ impl Upload {
                 return Err(IntegrityError::Crc32c { expected, stored });
             }
             (Some(_), None) => return Err(IntegrityError::SourceNotHashed),
+            (None, _) if self.config.require_crc32c => return Err(IntegrityError::MissingCrc32c),
             _ => {}
         }
         if let (Some(stored), Some(expected)) = (object.md5, self.config.expected_md5)
@@ -907,20 +958,37 @@ impl Upload {
             && self.upload_id.as_deref() != Some(id)
         {
             self.upload_id = Some(id.to_owned());
-            self.events.push_back(Event::UploadId(id.to_owned()));
+            // Some servers name the upload with the session's own credential.
+            let is_credential = self.session.as_ref().is_some_and(|s| {
+                let param = format!("upload_id={id}");
+                s.upload_url.expose().split(['?', '&']).any(|p| p == param)
+            });
+            let shown = if is_credential {
+                "<the session's upload_id, redacted>"
+            } else {
+                id
+            };
+            self.events.push_back(Event::UploadId(shown.to_owned()));
         }
     }
 
     fn retry(&mut self, now: Instant, cause: RetryCause, retry_after: Option<Duration>) {
         match self.backoff.fail(now, retry_after) {
-            Ok((attempt, after)) => {
-                self.wait_until = Some(now + after);
-                self.events.push_back(Event::Retrying {
-                    attempt,
-                    after,
-                    cause,
-                });
-            }
+            Ok((attempt, after)) => match now.checked_add(after) {
+                Some(until) => {
+                    self.wait_until = Some(until);
+                    self.events.push_back(Event::Retrying {
+                        attempt,
+                        after,
+                        cause,
+                    });
+                }
+                None => self.fail(Error::GaveUp {
+                    attempts: attempt,
+                    elapsed: Duration::ZERO,
+                    last: cause,
+                }),
+            },
             Err(ex) => self.fail(Error::GaveUp {
                 attempts: ex.attempts,
                 elapsed: ex.elapsed,
@@ -965,6 +1033,30 @@ impl Upload {
     }
 }
 
+/// What a checkpoint's destination is, so it is never resumed against another.
+fn target_identity(target: &Target) -> String {
+    match target {
+        Target::FileApi(api) => format!(
+            "file-api {} {} {} {}",
+            api.api_base.trim_end_matches('/'),
+            api.organization,
+            api.filename,
+            api.mime_type
+        ),
+        Target::GcsInitiate(init) => format!(
+            "gcs {} {} {}",
+            init.endpoint.trim_end_matches('/'),
+            init.bucket,
+            init.object
+        ),
+        // The session URL is itself the destination, and a credential: keep a hash.
+        Target::GcsSession(url) => format!(
+            "gcs-session {:08x}",
+            crc32c::crc32c(url.expose().as_bytes())
+        ),
+    }
+}
+
 fn flow_of(target: &Target) -> Flow {
     match target {
         Target::FileApi(_) => Flow::FileApi,
@@ -1000,9 +1092,10 @@ fn json_post(
     let json = serde_json::to_vec(body).map_err(|_| ConfigError::BadHeader {
         what: "request body",
     })?;
-    let key = HeaderValue::from_str(api_key).map_err(|_| ConfigError::BadHeader {
+    let mut key = HeaderValue::from_str(api_key).map_err(|_| ConfigError::BadHeader {
         what: "the API key",
     })?;
+    key.set_sensitive(true);
     http::Request::builder()
         .method(Method::POST)
         .uri(uri)

@@ -352,10 +352,10 @@ fn a_session_too_small_for_the_file_is_refused() {
         "expires_at":"2099-01-01T00:00:00Z","max_file_size":5,"upload_type":"resumable","chunk_size_recommended":5242880}"#;
     up.handle_response(s.id, response(200, &[], body), now)
         .unwrap();
-    assert!(matches!(
+    assert_eq!(
         failed(&mut up, now),
-        Error::Api { status: 413, .. }
-    ));
+        Error::FileTooLarge { size: 10, max: 5 }
+    );
 }
 
 #[test]
@@ -548,8 +548,12 @@ fn an_empty_raw_upload_finishes_with_bytes_star_slash_zero() {
     let (mut up, now) = raw(Some(0));
     let q = next_request(&mut up, now);
     assert_eq!(header(&q, "content-range"), "bytes */0");
+    // Asked to finish, the server did not: that is no progress, and waits.
     up.handle_response(q.id, response(308, &[], ""), now)
         .unwrap();
+    let Action::Wait(now) = up.poll_action(now) else {
+        panic!("expected a backoff")
+    };
     let f = next_request(&mut up, now);
     assert_eq!(header(&f, "content-range"), "bytes */0");
     up.handle_response(f.id, response(200, &[], &zero_object(0)), now)
@@ -786,5 +790,225 @@ fn an_offset_beyond_a_total_found_later_is_a_protocol_error() {
             persisted: 15872,
             sent: 73
         })
+    );
+}
+
+#[test]
+fn a_finishing_query_answered_308_forever_runs_out_of_budget() {
+    let (mut up, mut now) = raw(Some(UNIT));
+    for _ in 0..100 {
+        match up.poll_action(now) {
+            Action::Send(req) => {
+                if let Body::Source(r) = req.http.body() {
+                    up.feed_checksum(r.start, &vec![0; (r.end - r.start) as usize]);
+                }
+                up.handle_response(
+                    req.id,
+                    response(308, &[("range", "bytes=0-262143")], ""),
+                    now,
+                )
+                .unwrap();
+            }
+            Action::Wait(until) => now = until,
+            Action::Failed(e) => {
+                assert!(matches!(
+                    e,
+                    Error::GaveUp {
+                        last: resumable_core::RetryCause::NoProgress,
+                        ..
+                    }
+                ));
+                return;
+            }
+            Action::Checkpoint(_) | Action::Checksum(_) => {}
+            other => panic!("{other:?}"),
+        }
+    }
+    panic!("no end");
+}
+
+#[test]
+fn a_bare_session_may_name_any_offset_once_then_only_what_was_sent() {
+    let (mut up, now) = raw(Some(8 * UNIT));
+    let q = next_request(&mut up, now);
+    up.handle_response(q.id, response(308, &[], ""), now)
+        .unwrap();
+    let c = next_request(&mut up, now);
+    assert_eq!(c.http.body(), &Body::Source(0..UNIT));
+    up.handle_response(
+        c.id,
+        response(308, &[("range", "bytes=0-1310719")], ""),
+        now,
+    )
+    .unwrap();
+    assert_eq!(
+        failed(&mut up, now),
+        Error::Protocol(ProtocolError::OffsetBeyondSent {
+            persisted: 5 * UNIT,
+            sent: UNIT
+        })
+    );
+    // The first answer may name bytes an earlier run sent.
+    let (mut up, now) = raw(Some(8 * UNIT));
+    let q = next_request(&mut up, now);
+    up.handle_response(
+        q.id,
+        response(308, &[("range", "bytes=0-1310719")], ""),
+        now,
+    )
+    .unwrap();
+    let c = next_request(&mut up, now);
+    assert_eq!(c.http.body(), &Body::Source(5 * UNIT..6 * UNIT));
+}
+
+#[test]
+fn an_object_without_crc32c_is_refused_unless_allowed() {
+    let (mut up, now) = raw(Some(UNIT));
+    let q = next_request(&mut up, now);
+    up.handle_response(q.id, response(308, &[], ""), now)
+        .unwrap();
+    let c = next_request(&mut up, now);
+    up.handle_response(c.id, response(200, &[], r#"{"size":"262144"}"#), now)
+        .unwrap();
+    assert_eq!(
+        failed(&mut up, now),
+        Error::Integrity(IntegrityError::MissingCrc32c)
+    );
+
+    let mut cfg = Config::gcs_session(SessionUrl::new(SESSION), Some(UNIT));
+    cfg.require_crc32c = false;
+    let mut up = Upload::new(cfg, now, wall0()).unwrap();
+    let q = next_request(&mut up, now);
+    up.handle_response(q.id, response(308, &[], ""), now)
+        .unwrap();
+    let c = next_request(&mut up, now);
+    up.handle_response(c.id, response(200, &[], r#"{"size":"262144"}"#), now)
+        .unwrap();
+    assert!(matches!(up.poll_action(now), Action::Done(_)));
+}
+
+#[test]
+fn a_huge_retry_after_never_overflows_the_clock() {
+    let mut cfg = Config::gcs_session(SessionUrl::new(SESSION), Some(UNIT));
+    cfg.retry.max_elapsed = Duration::MAX;
+    let now = Instant::now();
+    let mut up = Upload::new(cfg, now, wall0()).unwrap();
+    let q = next_request(&mut up, now);
+    up.handle_response(
+        q.id,
+        response(503, &[("retry-after", "99999999999999999999")], ""),
+        now,
+    )
+    .unwrap();
+    assert!(matches!(
+        up.poll_action(now),
+        Action::Failed(Error::GaveUp { .. }) | Action::Wait(_)
+    ));
+}
+
+#[test]
+fn debug_of_requests_never_shows_credentials() {
+    let cfg = sim::file_api_config(10);
+    let now = Instant::now();
+    let mut up = Upload::new(cfg, now, wall0()).unwrap();
+    let action = up.poll_action(now);
+    let shown = format!("{action:?}");
+    assert!(!shown.contains(sim::KEY), "{shown}");
+
+    let init = GcsInitiate {
+        endpoint: "https://storage.example".into(),
+        bucket: "b".into(),
+        object: "o".into(),
+        content_type: None,
+        bearer_token: Some(Secret::new("tok-SECRET")),
+    };
+    let mut cfg = Config::gcs_initiate(init, Some(1));
+    cfg.upload_headers
+        .insert("x-goog-signature", "SIGSECRET".parse().unwrap());
+    let mut up = Upload::new(cfg, now, wall0()).unwrap();
+    let i = next_request(&mut up, now);
+    up.handle_response(i.id, response(200, &[("location", SESSION)], ""), now)
+        .unwrap();
+    let c = next_request(&mut up, now);
+    let shown = format!("{i:?} {c:?} {up:?}");
+    for secret in ["tok-SECRET", "SIGSECRET", "SECRETID"] {
+        assert!(!shown.contains(secret), "{secret} in {shown}");
+    }
+}
+
+#[test]
+fn a_checkpoint_is_never_resumed_against_another_destination() {
+    let size = 3 * UNIT;
+    let data = sim::source(size as usize, 5);
+    let mut cfg = sim::file_api_config(size);
+    cfg.chunking = Chunking::Fixed(UNIT);
+    let mut server = Server::new();
+    let run = sim::drive(
+        &mut server,
+        cfg.clone(),
+        &data,
+        |_, _| Fault::None,
+        |_| false,
+        4,
+    );
+    let cp = run.checkpoints.last().unwrap().clone();
+    let mut other = sim::file_api_config(size);
+    if let resumable_core::Target::FileApi(api) = &mut other.target {
+        api.filename = "other.bin".into();
+    }
+    assert!(matches!(
+        Upload::resume(other, cp.clone(), Instant::now(), wall0()),
+        Err(Error::Source(SourceError::CheckpointMismatch(_)))
+    ));
+    let mut tampered = cp;
+    tampered.persisted = size + 1;
+    assert!(Upload::resume(cfg, tampered, Instant::now(), wall0()).is_err());
+}
+
+#[test]
+fn set_total_below_what_was_sent_is_refused() {
+    let (mut up, now) = raw(None);
+    let q = next_request(&mut up, now);
+    up.handle_response(q.id, response(308, &[], ""), now)
+        .unwrap();
+    let c = next_request(&mut up, now);
+    assert_eq!(c.http.body(), &Body::Source(0..UNIT));
+    up.handle_transport_error(c.id, TransportErrorKind::Reset, now)
+        .unwrap();
+    assert_eq!(up.set_total(10), Err(UsageError::TotalMismatch));
+}
+
+#[test]
+fn a_rejected_goog_hash_is_an_integrity_error() {
+    let data = sim::source(UNIT as usize, 2);
+    let (mut up, now) = raw(Some(UNIT));
+    up.feed_checksum(0, &data);
+    let q = next_request(&mut up, now);
+    up.handle_response(q.id, response(308, &[], ""), now)
+        .unwrap();
+    let c = next_request(&mut up, now);
+    assert!(c.http.headers().contains_key("x-goog-hash"));
+    up.handle_response(c.id, response(400, &[], "hash mismatch"), now)
+        .unwrap();
+    assert_eq!(
+        failed(&mut up, now),
+        Error::Integrity(IntegrityError::HashRejected)
+    );
+}
+
+#[test]
+fn an_upload_id_equal_to_the_session_credential_is_reported_redacted() {
+    let (mut up, now) = raw(Some(UNIT));
+    let q = next_request(&mut up, now);
+    up.handle_response(
+        q.id,
+        response(308, &[("x-guploader-uploadid", "SECRETID")], ""),
+        now,
+    )
+    .unwrap();
+    let shown = format!("{:?}", up.poll_event());
+    assert!(
+        shown.contains("UploadId") && !shown.contains("SECRETID"),
+        "{shown}"
     );
 }
