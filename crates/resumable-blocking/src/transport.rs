@@ -15,7 +15,7 @@ use crate::source::Source;
 /// follow redirects, return every status as a response (a `308` is an
 /// answer), and stop reading a response body past
 /// [`resumable_core::MAX_RESPONSE_BODY`] bytes with
-/// [`TransportErrorKind::BodyTooLarge`].
+/// [`resumable_core::TransportErrorKind::BodyTooLarge`].
 pub trait Transport {
     /// Sends `request`; a failure below HTTP is a [`TransportError`].
     fn send(

@@ -1,0 +1,152 @@
+//! Loopback throughput of the drivers against a baseline measured in the same
+//! run: the emulator keeps only sizes and checksums (sink storage); the
+//! baseline is one plain streamed HTTP PUT of the whole file to a fresh
+//! session; then each driver uploads the same file in one request and in
+//! 8 MiB chunks. Prints MiB/s and the ratio to the baseline (best of N runs).
+//!
+//! `cargo bench -p resumable-benches --bench throughput`
+//! (`RESUMABLE_BENCH_MIB=1024 RESUMABLE_BENCH_RUNS=3` by default)
+
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use resumable_blocking::{FileApiTarget, Uploader};
+use resumable_core::{Chunking, Secret};
+use resumable_emulator::{Emulator, EmulatorHandle, Storage};
+
+const KEY: &str = "bench-key";
+
+fn env_u64(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn api(emu: &EmulatorHandle) -> FileApiTarget {
+    FileApiTarget {
+        api_base: emu.base_url().to_owned(),
+        organization: "bench".into(),
+        api_key: Secret::new(KEY),
+        mime_type: Some("application/octet-stream".into()),
+        filename: None,
+    }
+}
+
+/// One PUT of the whole file to a fresh session, with ureq, no engine.
+fn baseline(emu: &EmulatorHandle, path: &Path, size: u64) -> Duration {
+    let url = format!("{}/v1/organizations/bench/files/upload-url", emu.base_url());
+    let body = format!(
+        r#"{{"filename":"base.bin","file_size":{size},"mime_type":"application/octet-stream"}}"#
+    );
+    let mut response = ureq::post(&url)
+        .header("x-api-key", KEY)
+        .header("content-type", "application/json")
+        .send(&body)
+        .unwrap_or_else(|e| panic!("session: {e}"));
+    let session: serde_json::Value =
+        serde_json::from_slice(&response.body_mut().read_to_vec().unwrap_or_default())
+            .unwrap_or_default();
+    let upload_url = session["upload_url"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no upload_url"));
+    let file = File::open(path).unwrap_or_else(|e| panic!("{e}"));
+    let start = Instant::now();
+    let response = ureq::put(upload_url)
+        .header("content-length", size.to_string())
+        .header("content-range", format!("bytes 0-{}/{size}", size - 1))
+        .send(ureq::SendBody::from_owned_reader(file))
+        .unwrap_or_else(|e| panic!("baseline put: {e}"));
+    assert_eq!(response.status(), 200);
+    start.elapsed()
+}
+
+fn blocking(emu: &EmulatorHandle, path: &Path, chunking: Chunking) -> Duration {
+    let start = Instant::now();
+    Uploader::new()
+        .chunking(chunking)
+        .upload_file(&api(emu), path)
+        .unwrap_or_else(|e| panic!("{e}"));
+    start.elapsed()
+}
+
+fn tokio(
+    rt: &tokio::runtime::Runtime,
+    emu: &EmulatorHandle,
+    path: &Path,
+    chunking: Chunking,
+) -> Duration {
+    rt.block_on(async {
+        let start = Instant::now();
+        resumable_tokio::Uploader::new()
+            .chunking(chunking)
+            .upload_file(&api(emu), path)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        start.elapsed()
+    })
+}
+
+fn main() {
+    if std::env::args().any(|a| a == "--list") {
+        return;
+    }
+    let mib = env_u64("RESUMABLE_BENCH_MIB", 1024);
+    let runs = env_u64("RESUMABLE_BENCH_RUNS", 3).max(1);
+    let size = mib << 20;
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let path = dir.path().join("bench.bin");
+    {
+        let mut f = BufWriter::new(File::create(&path).unwrap_or_else(|e| panic!("{e}")));
+        let block: Vec<u8> = (0..1u32 << 20)
+            .map(|i| (i.wrapping_mul(2_654_435_761) >> 7) as u8)
+            .collect();
+        for _ in 0..mib {
+            f.write_all(&block).unwrap_or_else(|e| panic!("{e}"));
+        }
+    }
+    let emu = Emulator::builder()
+        .api_key(KEY)
+        .storage(Storage::Sink)
+        .start_in_background()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let eight = Chunking::Fixed(8 << 20);
+    type Case<'a> = (&'a str, Box<dyn Fn() -> Duration + 'a>);
+    let cases: Vec<Case> = vec![
+        (
+            "baseline: one plain PUT (ureq)",
+            Box::new(|| baseline(&emu, &path, size)),
+        ),
+        (
+            "blocking, single request",
+            Box::new(|| blocking(&emu, &path, Chunking::SingleRequest)),
+        ),
+        (
+            "blocking, 8 MiB chunks",
+            Box::new(|| blocking(&emu, &path, eight)),
+        ),
+        (
+            "tokio, single request",
+            Box::new(|| tokio(&rt, &emu, &path, Chunking::SingleRequest)),
+        ),
+        (
+            "tokio, 8 MiB chunks",
+            Box::new(|| tokio(&rt, &emu, &path, eight)),
+        ),
+    ];
+    println!("loopback throughput, {mib} MiB, best of {runs} runs (emulator: sink storage)");
+    let mut base = None;
+    for (name, case) in &cases {
+        let best = (0..runs).map(|_| case()).min().unwrap_or_default();
+        let rate = mib as f64 / best.as_secs_f64();
+        let ratio = rate / *base.get_or_insert(rate);
+        println!("{name:<34} {rate:>8.1} MiB/s  {ratio:>5.2}x baseline");
+    }
+}

@@ -1,0 +1,58 @@
+//! Shared pieces of the benchmarks: a counting allocator and a server that
+//! answers the core without IO.
+#![allow(unsafe_code)]
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use bytes::Bytes;
+
+/// The system allocator, counting allocations. Install it in a bench with
+/// `#[global_allocator] static A: CountingAlloc = CountingAlloc;`.
+#[derive(Debug)]
+pub struct CountingAlloc;
+
+static ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
+
+// SAFETY: every call is forwarded unchanged to the system allocator; the
+// counter is the only addition.
+unsafe impl GlobalAlloc for CountingAlloc {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        // SAFETY: same contract as the caller's.
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: same contract as the caller's.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        // SAFETY: same contract as the caller's.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+/// Allocations made so far by a program using [`CountingAlloc`].
+pub fn allocations() -> u64 {
+    ALLOCATIONS.load(Ordering::Relaxed)
+}
+
+/// A `308` saying the first `persisted` bytes are stored.
+pub fn persisted_308(persisted: u64) -> http::Response<Bytes> {
+    let mut r = http::Response::builder().status(308);
+    if persisted > 0 {
+        r = r.header("range", format!("bytes=0-{}", persisted - 1));
+    }
+    r.body(Bytes::new()).unwrap_or_default()
+}
+
+/// The final object of `size` bytes, without a checksum (the benches send no data).
+pub fn final_object(size: u64) -> http::Response<Bytes> {
+    http::Response::builder()
+        .status(200)
+        .body(Bytes::from(format!(r#"{{"size":"{size}"}}"#)))
+        .unwrap_or_default()
+}

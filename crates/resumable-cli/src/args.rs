@@ -1,0 +1,380 @@
+//! The command line: every command, option and example, as clap reads them.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
+use http::{HeaderName, HeaderValue};
+
+use crate::sizes::parse_size;
+
+/// The production file API.
+pub(crate) const DEFAULT_API_URL: &str = "https://api.aitronos.com";
+
+const MAIN_HELP: &str = "\
+Examples:
+  resumable demo                                   # try it: a local emulator with faults, no setup
+  FREDDY_API_KEY=... resumable upload video.mp4 --org org_123
+  resumable upload *.mp4 --org org_123 --jobs 3    # three files at a time
+  resumable status                                 # uploads waiting to resume
+  resumable cancel video.mp4                       # drop one of them
+
+Exit codes: 0 all done, 1 failed, 2 usage error, 3 some files failed,
+130 interrupted (the checkpoint is kept: run the same command again to resume).";
+
+const UPLOAD_HELP: &str = "\
+Each file goes through the file API: a session from `upload-url`, the bytes in
+chunks (each persisted chunk is checkpointed), a CRC32C check of the stored
+object, then `register`. An upload interrupted in any way (Ctrl-C, kill -9, a
+lost network, a reboot) resumes where the server stopped when the same command
+is run again; a file changed since then is refused (start over with --restart).
+A file uploaded before and unchanged since is skipped with its File id, so a
+batch run again after an interruption uploads only what is left.
+
+The API key is read from FREDDY_API_KEY, or from --api-key-file; it is never
+sent to the upload host and never logged.
+
+Examples:
+  export FREDDY_API_KEY=...   FREDDY_ORG=org_123
+  resumable upload large_video.mp4
+  resumable upload a.bin b.bin c.bin --jobs 3 --chunk-size 16MiB
+  resumable upload video.mp4 --org org_123 --api-key-file ~/.config/freddy.key
+  resumable upload video.mp4 --json | jq 'select(.type == \"result\")'
+  resumable upload video.mp4 --restart             # drop the old checkpoint, start anew
+
+Exit codes: 0 all done, 1 failed, 2 usage error, 3 some files failed,
+130 interrupted (the checkpoints are kept).";
+
+const STATUS_HELP: &str = "\
+Examples:
+  resumable status
+  resumable status --json
+  resumable status --state-dir /var/tmp/uploads";
+
+const CANCEL_HELP: &str = "\
+Cancelling deletes the upload session on the server (DELETE) and removes the
+checkpoint; the next upload of the file starts from byte 0.
+
+Examples:
+  resumable cancel large_video.mp4
+  resumable cancel large_video.mp4 --org org_123   # only its upload to org_123
+  resumable cancel --all";
+
+const GCS_HELP: &str = "\
+Examples:
+  resumable gcs upload backup.tar --session-url \"$SESSION_URL\"
+  GCS_TOKEN=$(gcloud auth print-access-token) \\
+    resumable gcs upload backup.tar --bucket my-bucket --object backups/backup.tar --token-env GCS_TOKEN
+  resumable gcs upload backup.tar --session-url \"$SIGNED_URL\" --header 'x-goog-meta-owner: me'";
+
+const EMULATOR_HELP: &str = "\
+The emulator prints its base URL on stdout and runs until Ctrl-C. Point uploads
+at it with --api-url and its key (FREDDY_API_KEY).
+
+Fault spec: rules separated by `;`, e.g.
+  \"chunk#2 status=503; chunk#4 reset after=100KiB; chunk#6 status=429 retry-after=1; final#1 drop-response\"
+(kinds: request put chunk final query delete initiate upload-url register api;
+effects: status= retry-after= reset after= stall= short= no-range override-308
+drop-response expire kill session= p=). See the resumable-emulator crate docs.
+
+Examples:
+  resumable emulator
+  resumable emulator --addr 127.0.0.1:9000 --faults 'chunk#2 status=503' --seed 7
+  FREDDY_API_KEY=emulator-key resumable upload f.bin --org org_1 --api-url http://127.0.0.1:8787";
+
+const DEMO_HELP: &str = "\
+Starts the emulator on loopback with scripted faults (a 503, a connection reset
+mid-chunk, a 429 with Retry-After, a lost final response), writes a sample file
+under a temporary directory, uploads it through the whole flow, checks the stored
+object's size and CRC32C against the file, and prints the registered File.
+Needs no setup and no network beyond loopback.
+
+Examples:
+  resumable demo
+  resumable demo --size 1GiB --chunk-size 16MiB
+  resumable demo --faults 'chunk#3 expire'       # watch the session restart
+  resumable demo --faults none --keep";
+
+/// Reliable uploads of large files: resumable, verified, registered.
+#[derive(Debug, Parser)]
+#[command(name = "resumable", version, after_help = MAIN_HELP, propagate_version = true)]
+pub(crate) struct Cli {
+    /// Options every command takes.
+    #[command(flatten)]
+    pub(crate) global: GlobalArgs,
+    /// What to do.
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+/// Options every command takes.
+#[derive(Debug, Args)]
+pub(crate) struct GlobalArgs {
+    /// Tracing detail on stderr: -v for the upload's steps, -vv for every request
+    /// (RUST_LOG overrides).
+    #[arg(short, long, action = ArgAction::Count, global = true)]
+    pub(crate) verbose: u8,
+    /// Nothing on stderr but errors: no progress, no notes.
+    #[arg(short, long, global = true)]
+    pub(crate) quiet: bool,
+    /// One JSON object per line on stdout for each result and event, and nothing
+    /// else on stdout.
+    #[arg(long, global = true)]
+    pub(crate) json: bool,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// Upload files through the file API (session, chunks, register).
+    #[command(after_help = UPLOAD_HELP)]
+    Upload(UploadArgs),
+    /// List the uploads that wait to resume: file, progress, expiry.
+    #[command(after_help = STATUS_HELP)]
+    Status(StatusArgs),
+    /// Cancel uploads that wait to resume: delete their sessions and checkpoints.
+    #[command(after_help = CANCEL_HELP)]
+    Cancel(CancelArgs),
+    /// Raw Google Cloud Storage resumable uploads.
+    #[command(subcommand, after_help = GCS_HELP)]
+    Gcs(GcsCommand),
+    /// Run the local emulator of the file API and the upload host.
+    #[command(after_help = EMULATOR_HELP)]
+    Emulator(EmulatorArgs),
+    /// Upload a sample file to an embedded emulator with faults, and verify it.
+    #[command(after_help = DEMO_HELP)]
+    Demo(DemoArgs),
+}
+
+/// How the bytes travel: options of every uploading command.
+#[derive(Debug, Clone, Args)]
+pub(crate) struct TransferArgs {
+    /// Bytes per request, e.g. 8MiB (a multiple of 256 KiB; others are rounded
+    /// down) [default: the server's recommendation, else 8 MiB].
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    pub(crate) chunk_size: Option<u64>,
+    /// Send everything left in one request: fastest when nothing fails.
+    #[arg(long, conflicts_with = "chunk_size")]
+    pub(crate) single_request: bool,
+    /// Allow plain http to hosts other than loopback (credentials in clear text).
+    #[arg(long)]
+    pub(crate) allow_insecure_http: bool,
+}
+
+/// Where checkpoints live.
+#[derive(Debug, Clone, Args)]
+pub(crate) struct StateArgs {
+    /// Directory of checkpoints [default: $XDG_STATE_HOME/resumable, or
+    /// ~/.local/state/resumable].
+    #[arg(long, env = "RESUMABLE_STATE_DIR", value_name = "DIR")]
+    pub(crate) state_dir: Option<PathBuf>,
+}
+
+/// `resumable upload`.
+#[derive(Debug, Args)]
+pub(crate) struct UploadArgs {
+    /// The files to upload.
+    #[arg(required = true, value_name = "FILE")]
+    pub(crate) files: Vec<PathBuf>,
+    /// The organization the files belong to.
+    #[arg(long, env = "FREDDY_ORG")]
+    pub(crate) org: String,
+    /// The file API's base URL.
+    #[arg(long, env = "FREDDY_API_URL", default_value = DEFAULT_API_URL, value_name = "URL")]
+    pub(crate) api_url: String,
+    /// Read the API key from this file ("-": stdin) instead of FREDDY_API_KEY.
+    #[arg(long, value_name = "PATH")]
+    pub(crate) api_key_file: Option<PathBuf>,
+    /// The MIME type of every file [default: guessed from the extension, else
+    /// application/octet-stream].
+    #[arg(long, value_name = "TYPE")]
+    pub(crate) mime: Option<String>,
+    /// Files uploaded at the same time.
+    #[arg(long, short = 'j', default_value_t = 1, value_name = "N",
+          value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub(crate) jobs: u16,
+    /// Upload anew: drop an interrupted upload of the file (its session and
+    /// checkpoint), and upload a file even when it was uploaded before and is
+    /// unchanged since (which is otherwise skipped).
+    #[arg(long)]
+    pub(crate) restart: bool,
+    /// How the bytes travel.
+    #[command(flatten)]
+    pub(crate) transfer: TransferArgs,
+    /// Where checkpoints live.
+    #[command(flatten)]
+    pub(crate) state: StateArgs,
+}
+
+/// `resumable status`.
+#[derive(Debug, Args)]
+pub(crate) struct StatusArgs {
+    /// Where checkpoints live.
+    #[command(flatten)]
+    pub(crate) state: StateArgs,
+}
+
+/// `resumable cancel`.
+#[derive(Debug, Args)]
+pub(crate) struct CancelArgs {
+    /// The files whose uploads to cancel.
+    #[arg(
+        value_name = "FILE",
+        required_unless_present = "all",
+        conflicts_with = "all"
+    )]
+    pub(crate) files: Vec<PathBuf>,
+    /// Cancel every upload that waits to resume.
+    #[arg(long)]
+    pub(crate) all: bool,
+    /// Only uploads to this organization.
+    #[arg(long)]
+    pub(crate) org: Option<String>,
+    /// Allow plain http to hosts other than loopback.
+    #[arg(long)]
+    pub(crate) allow_insecure_http: bool,
+    /// Where checkpoints live.
+    #[command(flatten)]
+    pub(crate) state: StateArgs,
+}
+
+/// `resumable gcs …`.
+#[derive(Debug, Subcommand)]
+pub(crate) enum GcsCommand {
+    /// Upload a file to a Cloud Storage resumable session.
+    #[command(after_help = GCS_HELP)]
+    Upload(GcsUploadArgs),
+}
+
+/// `resumable gcs upload`.
+#[derive(Debug, Args)]
+pub(crate) struct GcsUploadArgs {
+    /// The file to upload.
+    #[arg(value_name = "FILE")]
+    pub(crate) file: PathBuf,
+    /// An existing resumable session URL (run again with the same URL to resume).
+    #[arg(long, value_name = "URL", required_unless_present = "bucket",
+          conflicts_with_all = ["bucket", "object", "endpoint", "token_env"])]
+    pub(crate) session_url: Option<String>,
+    /// The bucket to initiate a session in.
+    #[arg(long, requires_all = ["object", "token_env"])]
+    pub(crate) bucket: Option<String>,
+    /// The object name.
+    #[arg(long, requires = "bucket")]
+    pub(crate) object: Option<String>,
+    /// The JSON API endpoint.
+    #[arg(
+        long,
+        default_value = "https://storage.googleapis.com",
+        value_name = "URL"
+    )]
+    pub(crate) endpoint: String,
+    /// The environment variable holding the OAuth bearer token for the initiation.
+    #[arg(long, value_name = "VAR", requires = "bucket")]
+    pub(crate) token_env: Option<String>,
+    /// The object's content type [default: guessed from the extension].
+    #[arg(long, value_name = "TYPE")]
+    pub(crate) mime: Option<String>,
+    /// A header for every request to the upload host, `Name: value` (repeatable).
+    #[arg(long = "header", value_name = "NAME: VALUE", value_parser = parse_header)]
+    pub(crate) headers: Vec<(HeaderName, HeaderValue)>,
+    /// How the bytes travel.
+    #[command(flatten)]
+    pub(crate) transfer: TransferArgs,
+    /// Where checkpoints live (for --bucket uploads).
+    #[command(flatten)]
+    pub(crate) state: StateArgs,
+}
+
+/// Where the emulator keeps uploaded bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum StorageKind {
+    /// Files on disk (in --dir, or a temporary directory removed at exit).
+    Disk,
+    /// Memory.
+    Memory,
+    /// Only sizes and checksums, no data.
+    Sink,
+}
+
+/// `resumable emulator`.
+#[derive(Debug, Args)]
+pub(crate) struct EmulatorArgs {
+    /// The address to listen on (port 0: any free port).
+    #[arg(long, default_value = "127.0.0.1:8787")]
+    pub(crate) addr: SocketAddr,
+    /// Where uploaded bytes go.
+    #[arg(long, value_enum, default_value_t = StorageKind::Disk)]
+    pub(crate) storage: StorageKind,
+    /// The directory for --storage disk [default: a temporary one].
+    #[arg(long, value_name = "DIR")]
+    pub(crate) dir: Option<PathBuf>,
+    /// Fault rules, e.g. "chunk#2 status=503; final#1 drop-response".
+    #[arg(long, value_name = "SPEC")]
+    pub(crate) faults: Option<String>,
+    /// The API key the file API accepts (a test key, not a secret).
+    #[arg(long, env = "RESUMABLE_EMULATOR_API_KEY",
+          default_value = resumable_emulator::DEFAULT_API_KEY)]
+    pub(crate) api_key: String,
+    /// Seed of ids and fault probabilities [default: random, printed].
+    #[arg(long)]
+    pub(crate) seed: Option<u64>,
+    /// The largest file the file API accepts, e.g. 5GB.
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    pub(crate) max_file_size: Option<u64>,
+    /// How long a session lives, in seconds [default: 7 days].
+    #[arg(long, value_name = "SECONDS")]
+    pub(crate) session_lifetime: Option<u64>,
+}
+
+/// `resumable demo`.
+#[derive(Debug, Args)]
+pub(crate) struct DemoArgs {
+    /// The sample file's size.
+    #[arg(long, default_value = "256MiB", value_parser = parse_size)]
+    pub(crate) size: u64,
+    /// The emulator's fault rules ("none" for none) [default: a 503, a reset
+    /// mid-chunk, a 429 with Retry-After 1 and a lost final response].
+    #[arg(long, value_name = "SPEC")]
+    pub(crate) faults: Option<String>,
+    /// Bytes per request [default: 1/32 of the file, 256 KiB to 8 MiB].
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    pub(crate) chunk_size: Option<u64>,
+    /// Keep the sample file and the emulator's storage, and print where they are.
+    #[arg(long)]
+    pub(crate) keep: bool,
+}
+
+/// Reads `Name: value` into a header.
+fn parse_header(text: &str) -> Result<(HeaderName, HeaderValue), String> {
+    let (name, value) = text
+        .split_once(':')
+        .ok_or_else(|| format!("{text:?} is not `Name: value`"))?;
+    let name = HeaderName::try_from(name.trim())
+        .map_err(|_| format!("{:?} is not a header name", name.trim()))?;
+    let value = HeaderValue::try_from(value.trim())
+        .map_err(|_| format!("the value of {name} cannot be sent in a header"))?;
+    Ok((name, value))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn headers_are_name_colon_value() {
+        let (n, v) = parse_header("X-Goog-Meta-Owner:  me ").unwrap();
+        assert_eq!(
+            (n.as_str(), v.to_str().unwrap()),
+            ("x-goog-meta-owner", "me")
+        );
+        assert!(parse_header("no colon").is_err());
+        assert!(parse_header("bad name: v").is_err());
+    }
+}

@@ -1,0 +1,163 @@
+//! The checkpoint store: where it is, and what its keys say about each
+//! pending upload.
+
+use std::path::{Path, PathBuf};
+
+use resumable_blocking::FileCheckpointStore;
+use resumable_core::Checkpoint;
+
+use crate::args::StateArgs;
+use crate::exit::CliError;
+
+/// The first part of the key of a raw GCS upload's checkpoint.
+const GCS_KEY: &str = "gcs";
+
+/// The checkpoint directory: `--state-dir`, else `$XDG_STATE_HOME/resumable`,
+/// else `~/.local/state/resumable` (`%LOCALAPPDATA%\resumable` on Windows).
+pub(crate) fn state_dir(args: &StateArgs) -> Result<PathBuf, CliError> {
+    if let Some(dir) = &args.state_dir {
+        return Ok(dir.clone());
+    }
+    let env = |name: &str| {
+        std::env::var_os(name)
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+    };
+    let base = if cfg!(windows) {
+        env("LOCALAPPDATA")
+    } else {
+        env("XDG_STATE_HOME").or_else(|| env("HOME").map(|home| home.join(".local").join("state")))
+    };
+    base.map(|dir| dir.join("resumable")).ok_or_else(|| {
+        CliError::Usage("cannot find a home directory for checkpoints: pass --state-dir".into())
+    })
+}
+
+/// Opens the checkpoint store in `dir`.
+pub(crate) fn open_store(dir: &Path) -> Result<FileCheckpointStore, CliError> {
+    FileCheckpointStore::new(dir).map_err(|e| {
+        CliError::Failed(format!(
+            "cannot use the checkpoint directory {}: {e}; pick another with --state-dir",
+            dir.display()
+        ))
+    })
+}
+
+/// The key of a raw GCS upload (to a bucket and object) of `path`.
+pub(crate) fn gcs_key(endpoint: &str, bucket: &str, object: &str, path: &Path) -> String {
+    let path = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+    format!(
+        "{GCS_KEY}|{}/b/{bucket}/o/{object}|{}",
+        endpoint.trim_end_matches('/'),
+        path.display()
+    )
+}
+
+/// A pending upload, as its checkpoint key and checkpoint tell.
+#[derive(Debug, Clone)]
+pub(crate) struct Pending {
+    /// The store's key.
+    pub(crate) key: String,
+    /// Where it goes: `org_123 at https://api…`, or the GCS object.
+    pub(crate) destination: String,
+    /// The organization, for file-API uploads.
+    pub(crate) org: Option<String>,
+    /// The file (canonical when it was written).
+    pub(crate) path: PathBuf,
+    /// The checkpoint.
+    pub(crate) checkpoint: Checkpoint,
+}
+
+impl Pending {
+    /// Reads a key written by `resumable_blocking::checkpoint_key`
+    /// (`api|org|path`) or [`gcs_key`] (`gcs|object URL|path`).
+    pub(crate) fn new(key: String, checkpoint: Checkpoint) -> Self {
+        let mut parts = key.splitn(3, '|');
+        let (first, second, path) = (parts.next(), parts.next(), parts.next());
+        let (destination, org, path) = match (first, second, path) {
+            (Some(GCS_KEY), Some(object), Some(path)) => (object.to_owned(), None, path),
+            (Some(api), Some(org), Some(path)) => {
+                (format!("{org} at {api}"), Some(org.to_owned()), path)
+            }
+            _ => (String::from("unknown"), None, key.as_str()),
+        };
+        Self {
+            destination,
+            org,
+            path: PathBuf::from(path),
+            key: key.clone(),
+            checkpoint,
+        }
+    }
+
+    /// Whether this is an upload of `file` (compared as canonical paths).
+    pub(crate) fn is_of(&self, file: &Path) -> bool {
+        let canonical = std::fs::canonicalize(file)
+            .ok()
+            .or_else(|| std::path::absolute(file).ok());
+        canonical.is_some_and(|c| c == self.path)
+    }
+}
+
+/// Every pending upload in `store`.
+pub(crate) fn pending(store: &FileCheckpointStore) -> Result<Vec<Pending>, CliError> {
+    let list = store.list().map_err(|e| {
+        CliError::Failed(format!(
+            "cannot read the checkpoints in {}: {e}",
+            store.dir().display()
+        ))
+    })?;
+    Ok(list
+        .into_iter()
+        .map(|(key, checkpoint)| Pending::new(key, checkpoint))
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use resumable_core::{CHECKPOINT_FORMAT, Flow, RunningCrc32c};
+
+    use super::*;
+
+    fn cp() -> Checkpoint {
+        Checkpoint {
+            format: CHECKPOINT_FORMAT,
+            flow: Flow::FileApi,
+            target: "t".into(),
+            session: None,
+            total: Some(10),
+            persisted: 4,
+            crc32c: RunningCrc32c::default(),
+            fingerprint: None,
+            object: None,
+            restarts: 0,
+        }
+    }
+
+    #[test]
+    fn keys_tell_destination_and_path() {
+        let p = Pending::new("https://api.example|org_1|/home/me/a|b.bin".into(), cp());
+        assert_eq!(p.destination, "org_1 at https://api.example");
+        assert_eq!(p.org.as_deref(), Some("org_1"));
+        assert_eq!(p.path, PathBuf::from("/home/me/a|b.bin"));
+        let key = gcs_key(
+            "https://storage.example/",
+            "bk",
+            "x/y",
+            Path::new("/nonexistent/f"),
+        );
+        let p = Pending::new(key, cp());
+        assert_eq!(p.destination, "https://storage.example/b/bk/o/x/y");
+        assert_eq!(p.org, None);
+        assert_eq!(p.path, PathBuf::from("/nonexistent/f"));
+        assert!(p.is_of(Path::new("/nonexistent/f")));
+    }
+
+    #[test]
+    fn the_state_dir_option_wins() {
+        let args = StateArgs {
+            state_dir: Some("/tmp/x".into()),
+        };
+        assert_eq!(state_dir(&args).unwrap(), PathBuf::from("/tmp/x"));
+    }
+}

@@ -1,0 +1,143 @@
+//! `resumable gcs upload`: a file to a Cloud Storage resumable session, an
+//! existing one or one initiated with a bearer token.
+
+use std::sync::Arc;
+
+use indicatif::HumanBytes;
+use resumable_blocking::{FileSource, Source, UploadError, Uploader, guess_mime};
+use resumable_core::{Config, GcsInitiate, Outcome, RetryPolicy, Secret, SessionUrl};
+use serde_json::json;
+
+use crate::args::GcsUploadArgs;
+use crate::checkpoints::{gcs_key, open_store, state_dir};
+use crate::commands::upload::chunking;
+use crate::exit::{CliError, Exit};
+use crate::explain::{Context, explain};
+use crate::interrupt::Interrupt;
+use crate::output::Console;
+use crate::progress::Progress;
+
+/// Runs `resumable gcs upload`.
+pub(crate) fn run(args: GcsUploadArgs, console: &Arc<Console>) -> Result<Exit, CliError> {
+    let name = args.file.display().to_string();
+    let mut uploader = Uploader::new()
+        .chunking(chunking(&args.transfer)?)
+        .retry(RetryPolicy::default())
+        .allow_insecure_http(args.transfer.allow_insecure_http);
+    for (header, value) in args.headers {
+        uploader = uploader.upload_header(header, value);
+    }
+    // Initiating with a bucket and object: the token, and a checkpoint to resume by.
+    let initiate = match (&args.bucket, &args.object, &args.token_env) {
+        (Some(bucket), Some(object), Some(var)) => {
+            let token = std::env::var(var).unwrap_or_default();
+            if token.trim().is_empty() {
+                return Err(CliError::Usage(format!(
+                    "the environment variable {var} (--token-env) holds no bearer token"
+                )));
+            }
+            let init = GcsInitiate {
+                endpoint: args.endpoint.clone(),
+                bucket: bucket.clone(),
+                object: object.clone(),
+                content_type: Some(args.mime.clone().unwrap_or_else(|| guess_mime(&args.file))),
+                bearer_token: Some(Secret::new(token.trim())),
+            };
+            let key = gcs_key(&args.endpoint, bucket, object, &args.file);
+            uploader = uploader.checkpoint_store(open_store(&state_dir(&args.state)?)?);
+            Some((init, key, var.clone()))
+        }
+        _ => None,
+    };
+    let cx = Context {
+        file: name.clone(),
+        key_source: initiate
+            .as_ref()
+            .map(|(_, _, var)| format!("the token in {var}"))
+            .unwrap_or_else(|| "the session URL".into()),
+        restart: match &initiate {
+            Some(_) => format!("`resumable cancel {name}` and this command again"),
+            None => "a new session URL".into(),
+        },
+    };
+    let mut source = FileSource::open(&args.file)
+        .map_err(|e| CliError::Failed(explain(&UploadError::Source(e), &cx)))?;
+    let size = source.len().unwrap_or(0);
+    let progress = Progress::new(Arc::clone(console), 1, size);
+    let file_progress = progress.file(&name, size);
+    let events = Arc::clone(&file_progress);
+    let mut uploader = uploader.on_event(move |event| events.event(event));
+    Interrupt::get(console, crate::interrupt::UPLOAD_STOPPING).watch(uploader.stop_handle());
+    let result = match (args.session_url, initiate) {
+        (Some(url), _) => uploader.upload_to_session(SessionUrl::new(url), &mut source),
+        (None, Some((init, key, _))) => {
+            if let Ok(Some(checkpoint)) = uploader.load_checkpoint(&key)
+                && checkpoint.fingerprint == source.fingerprint()
+            {
+                file_progress.resuming(checkpoint.persisted);
+            }
+            uploader.run(
+                Config::gcs_initiate(init, Some(size)),
+                &mut source,
+                Some(&key),
+            )
+        }
+        (None, None) => {
+            return Err(CliError::Usage(
+                "give --session-url, or --bucket, --object and --token-env".into(),
+            ));
+        }
+    };
+    file_progress.finish(result.is_ok());
+    progress.finish();
+    match result {
+        Ok(outcome) => {
+            console.emit(&result_json(&name, &outcome));
+            let object = &outcome.object;
+            console.print(&format!(
+                "{name}: gs://{}/{} ({})",
+                object.bucket.as_deref().unwrap_or("?"),
+                object.name.as_deref().unwrap_or("?"),
+                HumanBytes(object.size)
+            ));
+            Ok(Exit::Done)
+        }
+        Err(UploadError::Interrupted) => {
+            console.emit(&json!({"type": "result", "file": name, "status": "interrupted"}));
+            console.warn(
+                "interrupted: run the same command again to resume (the session keeps the \
+                 bytes stored so far)",
+            );
+            Ok(Exit::Interrupted)
+        }
+        Err(error) => {
+            let message = explain(&error, &cx);
+            console.emit(&json!({
+                "type": "result",
+                "file": name,
+                "status": "failed",
+                "error": message,
+            }));
+            Err(CliError::Failed(message))
+        }
+    }
+}
+
+/// A finished raw upload as a JSON line.
+fn result_json(name: &str, outcome: &Outcome) -> serde_json::Value {
+    let object = &outcome.object;
+    json!({
+        "type": "result",
+        "file": name,
+        "status": "done",
+        "bucket": object.bucket,
+        "object": object.name,
+        "size": object.size,
+        "crc32c": outcome
+            .crc32c
+            .or(object.crc32c)
+            .map(resumable_core::header::goog_hash::encode_crc32c),
+        "generation": object.generation,
+        "restarts": outcome.restarts,
+    })
+}

@@ -1,0 +1,152 @@
+//! `resumable status`: the uploads that wait to resume.
+
+use std::time::{Duration, SystemTime};
+
+use indicatif::HumanBytes;
+use resumable_core::timestamp::format_rfc3339;
+use serde_json::json;
+
+use crate::args::StatusArgs;
+use crate::checkpoints::{Pending, open_store, pending, state_dir};
+use crate::exit::{CliError, Exit};
+use crate::output::Console;
+
+/// Whether a pending upload can resume as it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Health {
+    /// The file is as it was: the same command resumes it.
+    Resumable,
+    /// The session expired: the same command starts a new one from byte 0.
+    Expired,
+    /// The file changed: it cannot resume.
+    Changed,
+    /// The file is gone.
+    Missing,
+}
+
+impl Health {
+    fn of(p: &Pending, now: SystemTime) -> Self {
+        let Ok(meta) = std::fs::metadata(&p.path) else {
+            return Self::Missing;
+        };
+        if let Some(fp) = p.checkpoint.fingerprint
+            && (fp.size != meta.len() || fp.modified != meta.modified().ok())
+        {
+            return Self::Changed;
+        }
+        let expired = p
+            .checkpoint
+            .session
+            .as_ref()
+            .and_then(|s| s.expires_at)
+            .is_some_and(|t| t <= now);
+        if expired {
+            Self::Expired
+        } else {
+            Self::Resumable
+        }
+    }
+
+    fn word(self) -> &'static str {
+        match self {
+            Self::Resumable => "resumable",
+            Self::Expired => "expired",
+            Self::Changed => "changed",
+            Self::Missing => "missing",
+        }
+    }
+}
+
+/// Runs `resumable status`.
+pub(crate) fn run(args: &StatusArgs, console: &Console) -> Result<Exit, CliError> {
+    let dir = state_dir(&args.state)?;
+    if !dir.exists() {
+        console.note(&format!(
+            "no uploads wait to resume (no checkpoints in {})",
+            dir.display()
+        ));
+        return Ok(Exit::Done);
+    }
+    let list = pending(&open_store(&dir)?)?;
+    if list.is_empty() {
+        console.note(&format!(
+            "no uploads wait to resume (checkpoints in {})",
+            dir.display()
+        ));
+    }
+    let now = SystemTime::now();
+    for p in &list {
+        let health = Health::of(p, now);
+        let cp = &p.checkpoint;
+        let expires = cp.session.as_ref().and_then(|s| s.expires_at);
+        let percent = cp
+            .total
+            .filter(|&t| t > 0)
+            .map(|t| cp.persisted as f64 * 100.0 / t as f64);
+        console.emit(&json!({
+            "type": "pending",
+            "file": p.path.display().to_string(),
+            "destination": p.destination,
+            "org": p.org,
+            "persisted": cp.persisted,
+            "total": cp.total,
+            "percent": percent.map(|x| (x * 10.0).round() / 10.0),
+            "expires_at": expires.map(format_rfc3339),
+            "state": health.word(),
+        }));
+        let progress = match (percent, cp.total) {
+            (Some(pct), Some(total)) => format!(
+                "{pct:.1}% ({} of {})",
+                HumanBytes(cp.persisted),
+                HumanBytes(total)
+            ),
+            _ => format!("{} stored", HumanBytes(cp.persisted)),
+        };
+        let expiry = match expires {
+            Some(t) => match t.duration_since(now) {
+                Ok(left) => format!("session expires in {}", remaining(left)),
+                Err(_) => "session expired".into(),
+            },
+            None => "no session yet".into(),
+        };
+        let path = p.path.display();
+        let advice = match health {
+            Health::Resumable => String::new(),
+            Health::Expired => "; the next upload starts a new session from byte 0".into(),
+            Health::Changed => format!(
+                "; the file changed, so it cannot resume: `resumable cancel {path}`, or upload it with --restart"
+            ),
+            Health::Missing => format!("; the file is gone: `resumable cancel {path}`"),
+        };
+        console.print(&format!(
+            "{path}: {progress} to {}, {expiry}{advice}",
+            p.destination
+        ));
+    }
+    Ok(Exit::Done)
+}
+
+/// A duration as the two largest units: `6d 23h`, `4h 10m`, `12m`, `<1m`.
+fn remaining(d: Duration) -> String {
+    let minutes = d.as_secs() / 60;
+    let (days, hours, mins) = (minutes / 1440, minutes / 60 % 24, minutes % 60);
+    match (days, hours, mins) {
+        (0, 0, 0) => "<1m".into(),
+        (0, 0, m) => format!("{m}m"),
+        (0, h, m) => format!("{h}h {m}m"),
+        (d, h, _) => format!("{d}d {h}h"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn remaining_time_in_two_units() {
+        assert_eq!(remaining(Duration::from_secs(30)), "<1m");
+        assert_eq!(remaining(Duration::from_secs(12 * 60 + 5)), "12m");
+        assert_eq!(remaining(Duration::from_secs(4 * 3600 + 600)), "4h 10m");
+        assert_eq!(remaining(Duration::from_secs(7 * 86400 - 60)), "6d 23h");
+    }
+}

@@ -1,0 +1,434 @@
+//! `resumable upload`: files through the file API, several at a time,
+//! resumed from their checkpoints.
+
+use std::collections::HashSet;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use resumable_blocking::{CheckpointStore, FileApiTarget, UploadError, Uploader, checkpoint_key};
+use resumable_core::{Chunking, Fingerprint, Outcome, RetryPolicy, Secret};
+use serde_json::json;
+
+use crate::args::{DEFAULT_API_URL, TransferArgs, UploadArgs};
+use crate::checkpoints::{open_store, state_dir};
+use crate::exit::{CliError, Exit};
+use crate::explain::{Context, explain};
+use crate::interrupt::{Interrupt, UPLOAD_STOPPING};
+use crate::ledger::{Ledger, Uploaded};
+use crate::output::Console;
+use crate::pool::run_bounded;
+use crate::progress::{FileProgress, Progress};
+
+/// The environment variable that holds the API key.
+pub(crate) const KEY_ENV: &str = "FREDDY_API_KEY";
+
+/// What every file of a batch is uploaded with.
+#[derive(Debug, Clone)]
+pub(crate) struct Settings {
+    /// The file API, key and MIME type.
+    pub(crate) api: FileApiTarget,
+    /// How the bytes are split.
+    pub(crate) chunking: Chunking,
+    /// How failures are retried.
+    pub(crate) retry: RetryPolicy,
+    /// The checkpoint directory.
+    pub(crate) state_dir: PathBuf,
+    /// Drop an interrupted upload and start anew.
+    pub(crate) restart: bool,
+    /// Allow plain http off loopback.
+    pub(crate) allow_insecure_http: bool,
+    /// Where the key came from, for the bad-key message.
+    pub(crate) key_source: String,
+}
+
+/// A file to upload, and the name it is shown by.
+#[derive(Debug, Clone)]
+pub(crate) struct Job {
+    /// The file.
+    pub(crate) path: PathBuf,
+    /// Its name in progress, results and messages.
+    pub(crate) name: String,
+}
+
+impl Job {
+    /// A file shown by its path as given.
+    pub(crate) fn new(path: PathBuf) -> Self {
+        let name = path.display().to_string();
+        Self { path, name }
+    }
+}
+
+/// How one file's upload ended.
+#[derive(Debug)]
+pub(crate) enum FileResult {
+    /// Uploaded, verified and registered.
+    Done(Box<Outcome>),
+    /// Uploaded before, unchanged since: skipped (`--restart` uploads it again).
+    Skipped(Box<Uploaded>),
+    /// Failed, with the one-line message already shown.
+    Failed(String),
+    /// Stopped by Ctrl-C (or never started after it); the checkpoint is kept.
+    Interrupted,
+}
+
+/// One file's result, with what its progress counted.
+#[derive(Debug)]
+pub(crate) struct Report {
+    /// How it ended.
+    pub(crate) result: FileResult,
+    /// Retries made.
+    pub(crate) retries: u32,
+}
+
+/// Runs `resumable upload`.
+pub(crate) fn run(args: UploadArgs, console: &Arc<Console>) -> Result<Exit, CliError> {
+    let (key, key_source) = read_key(args.api_key_file.as_deref())?;
+    let settings = Settings {
+        api: FileApiTarget {
+            api_base: args.api_url.clone(),
+            organization: args.org.clone(),
+            api_key: key,
+            mime_type: args.mime.clone(),
+            filename: None,
+        },
+        chunking: chunking(&args.transfer)?,
+        retry: RetryPolicy::default(),
+        state_dir: state_dir(&args.state)?,
+        restart: args.restart,
+        allow_insecure_http: args.transfer.allow_insecure_http,
+        key_source,
+    };
+    let mut seen = HashSet::new();
+    let files: Vec<Job> = args
+        .files
+        .into_iter()
+        .filter(|f| seen.insert(std::fs::canonicalize(f).unwrap_or_else(|_| f.clone())))
+        .map(Job::new)
+        .collect();
+    let restart_hint = |file: &str| {
+        let mut cmd = format!("`resumable upload --restart {file} --org {}", args.org);
+        if args.api_url != DEFAULT_API_URL {
+            cmd.push_str(&format!(" --api-url {}", args.api_url));
+        }
+        cmd.push('`');
+        cmd
+    };
+    let reports = upload_files(
+        &settings,
+        &files,
+        usize::from(args.jobs),
+        console,
+        &restart_hint,
+    );
+    Ok(summarize(&reports, console))
+}
+
+/// The exit of a batch, with a closing line on stderr.
+pub(crate) fn summarize(reports: &[Report], console: &Console) -> Exit {
+    let count = |f: fn(&FileResult) -> bool| reports.iter().filter(|r| f(&r.result)).count();
+    let done = count(|r| matches!(r, FileResult::Done(_)));
+    let skipped = count(|r| matches!(r, FileResult::Skipped(_)));
+    let failed = count(|r| matches!(r, FileResult::Failed(_)));
+    let interrupted = count(|r| matches!(r, FileResult::Interrupted));
+    if reports.len() > 1 {
+        let mut line = format!("{done} uploaded, {failed} failed");
+        if skipped > 0 {
+            line.push_str(&format!(", {skipped} skipped (uploaded before, unchanged)"));
+        }
+        if interrupted > 0 {
+            line.push_str(&format!(", {interrupted} interrupted"));
+        }
+        console.note(&line);
+    }
+    if interrupted > 0 {
+        console.warn(
+            "interrupted: the checkpoints are kept; run the same command again to resume \
+             (`resumable status` lists them)",
+        );
+    }
+    Exit::of_batch(done + skipped, failed, interrupted)
+}
+
+/// The API key: from `--api-key-file` (`-` for stdin), else `FREDDY_API_KEY`.
+/// Returns it with a phrase naming where it came from.
+fn read_key(file: Option<&Path>) -> Result<(Secret, String), CliError> {
+    let (key, source) = match file {
+        Some(path) => {
+            let mut text = String::new();
+            let read = if path == Path::new("-") {
+                std::io::stdin().read_to_string(&mut text).map(|_| ())
+            } else {
+                std::fs::read_to_string(path).map(|t| text = t)
+            };
+            read.map_err(|e| {
+                CliError::Usage(format!("cannot read the key file {}: {e}", path.display()))
+            })?;
+            (text, format!("the key in {}", path.display()))
+        }
+        None => (
+            std::env::var(KEY_ENV).unwrap_or_default(),
+            KEY_ENV.to_owned(),
+        ),
+    };
+    let key = key.trim();
+    if key.is_empty() {
+        return Err(CliError::Usage(match file {
+            Some(path) => format!("the key file {} is empty", path.display()),
+            None => format!("no API key: set {KEY_ENV}, or pass --api-key-file PATH"),
+        }));
+    }
+    Ok((Secret::new(key), source))
+}
+
+/// The chunking the transfer options ask for.
+pub(crate) fn chunking(args: &TransferArgs) -> Result<Chunking, CliError> {
+    match (args.single_request, args.chunk_size) {
+        (true, _) => Ok(Chunking::SingleRequest),
+        (false, Some(0)) => Err(CliError::Usage("--chunk-size must be above 0".into())),
+        (false, Some(size)) => Ok(Chunking::Fixed(size)),
+        (false, None) => Ok(Chunking::Auto),
+    }
+}
+
+/// Uploads `files` with at most `jobs` at a time, showing progress and each
+/// result as it comes. `restart_hint` is the command that starts a file over.
+pub(crate) fn upload_files(
+    settings: &Settings,
+    files: &[Job],
+    jobs: usize,
+    console: &Arc<Console>,
+    restart_hint: &(dyn Fn(&str) -> String + Sync),
+) -> Vec<Report> {
+    let interrupt = Interrupt::get(console, UPLOAD_STOPPING);
+    let sizes: u64 = files
+        .iter()
+        .filter_map(|f| std::fs::metadata(&f.path).ok())
+        .map(|m| m.len())
+        .sum();
+    let progress = Progress::new(Arc::clone(console), files.len(), sizes);
+    let reports = run_bounded(files, jobs, |Job { path, name }| {
+        if interrupt.is_stopped() {
+            report(console, name, &FileResult::Interrupted);
+            return Report {
+                result: FileResult::Interrupted,
+                retries: 0,
+            };
+        }
+        let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+        let file_progress = progress.file(name, size);
+        let cx = Context {
+            file: name.clone(),
+            key_source: settings.key_source.clone(),
+            restart: restart_hint(name),
+        };
+        let result = upload_one(settings, path, &file_progress, &interrupt, &cx, console);
+        file_progress.finish(matches!(
+            result,
+            FileResult::Done(_) | FileResult::Skipped(_)
+        ));
+        report(console, name, &result);
+        progress.file_finished();
+        Report {
+            result,
+            retries: file_progress.retries(),
+        }
+    });
+    progress.finish();
+    reports
+}
+
+/// Uploads one file, resuming from its checkpoint.
+fn upload_one(
+    settings: &Settings,
+    path: &Path,
+    progress: &Arc<FileProgress>,
+    interrupt: &Interrupt,
+    cx: &Context,
+    console: &Console,
+) -> FileResult {
+    let store = match open_store(&settings.state_dir) {
+        Ok(store) => store,
+        Err(e) => return FileResult::Failed(format!("{}: {e}", cx.file)),
+    };
+    let events = Arc::clone(progress);
+    let mut uploader = Uploader::new()
+        .chunking(settings.chunking)
+        .retry(settings.retry)
+        .checkpoint_store(store.clone())
+        .allow_insecure_http(settings.allow_insecure_http)
+        .on_event(move |event| events.event(event));
+    interrupt.watch(uploader.stop_handle());
+    let key = checkpoint_key(&settings.api, path);
+    let ledger = Ledger::new(&settings.state_dir);
+    let before = fingerprint(path);
+    if settings.restart {
+        let _ = ledger.forget(&key);
+    } else if let Some(uploaded) = before.and_then(|fp| ledger.lookup(&key, &fp)) {
+        return FileResult::Skipped(Box::new(uploaded));
+    }
+    if settings.restart {
+        match uploader.cancel(&key) {
+            Ok(true) => console.note(&format!(
+                "{}: dropped its interrupted upload; starting anew",
+                progress.name()
+            )),
+            Ok(false) => {}
+            Err(e) => {
+                console.note(&format!(
+                    "{}: could not delete the old upload session ({e}); it expires on its own",
+                    progress.name()
+                ));
+                let mut store = store;
+                if let Err(e) = store.remove(&key) {
+                    return FileResult::Failed(explain(&UploadError::Checkpoint(e), cx));
+                }
+            }
+        }
+    } else if let Ok(Some(checkpoint)) = uploader.load_checkpoint(&key)
+        && checkpoint.fingerprint.is_some()
+        && checkpoint.fingerprint == before
+    {
+        progress.resuming(checkpoint.persisted);
+    }
+    match uploader.upload_file(&settings.api, path) {
+        Ok(outcome) => {
+            if let (Some(fingerprint), Some(file)) = (before, &outcome.file) {
+                let record = Uploaded {
+                    key,
+                    fingerprint,
+                    file_id: file.id.clone(),
+                    gcs_path: gcs_path(&outcome),
+                };
+                if let Err(e) = ledger.record(&record) {
+                    console.note(&format!(
+                        "{}: cannot record the finished upload ({e}); running the command \
+                         again would upload it again",
+                        progress.name()
+                    ));
+                }
+            }
+            FileResult::Done(Box::new(outcome))
+        }
+        Err(UploadError::Interrupted) => FileResult::Interrupted,
+        Err(error) => FileResult::Failed(explain(&error, cx)),
+    }
+}
+
+/// The fingerprint the blocking driver gives `path`: size and modification time.
+fn fingerprint(path: &Path) -> Option<Fingerprint> {
+    let meta = std::fs::metadata(path).ok()?;
+    Some(Fingerprint {
+        size: meta.len(),
+        modified: meta.modified().ok(),
+    })
+}
+
+/// Shows a file's result: a line on stdout (or a JSON line), an error on stderr.
+fn report(console: &Console, name: &str, result: &FileResult) {
+    match result {
+        FileResult::Done(outcome) => {
+            let file_id = outcome
+                .file
+                .as_ref()
+                .map(|f| f.id.as_str())
+                .unwrap_or_default();
+            console.emit(&result_json(name, outcome));
+            console.print(&format!("{name}: {file_id}"));
+        }
+        FileResult::Skipped(uploaded) => {
+            console.emit(&json!({
+                "type": "result",
+                "file": name,
+                "status": "skipped",
+                "file_id": uploaded.file_id,
+                "size": uploaded.fingerprint.size,
+                "gcs_path": uploaded.gcs_path,
+            }));
+            console.print(&format!("{name}: {}", uploaded.file_id));
+            console.note(&format!(
+                "{name}: uploaded before and unchanged since, so skipped (--restart uploads it again)"
+            ));
+        }
+        FileResult::Failed(message) => {
+            console.emit(&json!({
+                "type": "result",
+                "file": name,
+                "status": "failed",
+                "error": message,
+            }));
+            console.error(message);
+        }
+        FileResult::Interrupted => console.emit(&json!({
+            "type": "result",
+            "file": name,
+            "status": "interrupted",
+        })),
+    }
+}
+
+/// Where the registered File's object is stored.
+fn gcs_path(outcome: &Outcome) -> Option<String> {
+    outcome
+        .file
+        .as_ref()
+        .and_then(|f| f.fields.get("gcs_path"))
+        .and_then(|p| p.as_str())
+        .map(str::to_owned)
+        .or_else(|| outcome.object.name.clone())
+}
+
+/// A finished upload as a JSON line.
+pub(crate) fn result_json(name: &str, outcome: &Outcome) -> serde_json::Value {
+    let file = outcome.file.as_ref();
+    json!({
+        "type": "result",
+        "file": name,
+        "status": "done",
+        "file_id": file.map(|f| f.id.as_str()),
+        "size": outcome.object.size,
+        "crc32c": outcome
+            .crc32c
+            .or(outcome.object.crc32c)
+            .map(resumable_core::header::goog_hash::encode_crc32c),
+        "gcs_path": gcs_path(outcome),
+        "restarts": outcome.restarts,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chunking_follows_the_options() {
+        let args = |chunk_size, single_request| TransferArgs {
+            chunk_size,
+            single_request,
+            allow_insecure_http: false,
+        };
+        assert_eq!(chunking(&args(None, false)).unwrap(), Chunking::Auto);
+        assert_eq!(
+            chunking(&args(Some(1 << 20), false)).unwrap(),
+            Chunking::Fixed(1 << 20)
+        );
+        assert_eq!(
+            chunking(&args(None, true)).unwrap(),
+            Chunking::SingleRequest
+        );
+        assert!(chunking(&args(Some(0), false)).is_err());
+    }
+
+    #[test]
+    fn a_key_file_is_trimmed_and_must_not_be_empty() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("key");
+        std::fs::write(&path, "  secret\n").unwrap();
+        let (key, source) = read_key(Some(&path)).unwrap();
+        assert_eq!(key.expose(), "secret");
+        assert!(source.contains("key"));
+        std::fs::write(&path, "\n").unwrap();
+        assert!(matches!(read_key(Some(&path)), Err(CliError::Usage(_))));
+        assert!(read_key(Some(&dir.path().join("missing"))).is_err());
+    }
+}

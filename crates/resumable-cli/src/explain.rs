@@ -1,0 +1,169 @@
+//! Upload errors as one line each: what failed, and what to do about it.
+
+use std::time::Duration;
+
+use resumable_blocking::UploadError;
+use resumable_core::{Error, SourceError};
+
+/// What an error message needs to know beyond the error.
+#[derive(Debug, Clone)]
+pub(crate) struct Context {
+    /// The file, as the user named it.
+    pub(crate) file: String,
+    /// Where the API key came from: `FREDDY_API_KEY`, or `the key file PATH`.
+    pub(crate) key_source: String,
+    /// How to start the upload over, e.g. `` `resumable upload --restart FILE …` ``.
+    pub(crate) restart: String,
+}
+
+/// The one-line message for `error`, starting with the file's name.
+pub(crate) fn explain(error: &UploadError, cx: &Context) -> String {
+    let what = match error {
+        UploadError::Upload(e) => upload(e, cx),
+        UploadError::Changed => format!(
+            "the file changed since its interrupted upload began, so that upload cannot \
+             resume; start over with {} (or drop it with `resumable cancel {}`)",
+            cx.restart, cx.file
+        ),
+        UploadError::Source(e) => format!(
+            "cannot read the file: {e}; the checkpoint is kept (start over with {})",
+            cx.restart
+        ),
+        UploadError::Checkpoint(e) => {
+            format!("cannot write its checkpoint: {e}; pick a writable --state-dir")
+        }
+        UploadError::Insecure { host } => format!(
+            "refusing plain http to {host}: the key or session would travel in clear text; \
+             use https (or --allow-insecure-http)"
+        ),
+        UploadError::Interrupted => {
+            "interrupted; the checkpoint is kept: run the same command again to resume".into()
+        }
+        other => format!("{other}"),
+    };
+    format!("{}: {what}", cx.file)
+}
+
+fn upload(error: &Error, cx: &Context) -> String {
+    match error {
+        Error::Api { status: 401, .. } => {
+            format!("the API refused the key (401): check {}", cx.key_source)
+        }
+        Error::Api {
+            status: 403,
+            message,
+        } => format!(
+            "the API refused access (403: {message}): check --org and the key's permissions"
+        ),
+        Error::Api {
+            status: 404,
+            message,
+        } => format!("the API answered 404 ({message}): check --org and --api-url"),
+        Error::Api {
+            status: 413,
+            message,
+        } => format!(
+            "the file is too large for the file API (413: {message}); its max_file_size \
+             is the largest file it accepts"
+        ),
+        Error::FileTooLarge { size, max } => format!(
+            "the file is too large for the file API: {size} bytes, more than its \
+             max_file_size of {max}; nothing was sent"
+        ),
+        Error::Api { status, message } if *status >= 500 => format!(
+            "the file API kept failing ({status}: {message}); run the same command again later"
+        ),
+        Error::Api { status, message } => format!("the file API refused ({status}: {message})"),
+        Error::Rejected { status, message } => format!(
+            "the upload host refused ({status}: {message}); run the same command again to \
+             resume, or start over with {}",
+            cx.restart
+        ),
+        Error::Integrity(e) => format!(
+            "checksum mismatch: the stored object is not the file ({e}); nothing registered; \
+             start over with {}",
+            cx.restart
+        ),
+        Error::GaveUp {
+            attempts,
+            elapsed,
+            last,
+        } => format!(
+            "gave up after {attempts} failed attempts in {} (last: {last}); the checkpoint \
+             is kept: run the same command again to resume",
+            seconds(*elapsed)
+        ),
+        Error::SessionGone => "the upload session is gone (expired or cancelled) and could \
+                               not be replaced; run the same command again to start anew"
+            .into(),
+        Error::Cancelled => "the upload was cancelled".into(),
+        Error::Source(SourceError::Changed) => format!(
+            "the file changed since its interrupted upload began; start over with {}",
+            cx.restart
+        ),
+        Error::Source(e) => format!(
+            "{e}; drop the checkpoint with `resumable cancel {}`",
+            cx.file
+        ),
+        Error::Config(e) => format!("{e}"),
+        Error::Protocol(e) => format!(
+            "the server broke the upload protocol ({e}); the checkpoint is kept: run again \
+             to resume, with -v for detail"
+        ),
+        other => format!("{other}"),
+    }
+}
+
+fn seconds(d: Duration) -> String {
+    format!("{:.1} s", d.as_secs_f64())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cx() -> Context {
+        Context {
+            file: "a.bin".into(),
+            key_source: "FREDDY_API_KEY".into(),
+            restart: "`resumable upload --restart a.bin`".into(),
+        }
+    }
+
+    #[test]
+    fn messages_say_what_to_do_in_one_line() {
+        let cases = [
+            (
+                UploadError::Upload(Error::Api {
+                    status: 401,
+                    message: "invalid API key".into(),
+                }),
+                "a.bin: the API refused the key (401): check FREDDY_API_KEY",
+            ),
+            (
+                UploadError::Upload(Error::Api {
+                    status: 413,
+                    message: "too big".into(),
+                }),
+                "max_file_size",
+            ),
+            (
+                UploadError::Upload(Error::Integrity(
+                    resumable_core::IntegrityError::SourceNotHashed,
+                )),
+                "nothing registered",
+            ),
+            (
+                UploadError::Upload(Error::FileTooLarge { size: 9, max: 5 }),
+                "max_file_size of 5",
+            ),
+            (UploadError::Changed, "resumable cancel a.bin"),
+            (UploadError::Interrupted, "run the same command again"),
+        ];
+        for (error, expected) in cases {
+            let line = explain(&error, &cx());
+            assert!(line.contains(expected), "{line}");
+            assert!(!line.contains('\n'), "{line}");
+        }
+    }
+}

@@ -1,0 +1,516 @@
+//! The `resumable` binary against an in-process emulator: parallel uploads
+//! with JSON output, resume after SIGKILL and Ctrl-C, a changed file, cancel,
+//! the demo, error messages and exit codes.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::HashSet;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use assert_cmd::Command;
+use resumable_blocking::FileCheckpointStore;
+use resumable_emulator::{Emulator, EmulatorHandle, RequestKind, Storage};
+use serde_json::Value;
+
+const KEY: &str = "test-key";
+const UNIT: usize = 256 * 1024;
+const BIN: &str = env!("CARGO_BIN_EXE_resumable");
+
+fn emulator(faults: &str) -> EmulatorHandle {
+    Emulator::builder()
+        .api_key(KEY)
+        .storage(Storage::Memory)
+        .faults(faults)
+        .seed(7)
+        .start_in_background()
+        .expect("emulator starts")
+}
+
+/// The binary with a clean environment: the test key, its own state dir.
+fn resumable(state: &Path) -> Command {
+    let mut cmd = Command::new(BIN);
+    cmd.env_remove("FREDDY_ORG")
+        .env_remove("FREDDY_API_URL")
+        .env_remove("RUST_LOG")
+        .env("FREDDY_API_KEY", KEY)
+        .env("RESUMABLE_STATE_DIR", state);
+    cmd
+}
+
+/// `upload --org org_1 --api-url … --chunk-size 256KiB`, then `extra`.
+fn upload_args(emu: &EmulatorHandle, extra: &[&str]) -> Vec<String> {
+    let mut args: Vec<String> = ["upload", "--org", "org_1", "--api-url", emu.base_url()]
+        .into_iter()
+        .chain(["--chunk-size", "256KiB"])
+        .map(str::to_owned)
+        .collect();
+    args.extend(extra.iter().map(|s| (*s).to_owned()));
+    args
+}
+
+fn data(len: usize, seed: u32) -> Vec<u8> {
+    (0..len as u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761).wrapping_add(seed) >> 13) as u8)
+        .collect()
+}
+
+fn write(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, bytes).unwrap();
+    path
+}
+
+/// Every stdout line as JSON; fails on any line that is not.
+fn json_lines(stdout: &[u8]) -> Vec<Value> {
+    String::from_utf8(stdout.to_vec())
+        .unwrap()
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line:?}")))
+        .collect()
+}
+
+fn stderr(output: &std::process::Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// Bytes sent to the upload endpoint in the request log.
+fn upload_bytes(emu: &EmulatorHandle) -> u64 {
+    emu.request_log()
+        .iter()
+        .filter(|r| r.kind.is_upload_endpoint())
+        .map(|r| r.bytes_received)
+        .sum()
+}
+
+/// Waits until the checkpoint in `state` records at least `bytes` persisted.
+fn wait_for_checkpoint(state: &Path, bytes: u64, child: &mut std::process::Child) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        if let Ok(store) = FileCheckpointStore::new(state)
+            && let Ok(list) = store.list()
+            && list.iter().any(|(_, cp)| cp.persisted >= bytes)
+        {
+            return;
+        }
+        if let Some(status) = child.try_wait().unwrap() {
+            panic!("the upload ended ({status}) before its checkpoint reached {bytes} bytes");
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no checkpoint of {bytes} bytes came"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+fn pending(state: &Path) -> Vec<Value> {
+    let out = resumable(state)
+        .args(["status", "--json"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    json_lines(&out.stdout)
+}
+
+#[test]
+fn several_files_in_parallel_with_json_results() {
+    let emu = emulator("chunk#3 status=503");
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state");
+    let files: Vec<(PathBuf, Vec<u8>)> = [3 * UNIT + 5, 2 * UNIT, 1, 4 * UNIT]
+        .into_iter()
+        .enumerate()
+        .map(|(i, len)| {
+            let bytes = data(len, i as u32);
+            (write(dir.path(), &format!("f{i}.bin"), &bytes), bytes)
+        })
+        .collect();
+    let mut args = upload_args(&emu, &["--jobs", "3", "--json"]);
+    args.extend(files.iter().map(|(p, _)| p.display().to_string()));
+    let out = resumable(&state).args(&args).output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+
+    let lines = json_lines(&out.stdout);
+    let results: Vec<&Value> = lines.iter().filter(|l| l["type"] == "result").collect();
+    assert_eq!(results.len(), files.len(), "one result per file");
+    let ids: HashSet<&str> = results
+        .iter()
+        .map(|r| r["file_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids.len(), files.len(), "unique ids");
+    for (path, bytes) in &files {
+        let name = path.display().to_string();
+        let result = results.iter().find(|r| r["file"] == name.as_str()).unwrap();
+        assert_eq!(result["status"], "done");
+        assert_eq!(result["size"], bytes.len() as u64);
+        let gcs_path = result["gcs_path"].as_str().unwrap();
+        assert_eq!(&emu.object_bytes(gcs_path).unwrap(), bytes, "{name}");
+        let crc = resumable_core::header::goog_hash::encode_crc32c(crc32c::crc32c(bytes));
+        assert_eq!(result["crc32c"], crc.as_str());
+    }
+    assert!(
+        lines
+            .iter()
+            .any(|l| l["type"] == "persisted" && l["offset"].is_u64())
+    );
+    assert!(
+        lines.iter().any(|l| l["type"] == "retrying"),
+        "the 503 was retried"
+    );
+    assert_eq!(emu.registrations(), files.len() as u64);
+    for r in emu.request_log() {
+        assert!(
+            !(r.kind.is_upload_endpoint() && r.x_api_key),
+            "key sent to the upload host"
+        );
+    }
+    assert!(pending(&state).is_empty(), "no checkpoint left");
+
+    // The same command again uploads nothing: every file is there, unchanged.
+    let again = resumable(&state).args(&args).output().unwrap();
+    assert!(again.status.success(), "{}", stderr(&again));
+    let skipped: HashSet<&str> = json_lines(&again.stdout)
+        .iter()
+        .filter(|l| l["type"] == "result")
+        .map(|l| {
+            assert_eq!(l["status"], "skipped");
+            let id = l["file_id"].as_str().unwrap();
+            ids.get(id).copied().expect("the same File id")
+        })
+        .collect();
+    assert_eq!(skipped.len(), files.len());
+    assert_eq!(emu.registrations(), files.len() as u64);
+}
+
+#[cfg(unix)]
+#[test]
+fn an_upload_killed_mid_way_resumes_when_run_again() {
+    // The fifth chunk stalls, so the kill lands before the upload can end.
+    let emu = emulator("chunk#5 stall=30s");
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state");
+    let bytes = data(10 * UNIT, 1);
+    let path = write(dir.path(), "big.bin", &bytes);
+    let args = upload_args(&emu, &[path.to_str().unwrap()]);
+
+    let mut child = std::process::Command::new(BIN)
+        .args(&args)
+        .env_remove("FREDDY_ORG")
+        .env_remove("FREDDY_API_URL")
+        .env("FREDDY_API_KEY", KEY)
+        .env("RESUMABLE_STATE_DIR", &state)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_for_checkpoint(&state, 4 * UNIT as u64, &mut child);
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    let persisted = emu.sessions()[0].persisted;
+    assert_eq!(persisted, 4 * UNIT as u64);
+    assert_eq!(emu.registrations(), 0);
+
+    // The kill may land before the stalled chunk was sent: the second run
+    // must not meet the stall.
+    emu.clear_faults();
+    emu.clear_request_log();
+    let out = resumable(&state).args(&args).output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stderr(&out).contains("resuming from its checkpoint"));
+    let file_id = String::from_utf8(out.stdout.clone()).unwrap();
+    let file = &emu.files()[0];
+    assert!(file_id.contains(&file.id), "{file_id}");
+    assert_eq!(emu.object_bytes(&file.gcs_path).unwrap(), bytes);
+    assert_eq!(emu.registrations(), 1);
+    assert_eq!(emu.sessions_created(), 1, "the same session went on");
+    let sent = upload_bytes(&emu);
+    let left = bytes.len() as u64 - persisted;
+    assert!(
+        sent >= left && sent <= left + UNIT as u64,
+        "re-sent {} bytes already persisted",
+        sent.saturating_sub(left)
+    );
+    assert!(pending(&state).is_empty());
+}
+
+#[cfg(unix)]
+#[test]
+fn ctrl_c_keeps_the_checkpoint_then_status_and_cancel() {
+    let emu = emulator("chunk#3 stall=2s");
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state");
+    let bytes = data(8 * UNIT, 2);
+    let path = write(dir.path(), "movie.mp4", &bytes);
+    let args = upload_args(&emu, &[path.to_str().unwrap()]);
+    let mut child = std::process::Command::new(BIN)
+        .args(&args)
+        .env_remove("FREDDY_ORG")
+        .env_remove("FREDDY_API_URL")
+        .env("FREDDY_API_KEY", KEY)
+        .env("RESUMABLE_STATE_DIR", &state)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_for_checkpoint(&state, 2 * UNIT as u64, &mut child);
+    let sent = std::process::Command::new("sh")
+        .args(["-c", &format!("kill -INT {}", child.id())])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(130), "{}", stderr(&out));
+    assert!(stderr(&out).contains("run the same command again to resume"));
+
+    let listed = pending(&state);
+    assert_eq!(listed.len(), 1, "{listed:?}");
+    assert_eq!(listed[0]["state"], "resumable");
+    assert!(listed[0]["file"].as_str().unwrap().ends_with("movie.mp4"));
+    assert!(listed[0]["persisted"].as_u64().unwrap() >= 2 * UNIT as u64);
+    let human = resumable(&state).arg("status").output().unwrap();
+    let human = String::from_utf8(human.stdout).unwrap();
+    assert!(
+        human.contains("movie.mp4") && human.contains('%'),
+        "{human}"
+    );
+
+    let out = resumable(&state)
+        .args(["cancel", path.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let deletes: Vec<_> = emu
+        .request_log()
+        .into_iter()
+        .filter(|r| r.kind == RequestKind::Delete)
+        .collect();
+    assert_eq!(deletes.len(), 1);
+    assert_eq!(deletes[0].status, Some(499));
+    assert!(pending(&state).is_empty(), "the checkpoint is gone");
+    assert_eq!(emu.registrations(), 0);
+}
+
+#[test]
+fn a_file_changed_after_an_interruption_is_refused_until_restarted() {
+    let emu = emulator("chunk#2 status=400");
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state");
+    let path = write(dir.path(), "notes.txt", &data(4 * UNIT, 3));
+    let args = upload_args(&emu, &["--json", path.to_str().unwrap()]);
+
+    let out = resumable(&state).args(&args).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let lines = json_lines(&out.stdout);
+    let result = lines.iter().find(|l| l["type"] == "result").unwrap();
+    assert_eq!(result["status"], "failed");
+    assert!(stderr(&out).contains("refused (400"), "{}", stderr(&out));
+
+    std::fs::OpenOptions::new()
+        .append(true)
+        .open(&path)
+        .unwrap()
+        .write_all(b"a new line")
+        .unwrap();
+    let out = resumable(&state)
+        .args(&args)
+        .arg("--quiet")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert_eq!(err.lines().count(), 1, "one line: {err}");
+    assert!(
+        err.contains("changed since its interrupted upload began"),
+        "{err}"
+    );
+    assert!(
+        err.contains("--restart") && err.contains("resumable cancel"),
+        "{err}"
+    );
+    assert_eq!(pending(&state)[0]["state"], "changed");
+
+    let out = resumable(&state)
+        .args(&args)
+        .arg("--restart")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let file = &emu.files()[0];
+    assert_eq!(
+        emu.object_bytes(&file.gcs_path).unwrap(),
+        std::fs::read(&path).unwrap()
+    );
+    assert!(
+        emu.request_log()
+            .iter()
+            .any(|r| r.kind == RequestKind::Delete),
+        "the old session was deleted"
+    );
+    assert!(pending(&state).is_empty());
+}
+
+#[test]
+fn the_demo_uploads_verifies_and_registers() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = resumable(dir.path())
+        .args(["demo", "--size", "4MiB"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let stdout = String::from_utf8(out.stdout.clone()).unwrap();
+    assert!(stdout.contains("registered File"), "{stdout}");
+    assert!(stdout.contains("\"id\": \"file_"), "{stdout}");
+    assert!(stdout.contains("matches the file"), "{stdout}");
+    let err = stderr(&out);
+    assert!(
+        err.contains("retrying"),
+        "the scripted faults were met: {err}"
+    );
+}
+
+#[test]
+fn a_bad_key_and_a_file_too_large_get_their_messages() {
+    let emu = Emulator::builder()
+        .api_key(KEY)
+        .storage(Storage::Memory)
+        .max_file_size(100)
+        .start_in_background()
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state");
+    let small = write(dir.path(), "small.txt", b"hello");
+    let large = write(dir.path(), "large.bin", &data(1000, 4));
+
+    let out = resumable(&state)
+        .env("FREDDY_API_KEY", "wrong")
+        .args(upload_args(&emu, &["--quiet", small.to_str().unwrap()]))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.contains("the API refused the key (401): check FREDDY_API_KEY"),
+        "{err}"
+    );
+
+    let out = resumable(&state)
+        .args(upload_args(&emu, &["--quiet", large.to_str().unwrap()]))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.contains("too large") && err.contains("max_file_size"),
+        "{err}"
+    );
+    assert_eq!(emu.registrations(), 0);
+}
+
+#[test]
+fn some_files_failing_exits_3() {
+    let emu = emulator("");
+    let dir = tempfile::tempdir().unwrap();
+    let good = write(dir.path(), "good.bin", &data(UNIT + 1, 5));
+    let missing = dir.path().join("missing.bin");
+    let out = resumable(&dir.path().join("state"))
+        .args(upload_args(
+            &emu,
+            &["--json", good.to_str().unwrap(), missing.to_str().unwrap()],
+        ))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    let statuses: Vec<String> = json_lines(&out.stdout)
+        .iter()
+        .filter(|l| l["type"] == "result")
+        .map(|l| l["status"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(statuses, ["done", "failed"]);
+    assert!(stderr(&out).contains("missing.bin: cannot read the file"));
+}
+
+#[test]
+fn usage_errors_exit_2_and_every_command_has_examples() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state");
+    let file = write(dir.path(), "f.bin", b"x");
+    let f = file.to_str().unwrap();
+    for args in [
+        vec![],
+        vec!["nonsense"],
+        vec!["upload", "--org", "o"],
+        vec!["upload", f],
+        vec!["upload", f, "--org", "o", "--chunk-size", "8XB"],
+        vec!["upload", f, "--org", "o", "--jobs", "0"],
+        vec!["upload", f, "--org", "o", "--api-key", "k"],
+        vec!["cancel"],
+        vec!["cancel", f, "--all"],
+        vec!["gcs", "upload", f, "--bucket", "b"],
+        vec!["gcs", "upload", f],
+        vec!["demo", "--size", "0"],
+    ] {
+        let out = resumable(&state).args(&args).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
+        assert!(out.stdout.is_empty(), "{args:?}");
+    }
+    let out = resumable(&state)
+        .env_remove("FREDDY_API_KEY")
+        .args(["upload", f, "--org", "o"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("FREDDY_API_KEY"));
+
+    for command in [
+        vec!["--help"],
+        vec!["upload", "--help"],
+        vec!["status", "--help"],
+        vec!["cancel", "--help"],
+        vec!["gcs", "--help"],
+        vec!["gcs", "upload", "--help"],
+        vec!["emulator", "--help"],
+        vec!["demo", "--help"],
+    ] {
+        let out = resumable(&state).args(&command).output().unwrap();
+        assert!(out.status.success(), "{command:?}");
+        let help = String::from_utf8(out.stdout).unwrap();
+        assert!(help.contains("Examples:"), "{command:?}: {help}");
+    }
+}
+
+#[test]
+fn raw_gcs_uploads_to_an_initiated_session() {
+    let emu = emulator("chunk#2 status=503");
+    let dir = tempfile::tempdir().unwrap();
+    let bytes = data(3 * UNIT + 9, 6);
+    let path = write(dir.path(), "backup.tar", &bytes);
+    let out = resumable(&dir.path().join("state"))
+        .env("GCS_TOKEN", "token")
+        .args(["gcs", "upload", path.to_str().unwrap(), "--json"])
+        .args(["--bucket", emu.bucket(), "--object", "backups/backup.tar"])
+        .args(["--endpoint", emu.base_url(), "--token-env", "GCS_TOKEN"])
+        .args([
+            "--chunk-size",
+            "256KiB",
+            "--header",
+            "x-goog-meta-owner: tests",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let lines = json_lines(&out.stdout);
+    let result = lines.iter().find(|l| l["type"] == "result").unwrap();
+    assert_eq!(result["object"], "backups/backup.tar");
+    assert_eq!(result["size"], bytes.len() as u64);
+    assert_eq!(emu.object_bytes("backups/backup.tar").unwrap(), bytes);
+    assert!(
+        emu.request_log()
+            .iter()
+            .any(|r| r.kind == RequestKind::Initiate && r.authorization),
+        "the token went to the initiation"
+    );
+}

@@ -1,0 +1,70 @@
+//! Why an upload through this driver ended without success.
+
+use std::io;
+
+/// Why an upload did not finish. The variants and their messages are those
+/// of `resumable_blocking::UploadError`, so code handling one driver's
+/// errors handles the other's; [`UploadError::TransportSetup`] is this
+/// driver's own.
+///
+/// To stop an upload and resume it later, drop its future: nothing is
+/// returned, and the last checkpoint stays in the store.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum UploadError {
+    /// The upload engine ended it (the API refused, the server broke the
+    /// protocol, the data did not verify, the retry budget ran out, …).
+    /// The checkpoint is kept unless the session is gone or cancelled, so
+    /// running the same upload again resumes it.
+    #[error(transparent)]
+    Upload(#[from] resumable_core::Error),
+    /// The source could not be read, or changed while it was uploaded. Fix
+    /// the source, then upload again.
+    #[error("cannot read the source: {0}")]
+    Source(#[source] io::Error),
+    /// The file changed since its interrupted upload began, so that upload
+    /// cannot resume. Remove its checkpoint ([`crate::Uploader::cancel`]
+    /// also deletes the session) to start over.
+    #[error(
+        "the file changed since its interrupted upload began; remove its checkpoint to start over"
+    )]
+    Changed,
+    /// The checkpoint store failed to load, save or remove a checkpoint.
+    #[error("checkpoint store: {0}")]
+    Checkpoint(#[source] io::Error),
+    /// A URL would send credentials in clear text: plain `http` to a host
+    /// that is not loopback. Nothing was sent to it. Use `https`, or
+    /// [`crate::Uploader::allow_insecure_http`] on a network you trust.
+    #[error("refusing plain http to {host}: use https, or allow insecure http explicitly")]
+    Insecure {
+        /// The host refused.
+        host: String,
+    },
+    /// The default transport could not be built; nothing was sent.
+    #[error(transparent)]
+    TransportSetup(#[from] TransportSetupError),
+}
+
+/// The default transport could not be built (its TLS configuration).
+#[derive(Debug, thiserror::Error)]
+#[error("cannot set up the HTTPS transport: {message}")]
+pub struct TransportSetupError {
+    /// What could not be set up, in words.
+    pub message: String,
+    /// The underlying error, when there is one.
+    #[source]
+    pub source: Option<Box<dyn std::error::Error + Send + Sync>>,
+}
+
+impl TransportSetupError {
+    /// A setup failure described by `message`, caused by `source`.
+    pub fn new(
+        message: impl Into<String>,
+        source: Option<Box<dyn std::error::Error + Send + Sync>>,
+    ) -> Self {
+        Self {
+            message: message.into(),
+            source,
+        }
+    }
+}
