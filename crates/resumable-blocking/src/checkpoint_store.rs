@@ -76,15 +76,15 @@ struct Stored {
 }
 
 impl FileCheckpointStore {
-    /// A store in `dir`, created (owner-only on unix) when missing.
+    /// A store in `dir`, created owner-only (on unix) when missing; an
+    /// existing directory keeps its permissions.
     pub fn new(dir: impl Into<PathBuf>) -> io::Result<Self> {
         let dir = dir.into();
-        fs::create_dir_all(&dir)?;
+        let mut builder = fs::DirBuilder::new();
+        builder.recursive(true);
         #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            fs::set_permissions(&dir, fs::Permissions::from_mode(0o700))?;
-        }
+        std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+        builder.create(&dir)?;
         Ok(Self { dir })
     }
 

@@ -68,8 +68,8 @@ impl FileSource {
     /// Opens a regular file. A directory, a missing or unreadable file fail here.
     pub fn open(path: impl AsRef<Path>) -> io::Result<Self> {
         let path = path.as_ref();
-        let file = File::open(path)?;
-        Self::new(file).map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", path.display())))
+        let with_path = |e: io::Error| io::Error::new(e.kind(), format!("{}: {e}", path.display()));
+        Self::new(File::open(path).map_err(with_path)?).map_err(with_path)
     }
 
     /// Wraps an open file, which must be a regular file.

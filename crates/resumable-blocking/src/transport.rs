@@ -2,6 +2,7 @@
 
 use std::fmt;
 use std::io::{self, Read};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use bytes::Bytes;
 use resumable_core::{Body, TransportError, Upload};
@@ -59,6 +60,7 @@ enum Inner<'a> {
         pos: u64,
         end: u64,
         error: &'a mut Option<io::Error>,
+        stop: &'a AtomicBool,
     },
 }
 
@@ -73,12 +75,14 @@ impl fmt::Debug for RequestBody<'_> {
 impl<'a> RequestBody<'a> {
     /// The body for `body`, reading source bytes from `source` and feeding
     /// them to `upload`'s checksum. A source failure is kept in `error`, so
-    /// the driver can tell it from a network failure.
+    /// the driver can tell it from a network failure; once `stop` is set the
+    /// body fails, so a stop does not wait for the request to finish.
     pub(crate) fn new(
         body: &Body,
         source: &'a mut dyn Source,
         upload: &'a mut Upload,
         error: &'a mut Option<io::Error>,
+        stop: &'a AtomicBool,
     ) -> Self {
         let len = body.len();
         let inner = match body {
@@ -89,6 +93,7 @@ impl<'a> RequestBody<'a> {
                 pos: range.start,
                 end: range.end,
                 error,
+                stop,
             },
             _ => Inner::Empty,
         };
@@ -117,7 +122,11 @@ impl Read for RequestBody<'_> {
                 pos,
                 end,
                 error,
+                stop,
             } => {
+                if stop.load(Ordering::SeqCst) {
+                    return Err(io::Error::new(io::ErrorKind::Interrupted, "upload stopped"));
+                }
                 let want = usize::try_from(*end - *pos)
                     .unwrap_or(usize::MAX)
                     .min(buf.len());

@@ -345,7 +345,11 @@ impl<T: Transport> Uploader<T> {
                 Action::Wait(until) => self.sleep_until(until)?,
                 Action::Done(outcome) => {
                     self.drain_events(up);
-                    self.forget(key)?;
+                    // The upload is done and registered: a stale checkpoint
+                    // only costs a status query next time, so it is no failure.
+                    if let Err(error) = self.forget(key) {
+                        warn!(%error, "could not remove the finished upload's checkpoint");
+                    }
                     return Ok(outcome);
                 }
                 Action::Failed(error) => {
@@ -389,10 +393,14 @@ impl<T: Transport> Uploader<T> {
         let id = request.id;
         let (parts, body) = request.http.into_parts();
         let mut source_error = None;
+        let stop = Arc::clone(&self.stop.0);
         let result = {
-            let body = RequestBody::new(&body, source, up, &mut source_error);
+            let body = RequestBody::new(&body, source, up, &mut source_error, &stop);
             self.transport.send(http::Request::from_parts(parts, body))
         };
+        if self.stop.is_stopped() {
+            return Err(UploadError::Interrupted);
+        }
         if let Some(error) = source_error {
             return Err(UploadError::Source(error));
         }

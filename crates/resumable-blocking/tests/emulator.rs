@@ -405,3 +405,40 @@ fn a_hundred_mebibyte_file_in_eight_mebibyte_chunks() {
     let info = emu.object(&gcs_path(&outcome)).unwrap();
     assert_eq!((info.size, info.crc32c), (size, crc));
 }
+
+#[test]
+fn a_stop_cuts_a_request_in_flight() {
+    let emu = emulator("chunk#1 after=256KiB stall=3s");
+    // A chunk larger than the loopback socket buffers, so the body is still
+    // being read when the stop comes.
+    let bytes = data(256 * UNIT as usize, 12);
+    let (_dir, path) = file_with(&bytes, "stop.bin");
+    let mut up = Uploader::new()
+        .chunking(Chunking::Fixed(128 * UNIT))
+        .retry(fast_retries());
+    let stop = up.stop_handle();
+    let stopper = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(300));
+        stop.stop();
+    });
+    assert!(matches!(
+        up.upload_file(&api(&emu), &path),
+        Err(UploadError::Interrupted)
+    ));
+    stopper.join().unwrap();
+    // The stalled chunk ends when the server wakes; it must have been cut off.
+    let chunk = loop {
+        let log = emu.request_log();
+        if let Some(r) = log
+            .into_iter()
+            .find(|r| r.content_range.as_deref() == Some("bytes 0-33554431/67108864"))
+        {
+            break r;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(
+        chunk.status, None,
+        "the chunk was cut off, not answered: {chunk:?}"
+    );
+}

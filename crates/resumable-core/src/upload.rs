@@ -68,6 +68,10 @@ pub struct Upload {
     checkpoint_due: bool,
     events: VecDeque<Event>,
     upload_id: Option<String>,
+    /// The destination, as checkpoints name it.
+    target: String,
+    /// The session URL and its parsed form.
+    uri_cache: Option<(String, http::Uri)>,
     end: Option<Result<Outcome, Error>>,
 }
 
@@ -174,6 +178,8 @@ impl Upload {
             checkpoint_due: false,
             events: VecDeque::new(),
             upload_id: None,
+            target: target_identity(&config.target),
+            uri_cache: None,
             end: None,
             config,
         };
@@ -501,7 +507,7 @@ impl Upload {
         Checkpoint {
             format: CHECKPOINT_FORMAT,
             flow: flow_of(&self.config.target),
-            target: target_identity(&self.config.target),
+            target: self.target.clone(),
             session: self.session.clone(),
             total: self.total,
             persisted: self.persisted,
@@ -606,6 +612,7 @@ impl Upload {
     }
 
     fn send_cancel(&mut self) -> Action {
+        self.cache_session_uri();
         let Some(session) = &self.session else {
             return self.fail_now(Error::Cancelled);
         };
@@ -623,6 +630,7 @@ impl Upload {
     /// read, a data chunk, or the query that finishes an upload whose last
     /// chunk ended exactly at the total.
     fn next_transfer(&mut self, query: bool) -> Action {
+        self.cache_session_uri();
         if query {
             return self.send_query();
         }
@@ -693,11 +701,29 @@ impl Upload {
 
     /// A request to the upload host: the caller's extra headers, never the API key.
     fn upload_request(&self, method: Method, uri: &str) -> http::request::Builder {
-        let mut builder = http::Request::builder().method(method).uri(uri);
-        if let Some(headers) = builder.headers_mut() {
+        // The session URL is parsed once; a parsed URI clones without allocating.
+        let cached = self.uri_cache.as_ref().filter(|(text, _)| text == uri);
+        let mut builder = match cached {
+            Some((_, parsed)) => http::Request::builder().method(method).uri(parsed.clone()),
+            None => http::Request::builder().method(method).uri(uri),
+        };
+        if let Some(headers) = builder.headers_mut()
+            && !self.config.upload_headers.is_empty()
+        {
             headers.extend(self.config.upload_headers.clone());
         }
         builder
+    }
+
+    /// Parses the session URL once per session, for [`Self::upload_request`].
+    fn cache_session_uri(&mut self) {
+        let Some(url) = self.session.as_ref().map(|s| s.upload_url.expose()) else {
+            return;
+        };
+        if self.uri_cache.as_ref().is_some_and(|(text, _)| text == url) {
+            return;
+        }
+        self.uri_cache = url.parse().ok().map(|uri| (url.to_owned(), uri));
     }
 
     // --- answers ----------------------------------------------------------

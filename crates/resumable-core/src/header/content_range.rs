@@ -74,7 +74,10 @@ impl ContentRange {
     /// (saturating at 0), and never panics.
     #[must_use]
     pub fn to_header_value(&self) -> HeaderValue {
-        let text = self.to_string();
+        // Room for the longest form, so the text is built in one allocation.
+        let mut text = String::with_capacity(72);
+        // Writing to a String cannot fail.
+        let _ = fmt::Write::write_fmt(&mut text, format_args!("{self}"));
         // The text is `bytes `, ASCII digits, `-`, `*` and `/`, all valid in a
         // header value, so the fallback is never taken.
         HeaderValue::try_from(text).unwrap_or_else(|_| HeaderValue::from_static("bytes */*"))
