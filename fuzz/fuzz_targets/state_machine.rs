@@ -203,7 +203,7 @@ fuzz_target!(|script: Script| {
 
     for step in 0..20_000u32 {
         assert!(step < 19_999, "no end after the script ran out: {script:?}");
-        if stream && !total_told && up.persisted() + up.chunk_size() >= total {
+        if stream && !total_told && up.persisted().saturating_add(up.chunk_size()) >= total {
             // The server claimed more than the stream holds: a typed refusal
             // ends the upload, as a driver reports it.
             if up.set_total(total).is_err() {

@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 use std::fs;
-use std::io::{self, Write};
+use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
@@ -133,8 +133,20 @@ impl FileCheckpointStore {
     }
 }
 
+/// Larger than any checkpoint: a bigger file is not one.
+const MAX_CHECKPOINT_FILE: u64 = 1 << 20;
+
 fn read(path: &Path) -> io::Result<Stored> {
-    let text = fs::read(path)?;
+    let mut text = Vec::new();
+    fs::File::open(path)?
+        .take(MAX_CHECKPOINT_FILE + 1)
+        .read_to_end(&mut text)?;
+    if text.len() as u64 > MAX_CHECKPOINT_FILE {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            "not a checkpoint: too large",
+        ));
+    }
     serde_json::from_slice(&text).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))
 }
 

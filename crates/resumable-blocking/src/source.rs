@@ -250,7 +250,8 @@ impl<R: Read> Source for ReadSource<R> {
     }
 
     fn is_restartable(&self) -> bool {
-        self.base == 0
+        // Read once: the bytes before the persisted offset are released.
+        false
     }
 }
 

@@ -66,7 +66,9 @@ fn init_tracing(cli: &Cli) {
     let directives = match level {
         1 => format!("warn,{}", ours.replace("{l}", "info")),
         2 => format!("info,{}", ours.replace("{l}", "debug")),
-        _ => "trace".to_owned(),
+        // ureq's own trace lines print request paths, and a session URL's
+        // path holds its credential.
+        _ => "trace,ureq=debug,ureq_proto=debug".to_owned(),
     };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(directives));

@@ -12,6 +12,10 @@ use std::ops::Range;
 /// Every chunk but the last must be a multiple of this many bytes (256 KiB).
 pub const CHUNK_GRANULARITY: u64 = 256 * 1024;
 
+/// The largest chunk size taken from a server's recommendation (64 MiB): a
+/// streaming driver buffers about one chunk, so a server must not choose more.
+pub const MAX_RECOMMENDED_CHUNK: u64 = 64 * 1024 * 1024;
+
 /// The chunk size used when neither the caller nor the server names one (8 MiB).
 pub const DEFAULT_CHUNK_SIZE: u64 = 8 * 1024 * 1024;
 

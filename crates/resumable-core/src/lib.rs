@@ -147,7 +147,10 @@ pub use api::{SessionError, UploadSession};
 pub use backoff::RetryPolicy;
 pub use checkpoint::{CHECKPOINT_FORMAT, Checkpoint, Flow, SessionRecord};
 pub use checksum::RunningCrc32c;
-pub use chunk::{CHUNK_GRANULARITY, Chunking, DEFAULT_CHUNK_SIZE, next_range, round_chunk_size};
+pub use chunk::{
+    CHUNK_GRANULARITY, Chunking, DEFAULT_CHUNK_SIZE, MAX_RECOMMENDED_CHUNK, next_range,
+    round_chunk_size,
+};
 pub use config::{Config, FileApi, Fingerprint, GcsInitiate, Target};
 pub use error::{ConfigError, Error, IntegrityError, ProtocolError, SourceError, UsageError};
 pub use event::{Event, RetryCause, TransportError, TransportErrorKind};

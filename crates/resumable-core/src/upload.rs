@@ -70,8 +70,8 @@ pub struct Upload {
     upload_id: Option<String>,
     /// The destination, as checkpoints name it.
     target: String,
-    /// The session URL and its parsed form.
-    uri_cache: Option<(String, http::Uri)>,
+    /// The session URL, parsed.
+    uri_cache: Option<ParsedSessionUrl>,
     end: Option<Result<Outcome, Error>>,
 }
 
@@ -104,6 +104,20 @@ enum Flight {
     Query,
     Register(ObjectMeta),
     Cancel,
+}
+
+/// A session URL and its parsed form. `Debug` shows neither: both hold the
+/// session's credential.
+#[derive(Clone)]
+struct ParsedSessionUrl {
+    text: String,
+    uri: http::Uri,
+}
+
+impl std::fmt::Debug for ParsedSessionUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ParsedSessionUrl(<redacted>)")
+    }
 }
 
 /// Maps the driver's monotonic instants to wall-clock time, for expiry checks.
@@ -702,9 +716,9 @@ impl Upload {
     /// A request to the upload host: the caller's extra headers, never the API key.
     fn upload_request(&self, method: Method, uri: &str) -> http::request::Builder {
         // The session URL is parsed once; a parsed URI clones without allocating.
-        let cached = self.uri_cache.as_ref().filter(|(text, _)| text == uri);
+        let cached = self.uri_cache.as_ref().filter(|c| c.text == uri);
         let mut builder = match cached {
-            Some((_, parsed)) => http::Request::builder().method(method).uri(parsed.clone()),
+            Some(c) => http::Request::builder().method(method).uri(c.uri.clone()),
             None => http::Request::builder().method(method).uri(uri),
         };
         if let Some(headers) = builder.headers_mut()
@@ -720,10 +734,13 @@ impl Upload {
         let Some(url) = self.session.as_ref().map(|s| s.upload_url.expose()) else {
             return;
         };
-        if self.uri_cache.as_ref().is_some_and(|(text, _)| text == url) {
+        if self.uri_cache.as_ref().is_some_and(|c| c.text == url) {
             return;
         }
-        self.uri_cache = url.parse().ok().map(|uri| (url.to_owned(), uri));
+        self.uri_cache = url.parse().ok().map(|uri| ParsedSessionUrl {
+            text: url.to_owned(),
+            uri,
+        });
     }
 
     // --- answers ----------------------------------------------------------
@@ -1053,7 +1070,11 @@ impl Upload {
     fn pick_chunk_size(&self, recommended: Option<u64>) -> u64 {
         let size = match self.config.chunking {
             Chunking::Fixed(n) => n,
-            Chunking::Auto | Chunking::SingleRequest => recommended.unwrap_or(DEFAULT_CHUNK_SIZE),
+            // A server's recommendation is capped: it sets how much a
+            // streaming driver buffers.
+            Chunking::Auto | Chunking::SingleRequest => {
+                recommended.map_or(DEFAULT_CHUNK_SIZE, |r| r.min(chunk::MAX_RECOMMENDED_CHUNK))
+            }
         };
         chunk::round_chunk_size(size)
     }

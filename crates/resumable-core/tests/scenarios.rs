@@ -1012,3 +1012,17 @@ fn an_upload_id_equal_to_the_session_credential_is_reported_redacted() {
         "{shown}"
     );
 }
+
+#[test]
+fn a_servers_recommended_chunk_is_capped() {
+    let cfg = sim::file_api_config(10);
+    let now = Instant::now();
+    let mut up = Upload::new(cfg, now, wall0()).unwrap();
+    let s = next_request(&mut up, now);
+    let body = r#"{"upload_url":"https://u.example/x?upload_id=1","gcs_path":"p","file_id":"f",
+        "expires_at":"2099-01-01T00:00:00Z","max_file_size":50,"upload_type":"resumable",
+        "chunk_size_recommended":1152921504606846976}"#;
+    up.handle_response(s.id, response(200, &[], body), now)
+        .unwrap();
+    assert_eq!(up.chunk_size(), resumable_core::MAX_RECOMMENDED_CHUNK);
+}

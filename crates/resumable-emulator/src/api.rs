@@ -184,7 +184,7 @@ fn new_upload(shared: &Shared, org: &str, body: &Map<String, Value>) -> Result<V
     let file_id = format!("file_{}", shared.state().random_id(12).to_lowercase());
     let gcs_path = format!("files/{org}/{file_id}/{filename}");
     let (upload_id, _) = shared.create_session(&gcs_path, &mime, Some(size));
-    let expires_at = SystemTime::now() + shared.config.session_lifetime;
+    let expires_at = crate::shared::expiry(shared.config.session_lifetime);
     shared.state().issued.insert(
         gcs_path.clone(),
         Issued {

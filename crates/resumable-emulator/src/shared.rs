@@ -250,7 +250,7 @@ impl Shared {
             content_type: content_type.to_owned(),
             declared_len,
             total: None,
-            expires_at: SystemTime::now() + self.config.session_lifetime,
+            expires_at: expiry(self.config.session_lifetime),
             state: SessionState::Active,
             persisted: 0,
             digest: Digest::new(),
@@ -304,4 +304,12 @@ impl Shared {
             .get(&(bucket.to_owned(), name.to_owned()))
             .cloned()
     }
+}
+
+/// When a session started now expires; a lifetime past what the clock can
+/// hold means never (in practice).
+pub(crate) fn expiry(lifetime: Duration) -> SystemTime {
+    let now = SystemTime::now();
+    now.checked_add(lifetime)
+        .unwrap_or_else(|| now + Duration::from_secs(100 * 365 * 24 * 3600))
 }

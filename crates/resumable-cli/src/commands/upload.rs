@@ -157,9 +157,14 @@ fn read_key(file: Option<&Path>) -> Result<(Secret, String), CliError> {
         Some(path) => {
             let mut text = String::new();
             let read = if path == Path::new("-") {
-                std::io::stdin().read_to_string(&mut text).map(|_| ())
+                std::io::stdin()
+                    .take(64 << 10)
+                    .read_to_string(&mut text)
+                    .map(|_| ())
             } else {
-                std::fs::read_to_string(path).map(|t| text = t)
+                std::fs::File::open(path)
+                    .and_then(|f| f.take(64 << 10).read_to_string(&mut text))
+                    .map(|_| ())
             };
             read.map_err(|e| {
                 CliError::Usage(format!("cannot read the key file {}: {e}", path.display()))
@@ -205,7 +210,7 @@ pub(crate) fn upload_files(
         .iter()
         .filter_map(|f| std::fs::metadata(&f.path).ok())
         .map(|m| m.len())
-        .sum();
+        .fold(0, u64::saturating_add);
     let progress = Progress::new(Arc::clone(console), files.len(), sizes);
     let reports = run_bounded(files, jobs, |Job { path, name }| {
         if interrupt.is_stopped() {
