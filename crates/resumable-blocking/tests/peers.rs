@@ -9,31 +9,15 @@ mod support {
 use std::sync::{Arc, Mutex};
 
 use resumable_blocking::{BytesSource, MemoryCheckpointStore, StopHandle, UploadError, Uploader};
-use resumable_core::{Chunking, Config, Event, GcsInitiate};
-use support::peers::Peer;
+use resumable_core::{Chunking, Config, Event};
+use support::peers::{Peer, data as peers_data};
 
 const UNIT: u64 = 256 * 1024;
-
-fn data(len: usize, seed: u32) -> Vec<u8> {
-    (0..len as u32)
-        .map(|i| (i.wrapping_mul(2_246_822_519).wrapping_add(seed) >> 11) as u8)
-        .collect()
-}
-
-fn initiate(peer: &Peer, object: &str) -> GcsInitiate {
-    GcsInitiate {
-        endpoint: peer.base_url.clone(),
-        bucket: peer.bucket.clone(),
-        object: object.into(),
-        content_type: Some("application/octet-stream".into()),
-        bearer_token: None,
-    }
-}
 
 #[test]
 fn gcp_storage_emulator_chunked_upload_with_a_resume() {
     let peer = Peer::gcp_storage_emulator();
-    let bytes = data(5 * UNIT as usize + 123, 1);
+    let bytes = peers_data(5 * UNIT as usize + 123, 1);
 
     // Interrupted after two chunks are persisted …
     let store = MemoryCheckpointStore::default();
@@ -48,7 +32,7 @@ fn gcp_storage_emulator_chunked_upload_with_a_resume() {
             }
         });
     *stop.lock().unwrap() = Some(first.stop_handle());
-    let config = Config::gcs_initiate(initiate(&peer, "dir/resumed.bin"), Some(bytes.len() as u64));
+    let config = Config::gcs_initiate(peer.initiate("dir/resumed.bin"), Some(bytes.len() as u64));
     let mut source = BytesSource::new(bytes.clone());
     let interrupted = first.run(config.clone(), &mut source, Some("resumed"));
     assert!(
@@ -90,7 +74,7 @@ fn gcp_storage_emulator_single_request_and_boundary_sizes() {
         .into_iter()
         .enumerate()
     {
-        let bytes = data(size as usize, 10 + i as u32);
+        let bytes = peers_data(size as usize, 10 + i as u32);
         let name = format!("sizes/{i}.bin");
         let chunking = if i % 2 == 0 {
             Chunking::Fixed(UNIT)
@@ -100,7 +84,7 @@ fn gcp_storage_emulator_single_request_and_boundary_sizes() {
         let mut source = BytesSource::new(bytes.clone());
         Uploader::new()
             .chunking(chunking)
-            .upload_gcs(initiate(&peer, &name), &mut source)
+            .upload_gcs(peer.initiate(&name), &mut source)
             .unwrap();
         assert_eq!(peer.download(&name), bytes, "size {size}");
     }
@@ -110,12 +94,12 @@ fn gcp_storage_emulator_single_request_and_boundary_sizes() {
 fn fake_gcs_server_sequential_chunked_upload() {
     let peer = Peer::fake_gcs_server();
     for (i, size) in [1, UNIT, 3 * UNIT + 5].into_iter().enumerate() {
-        let bytes = data(size as usize, 40 + i as u32);
+        let bytes = peers_data(size as usize, 40 + i as u32);
         let name = format!("seq/{i}.bin");
         let mut source = BytesSource::new(bytes.clone());
         let outcome = Uploader::new()
             .chunking(Chunking::Fixed(UNIT))
-            .upload_gcs(initiate(&peer, &name), &mut source)
+            .upload_gcs(peer.initiate(&name), &mut source)
             .unwrap_or_else(|e| panic!("size {size}: {e}"));
         assert_eq!(outcome.object.size, size);
         assert_eq!(peer.download(&name), bytes, "size {size}");

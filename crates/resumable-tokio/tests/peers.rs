@@ -10,8 +10,8 @@ mod peers;
 use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
-use peers::Peer;
-use resumable_core::{Chunking, Config, Event, GcsInitiate, TransportError};
+use peers::{Peer, data as peers_data};
+use resumable_core::{Chunking, Config, Event, TransportError};
 use resumable_tokio::{
     AsyncTransport, BytesSource, CheckpointStore, HyperTransport, MemoryCheckpointStore,
     RequestBody, Uploader,
@@ -19,22 +19,6 @@ use resumable_tokio::{
 use tokio::sync::mpsc;
 
 const UNIT: u64 = 256 * 1024;
-
-fn data(len: usize, seed: u32) -> Vec<u8> {
-    (0..len as u32)
-        .map(|i| (i.wrapping_mul(2_246_822_519).wrapping_add(seed) >> 11) as u8)
-        .collect()
-}
-
-fn initiate(peer: &Peer, object: &str) -> GcsInitiate {
-    GcsInitiate {
-        endpoint: peer.base_url.clone(),
-        bucket: peer.bucket.clone(),
-        object: object.into(),
-        content_type: Some("application/octet-stream".into()),
-        bearer_token: None,
-    }
-}
 
 /// The default transport, noting each request's `Content-Range`.
 struct Recording {
@@ -58,8 +42,8 @@ impl AsyncTransport for Recording {
 #[tokio::test]
 async fn gcp_storage_emulator_chunked_upload_with_a_resume() {
     let peer = Peer::gcp_storage_emulator();
-    let bytes = data(5 * UNIT as usize + 123, 1);
-    let config = Config::gcs_initiate(initiate(&peer, "dir/resumed.bin"), Some(bytes.len() as u64));
+    let bytes = peers_data(5 * UNIT as usize + 123, 1);
+    let config = Config::gcs_initiate(peer.initiate("dir/resumed.bin"), Some(bytes.len() as u64));
     let mut source = BytesSource::new(bytes.clone());
 
     // Dropped once two chunks are persisted …
@@ -133,7 +117,7 @@ async fn gcp_storage_emulator_single_request_and_boundary_sizes() {
         .into_iter()
         .enumerate()
     {
-        let bytes = data(size as usize, 10 + i as u32);
+        let bytes = peers_data(size as usize, 10 + i as u32);
         let name = format!("sizes/{i}.bin");
         let chunking = if i % 2 == 0 {
             Chunking::Fixed(UNIT)
@@ -142,7 +126,7 @@ async fn gcp_storage_emulator_single_request_and_boundary_sizes() {
         };
         Uploader::new()
             .chunking(chunking)
-            .upload_gcs(initiate(&peer, &name), &mut BytesSource::new(bytes.clone()))
+            .upload_gcs(peer.initiate(&name), &mut BytesSource::new(bytes.clone()))
             .await
             .unwrap_or_else(|e| panic!("size {size}: {e}"));
         assert_eq!(peer.download(&name), bytes, "size {size}");
@@ -153,11 +137,11 @@ async fn gcp_storage_emulator_single_request_and_boundary_sizes() {
 async fn fake_gcs_server_sequential_chunked_upload() {
     let peer = Peer::fake_gcs_server();
     for (i, size) in [1, UNIT, 3 * UNIT + 5].into_iter().enumerate() {
-        let bytes = data(size as usize, 40 + i as u32);
+        let bytes = peers_data(size as usize, 40 + i as u32);
         let name = format!("seq/{i}.bin");
         let outcome = Uploader::new()
             .chunking(Chunking::Fixed(UNIT))
-            .upload_gcs(initiate(&peer, &name), &mut BytesSource::new(bytes.clone()))
+            .upload_gcs(peer.initiate(&name), &mut BytesSource::new(bytes.clone()))
             .await
             .unwrap_or_else(|e| panic!("size {size}: {e}"));
         assert_eq!(outcome.object.size, size);

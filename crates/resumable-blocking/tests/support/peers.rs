@@ -170,6 +170,17 @@ impl Peer {
         peer
     }
 
+    /// A session initiation for `object` in the peer's bucket.
+    pub fn initiate(&self, object: &str) -> resumable_core::GcsInitiate {
+        resumable_core::GcsInitiate {
+            endpoint: self.base_url.clone(),
+            bucket: self.bucket.clone(),
+            object: object.into(),
+            content_type: Some("application/octet-stream".into()),
+            bearer_token: None,
+        }
+    }
+
     /// The object's bytes, downloaded from the peer.
     pub fn download(&self, object: &str) -> Vec<u8> {
         let url = format!(
@@ -189,4 +200,11 @@ impl Peer {
             .read_to_vec()
             .unwrap()
     }
+}
+
+/// Test data: `len` bytes of a pattern that varies with `seed`.
+pub fn data(len: usize, seed: u32) -> Vec<u8> {
+    (0..len as u32)
+        .map(|i| (i.wrapping_mul(2_246_822_519).wrapping_add(seed) >> 11) as u8)
+        .collect()
 }
