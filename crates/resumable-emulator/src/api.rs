@@ -160,10 +160,11 @@ pub(crate) async fn upload_url(shared: Arc<Shared>, org: String, req: Request<In
     let reply = match prelude(&shared, &mut call, Request::from_parts(parts, body)).await {
         Err(reply) => reply,
         Ok(body) => match new_upload(&shared, &org, &body) {
-            Ok(v) => inject::finish(&mut call, json_response(StatusCode::OK, &v).into()),
+            Ok(v) => json_response(StatusCode::OK, &v).into(),
             Err(e) => api_error(e),
         },
     };
+    let reply = inject::finish(&shared, &mut call, reply);
     shared.finish(call, &reply);
     reply
 }
@@ -213,11 +214,12 @@ pub(crate) async fn register(shared: Arc<Shared>, org: String, req: Request<Inco
         Ok(body) => match register_file(&shared, &org, &body) {
             Ok((status, file)) => {
                 let v = serde_json::to_value(&file).unwrap_or(Value::Null);
-                inject::finish(&mut call, json_response(status, &v).into())
+                json_response(status, &v).into()
             }
             Err(e) => api_error(e),
         },
     };
+    let reply = inject::finish(&shared, &mut call, reply);
     shared.finish(call, &reply);
     reply
 }

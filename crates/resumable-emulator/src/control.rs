@@ -1,6 +1,7 @@
 //! The control endpoints under `/_emulator/`: request log, faults, stats.
 
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 
 use http::{Method, Request, StatusCode};
 use hyper::body::Incoming;
@@ -30,6 +31,15 @@ pub struct Stats {
     pub bytes_received: u64,
     /// Requests in the log.
     pub requests: u64,
+    /// Answers whose body a `bloat=` fault padded.
+    #[serde(default)]
+    pub bloated_bodies: u64,
+    /// Bytes of those bodies handed to the connection.
+    #[serde(default)]
+    pub bloated_bytes_sent: u64,
+    /// Bloated bodies cut off before their end: the client closed the connection.
+    #[serde(default)]
+    pub bloated_cut_off: u64,
     /// Every session, in creation order.
     pub sessions: Vec<SessionInfo>,
 }
@@ -44,6 +54,9 @@ pub(crate) fn stats(shared: &Shared) -> Stats {
         objects: state.objects.len() as u64,
         bytes_received: state.bytes_received,
         requests: state.log.len() as u64,
+        bloated_bodies: shared.bloat.bodies.load(Ordering::Relaxed),
+        bloated_bytes_sent: shared.bloat.sent.load(Ordering::Relaxed),
+        bloated_cut_off: shared.bloat.cut_off.load(Ordering::Relaxed),
         sessions: state.session_info.values().cloned().collect(),
     }
 }

@@ -46,7 +46,7 @@ pub(crate) async fn object_get(
             }
         }
     };
-    let reply = inject::finish(&mut call, reply);
+    let reply = inject::finish(&shared, &mut call, reply);
     shared.finish(call, &reply);
     reply
 }

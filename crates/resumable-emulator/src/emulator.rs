@@ -64,6 +64,7 @@ impl Default for EmulatorBuilder {
                 chunk_size_recommended: DEFAULT_CHUNK_SIZE,
                 session_lifetime: DEFAULT_SESSION_LIFETIME,
                 idle_timeout: Duration::from_secs(60),
+                upload_base_url: None,
             },
             storage: Storage::default(),
             faults: Vec::new(),
@@ -122,6 +123,16 @@ impl EmulatorBuilder {
         self
     }
 
+    /// The base of the session URLs that `upload-url` and initiate hand out
+    /// (default: [`EmulatorHandle::base_url`]), with `{port}` replaced by the
+    /// port listened on, e.g. `http://uploads.example:{port}`. For testing how
+    /// a client treats a session on another host than its API; the emulator
+    /// still serves the session on its own address.
+    pub fn upload_base_url(mut self, url: impl Into<String>) -> Self {
+        self.config.upload_base_url = Some(url.into());
+        self
+    }
+
     /// Adds fault rules (see the [crate docs](crate#fault-spec)); parsed at start.
     pub fn faults(mut self, spec: impl Into<String>) -> Self {
         self.faults.push(spec.into());
@@ -148,7 +159,13 @@ impl EmulatorBuilder {
         };
         let base_url = format!("http://{}", SocketAddr::new(host, local.port()));
         let seed = self.seed.unwrap_or_else(rand::random);
-        let shared = Shared::new(self.config.clone(), base_url, store, seed);
+        let mut config = self.config.clone();
+        config.upload_base_url = config.upload_base_url.map(|url| {
+            url.replace("{port}", &local.port().to_string())
+                .trim_end_matches('/')
+                .to_owned()
+        });
+        let shared = Shared::new(config, base_url, store, seed);
         shared.state().faults.add(plan);
         Ok(Arc::new(shared))
     }
@@ -357,6 +374,25 @@ impl EmulatorHandle {
     /// Every session, in creation order.
     pub fn sessions(&self) -> Vec<SessionInfo> {
         self.shared.state().session_info.values().cloned().collect()
+    }
+
+    /// The URL of every session, in creation order, as `upload-url` and
+    /// initiate issued it. Each holds its session's credential (`upload_id`):
+    /// for tests that check a client keeps them secret. No control endpoint
+    /// shows them.
+    pub fn session_urls(&self) -> Vec<String> {
+        let state = self.shared.state();
+        let mut urls: Vec<(u64, String)> = state
+            .sessions
+            .iter()
+            .filter_map(|(upload_id, slot)| {
+                let info = state.session_info.get(&slot.number)?;
+                let url = self.shared.session_url(&info.bucket, &info.name, upload_id);
+                Some((slot.number, url))
+            })
+            .collect();
+        urls.sort();
+        urls.into_iter().map(|(_, url)| url).collect()
     }
 
     /// Counters and per-session figures (as `GET /_emulator/stats`).

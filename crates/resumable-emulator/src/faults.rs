@@ -211,6 +211,24 @@ pub(crate) enum SessionEffect {
     Kill,
 }
 
+/// What a lying `308` says in its `Range` header instead of the truth.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum RangeLie {
+    /// This text, verbatim (empty: an empty header).
+    Text(String),
+    /// `bytes=0-{N-1}`, or no `Range` for 0, while the data really kept stays.
+    Persisted(u64),
+}
+
+/// An edit of the top-level object of a JSON answer.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum JsonEdit {
+    /// Set the field to this value.
+    Set(String, serde_json::Value),
+    /// Remove the field.
+    Unset(String),
+}
+
 /// The effects of one rule.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub(crate) struct Fault {
@@ -223,6 +241,12 @@ pub(crate) struct Fault {
     /// Answer 308 without `Range`, discarding everything persisted so it is true.
     pub(crate) no_range: bool,
     pub(crate) session: Option<SessionEffect>,
+    /// A `308`'s `Range` lies.
+    pub(crate) range: Option<RangeLie>,
+    /// Edits of a JSON answer, in order.
+    pub(crate) edits: Vec<JsonEdit>,
+    /// Pad the answer's body with spaces to this many bytes.
+    pub(crate) bloat: Option<u64>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -262,6 +286,13 @@ impl FaultRule {
         };
         let mut after = None;
         let mut retry_after = None;
+        let lie = |l: RangeLie, f: &mut Fault| {
+            if f.range.replace(l).is_some() {
+                Err(err("at most one of range=, persisted=".into()))
+            } else {
+                Ok(())
+            }
+        };
         let respond = |r: Respond, f: &mut Fault| {
             if f.respond.replace(r).is_some() {
                 Err(err(
@@ -297,6 +328,35 @@ impl FaultRule {
                 ("drop-response", None) => respond(Respond::DropResponse, f)?,
                 ("override-308", None) => respond(Respond::Override308, f)?,
                 ("no-range", None) => f.no_range = true,
+                ("range", Some(v)) => {
+                    if http::HeaderValue::from_str(v).is_err() {
+                        return Err(err(format!("range {v:?} cannot be a header value")));
+                    }
+                    lie(RangeLie::Text(v.to_owned()), f)?;
+                }
+                ("persisted", v) => {
+                    let v = v.ok_or_else(|| err(format!("{key} needs a value")))?;
+                    let n = size(v).ok_or_else(|| err(format!("bad size {v:?}")))?;
+                    lie(RangeLie::Persisted(n), f)?;
+                }
+                ("set", v) => {
+                    let v = v.ok_or_else(|| err(format!("{key} needs a value")))?;
+                    let (field, json) = v
+                        .split_once(':')
+                        .filter(|(field, _)| !field.is_empty())
+                        .ok_or_else(|| err(format!("set={v:?}: expected set=FIELD:JSON")))?;
+                    let value = serde_json::from_str(json)
+                        .map_err(|e| err(format!("set={v:?}: {json:?} is not JSON: {e}")))?;
+                    f.edits.push(JsonEdit::Set(field.to_owned(), value));
+                }
+                ("unset", Some(field)) if !field.is_empty() => {
+                    f.edits.push(JsonEdit::Unset(field.to_owned()));
+                }
+                ("bloat", v) => {
+                    let v = v.ok_or_else(|| err(format!("{key} needs a value")))?;
+                    let n = size(v).filter(|n| *n > 0);
+                    f.bloat = Some(n.ok_or_else(|| err(format!("bad size {v:?}")))?);
+                }
                 ("expire", None) | ("kill", None) => {
                     let effect = if key == "expire" {
                         SessionEffect::Expire
@@ -367,17 +427,25 @@ impl FaultRule {
         }
         if *f == Fault::default() {
             return Err(err("no effect (status=, reset, stall=, short=, no-range, \
-                            drop-response, override-308, expire or kill)"
+                            drop-response, override-308, expire, kill, range=, persisted=, \
+                            set=, unset= or bloat=)"
                 .into()));
+        }
+        if f.no_range && f.range.is_some() {
+            return Err(err(
+                "no-range and range=/persisted= contradict each other".into()
+            ));
         }
         if selector.is_api() {
             let upload_only = f.short.is_some()
                 || f.no_range
                 || f.session.is_some()
+                || f.range.is_some()
                 || f.respond == Some(Respond::Override308);
             if upload_only {
                 return Err(err(
-                    "short=, no-range, override-308, expire and kill apply to upload requests only"
+                    "short=, no-range, override-308, expire, kill, range= and persisted= apply \
+                     to upload requests only"
                         .into(),
                 ));
             }
@@ -564,6 +632,29 @@ mod tests {
         assert_eq!(one("register#1 status=500").selector, Selector::Register);
         assert_eq!(one("chunk p=0.5 status=500").probability, Some(0.5));
         assert_eq!(one("chunk   status=500").source, "chunk status=500");
+        assert_eq!(
+            one("chunk#1 range=bytes=0-x").fault.range,
+            Some(RangeLie::Text("bytes=0-x".into()))
+        );
+        assert_eq!(
+            one("query range=").fault.range,
+            Some(RangeLie::Text(String::new()))
+        );
+        assert_eq!(
+            one("chunk#2 persisted=256KiB").fault.range,
+            Some(RangeLie::Persisted(262_144))
+        );
+        assert_eq!(
+            one(r#"upload-url#1 set=upload_url:"ftp://h/x" unset=file_id set=max_file_size:1"#)
+                .fault
+                .edits,
+            vec![
+                JsonEdit::Set("upload_url".into(), serde_json::json!("ftp://h/x")),
+                JsonEdit::Unset("file_id".into()),
+                JsonEdit::Set("max_file_size".into(), serde_json::json!(1)),
+            ]
+        );
+        assert_eq!(one("api bloat=1GiB").fault.bloat, Some(1 << 30));
         let plan: FaultPlan = "chunk#1 status=503; final#1 drop-response\n# comment\n\n"
             .parse()
             .unwrap();
@@ -597,11 +688,38 @@ mod tests {
             "register#1 short=5",
             "upload-url#1 expire",
             "api session=1 status=500",
+            "chunk range",
+            "chunk range=a\u{7f}",
+            "chunk range=x persisted=1",
+            "chunk no-range persisted=1",
+            "chunk persisted=x",
+            "upload-url range=bytes=0-1",
+            "register persisted=5",
+            "final set=size",
+            "final set=:1",
+            "final set=size:nope",
+            "final unset=",
+            "api bloat=0",
+            "api bloat=big",
         ] {
             assert!(bad.parse::<FaultPlan>().is_err(), "{bad:?} accepted");
         }
         let e = "chunk#1 explode".parse::<FaultPlan>().unwrap_err();
         assert!(e.to_string().contains("explode"));
+    }
+
+    #[test]
+    fn the_readme_examples_parse() {
+        let readme = include_str!("../README.md");
+        let (_, rest) = readme.split_once("Examples:\n\n```text\n").unwrap();
+        let (block, _) = rest.split_once("```").unwrap();
+        let mut n = 0;
+        for line in block.lines() {
+            let rule = line.split_once("  #").map_or(line, |(r, _)| r);
+            assert_eq!(one(rule.trim()).source, rule.trim(), "{line}");
+            n += 1;
+        }
+        assert!(n >= 20, "only {n} examples found");
     }
 
     #[test]

@@ -127,7 +127,7 @@ pub(crate) async fn session_request(shared: Arc<Shared>, req: Request<Incoming>)
             (Some(slot), Some(_)) => on_session(&shared, &mut call, &parts, body, &slot).await,
         },
     };
-    let reply = with_guploader(inject::finish(&mut call, reply), &id);
+    let reply = with_guploader(inject::finish(&shared, &mut call, reply), &id);
     shared.finish(call, &reply);
     reply
 }

@@ -23,7 +23,7 @@ pub(crate) async fn initiate(shared: Arc<Shared>, bucket: String, req: Request<I
         Ok((reply, id)) => (reply, id),
         Err(reply) => (reply, fallback_id),
     };
-    let reply = with_guploader(inject::finish(&mut call, reply), &id);
+    let reply = with_guploader(inject::finish(&shared, &mut call, reply), &id);
     shared.finish(call, &reply);
     reply
 }

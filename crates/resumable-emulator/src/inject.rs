@@ -2,12 +2,15 @@
 
 use std::time::Duration;
 
-use http::{HeaderValue, StatusCode};
+use bytes::Bytes;
+use http::{HeaderValue, Response, StatusCode, header};
 use hyper::body::Incoming;
+use serde_json::Value;
 
-use crate::faults::Respond;
-use crate::reply::{Body, Reply, drain, error_response};
-use crate::shared::Call;
+use crate::faults::{Fault, JsonEdit, RangeLie, Respond};
+use crate::headers::range_header;
+use crate::reply::{Bloat, Body, Reply, drain, error_response};
+use crate::shared::{Call, Shared};
 
 /// The response of a `status=` fault.
 pub(crate) fn fault_status(code: u16, retry_after: Option<u64>) -> http::Response<Body> {
@@ -77,12 +80,69 @@ pub(crate) async fn after_body(call: &mut Call) -> Option<Reply> {
     }
 }
 
-/// Turns the final answer into a dropped one when the fault says so.
-pub(crate) fn finish(call: &mut Call, reply: Reply) -> Reply {
+/// Turns the final answer into a dropped one when the fault says so, or into a
+/// lie: a false `Range`, edited JSON, a bloated body.
+pub(crate) fn finish(shared: &Shared, call: &mut Call, reply: Reply) -> Reply {
     if call.drops_response() {
         call.outcome = Some("fault-dropped-response");
-        Reply::Reset
-    } else {
-        reply
+        return Reply::Reset;
     }
+    match (reply, &call.fault) {
+        (Reply::Respond(r), Some(fault)) => Reply::Respond(lie(shared, fault, r)),
+        (reply, _) => reply,
+    }
+}
+
+fn lie(shared: &Shared, fault: &Fault, mut r: Response<Body>) -> Response<Body> {
+    let incomplete = r.status() == StatusCode::PERMANENT_REDIRECT
+        || r.headers()
+            .get("x-http-status-code-override")
+            .is_some_and(|v| v == "308");
+    if let (Some(range), true) = (&fault.range, incomplete) {
+        let value = match range {
+            RangeLie::Text(text) => HeaderValue::from_str(text).ok(),
+            RangeLie::Persisted(n) => range_header(*n).and_then(|v| HeaderValue::from_str(&v).ok()),
+        };
+        match value {
+            Some(v) => r.headers_mut().insert(header::RANGE, v),
+            None => r.headers_mut().remove(header::RANGE),
+        };
+    }
+    if fault.edits.is_empty() && fault.bloat.is_none() {
+        return r;
+    }
+    let (mut parts, body) = r.into_parts();
+    parts.headers.remove(header::CONTENT_LENGTH);
+    let mut bytes = match body {
+        Body::Full(b) => b,
+        // A streamed download is not a JSON answer: left as it is.
+        other => return Response::from_parts(parts, other),
+    };
+    if !fault.edits.is_empty()
+        && let Some(Ok(Value::Object(mut map))) =
+            bytes.as_ref().map(|b| serde_json::from_slice::<Value>(b))
+    {
+        for edit in &fault.edits {
+            let field = match edit {
+                JsonEdit::Set(field, value) => {
+                    map.insert(field.clone(), value.clone());
+                    field
+                }
+                JsonEdit::Unset(field) => {
+                    map.remove(field);
+                    field
+                }
+            };
+            // The header must not contradict a lie about the hashes.
+            if field == "crc32c" || field == "md5Hash" {
+                parts.headers.remove("x-goog-hash");
+            }
+        }
+        bytes = Some(Bytes::from(Value::Object(map).to_string()));
+    }
+    let body = match fault.bloat {
+        Some(size) => Body::Bloat(Bloat::new(bytes, size, shared.bloat.clone())),
+        None => Body::Full(bytes),
+    };
+    Response::from_parts(parts, body)
 }

@@ -153,6 +153,11 @@
 //!          | "expire" | "kill"                   ; the session expires (410) or dies (404)
 //!          | "session=" ( N | "*" )              ; count within session N, or per session
 //!          | "p=" PROBABILITY                    ; fire with this probability (seeded)
+//!          | "range=" TEXT                       ; a 308's Range is TEXT, verbatim (may be empty)
+//!          | "persisted=" SIZE                   ; a 308's Range claims SIZE bytes (0: no Range)
+//!          | "set=" FIELD ":" JSON               ; a JSON answer's FIELD becomes JSON
+//!          | "unset=" FIELD                      ; a JSON answer loses FIELD
+//!          | "bloat=" SIZE                       ; the answer's body padded with spaces to SIZE
 //! SIZE     = N [ "KiB" | "MiB" | "GiB" ]
 //! DURATION = N ( "ms" | "s" | "m" )
 //! ```
@@ -183,8 +188,16 @@
 //! - `drop-response` processes the request in full (a final chunk finalizes, a register
 //!   registers) and resets the connection instead of answering.
 //! - `expire` and `kill` end an active session before the request is processed.
-//! - `short=`, `no-range`, `override-308`, `expire`, `kill` and `session=` apply to the
-//!   upload endpoint only; on file API requests `after=` counts from the end of the body.
+//! - `short=`, `no-range`, `override-308`, `expire`, `kill`, `session=`, `range=` and
+//!   `persisted=` apply to the upload endpoint only; on file API requests `after=`
+//!   counts from the end of the body.
+//! - The lies change only what the answer says, never what is stored or registered:
+//!   `range=TEXT` and `persisted=SIZE` replace a 308's `Range` (also of a 308 sent as
+//!   200 + override); `set=FIELD:JSON` and `unset=FIELD` edit the top-level object of
+//!   a JSON answer, in order (an edit of `crc32c` or `md5Hash` also drops
+//!   `x-goog-hash`); `bloat=SIZE` pads the answer's body with spaces to SIZE bytes,
+//!   streamed, and [`Stats`] counts such bodies, their bytes sent and those the client
+//!   hung up on.
 //!
 //! Examples:
 //!
@@ -204,6 +217,13 @@
 //! chunk p=0.1 status=503                   # a tenth of the chunks fail (seeded)
 //! register#1 status=503                    # register fails once
 //! upload-url#1 status=500                  # upload-url fails once
+//! chunk#1 range=bytes=0-x                  # a malformed Range
+//! chunk#2 persisted=0                      # the server "forgets" (but keeps) what it has
+//! final#1 set=crc32c:"AAAAAA=="            # the object's CRC32C is not the data's
+//! upload-url#1 unset=file_id               # a session without file_id
+//! upload-url#1 set=upload_url:"ftp://h/x"  # a session URL that is not http(s)
+//! upload-url#1 set=max_file_size:1000      # a session too small for the file
+//! chunk#1 bloat=1GiB                       # a 308 with a 1 GiB body
 //! ```
 //!
 //! The same seed and the same order of requests give the same faults.

@@ -2,6 +2,8 @@
 
 use std::io;
 use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -12,7 +14,8 @@ use hyper::body::{Frame, Incoming, SizeHint};
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
-/// A response body: all at once, or streamed from a channel (object downloads).
+/// A response body: all at once, streamed from a channel (object downloads), or
+/// padded to a huge size by a `bloat=` fault.
 #[derive(Debug)]
 pub(crate) enum Body {
     Full(Option<Bytes>),
@@ -20,6 +23,69 @@ pub(crate) enum Body {
         rx: mpsc::Receiver<io::Result<Bytes>>,
         remaining: u64,
     },
+    Bloat(Bloat),
+}
+
+/// What happened to the bodies of `bloat=` faults, over the emulator's life.
+#[derive(Debug, Default)]
+pub(crate) struct BloatMeter {
+    /// Bloated bodies started.
+    pub(crate) bodies: AtomicU64,
+    /// Their bytes handed to the connection.
+    pub(crate) sent: AtomicU64,
+    /// Bodies dropped before their end: the client closed the connection.
+    pub(crate) cut_off: AtomicU64,
+}
+
+/// The real body, then spaces up to the bloated size; JSON stays valid.
+#[derive(Debug)]
+pub(crate) struct Bloat {
+    head: Option<Bytes>,
+    pad: u64,
+    meter: Arc<BloatMeter>,
+}
+
+/// Spaces, handed out in frames of this size.
+static PAD: [u8; 64 * 1024] = [b' '; 64 * 1024];
+
+impl Bloat {
+    /// `head` padded with spaces to `size` bytes (or `head` alone, if longer).
+    pub(crate) fn new(head: Option<Bytes>, size: u64, meter: Arc<BloatMeter>) -> Self {
+        let head = head.filter(|h| !h.is_empty());
+        let pad = size.saturating_sub(head.as_ref().map_or(0, |h| h.len() as u64));
+        meter.bodies.fetch_add(1, Ordering::Relaxed);
+        Bloat { head, pad, meter }
+    }
+
+    fn remaining(&self) -> u64 {
+        self.head.as_ref().map_or(0, |h| h.len() as u64) + self.pad
+    }
+
+    fn next(&mut self) -> Option<Bytes> {
+        let frame = match self.head.take() {
+            Some(head) => head,
+            None if self.pad > 0 => {
+                let n = usize::try_from(self.pad)
+                    .unwrap_or(PAD.len())
+                    .min(PAD.len());
+                self.pad -= n as u64;
+                Bytes::from_static(&PAD[..n])
+            }
+            None => return None,
+        };
+        self.meter
+            .sent
+            .fetch_add(frame.len() as u64, Ordering::Relaxed);
+        Some(frame)
+    }
+}
+
+impl Drop for Bloat {
+    fn drop(&mut self) {
+        if self.remaining() > 0 {
+            self.meter.cut_off.fetch_add(1, Ordering::Relaxed);
+        }
+    }
 }
 
 impl Body {
@@ -51,6 +117,7 @@ impl hyper::body::Body for Body {
                 Poll::Ready(None) => Poll::Ready(None),
                 Poll::Pending => Poll::Pending,
             },
+            Body::Bloat(b) => Poll::Ready(b.next().map(|b| Ok(Frame::data(b)))),
         }
     }
 
@@ -58,6 +125,7 @@ impl hyper::body::Body for Body {
         match self {
             Body::Full(b) => b.as_ref().is_none_or(Bytes::is_empty),
             Body::Stream { remaining, .. } => *remaining == 0,
+            Body::Bloat(b) => b.remaining() == 0,
         }
     }
 
@@ -65,6 +133,7 @@ impl hyper::body::Body for Body {
         match self {
             Body::Full(b) => SizeHint::with_exact(b.as_ref().map_or(0, |b| b.len() as u64)),
             Body::Stream { remaining, .. } => SizeHint::with_exact(*remaining),
+            Body::Bloat(b) => SizeHint::with_exact(b.remaining()),
         }
     }
 }

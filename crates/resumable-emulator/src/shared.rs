@@ -15,7 +15,7 @@ use crate::api::FileRecord;
 use crate::faults::{Fault, FaultEngine};
 use crate::log::{RequestKind, RequestRecord};
 use crate::object::Object;
-use crate::reply::Reply;
+use crate::reply::{BloatMeter, Reply};
 use crate::session::{Session, SessionInfo, SessionState};
 use crate::storage::{Digest, Store};
 use crate::url::{encode, redact_upload_id};
@@ -32,6 +32,8 @@ pub(crate) struct Config {
     pub(crate) chunk_size_recommended: u64,
     pub(crate) session_lifetime: Duration,
     pub(crate) idle_timeout: Duration,
+    /// The base of issued session URLs, when not the emulator's own address.
+    pub(crate) upload_base_url: Option<String>,
 }
 
 /// A session as the registry holds it.
@@ -83,6 +85,8 @@ pub(crate) struct Shared {
     pub(crate) base_url: String,
     pub(crate) store: Store,
     pub(crate) seed: u64,
+    /// What became of the bodies of `bloat=` faults.
+    pub(crate) bloat: Arc<BloatMeter>,
     state: Mutex<State>,
 }
 
@@ -128,6 +132,7 @@ impl Shared {
             base_url,
             store,
             seed,
+            bloat: Arc::default(),
             state: Mutex::new(state),
         }
     }
@@ -224,7 +229,10 @@ impl Shared {
     pub(crate) fn session_url(&self, bucket: &str, name: &str, upload_id: &str) -> String {
         format!(
             "{}/upload/storage/v1/b/{}/o?uploadType=resumable&name={}&upload_id={}",
-            self.base_url,
+            self.config
+                .upload_base_url
+                .as_deref()
+                .unwrap_or(&self.base_url),
             encode(bucket),
             encode(name),
             upload_id

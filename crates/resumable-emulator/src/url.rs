@@ -72,7 +72,9 @@ pub(crate) fn query_value<'a>(pairs: &'a [(String, String)], key: &str) -> Optio
         .map(|(_, v)| v.as_str())
 }
 
-/// The query string with the value of `upload_id` replaced, for logs.
+/// The query string with the value of `upload_id` replaced, for logs. The
+/// name is matched decoded, as [`parse_query`] reads it (`upload%5Fid` names
+/// the session too); a pair whose name does not decode is redacted whole.
 pub(crate) fn redact_upload_id(path_and_query: &str) -> String {
     let Some((path, query)) = path_and_query.split_once('?') else {
         return path_and_query.to_owned();
@@ -80,10 +82,11 @@ pub(crate) fn redact_upload_id(path_and_query: &str) -> String {
     let parts: Vec<String> = query
         .split('&')
         .map(|p| {
-            if p.starts_with("upload_id=") {
-                "upload_id=REDACTED".to_owned()
-            } else {
-                p.to_owned()
+            let name = p.split_once('=').map_or(p, |(k, _)| k);
+            match decode(name, true) {
+                Some(decoded) if decoded == "upload_id" => format!("{name}=REDACTED"),
+                Some(_) => p.to_owned(),
+                None => "REDACTED".to_owned(),
             }
         })
         .collect();
@@ -118,5 +121,13 @@ mod tests {
             redact_upload_id("/upload?uploadType=resumable&upload_id=secret"),
             "/upload?uploadType=resumable&upload_id=REDACTED"
         );
+        assert_eq!(
+            redact_upload_id("/upload?upload%5Fid=secret&name=a&upload%5fid=s2"),
+            "/upload?upload%5Fid=REDACTED&name=a&upload%5fid=REDACTED"
+        );
+        assert_eq!(redact_upload_id("/u?upload_id"), "/u?upload_id=REDACTED");
+        assert_eq!(redact_upload_id("/u?%zz=secret"), "/u?REDACTED");
+        let q = parse_query(Some("upload%5Fid=x1")).unwrap();
+        assert_eq!(query_value(&q, "upload_id"), Some("x1"));
     }
 }
