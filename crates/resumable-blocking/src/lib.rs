@@ -40,6 +40,9 @@
 //! are capped at [`resumable_core::MAX_RESPONSE_BODY`]; plain `http` is
 //! refused except to loopback unless allowed; the API key never goes to the
 //! upload host and neither it nor the session's `upload_id` is logged.
+//! (ureq's own TRACE output, through the `log` crate, dumps raw requests,
+//! the session URL and the key included: keep the `ureq` and `ureq_proto`
+//! targets at DEBUG or below, where ureq hides paths and header values.)
 
 #![forbid(unsafe_code)]
 

@@ -50,10 +50,12 @@ pub trait Source {
         true
     }
 
-    /// Checks, before each data request, that the source is still the one
-    /// being uploaded. A file that grew, shrank or was rewritten fails here.
-    fn check_unchanged(&self) -> io::Result<()> {
-        Ok(())
+    /// Whether the source is still the one being uploaded: asked before each
+    /// data request and before register. A file that grew, shrank or was
+    /// rewritten answers `false`, and the upload ends with
+    /// [`UploadError::ChangedDuringUpload`](crate::UploadError::ChangedDuringUpload).
+    fn is_unchanged(&self) -> io::Result<bool> {
+        Ok(true)
     }
 }
 
@@ -106,14 +108,8 @@ impl Source for FileSource {
         Some(self.fingerprint)
     }
 
-    fn check_unchanged(&self) -> io::Result<()> {
-        if fingerprint_of(&self.file)? == self.fingerprint {
-            Ok(())
-        } else {
-            Err(io::Error::other(
-                "the file changed during the upload (size or modification time)",
-            ))
-        }
+    fn is_unchanged(&self) -> io::Result<bool> {
+        Ok(fingerprint_of(&self.file)? == self.fingerprint)
     }
 }
 
@@ -331,9 +327,9 @@ mod tests {
         let mut s = FileSource::open(f.path()).unwrap();
         assert_eq!(s.len(), Some(10));
         assert_eq!(read_all(&mut s, 3, 4), b"3456");
-        s.check_unchanged().unwrap();
+        assert!(s.is_unchanged().unwrap());
         std::io::Write::write_all(&mut f, b"more").unwrap();
-        assert!(s.check_unchanged().is_err(), "a file that grew is refused");
+        assert!(!s.is_unchanged().unwrap(), "a file that grew is refused");
         let dir = tempfile::tempdir().unwrap();
         assert!(
             FileSource::open(dir.path()).is_err(),

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant, SystemTime};
 use http::{HeaderName, HeaderValue};
 use resumable_core::{
     Action, Body, Checkpoint, Chunking, Config, Error, Event, FileApi, GcsInitiate, Outcome,
-    RetryPolicy, Secret, SessionUrl, SourceError, Upload, url_policy,
+    Purpose, RetryPolicy, Secret, SessionUrl, SourceError, Upload, url_policy,
 };
 use tracing::{debug, info, warn};
 
@@ -26,9 +26,16 @@ pub enum UploadError {
     /// protocol, the data did not verify, the retry budget ran out, …).
     #[error(transparent)]
     Upload(#[from] Error),
-    /// The source could not be read, or changed while it was uploaded.
+    /// The source could not be read.
     #[error("cannot read the source: {0}")]
     Source(#[source] io::Error),
+    /// The file grew, shrank or was rewritten (its size or modification time
+    /// changed) while it was uploaded; nothing was registered. The checkpoint
+    /// is kept, and the next run refuses it with [`UploadError::Changed`].
+    #[error(
+        "the file changed during the upload (size or modification time); nothing was registered"
+    )]
+    ChangedDuringUpload,
     /// The file changed since its interrupted upload began, so that upload
     /// cannot resume.
     #[error(
@@ -387,8 +394,12 @@ impl<T: Transport> Uploader<T> {
             .get(http::header::CONTENT_RANGE)
             .cloned();
         debug!(purpose = ?request.purpose, content_range = ?range, "sending");
-        if let Body::Source(_) = request.http.body() {
-            source.check_unchanged().map_err(UploadError::Source)?;
+        // Before register too: a file changed during its last chunk is not
+        // the file that was uploaded.
+        if (matches!(request.http.body(), Body::Source(_)) || request.purpose == Purpose::Register)
+            && !source.is_unchanged().map_err(UploadError::Source)?
+        {
+            return Err(UploadError::ChangedDuringUpload);
         }
         let id = request.id;
         let (parts, body) = request.http.into_parts();

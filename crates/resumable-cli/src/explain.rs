@@ -25,8 +25,15 @@ pub(crate) fn explain(error: &UploadError, cx: &Context) -> String {
              resume; start over with {} (or drop it with `resumable cancel {}`)",
             cx.restart, cx.file
         ),
+        UploadError::ChangedDuringUpload => format!(
+            "the file changed while it was uploaded, so nothing was registered; start over \
+             with {} once it stays put",
+            cx.restart
+        ),
+        // Also before any checkpoint exists (a missing file, a directory).
         UploadError::Source(e) => format!(
-            "cannot read the file: {e}; the checkpoint is kept (start over with {})",
+            "cannot read the file: {e}; fix it and run the same command again, or start \
+             over with {}",
             cx.restart
         ),
         UploadError::Checkpoint(e) => {
@@ -158,6 +165,7 @@ mod tests {
                 "max_file_size of 5",
             ),
             (UploadError::Changed, "resumable cancel a.bin"),
+            (UploadError::ChangedDuringUpload, "nothing was registered"),
             (UploadError::Interrupted, "run the same command again"),
         ];
         for (error, expected) in cases {

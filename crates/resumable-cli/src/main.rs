@@ -62,19 +62,30 @@ fn init_tracing(cli: &Cli) {
     if cli.global.quiet || level == 0 {
         return;
     }
+    use tracing_subscriber::EnvFilter;
+    use tracing_subscriber::filter::{LevelFilter, filter_fn};
+    use tracing_subscriber::layer::SubscriberExt as _;
+    use tracing_subscriber::util::SubscriberInitExt as _;
+
     let ours = "resumable_cli={l},resumable_blocking={l},resumable_core={l},resumable_emulator={l}";
     let directives = match level {
         1 => format!("warn,{}", ours.replace("{l}", "info")),
         2 => format!("info,{}", ours.replace("{l}", "debug")),
-        // ureq's own trace lines print request paths, and a session URL's
-        // path holds its credential.
-        _ => "trace,ureq=debug,ureq_proto=debug".to_owned(),
+        _ => "trace".to_owned(),
     };
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(directives));
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(directives));
+    // ureq's TRACE lines print request paths (a session URL's path holds its
+    // credential) and raw request bytes (the API key): never shown, whatever
+    // RUST_LOG says. Below TRACE, ureq hides both. A global filter, so that
+    // ureq's own `log_enabled!(Trace)` checks see it too.
+    let no_ureq_trace = filter_fn(|meta| {
+        !(LevelFilter::TRACE == *meta.level() && meta.target().starts_with("ureq"))
+    });
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .with_ansi(std::io::stderr().is_terminal())
+        .finish()
+        .with(no_ureq_trace)
         .try_init();
 }

@@ -68,7 +68,9 @@ impl SessionUrl {
         &self.0
     }
 
-    /// The URL with credential parameters replaced by `<redacted>`.
+    /// The URL with credential parameters replaced by `<redacted>`. Names
+    /// are matched percent-decoded, as a server reads them (`upload%5Fid`);
+    /// a parameter whose name does not decode is redacted whole.
     #[must_use]
     pub fn redacted(&self) -> String {
         let Some((base, query)) = self.0.split_once('?') else {
@@ -76,15 +78,69 @@ impl SessionUrl {
         };
         let params: Vec<String> = query
             .split('&')
-            .map(|pair| match pair.split_once('=') {
-                Some((name, _)) if SECRET_PARAMS.contains(&name.to_ascii_lowercase().as_str()) => {
-                    format!("{name}=<redacted>")
+            .map(|pair| {
+                let name = pair.split_once('=').map_or(pair, |(name, _)| name);
+                match percent_decode(name) {
+                    Some(decoded) if is_secret_param(&decoded) => format!("{name}=<redacted>"),
+                    Some(_) => pair.to_owned(),
+                    None => "<redacted>".to_owned(),
                 }
-                _ => pair.to_owned(),
             })
             .collect();
         format!("{base}?{}", params.join("&"))
     }
+
+    /// Whether `text` holds the value of one of the URL's credential
+    /// parameters (raw or decoded), or is part of one: such text (a server's
+    /// upload id that names the session by its credential) must not be logged.
+    pub(crate) fn reveals_credential(&self, text: &str) -> bool {
+        let Some((_, query)) = self.0.split_once('?') else {
+            return false;
+        };
+        !text.is_empty()
+            && query.split('&').any(|pair| {
+                let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+                let secret = percent_decode(name).is_none_or(|n| is_secret_param(&n));
+                let decoded = percent_decode(value).unwrap_or_default();
+                secret
+                    && [value, decoded.as_str()]
+                        .iter()
+                        .any(|v| !v.is_empty() && (text.contains(v) || v.contains(text)))
+            })
+    }
+}
+
+fn is_secret_param(name: &str) -> bool {
+    SECRET_PARAMS.contains(&name.to_ascii_lowercase().as_str())
+}
+
+/// `%XX` escapes (and `+` as a space) decoded; `None` when an escape is
+/// malformed or the result is not UTF-8.
+fn percent_decode(s: &str) -> Option<String> {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while let Some(&b) = bytes.get(i) {
+        match b {
+            b'%' => {
+                let hex = s.get(i + 1..i + 3)?;
+                if !hex.bytes().all(|h| h.is_ascii_hexdigit()) {
+                    return None;
+                }
+                out.push(u8::from_str_radix(hex, 16).ok()?);
+                i += 3;
+            }
+            b'+' => {
+                out.push(b' ');
+                i += 1;
+            }
+            _ => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8(out).ok()
 }
 
 impl fmt::Debug for SessionUrl {
@@ -125,5 +181,36 @@ mod tests {
                 .to_string()
                 .contains("s1")
         );
+    }
+
+    #[test]
+    fn percent_encoded_names_are_redacted_too() {
+        for url in [
+            "https://up.example/u?name=a&upload%5Fid=ABCsecret",
+            "https://up.example/u?name=a&UPLOAD%5fID=ABCsecret",
+            "https://up.example/u?name=a&%75pload_id=ABCsecret",
+            "https://up.example/u?name=a&%zzupload_id=ABCsecret",
+        ] {
+            let shown = SessionUrl::new(url).to_string();
+            assert!(!shown.contains("ABCsecret"), "{shown}");
+            assert!(shown.contains("name=a"), "{shown}");
+        }
+        // `+` and `%2B` in a value are not names: kept as they are.
+        assert_eq!(
+            SessionUrl::new("https://x/?a=b+c%2B").redacted(),
+            "https://x/?a=b+c%2B"
+        );
+    }
+
+    #[test]
+    fn text_revealing_a_credential_is_recognised() {
+        let u = SessionUrl::new("https://x/u?name=ABCsecret1&upload_id=AB%2Bsecret&sig=");
+        assert!(u.reveals_credential("AB%2Bsecret"));
+        assert!(u.reveals_credential("AB+secret"));
+        assert!(u.reveals_credential("prefix-AB+secret-suffix"));
+        assert!(!u.reveals_credential("ABCsecret1"), "name is no credential");
+        assert!(!u.reveals_credential("other"));
+        assert!(!u.reveals_credential(""));
+        assert!(!SessionUrl::new("https://x/u").reveals_credential("x"));
     }
 }

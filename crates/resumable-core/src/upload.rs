@@ -997,21 +997,22 @@ impl Upload {
         let id = headers
             .get(names::X_GUPLOADER_UPLOADID)
             .and_then(|v| v.to_str().ok());
-        if let Some(id) = id
-            && self.upload_id.as_deref() != Some(id)
-        {
-            self.upload_id = Some(id.to_owned());
+        if let Some(id) = id {
             // Some servers name the upload with the session's own credential.
-            let is_credential = self.session.as_ref().is_some_and(|s| {
-                let param = format!("upload_id={id}");
-                s.upload_url.expose().split(['?', '&']).any(|p| p == param)
-            });
+            let is_credential = self
+                .session
+                .as_ref()
+                .is_some_and(|s| s.upload_url.reveals_credential(id));
             let shown = if is_credential {
                 "<the session's upload_id, redacted>"
             } else {
                 id
             };
-            self.events.push_back(Event::UploadId(shown.to_owned()));
+            // Kept as shown, since `Debug` prints it.
+            if self.upload_id.as_deref() != Some(shown) {
+                self.upload_id = Some(shown.to_owned());
+                self.events.push_back(Event::UploadId(shown.to_owned()));
+            }
         }
     }
 

@@ -18,10 +18,16 @@ pub enum UploadError {
     /// running the same upload again resumes it.
     #[error(transparent)]
     Upload(#[from] resumable_core::Error),
-    /// The source could not be read, or changed while it was uploaded. Fix
-    /// the source, then upload again.
+    /// The source could not be read. Fix the source, then upload again.
     #[error("cannot read the source: {0}")]
     Source(#[source] io::Error),
+    /// The file grew, shrank or was rewritten (its size or modification time
+    /// changed) while it was uploaded; nothing was registered. The checkpoint
+    /// is kept, and the next run refuses it with [`UploadError::Changed`].
+    #[error(
+        "the file changed during the upload (size or modification time); nothing was registered"
+    )]
+    ChangedDuringUpload,
     /// The file changed since its interrupted upload began, so that upload
     /// cannot resume. Remove its checkpoint ([`crate::Uploader::cancel`]
     /// also deletes the session) to start over.

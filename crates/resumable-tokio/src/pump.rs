@@ -5,7 +5,7 @@ use std::io;
 use std::time::Duration;
 
 use bytes::BytesMut;
-use resumable_core::{Action, Body, Error, Event, Outcome, Upload, url_policy};
+use resumable_core::{Action, Body, Error, Event, Outcome, Purpose, Upload, url_policy};
 
 use crate::error::UploadError;
 use crate::exchange::{Exchange, FRAME_SIZE};
@@ -56,11 +56,17 @@ impl<T: AsyncTransport, S: AsyncSource + ?Sized> Pump<'_, T, S> {
                         host: uri.host().unwrap_or_default().to_owned(),
                     });
                 }
-                if let Body::Source(_) = request.http.body() {
-                    self.source
-                        .check_unchanged()
+                // Before register too: a file changed during its last chunk
+                // is not the file that was uploaded.
+                if (matches!(request.http.body(), Body::Source(_))
+                    || request.purpose == Purpose::Register)
+                    && !self
+                        .source
+                        .is_unchanged()
                         .await
-                        .map_err(UploadError::Source)?;
+                        .map_err(UploadError::Source)?
+                {
+                    return Err(UploadError::ChangedDuringUpload);
                 }
                 let content_range = request
                     .http

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use resumable_blocking::{CheckpointStore, FileApiTarget, UploadError, Uploader, checkpoint_key};
-use resumable_core::{Chunking, Fingerprint, Outcome, RetryPolicy, Secret};
+use resumable_core::{Chunking, Event, Fingerprint, Outcome, RetryPolicy, Secret};
 use serde_json::json;
 
 use crate::args::{DEFAULT_API_URL, TransferArgs, UploadArgs};
@@ -256,20 +256,38 @@ fn upload_one(
         Ok(store) => store,
         Err(e) => return FileResult::Failed(format!("{}: {e}", cx.file)),
     };
+    let key = checkpoint_key(&settings.api, path);
+    let ledger = Ledger::new(&settings.state_dir);
+    let before = fingerprint(path);
     let events = Arc::clone(progress);
+    let (early_key, early_ledger) = (key.clone(), ledger.clone());
     let mut uploader = Uploader::new()
         .chunking(settings.chunking)
         .retry(settings.retry)
         .checkpoint_store(store.clone())
         .allow_insecure_http(settings.allow_insecure_http)
-        .on_event(move |event| events.event(event));
+        .on_event(move |event| {
+            // Recorded as soon as the File exists, before the driver removes
+            // the checkpoint: killed between the two, the next run would
+            // otherwise upload and register the file again. A failure here
+            // is reported by the record made once the upload returns.
+            if let (Event::Registered { file_id }, Some(fingerprint)) = (event, before) {
+                let _ = early_ledger.record(&Uploaded {
+                    key: early_key.clone(),
+                    fingerprint,
+                    file_id: file_id.clone(),
+                    gcs_path: None,
+                });
+            }
+            events.event(event);
+        });
     interrupt.watch(uploader.stop_handle());
-    let key = checkpoint_key(&settings.api, path);
-    let ledger = Ledger::new(&settings.state_dir);
-    let before = fingerprint(path);
     if settings.restart {
         let _ = ledger.forget(&key);
     } else if let Some(uploaded) = before.and_then(|fp| ledger.lookup(&key, &fp)) {
+        // A checkpoint left by a run killed after it registered the file.
+        let mut store = store;
+        let _ = store.remove(&key);
         return FileResult::Skipped(Box::new(uploaded));
     }
     if settings.restart {

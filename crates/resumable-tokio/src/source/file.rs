@@ -126,7 +126,7 @@ impl AsyncSource for FileSource {
         self.fingerprint
     }
 
-    async fn check_unchanged(&mut self) -> io::Result<()> {
-        self.with(|file| file.check_unchanged()).await
+    async fn is_unchanged(&mut self) -> io::Result<bool> {
+        self.with(|file| file.is_unchanged()).await
     }
 }

@@ -97,10 +97,12 @@ pub trait AsyncSource: Send {
         true
     }
 
-    /// Checks, before each data request, that the source is still the one
-    /// being uploaded: a file that grew, shrank or was rewritten fails here.
-    fn check_unchanged(&mut self) -> impl Future<Output = io::Result<()>> + Send {
-        async { Ok(()) }
+    /// Whether the source is still the one being uploaded: asked before each
+    /// data request and before register. A file that grew, shrank or was
+    /// rewritten answers `false`, and the upload ends with
+    /// [`UploadError::ChangedDuringUpload`](crate::UploadError::ChangedDuringUpload).
+    fn is_unchanged(&mut self) -> impl Future<Output = io::Result<bool>> + Send {
+        async { Ok(true) }
     }
 }
 
