@@ -1,0 +1,331 @@
+//! The bad-input catalogue both drivers run: a lying or hostile server,
+//! scripted with the emulator's fault spec, and the typed error each lie
+//! must end the upload with. Nothing may be registered, and nothing panics.
+//!
+//! Every case uploads one file of [`SIZE`] bytes in chunks of [`UNIT`]
+//! (five requests: four chunks and the final one).
+#![allow(dead_code, unreachable_pub, clippy::unwrap_used, clippy::expect_used)]
+
+use std::time::{Duration, Instant};
+
+use resumable_core::header::range::RangeError;
+use resumable_core::{Error, IntegrityError, ProtocolError};
+use resumable_emulator::{Emulator, EmulatorHandle, Storage};
+
+/// The API key of every emulator here.
+pub const KEY: &str = "bad-input-key";
+/// The chunk size the uploads use.
+pub const UNIT: u64 = 256 * 1024;
+/// The file's size: four whole chunks and a short final one.
+pub const SIZE: u64 = 4 * UNIT + 1000;
+/// A bloated answer: far past any sane body and the drivers' cap.
+pub const BLOAT: &str = "1GiB";
+/// The most a bloated body may have been sent before the client hung up:
+/// the 1 MiB cap plus what socket buffers on loopback hold, far below 1 GiB.
+pub const BLOAT_SENT_BOUND: u64 = 64 << 20;
+
+/// One lie and the error it must give.
+pub struct Case {
+    /// What the server does wrong.
+    pub name: &'static str,
+    /// The emulator's fault spec for it.
+    pub faults: String,
+    /// The expected error, as written in the table.
+    pub expected: &'static str,
+    /// Whether an error is the expected one.
+    pub matches: fn(&Error) -> bool,
+    /// Whether the case bloats a body, so that its cut-off is checked.
+    pub bloats: bool,
+}
+
+macro_rules! case {
+    ($name:expr, $faults:expr, $pat:pat) => {
+        Case {
+            name: $name,
+            faults: String::from($faults),
+            expected: stringify!($pat),
+            matches: |e| matches!(e, $pat),
+            bloats: $faults.contains("bloat="),
+        }
+    };
+}
+
+/// The server-side catalogue.
+pub fn cases() -> Vec<Case> {
+    use Error::{Api, FileTooLarge, Integrity, Protocol};
+    use ProtocolError as P;
+    const HALF: u64 = UNIT / 2;
+    const THREE: u64 = 3 * UNIT;
+    vec![
+        // A 308's Range header, malformed.
+        case!(
+            "308 Range not from byte 0",
+            "chunk#1 range=bytes=5-10",
+            Protocol(P::Range(RangeError::NotFromZero))
+        ),
+        case!(
+            "308 Range not a number",
+            "chunk#1 range=bytes=0-x",
+            Protocol(P::Range(RangeError::Malformed))
+        ),
+        case!(
+            "308 Range past 64 bits",
+            "chunk#1 range=bytes=0-99999999999999999999",
+            Protocol(P::Range(RangeError::Overflow))
+        ),
+        case!(
+            "308 Range with several ranges",
+            "chunk#1 range=bytes=0-1,5-9",
+            Protocol(P::Range(RangeError::MultipleRanges))
+        ),
+        case!(
+            "308 Range empty",
+            "chunk#1 range=",
+            Protocol(P::Range(RangeError::Malformed))
+        ),
+        case!(
+            "status query Range malformed",
+            "chunk#1 status=503; query#1 range=bytes=0-x",
+            Protocol(P::Range(RangeError::Malformed))
+        ),
+        // The persisted offset, lied about.
+        case!(
+            "persisted goes backwards",
+            "chunk#2 persisted=128KiB",
+            Protocol(P::OffsetBackwards {
+                before: UNIT,
+                after: HALF
+            })
+        ),
+        case!(
+            "persisted drops to nothing (no Range)",
+            "chunk#2 persisted=0",
+            Protocol(P::OffsetBackwards {
+                before: UNIT,
+                after: 0
+            })
+        ),
+        case!(
+            "persisted beyond what was sent",
+            "chunk#1 persisted=768KiB",
+            Protocol(P::OffsetBeyondSent {
+                persisted: THREE,
+                sent: UNIT
+            })
+        ),
+        case!(
+            "status query claims more than was sent",
+            "chunk#1 status=503; query#1 persisted=768KiB",
+            Protocol(P::OffsetBeyondSent {
+                persisted: THREE,
+                sent: UNIT
+            })
+        ),
+        // The final object, not the source.
+        case!(
+            "final object of another size",
+            r#"final#1 set=size:"1""#,
+            Integrity(IntegrityError::Size {
+                expected: SIZE,
+                stored: 1
+            })
+        ),
+        case!(
+            "final object with another CRC32C",
+            r#"final#1 set=crc32c:"AAAAAA==""#,
+            Integrity(IntegrityError::Crc32c { stored: 0, .. })
+        ),
+        case!(
+            "final object CRC32C not base64",
+            r#"final#1 set=crc32c:"%%%%""#,
+            Protocol(P::Hash(_))
+        ),
+        case!(
+            "final object without size",
+            "final#1 unset=size",
+            Protocol(P::Json {
+                what: "final object",
+                ..
+            })
+        ),
+        case!(
+            "final object size of the wrong type",
+            "final#1 set=size:true",
+            Protocol(P::Json {
+                what: "final object",
+                ..
+            })
+        ),
+        // The upload session JSON, broken.
+        case!(
+            "session without upload_url",
+            "upload-url#1 unset=upload_url",
+            Protocol(P::Json {
+                what: "upload session",
+                ..
+            })
+        ),
+        case!(
+            "session without gcs_path",
+            "upload-url#1 unset=gcs_path",
+            Protocol(P::Json {
+                what: "upload session",
+                ..
+            })
+        ),
+        case!(
+            "session without expires_at",
+            "upload-url#1 unset=expires_at",
+            Protocol(P::Json {
+                what: "upload session",
+                ..
+            })
+        ),
+        case!(
+            "session file_id of the wrong type",
+            "upload-url#1 set=file_id:7",
+            Protocol(P::Json {
+                what: "upload session",
+                ..
+            })
+        ),
+        case!(
+            "session max_file_size of the wrong type",
+            r#"upload-url#1 set=max_file_size:"5GB""#,
+            Protocol(P::Json {
+                what: "upload session",
+                ..
+            })
+        ),
+        case!(
+            "session upload_url relative",
+            r#"upload-url#1 set=upload_url:"/upload/storage/v1/b/b/o?upload_id=x""#,
+            Protocol(P::BadSession(_))
+        ),
+        case!(
+            "session upload_url not http",
+            r#"upload-url#1 set=upload_url:"ftp://127.0.0.1/upload?upload_id=x""#,
+            Protocol(P::BadSession(_))
+        ),
+        case!(
+            "session expires_at in the past",
+            r#"upload-url#1 set=expires_at:"2020-01-01T00:00:00Z""#,
+            Protocol(P::BadSession("expires_at is in the past"))
+        ),
+        case!(
+            "session expires_at not a time",
+            r#"upload-url#1 set=expires_at:"tomorrow""#,
+            Protocol(P::Timestamp {
+                field: "expires_at",
+                ..
+            })
+        ),
+        case!(
+            "session max_file_size below the file size",
+            "upload-url#1 set=max_file_size:1000",
+            FileTooLarge {
+                size: SIZE,
+                max: 1000
+            }
+        ),
+        // The file API refuses.
+        case!(
+            "upload-url 401",
+            "upload-url#1 status=401",
+            Api { status: 401, .. }
+        ),
+        case!(
+            "upload-url 403",
+            "upload-url#1 status=403",
+            Api { status: 403, .. }
+        ),
+        case!(
+            "upload-url 404",
+            "upload-url#1 status=404",
+            Api { status: 404, .. }
+        ),
+        case!(
+            "upload-url 413",
+            "upload-url#1 status=413",
+            Api { status: 413, .. }
+        ),
+        case!(
+            "register 403",
+            "register#1 status=403",
+            Api { status: 403, .. }
+        ),
+        // Bodies far larger than any sane answer: cut off, not buffered.
+        case!(
+            "session body of 1 GiB",
+            format!("upload-url#1 bloat={BLOAT}"),
+            Protocol(P::BodyTooLarge(_))
+        ),
+        case!(
+            "308 body of 1 GiB",
+            format!("chunk#1 bloat={BLOAT}"),
+            Protocol(P::BodyTooLarge(_))
+        ),
+        case!(
+            "error body of 1 GiB",
+            format!("chunk#2 status=503 bloat={BLOAT}"),
+            Protocol(P::BodyTooLarge(_))
+        ),
+        case!(
+            "final object body of 1 GiB",
+            format!("final#1 bloat={BLOAT}"),
+            Protocol(P::BodyTooLarge(_))
+        ),
+    ]
+}
+
+/// An emulator for one case, with its faults.
+pub fn emulator(faults: &str) -> EmulatorHandle {
+    Emulator::builder()
+        .api_key(KEY)
+        .storage(Storage::Memory)
+        .faults(faults)
+        .seed(11)
+        .start_in_background()
+        .expect("emulator starts")
+}
+
+/// The file's bytes.
+pub fn data(salt: u8) -> Vec<u8> {
+    (0..SIZE)
+        .map(|i| ((i.wrapping_mul(2_654_435_761) >> 13) as u8) ^ salt)
+        .collect()
+}
+
+/// Checks what every case must leave behind: nothing registered, and for a
+/// bloated body, that the emulator saw the client hang up after a bounded
+/// number of bytes. Returns what is wrong, if anything.
+pub fn check_aftermath(case: &Case, emu: &EmulatorHandle) -> Result<(), String> {
+    if emu.registrations() != 0 {
+        return Err(format!("{}: registered {}", case.name, emu.registrations()));
+    }
+    if !case.bloats {
+        return Ok(());
+    }
+    // The server learns of the hang-up when its next write fails.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let stats = emu.stats();
+        if stats.bloated_bodies >= 1 && stats.bloated_cut_off == stats.bloated_bodies {
+            if stats.bloated_bytes_sent > BLOAT_SENT_BOUND {
+                return Err(format!(
+                    "{}: {} bytes of the bloated body were sent before the client hung up",
+                    case.name, stats.bloated_bytes_sent
+                ));
+            }
+            return Ok(());
+        }
+        if Instant::now() > deadline {
+            return Err(format!(
+                "{}: the client never hung up on the bloated body: {} of {} bodies cut off, \
+                 {} bytes sent",
+                case.name, stats.bloated_cut_off, stats.bloated_bodies, stats.bloated_bytes_sent
+            ));
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}

@@ -1,0 +1,259 @@
+//! Secrets through the `resumable` binary: with `RUST_LOG=trace` and
+//! `--json`, across every recovery path, a resume, `status` and `cancel`,
+//! neither the API key nor a session's `upload_id` (raw, percent-encoded or
+//! as the whole session URL) is printed; the key never reaches the upload
+//! host; checkpoints are the owner's only; plain `http` off loopback is
+//! refused unless `--allow-insecure-http`.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use assert_cmd::Command;
+use resumable_emulator::{Emulator, EmulatorBuilder, EmulatorHandle, RequestKind, Storage};
+
+/// A key with characters that percent-encoding changes.
+const KEY: &str = "sk-Secret/Key+9f3a=c0ffee";
+const UNIT: usize = 256 * 1024;
+const BIN: &str = env!("CARGO_BIN_EXE_resumable");
+
+fn builder(faults: &str) -> EmulatorBuilder {
+    Emulator::builder()
+        .api_key(KEY)
+        .storage(Storage::Memory)
+        .faults(faults)
+        .seed(5)
+}
+
+/// The binary with the test key, its own state dir, and every log line
+/// (`RUST_LOG` only takes effect with `-v`).
+fn resumable(state: &Path) -> Command {
+    let mut cmd = Command::new(BIN);
+    cmd.arg("-vvv")
+        .env_remove("FREDDY_ORG")
+        .env_remove("FREDDY_API_URL")
+        .env("RUST_LOG", "trace")
+        .env("FREDDY_API_KEY", KEY)
+        .env("RESUMABLE_STATE_DIR", state);
+    cmd
+}
+
+fn upload(state: &Path, api_url: &str, file: &Path, extra: &[&str]) -> Output {
+    resumable(state)
+        .args(["--json", "upload", "--org", "org_1", "--api-url", api_url])
+        .args(["--chunk-size", "256KiB"])
+        .args(extra)
+        .arg(file)
+        .output()
+        .unwrap()
+}
+
+fn write(dir: &Path, name: &str, units: usize) -> PathBuf {
+    let path = dir.join(name);
+    let bytes: Vec<u8> = (0..units * UNIT).map(|i| (i % 249) as u8).collect();
+    std::fs::write(&path, bytes).unwrap();
+    path
+}
+
+fn text(out: &Output) -> String {
+    format!(
+        "--- stdout\n{}\n--- stderr\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+fn percent_encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                char::from(b).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+/// The key and every session's `upload_id` (raw and percent-encoded) and URL.
+fn secrets(emu: &EmulatorHandle) -> Vec<String> {
+    let mut out = vec![KEY.to_owned(), percent_encode(KEY)];
+    let urls = emu.session_urls();
+    assert!(!urls.is_empty());
+    for url in urls {
+        let id = url.split("upload_id=").nth(1).unwrap().to_owned();
+        assert!(id.len() > 16, "{url}");
+        out.extend([percent_encode(&id), id, url]);
+    }
+    out
+}
+
+fn assert_clean(what: &str, text: &str, secrets: &[String]) {
+    for s in secrets {
+        assert!(!text.contains(s.as_str()), "{what} holds {s:?}:\n{text}");
+    }
+}
+
+/// The file API got the key; no upload-endpoint request did.
+fn assert_key_stayed_home(emu: &EmulatorHandle) {
+    let log = emu.request_log();
+    assert!(
+        log.iter()
+            .any(|r| r.kind == RequestKind::UploadUrl && r.x_api_key)
+    );
+    for r in &log {
+        if r.kind.is_upload_endpoint() {
+            assert!(!r.x_api_key && !r.authorization, "{r:?}");
+        }
+    }
+}
+
+#[test]
+fn trace_logs_json_and_status_never_print_a_secret() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state");
+
+    // Every recovery path in one upload.
+    let emu = builder(
+        "upload-url#1 status=503; chunk#2 status=503; chunk#3 reset after=1KiB; \
+         chunk#5 kill; final#1 drop-response; register#1 status=503",
+    )
+    .start_in_background()
+    .unwrap();
+    let path = write(dir.path(), "every-fault.bin", 6);
+    let out = upload(&state, emu.base_url(), &path, &[]);
+    let shown = text(&out);
+    assert!(out.status.success(), "{shown}");
+    assert_eq!(emu.sessions_created(), 2);
+    assert!(
+        shown.contains("DEBUG ureq::run: PUT http://127.0.0.1") && shown.contains("/******"),
+        "ureq's lines are printed, with the path hidden:\n{shown}"
+    );
+    assert!(shown.contains("retrying"), "{shown}");
+    assert_clean("`upload` output", &shown, &secrets(&emu));
+    assert_key_stayed_home(&emu);
+
+    // A rejected chunk keeps the checkpoint; the next run resumes (status
+    // query) and is rejected again; `status` lists it; `cancel` deletes it.
+    let emu = builder("chunk#2 status=400; chunk#3 status=400")
+        .start_in_background()
+        .unwrap();
+    let path = write(dir.path(), "kept.bin", 4);
+    let mut all = String::new();
+    for _ in 0..2 {
+        let out = upload(&state, emu.base_url(), &path, &[]);
+        assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+        all += &text(&out);
+    }
+    assert!(
+        emu.request_log()
+            .iter()
+            .any(|r| r.kind == RequestKind::Query),
+        "the second run resumed with a status query"
+    );
+    let secrets = secrets(&emu);
+    let files: Vec<_> = std::fs::read_dir(&state)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| std::fs::read_to_string(p).is_ok_and(|t| t.contains("upload_id=")))
+        .collect();
+    assert_eq!(files.len(), 1, "one checkpoint holds the session URL");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&files[0]), 0o600, "{}", files[0].display());
+        assert_eq!(mode(&state), 0o700);
+    }
+    for args in [&["status"][..], &["--json", "status"]] {
+        let out = resumable(&state).args(args).output().unwrap();
+        assert!(out.status.success(), "{}", text(&out));
+        assert!(text(&out).contains("kept.bin"), "{}", text(&out));
+        all += &text(&out);
+    }
+    let out = resumable(&state)
+        .args(["--json", "cancel"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(
+        emu.request_log()
+            .iter()
+            .any(|r| r.kind == RequestKind::Delete)
+    );
+    all += &text(&out);
+    assert_clean("the output of upload, status, cancel", &all, &secrets);
+    assert_key_stayed_home(&emu);
+}
+
+#[test]
+fn plain_http_off_loopback_is_refused_and_nothing_is_sent() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state");
+    let path = write(dir.path(), "a.bin", 1);
+
+    // An API base off loopback.
+    let out = upload(&state, "http://api.example", &path, &[]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(
+        text(&out).contains("refusing plain http to api.example")
+            && text(&out).contains("--allow-insecure-http"),
+        "{}",
+        text(&out)
+    );
+
+    // A session URL off loopback, handed out by a loopback API.
+    let emu = builder("")
+        .upload_base_url("http://uploads.example:{port}")
+        .start_in_background()
+        .unwrap();
+    let out = upload(&state, emu.base_url(), &path, &[]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(
+        text(&out).contains("refusing plain http to uploads.example"),
+        "{}",
+        text(&out)
+    );
+    assert!(
+        emu.request_log()
+            .iter()
+            .all(|r| !r.kind.is_upload_endpoint())
+    );
+    assert_clean("`upload` output", &text(&out), &secrets(&emu));
+}
+
+/// `0.0.0.0` is not loopback by the https rule, but on Linux connecting to
+/// it reaches the local host: a host off loopback that the test can serve.
+#[cfg(target_os = "linux")]
+#[test]
+fn allow_insecure_http_lets_plain_http_off_loopback_through() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state");
+    let emu = builder("")
+        .upload_base_url("http://0.0.0.0:{port}")
+        .start_in_background()
+        .unwrap();
+    let api = format!("http://0.0.0.0:{}", emu.addr().port());
+    let path = write(dir.path(), "b.bin", 2);
+    let out = upload(&state, &api, &path, &[]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(
+        text(&out).contains("refusing plain http to 0.0.0.0"),
+        "{}",
+        text(&out)
+    );
+    assert!(emu.request_log().is_empty(), "nothing was sent");
+
+    let out = upload(&state, &api, &path, &["--allow-insecure-http"]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(emu.registrations(), 1);
+    assert!(
+        emu.request_log().iter().any(|r| r.kind.is_upload_endpoint()
+            && r.host.as_deref().is_some_and(|h| h.starts_with("0.0.0.0"))),
+        "the session on 0.0.0.0 was used: {:?}",
+        emu.request_log()
+    );
+    assert_clean("`upload` output", &text(&out), &secrets(&emu));
+    assert_key_stayed_home(&emu);
+}
