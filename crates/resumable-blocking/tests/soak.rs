@@ -7,8 +7,8 @@
 //!
 //! `RESUMABLE_SOAK_SEEDS` sets the number of seeds (default 200, as CI
 //! needs; run `RESUMABLE_SOAK_SEEDS=1000` locally), `RESUMABLE_SOAK_SEED=N`
-//! replays one. The counts print at the end:
-//! `cargo test -p resumable-blocking --test soak -- --nocapture`.
+//! replays one. The counts print at the end of every run:
+//! `cargo test -p resumable-blocking --all-features --test soak`.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod support {

@@ -5,8 +5,8 @@
 //! byte-identical, in one session, with one File, and no run may re-send more
 //! than one chunk of data the server had persisted before it started.
 //!
-//! The seed is printed; `RESUMABLE_CRASH_SEED=N` repeats a run. Run with
-//! `--nocapture` to see the figures of every restart.
+//! The seed and the figures of every restart are printed on each run;
+//! `RESUMABLE_CRASH_SEED=N` repeats a run.
 #![cfg(target_os = "linux")]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -23,6 +23,14 @@ use rand::{Rng as _, SeedableRng as _};
 use resumable_blocking::{CheckpointStore as _, FileCheckpointStore};
 use resumable_core::Checkpoint;
 use resumable_emulator::{Emulator, EmulatorHandle, RequestKind, RequestRecord, Storage};
+
+/// A line for the figures, straight to stderr past the test harness's
+/// capture, so that every run shows them.
+macro_rules! show {
+    ($($arg:tt)*) => {{
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
 
 const KEY: &str = "crash-key";
 const BIN: &str = env!("CARGO_BIN_EXE_resumable");
@@ -263,7 +271,7 @@ fn killed_at_many_points_of_a_256_mib_upload_it_finishes_intact_and_once() {
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or_else(|| rand::rng().random());
-    println!("seed {seed} (set {SEED_ENV}={seed} to repeat)");
+    show!("seed {seed} (set {SEED_ENV}={seed} to repeat)");
     let mut rng = StdRng::seed_from_u64(seed);
     let dir = tempfile::tempdir().unwrap();
     let (state, emu_dir) = (dir.path().join("state"), dir.path().join("emulator"));
@@ -342,7 +350,7 @@ fn killed_at_many_points_of_a_256_mib_upload_it_finishes_intact_and_once() {
                     ["cut-off", "ok"].contains(&held.outcome.as_str()),
                     "{held:?}"
                 );
-                println!(
+                show!(
                     "run {run}: the held chunk got {} of {} bytes ({})",
                     held.bytes_received,
                     held.content_length.unwrap_or(0),
@@ -370,7 +378,7 @@ fn killed_at_many_points_of_a_256_mib_upload_it_finishes_intact_and_once() {
         let log = emu.request_log();
         let after = persisted();
         let again = resent(&log, before);
-        println!(
+        show!(
             "run {run}: killed {kill:?}; persisted {before} at start, {at_kill} at the kill, \
              {after} once its requests ended; received {}, re-sent {again} persisted before",
             upload_bytes(&log)
@@ -390,7 +398,7 @@ fn killed_at_many_points_of_a_256_mib_upload_it_finishes_intact_and_once() {
     assert!(stderr.contains("resuming from its checkpoint"), "{stderr}");
     let log = emu.request_log();
     let again = resent(&log, before);
-    println!(
+    show!(
         "run {last}: finished; {} bytes received, {again} re-sent; {} register calls in all",
         upload_bytes(&log),
         emu.stats().register_calls

@@ -36,6 +36,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::io::Write as _;
 use std::time::{Duration, Instant};
 
 use rand::rngs::{SmallRng, StdRng};
@@ -134,7 +135,13 @@ pub fn report(driver: &str, started: Instant, runs: Vec<Result<Tally, String>>) 
             Err(e) => broken.push(e),
         }
     }
-    eprintln!("soak ({driver}) in {:.1?}: {tally}", started.elapsed());
+    // Straight to the process's stderr, past the test harness's capture, so
+    // that every `cargo test` run shows the counts.
+    let _ = writeln!(
+        std::io::stderr(),
+        "soak ({driver}) in {:.1?}: {tally}",
+        started.elapsed()
+    );
     assert!(
         broken.is_empty(),
         "{} of {seeds} seeds broke:\n{}",
