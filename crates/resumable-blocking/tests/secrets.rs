@@ -10,57 +10,34 @@
 //! requests (see the crate docs).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[path = "support/secrets.rs"]
+mod shared;
+
 use std::io;
 use std::sync::{Arc, Mutex, OnceLock};
-use std::time::{Duration, Instant, SystemTime};
 
 use resumable_blocking::{
-    BytesSource, CheckpointStore, FileApiTarget, MemoryCheckpointStore, RequestBody, Transport,
-    TransportError, UploadError, Uploader, UreqTransport, checkpoint_key,
+    BytesSource, CheckpointStore, MemoryCheckpointStore, RequestBody, Transport, TransportError,
+    UploadError, Uploader, UreqTransport, checkpoint_key,
 };
-use resumable_core::{
-    Action, Checkpoint, Chunking, Config, Error, Event, FileApi, RetryPolicy, Secret, SessionUrl,
-    Upload,
+use resumable_core::{Checkpoint, Chunking, Error, Event, SessionUrl};
+use resumable_emulator::{EmulatorHandle, RequestKind};
+use shared::{
+    Captured, KEY, UNIT, assert_clean, assert_key_stayed_home, assert_upload_host_got_no_key,
+    builder, core_values_shown, fast_retries, file, kinds, secrets_of, shown, target,
 };
-use resumable_emulator::{Emulator, EmulatorBuilder, EmulatorHandle, RequestKind, Storage};
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::fmt::format::FmtSpan;
 use tracing_subscriber::util::SubscriberInitExt as _;
-
-/// A key with characters that percent-encoding changes.
-const KEY: &str = "sk-Secret/Key+9f3a=c0ffee";
-const UNIT: u64 = 256 * 1024;
-
-/// Everything logged by this binary, from every level and target.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl io::Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Captured {
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
-    }
-}
 
 fn logs() -> &'static Captured {
     static LOGS: OnceLock<Captured> = OnceLock::new();
     LOGS.get_or_init(|| {
         let captured = Captured::default();
-        let writer = captured.clone();
         tracing_subscriber::fmt()
             .with_env_filter(EnvFilter::new("trace,ureq=debug,ureq_proto=debug"))
             .with_span_events(FmtSpan::FULL)
-            .with_writer(move || writer.clone())
+            .with_writer(captured.clone())
             .with_ansi(false)
             .finish()
             .try_init()
@@ -141,105 +118,10 @@ impl Transport for Routing {
     }
 }
 
-fn builder(faults: &str) -> EmulatorBuilder {
-    Emulator::builder()
-        .api_key(KEY)
-        .storage(Storage::Memory)
-        .faults(faults)
-        .seed(11)
-}
-
-fn target(api_base: &str) -> FileApiTarget {
-    FileApiTarget {
-        api_base: api_base.to_owned(),
-        organization: "org_1".into(),
-        api_key: Secret::new(KEY),
-        mime_type: None,
-        filename: None,
-    }
-}
-
-fn fast_retries() -> RetryPolicy {
-    RetryPolicy {
-        max_attempts: 8,
-        max_elapsed: Duration::from_secs(60),
-        initial_delay: Duration::from_millis(1),
-        max_delay: Duration::from_millis(5),
-    }
-}
-
 fn uploader<T: Transport>(transport: T) -> Uploader<T> {
     Uploader::with_transport(transport)
         .chunking(Chunking::Fixed(UNIT))
         .retry(fast_retries())
-}
-
-fn file(units: u64, name: &str) -> (tempfile::TempDir, std::path::PathBuf) {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join(name);
-    let bytes: Vec<u8> = (0..units * UNIT).map(|i| (i % 251) as u8).collect();
-    std::fs::write(&path, bytes).unwrap();
-    (dir, path)
-}
-
-fn percent_encode(s: &str) -> String {
-    s.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-                char::from(b).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
-}
-
-/// The strings that must not show: the key and each session's `upload_id`,
-/// raw and percent-encoded, and each whole session URL.
-fn secrets(urls: &[SessionUrl]) -> Vec<String> {
-    let mut out = vec![KEY.to_owned(), percent_encode(KEY)];
-    for url in urls {
-        let full = url.expose();
-        let id = full
-            .split(['?', '&'])
-            .find_map(|p| p.split_once('=').filter(|(k, _)| k.contains("id")))
-            .map(|(_, v)| v.to_owned())
-            .expect("the session URL has an upload_id");
-        assert!(id.len() > 16, "{full}");
-        out.extend([id.clone(), percent_encode(&id), full.to_owned()]);
-    }
-    out
-}
-
-fn assert_clean(what: &str, text: &str, secrets: &[String]) {
-    for s in secrets {
-        assert!(!text.contains(s.as_str()), "{what} holds {s:?}:\n{text}");
-    }
-}
-
-/// Debug, pretty Debug (and Display where given) of a value.
-fn shown(value: &impl std::fmt::Debug) -> String {
-    format!("{value:?}\n{value:#?}")
-}
-
-/// No upload-endpoint request carried the key, and the log itself is clean.
-fn assert_key_stayed_home(emu: &EmulatorHandle, secrets: &[String]) {
-    let log = emu.request_log();
-    assert!(
-        log.iter()
-            .any(|r| r.kind == RequestKind::UploadUrl && r.x_api_key),
-        "the file API got the key"
-    );
-    for r in &log {
-        if r.kind.is_upload_endpoint() {
-            assert!(!r.x_api_key && !r.authorization, "{r:?}");
-        }
-    }
-    assert_clean("the request log", &shown(&log), secrets);
-}
-
-fn kinds(emu: &EmulatorHandle) -> Vec<RequestKind> {
-    emu.request_log().iter().map(|r| r.kind).collect()
 }
 
 #[test]
@@ -277,7 +159,7 @@ fn no_log_line_and_no_debug_output_holds_a_secret() {
     ] {
         assert!(kinds_seen.contains(&kind), "{kind:?} in {kinds_seen:?}");
     }
-    let mut all_secrets = secrets(&urls);
+    let mut all_secrets = secrets_of(urls.iter().map(SessionUrl::expose));
     assert_key_stayed_home(&emu, &all_secrets);
     let events = events.lock().unwrap().clone();
     assert!(
@@ -330,49 +212,13 @@ fn no_log_line_and_no_debug_output_holds_a_secret() {
     }
     let checkpoint = store2.inner.get(&key2).expect("kept for a resume");
     debug += &shown(&checkpoint);
-    let session = checkpoint.session.clone().unwrap();
-
-    // The core's own values for this session: the configs, a resumed
-    // upload and the request it asks for (a status query to the session
-    // URL), a fresh file-API upload and its request carrying the key.
-    let file_api = FileApi {
-        api_base: emu2.base_url().to_owned(),
-        organization: "org_1".into(),
-        api_key: Secret::new(KEY),
-        filename: "cancelled.bin".into(),
-        mime_type: "application/octet-stream".into(),
-    };
-    let mut config = Config::file_api(file_api.clone(), 4 * UNIT);
-    config.fingerprint = checkpoint.fingerprint;
-    debug += &shown(&file_api);
-    debug += &shown(&config);
-    let gcs_config = Config::gcs_session(session.upload_url.clone(), Some(4 * UNIT));
-    debug += &shown(&gcs_config);
-    let now = Instant::now();
-    let mut resumed = Upload::resume(config.clone(), checkpoint.clone(), now, SystemTime::now())
-        .expect("the checkpoint resumes");
-    debug += &shown(&resumed);
-    let action = resumed.poll_action(now);
-    let Action::Send(query) = &action else {
-        panic!("a resume starts with a status query: {action:?}")
-    };
-    assert!(query.http.uri().to_string().contains("upload_id="));
-    debug += &shown(&action);
-    debug += &shown(query);
-    let mut fresh = Upload::new(config, now, SystemTime::now()).unwrap();
-    let action = fresh.poll_action(now);
-    let Action::Send(create) = &action else {
-        panic!("a new upload asks for a session: {action:?}")
-    };
-    assert!(create.http.headers().contains_key("x-api-key"));
-    debug += &shown(&action);
-    debug += &shown(&fresh);
+    debug += &core_values_shown(emu2.base_url(), "cancelled.bin", 4 * UNIT, &checkpoint);
 
     assert!(up2.cancel(&key2).unwrap());
     assert!(kinds(&emu2).contains(&RequestKind::Delete));
     assert!(kinds(&emu2).contains(&RequestKind::Query));
     let urls2 = store2.session_urls();
-    let secrets2 = secrets(&urls2);
+    let secrets2 = secrets_of(urls2.iter().map(SessionUrl::expose));
     assert_key_stayed_home(&emu2, &secrets2);
     all_secrets.extend(secrets2);
 
@@ -420,31 +266,19 @@ fn a_percent_encoded_upload_id_name_is_redacted_too() {
         .upload_to_session(url.clone(), &mut BytesSource::new(data))
         .unwrap();
     assert_eq!(outcome.object.size, 3 * UNIT);
-    let secrets = secrets(&[url.clone(), SessionUrl::new(plain)]);
+    let secrets = secrets_of([url.expose(), plain.as_str()]);
     let log = emu.request_log();
     assert!(
         log.iter().any(|r| r.path.contains("upload%5Fid=REDACTED")),
         "{log:?}"
     );
-    assert_key_stayed_home_of_session(&emu, &secrets);
+    assert_upload_host_got_no_key(&emu, &secrets);
     let mut debug = shown(&url) + &url.to_string() + &shown(&outcome);
     for e in events.lock().unwrap().iter() {
         debug += &shown(e);
     }
     assert_clean("Debug output", &debug, &secrets);
     assert_clean("the logs", &logs.text(), &secrets);
-}
-
-/// As [`assert_key_stayed_home`], for an upload that never called the API.
-fn assert_key_stayed_home_of_session(emu: &EmulatorHandle, secrets: &[String]) {
-    let log = emu.request_log();
-    assert!(log.iter().any(|r| r.kind.is_upload_endpoint()));
-    for r in &log {
-        if r.kind.is_upload_endpoint() {
-            assert!(!r.x_api_key && !r.authorization, "{r:?}");
-        }
-    }
-    assert_clean("the request log", &shown(&log), secrets);
 }
 
 #[test]
@@ -474,7 +308,7 @@ fn plain_http_api_bases_off_loopback_are_refused_and_nothing_is_sent() {
             "{host}"
         );
         assert!(hosts.lock().unwrap().is_empty(), "{base}: sent anyway");
-        assert_clean("the error", &shown(&err), &secrets(&[]));
+        assert_clean("the error", &shown(&err), &secrets_of::<&str>([]));
     }
     assert!(emu.request_log().is_empty());
 
@@ -530,7 +364,7 @@ fn a_plain_http_upload_url_off_loopback_is_refused_unless_allowed() {
     assert_clean(
         "the error",
         &(shown(&err) + &err.to_string()),
-        &secrets(&urls),
+        &secrets_of(urls.iter().map(SessionUrl::expose)),
     );
 
     let (routing, hosts) = Routing::to(&emu);

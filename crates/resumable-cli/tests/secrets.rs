@@ -6,24 +6,17 @@
 //! refused unless `--allow-insecure-http`.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::path::{Path, PathBuf};
+#[path = "../../resumable-blocking/tests/support/secrets.rs"]
+mod shared;
+
+use std::path::Path;
 use std::process::Output;
 
 use assert_cmd::Command;
-use resumable_emulator::{Emulator, EmulatorBuilder, EmulatorHandle, RequestKind, Storage};
+use resumable_emulator::RequestKind;
+use shared::{KEY, assert_clean, assert_key_stayed_home, builder, file, secrets};
 
-/// A key with characters that percent-encoding changes.
-const KEY: &str = "sk-Secret/Key+9f3a=c0ffee";
-const UNIT: usize = 256 * 1024;
 const BIN: &str = env!("CARGO_BIN_EXE_resumable");
-
-fn builder(faults: &str) -> EmulatorBuilder {
-    Emulator::builder()
-        .api_key(KEY)
-        .storage(Storage::Memory)
-        .faults(faults)
-        .seed(5)
-}
 
 /// The binary with the test key, its own state dir, and every log line
 /// (`RUST_LOG` only takes effect with `-v`).
@@ -48,64 +41,12 @@ fn upload(state: &Path, api_url: &str, file: &Path, extra: &[&str]) -> Output {
         .unwrap()
 }
 
-fn write(dir: &Path, name: &str, units: usize) -> PathBuf {
-    let path = dir.join(name);
-    let bytes: Vec<u8> = (0..units * UNIT).map(|i| (i % 249) as u8).collect();
-    std::fs::write(&path, bytes).unwrap();
-    path
-}
-
 fn text(out: &Output) -> String {
     format!(
         "--- stdout\n{}\n--- stderr\n{}",
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     )
-}
-
-fn percent_encode(s: &str) -> String {
-    s.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-                char::from(b).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
-}
-
-/// The key and every session's `upload_id` (raw and percent-encoded) and URL.
-fn secrets(emu: &EmulatorHandle) -> Vec<String> {
-    let mut out = vec![KEY.to_owned(), percent_encode(KEY)];
-    let urls = emu.session_urls();
-    assert!(!urls.is_empty());
-    for url in urls {
-        let id = url.split("upload_id=").nth(1).unwrap().to_owned();
-        assert!(id.len() > 16, "{url}");
-        out.extend([percent_encode(&id), id, url]);
-    }
-    out
-}
-
-fn assert_clean(what: &str, text: &str, secrets: &[String]) {
-    for s in secrets {
-        assert!(!text.contains(s.as_str()), "{what} holds {s:?}:\n{text}");
-    }
-}
-
-/// The file API got the key; no upload-endpoint request did.
-fn assert_key_stayed_home(emu: &EmulatorHandle) {
-    let log = emu.request_log();
-    assert!(
-        log.iter()
-            .any(|r| r.kind == RequestKind::UploadUrl && r.x_api_key)
-    );
-    for r in &log {
-        if r.kind.is_upload_endpoint() {
-            assert!(!r.x_api_key && !r.authorization, "{r:?}");
-        }
-    }
 }
 
 #[test]
@@ -120,7 +61,7 @@ fn trace_logs_json_and_status_never_print_a_secret() {
     )
     .start_in_background()
     .unwrap();
-    let path = write(dir.path(), "every-fault.bin", 6);
+    let (_file_dir, path) = file(6, "every-fault.bin");
     let out = upload(&state, emu.base_url(), &path, &[]);
     let shown = text(&out);
     assert!(out.status.success(), "{shown}");
@@ -131,14 +72,14 @@ fn trace_logs_json_and_status_never_print_a_secret() {
     );
     assert!(shown.contains("retrying"), "{shown}");
     assert_clean("`upload` output", &shown, &secrets(&emu));
-    assert_key_stayed_home(&emu);
+    assert_key_stayed_home(&emu, &secrets(&emu));
 
     // A rejected chunk keeps the checkpoint; the next run resumes (status
     // query) and is rejected again; `status` lists it; `cancel` deletes it.
     let emu = builder("chunk#2 status=400; chunk#3 status=400")
         .start_in_background()
         .unwrap();
-    let path = write(dir.path(), "kept.bin", 4);
+    let (_file_dir, path) = file(4, "kept.bin");
     let mut all = String::new();
     for _ in 0..2 {
         let out = upload(&state, emu.base_url(), &path, &[]);
@@ -184,14 +125,14 @@ fn trace_logs_json_and_status_never_print_a_secret() {
     );
     all += &text(&out);
     assert_clean("the output of upload, status, cancel", &all, &secrets);
-    assert_key_stayed_home(&emu);
+    assert_key_stayed_home(&emu, &secrets);
 }
 
 #[test]
 fn plain_http_off_loopback_is_refused_and_nothing_is_sent() {
     let dir = tempfile::tempdir().unwrap();
     let state = dir.path().join("state");
-    let path = write(dir.path(), "a.bin", 1);
+    let (_file_dir, path) = file(1, "a.bin");
 
     // An API base off loopback.
     let out = upload(&state, "http://api.example", &path, &[]);
@@ -235,7 +176,7 @@ fn allow_insecure_http_lets_plain_http_off_loopback_through() {
         .start_in_background()
         .unwrap();
     let api = format!("http://0.0.0.0:{}", emu.addr().port());
-    let path = write(dir.path(), "b.bin", 2);
+    let (_file_dir, path) = file(2, "b.bin");
     let out = upload(&state, &api, &path, &[]);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     assert!(
@@ -255,5 +196,5 @@ fn allow_insecure_http_lets_plain_http_off_loopback_through() {
         emu.request_log()
     );
     assert_clean("`upload` output", &text(&out), &secrets(&emu));
-    assert_key_stayed_home(&emu);
+    assert_key_stayed_home(&emu, &secrets(&emu));
 }

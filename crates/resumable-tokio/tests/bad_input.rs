@@ -8,47 +8,28 @@
 #[path = "../../resumable-blocking/tests/support/bad_input.rs"]
 mod catalogue;
 
-use std::fs::{self, OpenOptions};
-use std::io::{self, Write as _};
-use std::os::unix::fs::{FileExt as _, MetadataExt as _, PermissionsExt as _};
-use std::os::unix::process::CommandExt as _;
-use std::path::{Path, PathBuf};
+use std::fs;
+use std::io;
+use std::os::unix::fs::PermissionsExt as _;
+use std::path::Path;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
-use catalogue::{KEY, SIZE, UNIT, cases, check_aftermath, data, emulator};
-use resumable_core::{Chunking, Config, Event, FileApi, RetryPolicy, Secret};
+use catalogue::{
+    BLOATED_UNDER_CAP, CHANGES, Change, UNIT, api, cases, change, check_aftermath,
+    check_bloated_read, check_missing_and_directory, child_report, child_upload, data, disk_config,
+    emulator, file_in, is_root, retry, unreadable_as_nobody,
+};
+use resumable_core::{Chunking, Event};
 use resumable_emulator::EmulatorHandle;
 use resumable_tokio::{
-    AsyncSource, BytesSource, FileApiTarget, HyperTransport, MemoryCheckpointStore, UploadError,
-    Uploader, checkpoint_key,
+    AsyncSource, BytesSource, HyperTransport, MemoryCheckpointStore, UploadError, Uploader,
+    checkpoint_key,
 };
-
-fn api(emu: &EmulatorHandle) -> FileApiTarget {
-    FileApiTarget {
-        api_base: emu.base_url().to_owned(),
-        organization: "org_1".into(),
-        api_key: Secret::new(KEY),
-        mime_type: None,
-        filename: None,
-    }
-}
 
 fn uploader() -> Uploader<HyperTransport> {
     Uploader::new()
         .chunking(Chunking::Fixed(UNIT))
-        .retry(RetryPolicy {
-            max_attempts: 4,
-            max_elapsed: Duration::from_secs(30),
-            initial_delay: Duration::from_millis(5),
-            max_delay: Duration::from_millis(20),
-        })
-}
-
-fn file_in(dir: &Path, bytes: &[u8]) -> PathBuf {
-    let path = dir.join("video.bin");
-    fs::write(&path, bytes).unwrap();
-    path
+        .retry(retry())
 }
 
 // Two workers: the check below waits on this thread while the connection
@@ -78,15 +59,11 @@ async fn a_lying_server_ends_the_upload_with_its_typed_error() {
 async fn bloated_bodies_under_the_cap_are_read() {
     // The control for the 1 GiB cases: space-padded JSON below the cap is a
     // valid answer, so the cap, not the padding, is what refuses them.
-    let emu = emulator("upload-url#1 bloat=900KiB; chunk#1 bloat=900KiB; final#1 bloat=900KiB");
+    let emu = emulator(BLOATED_UNDER_CAP);
     let dir = tempfile::tempdir().unwrap();
     let path = file_in(dir.path(), &data(0));
     let outcome = uploader().upload_file(&api(&emu), &path).await.unwrap();
-    assert_eq!(outcome.object.size, SIZE);
-    assert_eq!(emu.registrations(), 1);
-    let stats = emu.stats();
-    assert_eq!((stats.bloated_bodies, stats.bloated_cut_off), (3, 0));
-    assert_eq!(stats.bloated_bytes_sent, 3 * 900 * 1024);
+    check_bloated_read(outcome.object.size, &emu);
 }
 
 fn source_error(result: Result<resumable_core::Outcome, UploadError>) -> io::Error {
@@ -105,15 +82,9 @@ async fn a_missing_file_or_a_directory_is_a_source_error_before_any_request() {
             .upload_file(&api(&emu), dir.path().join("nope.bin"))
             .await,
     );
-    assert_eq!(missing.kind(), io::ErrorKind::NotFound, "{missing}");
-    assert!(missing.to_string().contains("nope.bin"), "{missing}");
     let directory = source_error(uploader().upload_file(&api(&emu), dir.path()).await);
-    assert_eq!(directory.kind(), io::ErrorKind::InvalidInput, "{directory}");
-    assert!(emu.request_log().is_empty(), "{:?}", emu.request_log());
+    check_missing_and_directory(&missing, &directory, &emu);
 }
-
-const CHILD_API: &str = "BAD_INPUT_CHILD_API";
-const CHILD_FILE: &str = "BAD_INPUT_CHILD_FILE";
 
 #[tokio::test]
 async fn an_unreadable_file_is_a_source_error_before_any_request() {
@@ -122,33 +93,13 @@ async fn an_unreadable_file_is_a_source_error_before_any_request() {
     fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o755)).unwrap();
     let path = file_in(dir.path(), &data(0));
     fs::set_permissions(&path, fs::Permissions::from_mode(0o000)).unwrap();
-    let root = fs::metadata("/proc/self").unwrap().uid() == 0;
-    if !root {
+    if !is_root() {
         let e = source_error(uploader().upload_file(&api(&emu), &path).await);
         assert_eq!(e.kind(), io::ErrorKind::PermissionDenied, "{e}");
     } else {
         // Root reads a mode-000 file anyway: the check runs as `nobody`, in
         // this test binary run again.
-        let out = std::process::Command::new(std::env::current_exe().unwrap())
-            .args([
-                "--exact",
-                "unreadable_file_child",
-                "--ignored",
-                "--nocapture",
-            ])
-            .env(CHILD_API, emu.base_url())
-            .env(CHILD_FILE, &path)
-            .uid(65534)
-            .gid(65534)
-            .output()
-            .expect("the test binary runs as nobody");
-        let stdout = String::from_utf8_lossy(&out.stdout);
-        assert!(
-            out.status.success() && stdout.contains("unreadable: PermissionDenied"),
-            "child failed: {}\n{stdout}\n{}",
-            out.status,
-            String::from_utf8_lossy(&out.stderr)
-        );
+        unreadable_as_nobody(&emu, &path);
     }
     assert!(emu.request_log().is_empty(), "{:?}", emu.request_log());
     assert_eq!(emu.registrations(), 0);
@@ -159,19 +110,11 @@ async fn an_unreadable_file_is_a_source_error_before_any_request() {
 #[tokio::test]
 #[ignore = "run as another user by an_unreadable_file_is_a_source_error_before_any_request"]
 async fn unreadable_file_child() {
-    let (Some(base), Some(path)) = (std::env::var_os(CHILD_API), std::env::var_os(CHILD_FILE))
-    else {
+    let Some((api, path)) = child_upload() else {
         return;
     };
-    let api = FileApiTarget {
-        api_base: base.into_string().unwrap(),
-        organization: "org_1".into(),
-        api_key: Secret::new(KEY),
-        mime_type: None,
-        filename: None,
-    };
-    let e = source_error(uploader().upload_file(&api, PathBuf::from(path)).await);
-    println!("unreadable: {:?}", e.kind());
+    let e = source_error(uploader().upload_file(&api, path).await);
+    child_report(&e);
 }
 
 /// Bytes whose reads past `fail_at` fail with EIO, as a dying disk's do.
@@ -196,16 +139,7 @@ impl AsyncSource for FailingDisk {
 #[tokio::test]
 async fn a_read_error_mid_upload_is_a_source_error() {
     let emu = emulator("");
-    let config = Config::file_api(
-        FileApi {
-            api_base: emu.base_url().to_owned(),
-            organization: "org_1".into(),
-            api_key: Secret::new(KEY),
-            filename: "disk.bin".into(),
-            mime_type: "application/octet-stream".into(),
-        },
-        SIZE,
-    );
+    let config = disk_config(&emu);
     let mut source = FailingDisk {
         bytes: BytesSource::new(data(0)),
         fail_at: 2 * UNIT + 100,
@@ -214,30 +148,6 @@ async fn a_read_error_mid_upload_is_a_source_error() {
     assert!(e.to_string().contains("os error 5"), "{e}");
     assert_eq!(emu.registrations(), 0);
     assert!(emu.object_names().is_empty());
-}
-
-/// How the file changes while it is uploaded.
-#[derive(Debug, Clone, Copy)]
-enum Change {
-    Grow,
-    Shrink,
-    /// Same size, other bytes, a later modification time.
-    Rewrite,
-}
-
-fn change(path: &Path, how: Change) {
-    let file = OpenOptions::new().write(true).open(path).unwrap();
-    let modified = file.metadata().unwrap().modified().unwrap();
-    match how {
-        Change::Grow => {
-            let mut f = OpenOptions::new().append(true).open(path).unwrap();
-            f.write_all(b"more bytes").unwrap();
-        }
-        Change::Shrink => file.set_len(SIZE - 1000).unwrap(),
-        Change::Rewrite => file.write_all_at(&data(0xA5), 0).unwrap(),
-    }
-    file.set_modified(modified + Duration::from_secs(2))
-        .unwrap();
 }
 
 /// Uploads the file, changing it as `how` says at the first event `when`
@@ -276,7 +186,7 @@ fn assert_changed(result: Result<resumable_core::Outcome, UploadError>) {
 
 #[tokio::test]
 async fn a_file_that_changes_mid_upload_is_a_source_error() {
-    for how in [Change::Grow, Change::Shrink, Change::Rewrite] {
+    for how in CHANGES {
         let emu = emulator("");
         let dir = tempfile::tempdir().unwrap();
         let path = file_in(dir.path(), &data(0));

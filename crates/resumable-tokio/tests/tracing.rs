@@ -10,49 +10,24 @@
 #![cfg(feature = "hyper")]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::io;
+#[path = "../../resumable-blocking/tests/support/secrets.rs"]
+mod shared;
+
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::Duration;
 
-use resumable_core::{
-    Action, Checkpoint, Chunking, Config, Error, Event, FileApi, RetryPolicy, Secret,
-    TransportError, Upload,
-};
-use resumable_emulator::{Emulator, EmulatorBuilder, EmulatorHandle, RequestKind, Storage};
+use resumable_core::{Checkpoint, Chunking, Error, Event, TransportError};
+use resumable_emulator::{EmulatorHandle, RequestKind};
 use resumable_tokio::{
-    AsyncTransport, FileApiTarget, HyperTransport, MemoryCheckpointStore, RequestBody, UploadError,
-    Uploader, checkpoint_key,
+    AsyncTransport, HyperTransport, MemoryCheckpointStore, RequestBody, UploadError, Uploader,
+    checkpoint_key,
 };
-use tracing_subscriber::fmt::MakeWriter;
+use shared::{
+    Captured, UNIT, assert_clean, assert_key_stayed_home, builder, core_values_shown, fast_retries,
+    file, kinds, secrets, shown, target,
+};
 use tracing_subscriber::fmt::format::FmtSpan;
-
-/// A key with characters that percent-encoding changes.
-const KEY: &str = "sk-Secret/Key+9f3a=c0ffee";
-const UNIT: u64 = 256 * 1024;
-
-/// Collects everything logged.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl io::Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<'a> MakeWriter<'a> for Captured {
-    type Writer = Captured;
-
-    fn make_writer(&'a self) -> Self::Writer {
-        self.clone()
-    }
-}
 
 /// Sends every request to the emulator whatever host it names, and notes
 /// the host named: lets a test use hosts that are not loopback.
@@ -89,95 +64,6 @@ impl AsyncTransport for Routing {
         parts.headers.remove(http::header::HOST);
         self.inner.send(http::Request::from_parts(parts, body))
     }
-}
-
-fn builder(faults: &str) -> EmulatorBuilder {
-    Emulator::builder()
-        .api_key(KEY)
-        .storage(Storage::Memory)
-        .faults(faults)
-        .seed(3)
-}
-
-fn target(api_base: &str) -> FileApiTarget {
-    FileApiTarget {
-        api_base: api_base.to_owned(),
-        organization: "org_1".into(),
-        api_key: Secret::new(KEY),
-        mime_type: None,
-        filename: None,
-    }
-}
-
-fn fast_retries() -> RetryPolicy {
-    RetryPolicy {
-        initial_delay: Duration::from_millis(1),
-        max_delay: Duration::from_millis(5),
-        ..RetryPolicy::default()
-    }
-}
-
-fn file(units: u64, name: &str) -> (tempfile::TempDir, std::path::PathBuf) {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join(name);
-    let bytes: Vec<u8> = (0..units * UNIT).map(|i| (i % 251) as u8).collect();
-    std::fs::write(&path, bytes).unwrap();
-    (dir, path)
-}
-
-fn percent_encode(s: &str) -> String {
-    s.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-                char::from(b).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
-}
-
-/// The key, and every session's `upload_id` (raw and percent-encoded) and
-/// URL, as the emulator issued them.
-fn secrets(emu: &EmulatorHandle) -> Vec<String> {
-    let mut out = vec![KEY.to_owned(), percent_encode(KEY)];
-    for url in emu.session_urls() {
-        let id = url.split("upload_id=").nth(1).unwrap().to_owned();
-        assert!(id.len() > 16, "{url}");
-        out.extend([percent_encode(&id), id, url]);
-    }
-    out
-}
-
-fn assert_clean(what: &str, text: &str, secrets: &[String]) {
-    for s in secrets {
-        assert!(!text.contains(s.as_str()), "{what} holds {s:?}:\n{text}");
-    }
-}
-
-/// Debug and pretty Debug of a value.
-fn shown(value: &impl std::fmt::Debug) -> String {
-    format!("{value:?}\n{value:#?}\n")
-}
-
-/// The file API got the key; no upload-endpoint request did; the request
-/// log itself holds no secret.
-fn assert_key_stayed_home(emu: &EmulatorHandle, secrets: &[String]) {
-    let log = emu.request_log();
-    assert!(
-        log.iter()
-            .any(|r| r.kind == RequestKind::UploadUrl && r.x_api_key)
-    );
-    for r in &log {
-        if r.kind.is_upload_endpoint() {
-            assert!(!r.x_api_key && !r.authorization, "{r:?}");
-        }
-    }
-    assert_clean("the request log", &shown(&log), secrets);
-}
-
-fn kinds(emu: &EmulatorHandle) -> Vec<RequestKind> {
-    emu.request_log().iter().map(|r| r.kind).collect()
 }
 
 #[tokio::test]
@@ -265,39 +151,10 @@ async fn logs_never_hold_the_api_key_or_the_upload_id() {
     }
     let checkpoint: Checkpoint = store.get(&key2).expect("kept for a resume");
     debug += &shown(&checkpoint);
-    let session = checkpoint.session.clone().unwrap();
-    debug += &shown(&session.upload_url);
-    debug += &session.upload_url.to_string();
-
-    // The core's values for this session: the configs, a resumed upload
-    // and its status query, a fresh upload and its request with the key.
-    let file_api = FileApi {
-        api_base: emu2.base_url().to_owned(),
-        organization: "org_1".into(),
-        api_key: Secret::new(KEY),
-        filename: "cancelled.bin".into(),
-        mime_type: "application/octet-stream".into(),
-    };
-    let mut config = Config::file_api(file_api.clone(), 4 * UNIT);
-    config.fingerprint = checkpoint.fingerprint;
-    debug += &shown(&file_api);
-    debug += &shown(&config);
-    debug += &shown(&Config::gcs_session(session.upload_url.clone(), None));
-    let now = Instant::now();
-    let mut resumed =
-        Upload::resume(config.clone(), checkpoint.clone(), now, SystemTime::now()).unwrap();
-    let action = resumed.poll_action(now);
-    assert!(matches!(&action, Action::Send(_)), "{action:?}");
-    debug += &shown(&action);
-    debug += &shown(&resumed);
-    let mut fresh = Upload::new(config, now, SystemTime::now()).unwrap();
-    let action = fresh.poll_action(now);
-    let Action::Send(create) = &action else {
-        panic!("{action:?}")
-    };
-    assert!(create.http.headers().contains_key("x-api-key"));
-    debug += &shown(&action);
-    debug += &shown(create);
+    let session_url = &checkpoint.session.as_ref().unwrap().upload_url;
+    debug += &shown(session_url);
+    debug += &session_url.to_string();
+    debug += &core_values_shown(emu2.base_url(), "cancelled.bin", 4 * UNIT, &checkpoint);
 
     assert!(up2.cancel(&key2).await.unwrap());
     assert!(kinds(&emu2).contains(&RequestKind::Delete));
@@ -308,7 +165,7 @@ async fn logs_never_hold_the_api_key_or_the_upload_id() {
 
     plain_http_off_loopback_is_refused_unless_allowed().await;
 
-    let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let logs = captured.text();
     for expected in ["retrying", "persisted", "session gone", "upload{"] {
         assert!(logs.contains(expected), "{expected:?} is logged:\n{logs}");
     }

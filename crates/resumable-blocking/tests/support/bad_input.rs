@@ -6,10 +6,16 @@
 //! (five requests: four chunks and the final one).
 #![allow(dead_code, unreachable_pub, clippy::unwrap_used, clippy::expect_used)]
 
+use std::fs::{self, OpenOptions};
+use std::io::Write as _;
+use std::os::unix::fs::FileExt as _;
+use std::os::unix::process::CommandExt as _;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use resumable_blocking::FileApiTarget;
 use resumable_core::header::range::RangeError;
-use resumable_core::{Error, IntegrityError, ProtocolError};
+use resumable_core::{Config, Error, FileApi, IntegrityError, ProtocolError, RetryPolicy, Secret};
 use resumable_emulator::{Emulator, EmulatorHandle, Storage};
 
 /// The API key of every emulator here.
@@ -328,4 +334,158 @@ pub fn check_aftermath(case: &Case, emu: &EmulatorHandle) -> Result<(), String> 
         }
         std::thread::sleep(Duration::from_millis(20));
     }
+}
+
+/// The file API of the emulator at `api_base`.
+pub fn api_at(api_base: &str) -> FileApiTarget {
+    FileApiTarget {
+        api_base: api_base.to_owned(),
+        organization: "org_1".into(),
+        api_key: Secret::new(KEY),
+        mime_type: None,
+        filename: None,
+    }
+}
+
+/// The file API of `emu`.
+pub fn api(emu: &EmulatorHandle) -> FileApiTarget {
+    api_at(emu.base_url())
+}
+
+/// Retries enough for the cases' transient faults, quickly.
+pub fn retry() -> RetryPolicy {
+    RetryPolicy {
+        max_attempts: 4,
+        max_elapsed: Duration::from_secs(30),
+        initial_delay: Duration::from_millis(5),
+        max_delay: Duration::from_millis(20),
+    }
+}
+
+/// Writes `bytes` to `video.bin` in `dir`.
+pub fn file_in(dir: &Path, bytes: &[u8]) -> PathBuf {
+    let path = dir.join("video.bin");
+    fs::write(&path, bytes).unwrap();
+    path
+}
+
+/// The upload of [`SIZE`] bytes named `disk.bin` to the file API of `emu`.
+pub fn disk_config(emu: &EmulatorHandle) -> Config {
+    Config::file_api(
+        FileApi {
+            api_base: emu.base_url().to_owned(),
+            organization: "org_1".into(),
+            api_key: Secret::new(KEY),
+            filename: "disk.bin".into(),
+            mime_type: "application/octet-stream".into(),
+        },
+        SIZE,
+    )
+}
+
+/// The name of the test that [`unreadable_as_nobody`] runs.
+pub const CHILD_TEST: &str = "unreadable_file_child";
+const CHILD_API: &str = "BAD_INPUT_CHILD_API";
+const CHILD_FILE: &str = "BAD_INPUT_CHILD_FILE";
+
+/// Whether this process runs as root, which reads a mode-000 file anyway.
+pub fn is_root() -> bool {
+    use std::os::unix::fs::MetadataExt as _;
+    fs::metadata("/proc/self").unwrap().uid() == 0
+}
+
+/// Runs the test [`CHILD_TEST`] of this binary as `nobody`, on the file at
+/// `path` and the API of `emu`, and checks it found the file unreadable.
+pub fn unreadable_as_nobody(emu: &EmulatorHandle, path: &Path) {
+    let out = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", CHILD_TEST, "--ignored", "--nocapture"])
+        .env(CHILD_API, emu.base_url())
+        .env(CHILD_FILE, path)
+        .uid(65534)
+        .gid(65534)
+        .output()
+        .expect("the test binary runs as nobody");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && stdout.contains("unreadable: PermissionDenied"),
+        "child failed: {}\n{stdout}\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// In the child [`unreadable_as_nobody`] runs: the API and the file to
+/// upload; `None` in a test run of its own.
+pub fn child_upload() -> Option<(FileApiTarget, PathBuf)> {
+    let (Some(base), Some(path)) = (std::env::var_os(CHILD_API), std::env::var_os(CHILD_FILE))
+    else {
+        return None;
+    };
+    Some((api_at(&base.into_string().unwrap()), PathBuf::from(path)))
+}
+
+/// Reports, as [`unreadable_as_nobody`] expects, the kind of the error the
+/// child's upload ended with.
+pub fn child_report(error: &std::io::Error) {
+    println!("unreadable: {:?}", error.kind());
+}
+
+/// How the file changes while it is uploaded.
+#[derive(Debug, Clone, Copy)]
+pub enum Change {
+    Grow,
+    Shrink,
+    /// Same size, other bytes, a later modification time.
+    Rewrite,
+}
+
+/// Every [`Change`].
+pub const CHANGES: [Change; 3] = [Change::Grow, Change::Shrink, Change::Rewrite];
+
+/// Changes the file at `path` as `how` says.
+pub fn change(path: &Path, how: Change) {
+    let file = OpenOptions::new().write(true).open(path).unwrap();
+    let modified = file.metadata().unwrap().modified().unwrap();
+    match how {
+        Change::Grow => {
+            let mut f = OpenOptions::new().append(true).open(path).unwrap();
+            f.write_all(b"more bytes").unwrap();
+        }
+        Change::Shrink => file.set_len(SIZE - 1000).unwrap(),
+        Change::Rewrite => file.write_all_at(&data(0xA5), 0).unwrap(),
+    }
+    file.set_modified(modified + Duration::from_secs(2))
+        .unwrap();
+}
+
+/// Checks what the control for the bloated cases leaves: the object whole,
+/// registered once, and the three bodies sent in full.
+pub fn check_bloated_read(size: u64, emu: &EmulatorHandle) {
+    assert_eq!(size, SIZE);
+    assert_eq!(emu.registrations(), 1);
+    let stats = emu.stats();
+    assert_eq!((stats.bloated_bodies, stats.bloated_cut_off), (3, 0));
+    assert_eq!(stats.bloated_bytes_sent, 3 * 900 * 1024);
+}
+
+/// The faults of the control for the bloated cases: bodies padded to just
+/// under the cap.
+pub const BLOATED_UNDER_CAP: &str =
+    "upload-url#1 bloat=900KiB; chunk#1 bloat=900KiB; final#1 bloat=900KiB";
+
+/// Checks the errors for a missing file and a directory: before any
+/// request, each of its kind.
+pub fn check_missing_and_directory(
+    missing: &std::io::Error,
+    directory: &std::io::Error,
+    emu: &EmulatorHandle,
+) {
+    assert_eq!(missing.kind(), std::io::ErrorKind::NotFound, "{missing}");
+    assert!(missing.to_string().contains("nope.bin"), "{missing}");
+    assert_eq!(
+        directory.kind(),
+        std::io::ErrorKind::InvalidInput,
+        "{directory}"
+    );
+    assert!(emu.request_log().is_empty(), "{:?}", emu.request_log());
 }
