@@ -93,18 +93,41 @@ impl FileCheckpointStore {
         &self.dir
     }
 
-    /// Every stored checkpoint with its key; unreadable files are skipped.
+    /// Every stored checkpoint with its key; files that cannot be read as
+    /// one are left out here and listed by [`unreadable`](Self::unreadable).
     pub fn list(&self) -> io::Result<Vec<(String, Checkpoint)>> {
+        let mut out: Vec<_> = self
+            .scan()?
+            .into_iter()
+            .filter_map(|(_, stored)| stored.ok())
+            .map(|stored| (stored.key, stored.checkpoint))
+            .collect();
+        out.sort_by(|a, b| a.0.cmp(&b.0));
+        Ok(out)
+    }
+
+    /// The checkpoint files that cannot be read as one (cut short, edited,
+    /// not a checkpoint), with why. Nothing removes them: the caller shows
+    /// them, and the user removes a file or starts its upload over.
+    pub fn unreadable(&self) -> io::Result<Vec<(PathBuf, io::Error)>> {
+        let mut out: Vec<_> = self
+            .scan()?
+            .into_iter()
+            .filter_map(|(path, stored)| stored.err().map(|e| (path, e)))
+            .collect();
+        out.sort_by(|a, b| a.0.cmp(&b.0));
+        Ok(out)
+    }
+
+    fn scan(&self) -> io::Result<Vec<(PathBuf, io::Result<Stored>)>> {
         let mut out = Vec::new();
         for entry in fs::read_dir(&self.dir)? {
             let path = entry?.path();
-            if path.extension().is_some_and(|e| e == "json")
-                && let Ok(stored) = read(&path)
-            {
-                out.push((stored.key, stored.checkpoint));
+            if path.extension().is_some_and(|e| e == "json") {
+                let stored = read(&path);
+                out.push((path, stored));
             }
         }
-        out.sort_by(|a, b| a.0.cmp(&b.0));
         Ok(out)
     }
 
@@ -248,7 +271,17 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut store = FileCheckpointStore::new(dir.path()).unwrap();
         fs::write(store.path_for("k"), b"{not json").unwrap();
-        assert!(store.load("k").is_err());
+        assert_eq!(
+            store.load("k").unwrap_err().kind(),
+            io::ErrorKind::InvalidData
+        );
         assert!(store.list().unwrap().is_empty());
+        let unreadable = store.unreadable().unwrap();
+        assert_eq!(unreadable.len(), 1);
+        assert_eq!(unreadable[0].0, store.path_for("k"));
+        assert!(store.path_for("k").exists(), "kept for the user to see");
+        store.save("other", &cp(3)).unwrap();
+        assert_eq!(store.list().unwrap().len(), 1);
+        assert_eq!(store.unreadable().unwrap().len(), 1);
     }
 }

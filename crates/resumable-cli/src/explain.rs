@@ -36,6 +36,11 @@ pub(crate) fn explain(error: &UploadError, cx: &Context) -> String {
              over with {}",
             cx.restart
         ),
+        UploadError::Checkpoint(e) if e.kind() == std::io::ErrorKind::InvalidData => format!(
+            "its checkpoint cannot be read ({e}); start over with {} (the old session \
+             expires on its own)",
+            cx.restart
+        ),
         UploadError::Checkpoint(e) => {
             format!("cannot write its checkpoint: {e}; pick a writable --state-dir")
         }
@@ -166,6 +171,13 @@ mod tests {
             ),
             (UploadError::Changed, "resumable cancel a.bin"),
             (UploadError::ChangedDuringUpload, "nothing was registered"),
+            (
+                UploadError::Checkpoint(std::io::Error::new(
+                    std::io::ErrorKind::InvalidData,
+                    "expected value",
+                )),
+                "checkpoint cannot be read (expected value); start over with",
+            ),
             (UploadError::Interrupted, "run the same command again"),
         ];
         for (error, expected) in cases {

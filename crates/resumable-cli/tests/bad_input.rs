@@ -6,6 +6,8 @@
 use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
+use resumable_blocking::{FileApiTarget, FileCheckpointStore, checkpoint_key};
+use resumable_core::Secret;
 use resumable_emulator::{Emulator, EmulatorHandle, Storage};
 
 const KEY: &str = "bad-input-key";
@@ -102,6 +104,25 @@ fn local(dir: &Path, kind: &Local) -> PathBuf {
     }
 }
 
+/// The binary with the test key and its own state dir.
+fn resumable(state: &Path) -> Command {
+    let mut cmd = Command::new(BIN);
+    cmd.env_remove("FREDDY_ORG")
+        .env_remove("FREDDY_API_URL")
+        .env_remove("RUST_LOG")
+        .env("FREDDY_API_KEY", KEY)
+        .env("RESUMABLE_STATE_DIR", state);
+    cmd
+}
+
+/// `resumable upload` to the emulator, quiet, in 256 KiB chunks.
+fn upload(emu: &EmulatorHandle, state: &Path) -> Command {
+    let mut cmd = resumable(state);
+    cmd.args(["upload", "--org", "org_1", "--api-url", emu.base_url()])
+        .args(["--chunk-size", "256KiB", "--quiet"]);
+    cmd
+}
+
 #[test]
 fn bad_input_exits_1_with_one_line_saying_why() {
     let mut wrong = Vec::new();
@@ -109,14 +130,7 @@ fn bad_input_exits_1_with_one_line_saying_why() {
         let emu = emulator(faults);
         let dir = tempfile::tempdir().unwrap();
         let path = local(dir.path(), kind);
-        let out = Command::new(BIN)
-            .env_remove("FREDDY_ORG")
-            .env_remove("FREDDY_API_URL")
-            .env_remove("RUST_LOG")
-            .env("FREDDY_API_KEY", KEY)
-            .env("RESUMABLE_STATE_DIR", dir.path().join("state"))
-            .args(["upload", "--org", "org_1", "--api-url", emu.base_url()])
-            .args(["--chunk-size", "256KiB", "--quiet"])
+        let out = upload(&emu, &dir.path().join("state"))
             .arg(&path)
             .output()
             .unwrap();
@@ -132,4 +146,56 @@ fn bad_input_exits_1_with_one_line_saying_why() {
         }
     }
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
+
+#[test]
+fn a_corrupt_checkpoint_is_reported_kept_and_listed_until_restarted() {
+    let emu = emulator("");
+    let dir = tempfile::tempdir().unwrap();
+    let (state, path) = (dir.path().join("state"), local(dir.path(), &Local::File));
+    let api = FileApiTarget {
+        api_base: emu.base_url().to_owned(),
+        organization: "org_1".into(),
+        api_key: Secret::new(KEY),
+        mime_type: None,
+        filename: None,
+    };
+    let store = FileCheckpointStore::new(&state).unwrap();
+    let cut_short = store.path_for(&checkpoint_key(&api, &path));
+    std::fs::write(&cut_short, b"{\"key\": \"api|org").unwrap();
+
+    let out = upload(&emu, &state).arg(&path).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("its checkpoint cannot be read ("), "{err}");
+    assert!(err.contains("--restart"), "{err}");
+    assert_eq!(emu.sessions_created(), 0, "nothing sent");
+    assert!(cut_short.exists(), "the checkpoint is not thrown away");
+
+    let status = resumable(&state)
+        .args(["status", "--json"])
+        .output()
+        .unwrap();
+    assert!(status.status.success());
+    let listed: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
+    assert_eq!(listed["type"], "unreadable", "{listed}");
+    assert_eq!(listed["checkpoint"], cut_short.display().to_string());
+
+    let out = upload(&emu, &state)
+        .arg("--restart")
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let file = &emu.files()[0];
+    assert_eq!(
+        emu.object_bytes(&file.gcs_path).unwrap(),
+        std::fs::read(&path).unwrap()
+    );
+    assert_eq!(emu.registrations(), 1);
+    assert!(!cut_short.exists(), "replaced, then removed when done");
 }

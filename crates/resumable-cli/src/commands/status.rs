@@ -67,8 +67,22 @@ pub(crate) fn run(args: &StatusArgs, console: &Console) -> Result<Exit, CliError
         ));
         return Ok(Exit::Done);
     }
-    let list = pending(&open_store(&dir)?)?;
-    if list.is_empty() {
+    let store = open_store(&dir)?;
+    let list = pending(&store)?;
+    // Shown, not skipped: such a file stops its upload from resuming.
+    let unreadable = store.unreadable().unwrap_or_default();
+    for (path, e) in &unreadable {
+        console.emit(&json!({
+            "type": "unreadable",
+            "checkpoint": path.display().to_string(),
+            "error": e.to_string(),
+        }));
+        console.print(&format!(
+            "{}: not a readable checkpoint ({e}); upload its file with --restart, or remove it",
+            path.display()
+        ));
+    }
+    if list.is_empty() && unreadable.is_empty() {
         console.note(&format!(
             "no uploads wait to resume (checkpoints in {})",
             dir.display()
