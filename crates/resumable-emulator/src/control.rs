@@ -40,6 +40,9 @@ pub struct Stats {
     /// Bloated bodies cut off before their end: the client closed the connection.
     #[serde(default)]
     pub bloated_cut_off: u64,
+    /// Requests a `stall=` fault holds at this moment.
+    #[serde(default)]
+    pub held: u64,
     /// Every session, in creation order.
     pub sessions: Vec<SessionInfo>,
 }
@@ -57,6 +60,7 @@ pub(crate) fn stats(shared: &Shared) -> Stats {
         bloated_bodies: shared.bloat.bodies.load(Ordering::Relaxed),
         bloated_bytes_sent: shared.bloat.sent.load(Ordering::Relaxed),
         bloated_cut_off: shared.bloat.cut_off.load(Ordering::Relaxed),
+        held: shared.held.load(Ordering::Relaxed),
         sessions: state.session_info.values().cloned().collect(),
     }
 }

@@ -516,7 +516,7 @@ async fn data(
                 if trigger == Some(received) {
                     trigger = None;
                     if let Some(d) = fault.stall {
-                        tokio::time::sleep(d).await;
+                        call.stall(d).await;
                     }
                     if matches!(fault.respond, Some(Respond::Status { .. } | Respond::Reset)) {
                         return Ok(BodyEnd::Fault);

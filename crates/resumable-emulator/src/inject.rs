@@ -41,7 +41,7 @@ pub(crate) async fn before_body(
         return Ok(body);
     }
     if let Some(d) = fault.stall {
-        tokio::time::sleep(d).await;
+        call.stall(d).await;
     }
     match fault.respond {
         Some(Respond::Status { code, retry_after }) => {
@@ -65,7 +65,7 @@ pub(crate) async fn after_body(call: &mut Call) -> Option<Reply> {
         return None;
     }
     if let Some(d) = fault.stall {
-        tokio::time::sleep(d).await;
+        call.stall(d).await;
     }
     match fault.respond {
         Some(Respond::Status { code, retry_after }) => {

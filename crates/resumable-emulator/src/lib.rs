@@ -177,7 +177,8 @@
 //!   units among them, and answers; the rest of the body is read and dropped.
 //! - `reset` resets the connection at once, or after N body bytes (whole units kept,
 //!   as for any body cut off).
-//! - `stall=` pauses before the request is processed, or after N body bytes.
+//! - `stall=` pauses before the request is processed, or after N body bytes;
+//!   [`Stats::held`] counts the requests held at the moment.
 //! - `short=SIZE` persists SIZE bytes less than the chunk's end, rounded down to a 256
 //!   KiB boundary (never below what was persisted before): a final chunk is then not
 //!   finalized and the 308 says what was kept.

@@ -2,6 +2,7 @@
 //! request log and the fault engine.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, SystemTime};
 
@@ -87,6 +88,8 @@ pub(crate) struct Shared {
     pub(crate) seed: u64,
     /// What became of the bodies of `bloat=` faults.
     pub(crate) bloat: Arc<BloatMeter>,
+    /// Requests a `stall=` fault holds right now.
+    pub(crate) held: Arc<AtomicU64>,
     state: Mutex<State>,
 }
 
@@ -97,9 +100,25 @@ pub(crate) struct Call {
     pub(crate) fault: Option<Fault>,
     /// Overrides the outcome word derived from the answer.
     pub(crate) outcome: Option<&'static str>,
+    held: Arc<AtomicU64>,
 }
 
 impl Call {
+    /// Pauses for a `stall=` fault, counted in `Stats::held` meanwhile (also
+    /// when the request is dropped mid-way), so a test can act while a
+    /// request is surely held.
+    pub(crate) async fn stall(&self, d: Duration) {
+        struct Held<'a>(&'a AtomicU64);
+        impl Drop for Held<'_> {
+            fn drop(&mut self) {
+                self.0.fetch_sub(1, Ordering::Relaxed);
+            }
+        }
+        self.held.fetch_add(1, Ordering::Relaxed);
+        let _held = Held(&self.held);
+        tokio::time::sleep(d).await;
+    }
+
     /// Whether the fault picked asks for a response to be dropped after processing.
     pub(crate) fn drops_response(&self) -> bool {
         self.fault
@@ -133,6 +152,7 @@ impl Shared {
             store,
             seed,
             bloat: Arc::default(),
+            held: Arc::default(),
             state: Mutex::new(state),
         }
     }
@@ -180,6 +200,7 @@ impl Shared {
             record,
             fault: applied.map(|a| a.fault),
             outcome: None,
+            held: Arc::clone(&self.held),
         }
     }
 
