@@ -178,7 +178,7 @@ fn assert_changed(result: Result<resumable_core::Outcome, UploadError>) {
 }
 
 #[test]
-fn a_file_that_changes_mid_upload_is_a_source_error() {
+fn a_file_that_changes_mid_upload_ends_changed_and_unregistered() {
     for how in CHANGES {
         let emu = emulator("");
         let dir = tempfile::tempdir().unwrap();

@@ -997,7 +997,10 @@ impl Upload {
         let id = headers
             .get(names::X_GUPLOADER_UPLOADID)
             .and_then(|v| v.to_str().ok());
-        if let Some(id) = id {
+        // The same id on every answer: known, nothing to check again.
+        if let Some(id) = id
+            && self.upload_id.as_deref() != Some(id)
+        {
             // Some servers name the upload with the session's own credential.
             let is_credential = self
                 .session

@@ -395,9 +395,13 @@ pub fn is_root() -> bool {
 }
 
 /// Runs the test [`CHILD_TEST`] of this binary as `nobody`, on the file at
-/// `path` and the API of `emu`, and checks it found the file unreadable.
+/// `path` (in a directory `nobody` can enter) and the API of `emu`, and
+/// checks it found the file unreadable.
 pub fn unreadable_as_nobody(emu: &EmulatorHandle, path: &Path) {
-    let out = std::process::Command::new(std::env::current_exe().unwrap())
+    // A copy beside the file: `nobody` may not reach the build directory.
+    let exe = path.with_file_name("bad-input-child");
+    fs::copy(std::env::current_exe().unwrap(), &exe).unwrap();
+    let out = std::process::Command::new(&exe)
         .args(["--exact", CHILD_TEST, "--ignored", "--nocapture"])
         .env(CHILD_API, emu.base_url())
         .env(CHILD_FILE, path)

@@ -70,7 +70,12 @@ pub(crate) fn run(args: &StatusArgs, console: &Console) -> Result<Exit, CliError
     let store = open_store(&dir)?;
     let list = pending(&store)?;
     // Shown, not skipped: such a file stops its upload from resuming.
-    let unreadable = store.unreadable().unwrap_or_default();
+    let unreadable = store.unreadable().map_err(|e| {
+        CliError::Failed(format!(
+            "cannot read the checkpoints in {}: {e}",
+            dir.display()
+        ))
+    })?;
     for (path, e) in &unreadable {
         console.emit(&json!({
             "type": "unreadable",
