@@ -134,24 +134,23 @@ impl Read for RequestBody<'_> {
                     return Ok(0);
                 }
                 let chunk = &mut buf[..want];
-                let n = match source.read_at(*pos, chunk) {
-                    Ok(0) => {
-                        let e = io::Error::new(
-                            io::ErrorKind::UnexpectedEof,
-                            "the source ended early (did it shrink?)",
-                        );
-                        **error = Some(io::Error::new(e.kind(), e.to_string()));
-                        return Err(e);
+                let failed = match source.read_at(*pos, chunk) {
+                    Ok(0) => io::Error::new(
+                        io::ErrorKind::UnexpectedEof,
+                        "the source ended early (did it shrink?)",
+                    ),
+                    Ok(n) => {
+                        upload.feed_checksum(*pos, &chunk[..n]);
+                        *pos += n as u64;
+                        return Ok(n);
                     }
-                    Ok(n) => n,
-                    Err(e) => {
-                        **error = Some(io::Error::new(e.kind(), e.to_string()));
-                        return Err(e);
-                    }
+                    Err(e) => e,
                 };
-                upload.feed_checksum(*pos, &chunk[..n]);
-                *pos += n as u64;
-                Ok(n)
+                // The driver reports the error itself (OS code and all); the
+                // transport only needs to abandon the request.
+                let kind = failed.kind();
+                **error = Some(failed);
+                Err(io::Error::new(kind, "reading the source failed"))
             }
         }
     }

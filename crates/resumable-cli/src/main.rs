@@ -59,21 +59,20 @@ fn main() -> ExitCode {
 fn init_tracing(cli: &Cli) {
     let emulator = matches!(cli.command, Command::Emulator(_));
     let level = cli.global.verbose + u8::from(emulator);
-    if cli.global.quiet || level == 0 {
-        return;
-    }
     use tracing_subscriber::EnvFilter;
     use tracing_subscriber::filter::{LevelFilter, filter_fn};
     use tracing_subscriber::layer::SubscriberExt as _;
     use tracing_subscriber::util::SubscriberInitExt as _;
 
     let ours = "resumable_cli={l},resumable_blocking={l},resumable_core={l},resumable_emulator={l}";
-    let directives = match level {
-        1 => format!("warn,{}", ours.replace("{l}", "info")),
-        2 => format!("info,{}", ours.replace("{l}", "debug")),
-        _ => "trace".to_owned(),
+    let filter = match (EnvFilter::try_from_default_env(), level) {
+        _ if cli.global.quiet => return,
+        (Ok(from_env), _) => from_env,
+        (Err(_), 0) => return,
+        (Err(_), 1) => EnvFilter::new(format!("warn,{}", ours.replace("{l}", "info"))),
+        (Err(_), 2) => EnvFilter::new(format!("info,{}", ours.replace("{l}", "debug"))),
+        (Err(_), _) => EnvFilter::new("trace"),
     };
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(directives));
     // ureq's TRACE lines print request paths (a session URL's path holds its
     // credential) and raw request bytes (the API key): never shown, whatever
     // RUST_LOG says. Below TRACE, ureq hides both. A global filter, so that

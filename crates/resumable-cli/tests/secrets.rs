@@ -19,11 +19,10 @@ use shared::{KEY, assert_clean, assert_key_stayed_home, builder, file, secrets};
 const BIN: &str = env!("CARGO_BIN_EXE_resumable");
 
 /// The binary with the test key, its own state dir, and every log line
-/// (`RUST_LOG` only takes effect with `-v`).
+/// (`RUST_LOG` alone turns them on).
 fn resumable(state: &Path) -> Command {
     let mut cmd = Command::new(BIN);
-    cmd.arg("-vvv")
-        .env_remove("FREDDY_ORG")
+    cmd.env_remove("FREDDY_ORG")
         .env_remove("FREDDY_API_URL")
         .env("RUST_LOG", "trace")
         .env("FREDDY_API_KEY", KEY)
