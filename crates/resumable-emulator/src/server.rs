@@ -20,7 +20,7 @@ use tokio::task::JoinSet;
 use crate::log::RequestKind;
 use crate::reply::{Body, Reply, drain, error_response};
 use crate::shared::Shared;
-use crate::url::decode;
+use crate::url::{decode, parse_query, query_value};
 use crate::{api, control, download, gcs, initiate};
 
 /// The error that makes hyper drop a connection without answering.
@@ -167,7 +167,10 @@ async fn route(shared: Arc<Shared>, req: Request<Incoming>) -> Reply {
             let Some(bucket) = decode(bucket, false) else {
                 return not_found(&shared, req);
             };
-            let has_session = req.uri().query().is_some_and(|q| q.contains("upload_id="));
+            // Read as the session handler reads it (`upload%5Fid` too); a
+            // query that does not decode is that handler's to refuse.
+            let has_session = parse_query(req.uri().query())
+                .is_none_or(|q| query_value(&q, "upload_id").is_some());
             if method == Method::POST && !has_session {
                 initiate::initiate(shared, bucket, req).await
             } else {

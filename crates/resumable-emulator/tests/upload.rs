@@ -606,6 +606,14 @@ fn initiate_returns_a_session_in_location() {
     assert_eq!(r.status, 400);
     let r = post(&mut c, format!("/upload/storage/v1/b/{bucket}/o?name=x"));
     assert_eq!(r.status, 400);
+    // A session named with an encoded `upload_id` is a session, not a new one.
+    emu.clear_request_log();
+    let r = post(
+        &mut c,
+        format!("/upload/storage/v1/b/{bucket}/o?uploadType=resumable&name=x&upload%5Fid=nope"),
+    );
+    assert_ne!(r.status, 200, "no session was initiated");
+    assert_ne!(emu.request_log()[0].kind, RequestKind::Initiate);
     let r = post(
         &mut c,
         "/upload/storage/v1/b/other-bucket/o?uploadType=resumable&name=x".into(),
