@@ -51,6 +51,11 @@ pub enum UploadError {
         /// The host refused.
         host: String,
     },
+    /// A bug in this driver, reported rather than panicked: the engine
+    /// refused one of its calls, or asked for something a sequential driver
+    /// never leaves open. The checkpoint is kept.
+    #[error("bug in the upload driver: {0}")]
+    DriverBug(String),
     /// [`StopHandle::stop`] was called; the checkpoint is kept.
     #[error("interrupted; the checkpoint is kept and the upload resumes when run again")]
     Interrupted,
@@ -369,7 +374,7 @@ impl<T: Transport> Uploader<T> {
                 // AwaitResponse: a sequential pump answers every request
                 // before polling again, so this is a bug, reported not panicked.
                 _ => {
-                    return Err(UploadError::Source(io::Error::other("driver out of step")));
+                    return Err(UploadError::DriverBug(format!("unexpected {action:?}")));
                 }
             }
             self.drain_events(up);
@@ -426,7 +431,7 @@ impl<T: Transport> Uploader<T> {
                 up.handle_transport_error(id, error.kind, now)
             }
         };
-        handled.map_err(|e| UploadError::Source(io::Error::other(e)))
+        handled.map_err(|e| UploadError::DriverBug(e.to_string()))
     }
 
     fn hash(

@@ -46,6 +46,11 @@ pub enum UploadError {
         /// The host refused.
         host: String,
     },
+    /// A bug in this driver, reported rather than panicked: the engine
+    /// refused one of its calls, or asked for something a sequential driver
+    /// never leaves open. The checkpoint is kept.
+    #[error("bug in the upload driver: {0}")]
+    DriverBug(String),
     /// The default transport could not be built; nothing was sent.
     #[error(transparent)]
     TransportSetup(#[from] TransportSetupError),

@@ -99,7 +99,7 @@ impl<T: AsyncTransport, S: AsyncSource + ?Sized> Pump<'_, T, S> {
                         upload.handle_transport_error(request.id, error.kind, at)
                     }
                 };
-                handled.map_err(|e| UploadError::Source(io::Error::other(e)))?;
+                handled.map_err(|e| UploadError::DriverBug(e.to_string()))?;
             }
             Action::Checksum(range) => {
                 let mut pos = range.start;
@@ -149,8 +149,8 @@ impl<T: AsyncTransport, S: AsyncSource + ?Sized> Pump<'_, T, S> {
             }
             // AwaitResponse: this loop answers every request before polling
             // again, so this is a bug, reported not panicked.
-            _ => {
-                return Err(UploadError::Source(io::Error::other("driver out of step")));
+            other => {
+                return Err(UploadError::DriverBug(format!("unexpected {other:?}")));
             }
         }
         Ok(None)
