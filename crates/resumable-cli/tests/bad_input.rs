@@ -3,6 +3,8 @@
 //! stderr that says what failed, and nothing registered.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod support;
+
 use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
@@ -12,7 +14,6 @@ use resumable_emulator::{Emulator, EmulatorHandle, Storage};
 
 const KEY: &str = "bad-input-key";
 const UNIT: usize = 256 * 1024;
-const BIN: &str = env!("CARGO_BIN_EXE_resumable");
 
 /// The file a case uploads.
 enum Local {
@@ -106,13 +107,7 @@ fn local(dir: &Path, kind: &Local) -> PathBuf {
 
 /// The binary with the test key and its own state dir.
 fn resumable(state: &Path) -> Command {
-    let mut cmd = Command::new(BIN);
-    cmd.env_remove("FREDDY_ORG")
-        .env_remove("FREDDY_API_URL")
-        .env_remove("RUST_LOG")
-        .env("FREDDY_API_KEY", KEY)
-        .env("RESUMABLE_STATE_DIR", state);
-    cmd
+    Command::from_std(support::resumable(KEY, state))
 }
 
 /// `resumable upload` to the emulator, quiet, in 256 KiB chunks.

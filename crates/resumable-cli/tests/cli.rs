@@ -3,6 +3,8 @@
 //! the demo, error messages and exit codes.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod support;
+
 use std::collections::HashSet;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -16,7 +18,6 @@ use serde_json::Value;
 
 const KEY: &str = "test-key";
 const UNIT: usize = 256 * 1024;
-const BIN: &str = env!("CARGO_BIN_EXE_resumable");
 
 fn emulator(faults: &str) -> EmulatorHandle {
     Emulator::builder()
@@ -30,13 +31,7 @@ fn emulator(faults: &str) -> EmulatorHandle {
 
 /// The binary with a clean environment: the test key, its own state dir.
 fn resumable(state: &Path) -> Command {
-    let mut cmd = Command::new(BIN);
-    cmd.env_remove("FREDDY_ORG")
-        .env_remove("FREDDY_API_URL")
-        .env_remove("RUST_LOG")
-        .env("FREDDY_API_KEY", KEY)
-        .env("RESUMABLE_STATE_DIR", state);
-    cmd
+    Command::from_std(support::resumable(KEY, state))
 }
 
 /// `upload --org org_1 --api-url … --chunk-size 256KiB`, then `extra`.
@@ -195,12 +190,8 @@ fn an_upload_killed_mid_way_resumes_when_run_again() {
     let path = write(dir.path(), "big.bin", &bytes);
     let args = upload_args(&emu, &[path.to_str().unwrap()]);
 
-    let mut child = std::process::Command::new(BIN)
+    let mut child = support::resumable(KEY, &state)
         .args(&args)
-        .env_remove("FREDDY_ORG")
-        .env_remove("FREDDY_API_URL")
-        .env("FREDDY_API_KEY", KEY)
-        .env("RESUMABLE_STATE_DIR", &state)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -244,12 +235,8 @@ fn ctrl_c_keeps_the_checkpoint_then_status_and_cancel() {
     let bytes = data(8 * UNIT, 2);
     let path = write(dir.path(), "movie.mp4", &bytes);
     let args = upload_args(&emu, &[path.to_str().unwrap()]);
-    let mut child = std::process::Command::new(BIN)
+    let mut child = support::resumable(KEY, &state)
         .args(&args)
-        .env_remove("FREDDY_ORG")
-        .env_remove("FREDDY_API_URL")
-        .env("FREDDY_API_KEY", KEY)
-        .env("RESUMABLE_STATE_DIR", &state)
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()

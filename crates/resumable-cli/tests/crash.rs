@@ -10,6 +10,8 @@
 #![cfg(target_os = "linux")]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod support;
+
 use std::collections::HashSet;
 use std::fs::File;
 use std::io::{Read as _, Write as _};
@@ -33,7 +35,6 @@ macro_rules! show {
 }
 
 const KEY: &str = "crash-key";
-const BIN: &str = env!("CARGO_BIN_EXE_resumable");
 const MIB: u64 = 1 << 20;
 const TOTAL: u64 = 256 * MIB;
 const CHUNK: u64 = 8 * MIB;
@@ -118,15 +119,10 @@ fn write_sample(path: &Path, seed: u64) -> u32 {
 
 /// The one command every run repeats; its stderr goes to `stderr`.
 fn upload(emu: &EmulatorHandle, state: &Path, file: &Path, stderr: &Path) -> Command {
-    let mut cmd = Command::new(BIN);
+    let mut cmd = support::resumable(KEY, state);
     cmd.args(["upload", "--org", "org_1", "--api-url", emu.base_url()])
         .args(["--chunk-size", "8MiB"])
         .arg(file)
-        .env_remove("FREDDY_ORG")
-        .env_remove("FREDDY_API_URL")
-        .env_remove("RUST_LOG")
-        .env("FREDDY_API_KEY", KEY)
-        .env("RESUMABLE_STATE_DIR", state)
         .stdin(Stdio::null())
         .stderr(File::create(stderr).unwrap());
     cmd
@@ -157,9 +153,8 @@ fn checkpoints(state: &Path) -> Vec<(String, Checkpoint)> {
 
 /// Whether `state` holds no checkpoint, as `resumable status` sees it.
 fn nothing_pending(state: &Path) -> bool {
-    let status = Command::new(BIN)
+    let status = support::resumable(KEY, state)
         .args(["status", "--json"])
-        .env("RESUMABLE_STATE_DIR", state)
         .output()
         .unwrap();
     assert!(status.status.success());

@@ -6,6 +6,8 @@
 //! refused unless `--allow-insecure-http`.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod support;
+
 #[path = "../../resumable-blocking/tests/support/secrets.rs"]
 mod shared;
 
@@ -16,17 +18,11 @@ use assert_cmd::Command;
 use resumable_emulator::RequestKind;
 use shared::{KEY, assert_clean, assert_key_stayed_home, builder, file, secrets};
 
-const BIN: &str = env!("CARGO_BIN_EXE_resumable");
-
 /// The binary with the test key, its own state dir, and every log line
 /// (`RUST_LOG` alone turns them on).
 fn resumable(state: &Path) -> Command {
-    let mut cmd = Command::new(BIN);
-    cmd.env_remove("FREDDY_ORG")
-        .env_remove("FREDDY_API_URL")
-        .env("RUST_LOG", "trace")
-        .env("FREDDY_API_KEY", KEY)
-        .env("RESUMABLE_STATE_DIR", state);
+    let mut cmd = Command::from_std(support::resumable(KEY, state));
+    cmd.env("RUST_LOG", "trace");
     cmd
 }
 
