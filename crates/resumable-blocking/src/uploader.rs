@@ -37,7 +37,9 @@ pub enum UploadError {
     )]
     ChangedDuringUpload,
     /// The file changed since its interrupted upload began, so that upload
-    /// cannot resume.
+    /// cannot resume: its size or modification time differ, or the bytes the
+    /// server already holds are no longer the file's (read again and
+    /// compared on resume, see `verify_resumed_prefix`).
     #[error(
         "the file changed since its interrupted upload began; remove its checkpoint to start over"
     )]
@@ -103,6 +105,7 @@ pub struct Uploader<T> {
     on_event: Option<EventCallback>,
     upload_headers: http::HeaderMap,
     allow_insecure_http: bool,
+    verify_resumed_prefix: bool,
     stop: StopHandle,
     buffer: Vec<u8>,
 }
@@ -151,6 +154,7 @@ impl<T: Transport> Uploader<T> {
             on_event: None,
             upload_headers: http::HeaderMap::new(),
             allow_insecure_http: false,
+            verify_resumed_prefix: true,
             stop: StopHandle::default(),
             buffer: Vec::new(),
         }
@@ -195,6 +199,18 @@ impl<T: Transport> Uploader<T> {
     #[must_use]
     pub fn allow_insecure_http(mut self, allow: bool) -> Self {
         self.allow_insecure_http = allow;
+        self
+    }
+
+    /// Whether a resumed upload first reads the bytes its checkpoint hashed
+    /// again and compares them (on by default, for sources that can be read
+    /// again): a file rewritten with its size and modification time kept then
+    /// fails with [`UploadError::Changed`] instead of resuming into a mixed
+    /// object. It costs one read of the persisted part of the file; see
+    /// `Config::verify_resumed_prefix`.
+    #[must_use]
+    pub fn verify_resumed_prefix(mut self, verify: bool) -> Self {
+        self.verify_resumed_prefix = verify;
         self
     }
 
@@ -272,6 +288,7 @@ impl<T: Transport> Uploader<T> {
         config.jitter_seed = RandomState::new().hash_one(Instant::now());
         config.fingerprint = source.fingerprint();
         config.restartable_source = source.is_restartable();
+        config.verify_resumed_prefix = self.verify_resumed_prefix && source.is_restartable();
         let key = checkpoint_key.filter(|_| self.store.is_some());
         let resume = match (key, self.store.as_mut()) {
             (Some(key), Some(store)) => store.load(key).map_err(UploadError::Checkpoint)?,
@@ -369,7 +386,11 @@ impl<T: Transport> Uploader<T> {
                     if matches!(error, Error::SessionGone | Error::Cancelled) {
                         self.forget(key)?;
                     }
-                    return Err(error.into());
+                    return Err(match error {
+                        // Found while resuming: the same error as a changed fingerprint.
+                        Error::Source(SourceError::Changed) => UploadError::Changed,
+                        other => other.into(),
+                    });
                 }
                 // AwaitResponse: a sequential pump answers every request
                 // before polling again, so this is a bug, reported not panicked.

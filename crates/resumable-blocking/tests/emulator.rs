@@ -442,3 +442,78 @@ fn a_stop_cuts_a_request_in_flight() {
         "the chunk was cut off, not answered: {chunk:?}"
     );
 }
+
+#[test]
+fn answers_cut_short_are_asked_again_and_the_upload_ends_well() {
+    let specs = [
+        "final#1 cut=0",
+        "final#1 cut=25",
+        "final#1 cut-close=25",
+        "chunk#2 cut-close=0",
+        "chunk#1 status=503; query#1 cut-close=3",
+        "upload-url#1 cut=10",
+        "upload-url#1 cut-close=10",
+        "register#1 cut=0",
+        "register#1 cut-close=4",
+    ];
+    let bytes = data(3 * UNIT as usize + 1000, 19);
+    let (_dir, path) = file_with(&bytes, "cut.bin");
+    for spec in specs {
+        let emu = emulator(spec);
+        let outcome = uploader()
+            .upload_file(&api(&emu), &path)
+            .unwrap_or_else(|e| panic!("{spec}: {e}"));
+        assert_eq!(
+            emu.object_bytes(&gcs_path(&outcome)).unwrap(),
+            bytes,
+            "{spec}"
+        );
+        assert_eq!(emu.files().len(), 1, "{spec}: one File");
+        assert!(
+            emu.request_log().iter().any(|r| r.outcome == "fault-cut"),
+            "{spec}: the fault fired"
+        );
+    }
+}
+
+/// Rewrites `path` with other bytes of the same length and puts its
+/// modification time back, as `rsync -t` or `tar -x` do.
+fn rewrite_keeping_size_and_mtime(path: &std::path::Path, bytes: &[u8]) {
+    let modified = std::fs::metadata(path).unwrap().modified().unwrap();
+    std::fs::write(path, bytes).unwrap();
+    let file = std::fs::OpenOptions::new().write(true).open(path).unwrap();
+    file.set_modified(modified).unwrap();
+}
+
+#[test]
+fn a_file_rewritten_with_its_size_and_mtime_kept_does_not_resume() {
+    let bytes = data(4 * UNIT as usize, 21);
+    let mut other = bytes.clone();
+    other[10] ^= 1;
+    for verify in [true, false] {
+        let emu = emulator("chunk#3 status=400");
+        let (_dir, path) = file_with(&bytes, "rewritten.bin");
+        let mut up = uploader()
+            .checkpoint_store(MemoryCheckpointStore::default())
+            .verify_resumed_prefix(verify);
+        assert!(matches!(
+            up.upload_file(&api(&emu), &path),
+            Err(UploadError::Upload(Error::Rejected { status: 400, .. }))
+        ));
+        rewrite_keeping_size_and_mtime(&path, &other);
+        emu.clear_request_log();
+        let result = up.upload_file(&api(&emu), &path);
+        if verify {
+            assert!(matches!(result, Err(UploadError::Changed)), "{result:?}");
+            assert!(emu.request_log().is_empty(), "refused before any request");
+            assert_eq!(emu.registrations(), 0);
+        } else {
+            // Without the check the hole is there: old prefix, new suffix, and
+            // every check passes, since the CRC32C hashed what was sent.
+            let outcome = result.unwrap();
+            let stored = emu.object_bytes(&gcs_path(&outcome)).unwrap();
+            assert_eq!(stored[10], bytes[10], "the old prefix");
+            assert_ne!(stored, other);
+        }
+    }
+}

@@ -100,6 +100,20 @@ fn wait_for_checkpoint(state: &Path, bytes: u64, child: &mut std::process::Child
     }
 }
 
+/// Runs `resumable ARGS` and SIGKILLs it once its checkpoint records
+/// `bytes` persisted.
+fn kill_once_persisted(state: &Path, args: &[String], bytes: u64) {
+    let mut child = support::resumable(KEY, state)
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_for_checkpoint(state, bytes, &mut child);
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
+
 fn pending(state: &Path) -> Vec<Value> {
     let out = resumable(state)
         .args(["status", "--json"])
@@ -190,15 +204,7 @@ fn an_upload_killed_mid_way_resumes_when_run_again() {
     let path = write(dir.path(), "big.bin", &bytes);
     let args = upload_args(&emu, &[path.to_str().unwrap()]);
 
-    let mut child = support::resumable(KEY, &state)
-        .args(&args)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    wait_for_checkpoint(&state, 4 * UNIT as u64, &mut child);
-    child.kill().unwrap(); // SIGKILL
-    child.wait().unwrap();
+    kill_once_persisted(&state, &args, 4 * UNIT as u64);
     let persisted = emu.sessions()[0].persisted;
     assert_eq!(persisted, 4 * UNIT as u64);
     assert_eq!(emu.registrations(), 0);
@@ -500,4 +506,77 @@ fn raw_gcs_uploads_to_an_initiated_session() {
             .any(|r| r.kind == RequestKind::Initiate && r.authorization),
         "the token went to the initiation"
     );
+}
+
+#[test]
+fn answers_cut_short_do_not_fail_an_upload() {
+    // The session's answer, the final object and the File, each cut short.
+    let emu = emulator("upload-url#1 cut-close=10; final#1 cut=0; register#1 cut=5");
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state");
+    let bytes = data(3 * UNIT + 7, 8);
+    let path = write(dir.path(), "cut.bin", &bytes);
+    let out = resumable(&state)
+        .args(upload_args(&emu, &["--json", path.to_str().unwrap()]))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let lines = json_lines(&out.stdout);
+    let result = lines.iter().find(|l| l["type"] == "result").unwrap();
+    assert_eq!(result["status"], "done", "{result}");
+    let files = emu.files();
+    assert_eq!(files.len(), 1);
+    assert_eq!(result["file_id"], files[0].id.as_str());
+    assert_eq!(emu.object_bytes(&files[0].gcs_path).unwrap(), bytes);
+    let cut = emu
+        .request_log()
+        .iter()
+        .filter(|r| r.outcome == "fault-cut")
+        .count();
+    assert_eq!(cut, 3, "every cut fired");
+}
+
+#[test]
+fn a_file_rewritten_with_its_size_and_mtime_kept_is_refused_after_a_kill() {
+    let emu = emulator("chunk#5 stall=30s");
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state");
+    let bytes = data(10 * UNIT, 4);
+    let path = write(dir.path(), "image.raw", &bytes);
+    let args = upload_args(&emu, &[path.to_str().unwrap()]);
+    kill_once_persisted(&state, &args, 4 * UNIT as u64);
+
+    // Rewritten in place with the old size and modification time, as
+    // `rsync -t`, `tar -x` or an image tool leave a file.
+    let modified = std::fs::metadata(&path).unwrap().modified().unwrap();
+    let mut other = bytes.clone();
+    other[100] ^= 0xff;
+    std::fs::write(&path, &other).unwrap();
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&path)
+        .unwrap()
+        .set_modified(modified)
+        .unwrap();
+    emu.clear_faults();
+    emu.clear_request_log();
+
+    let out = resumable(&state).args(&args).output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("changed since its interrupted upload began") && err.contains("--restart"),
+        "{err}"
+    );
+    assert_eq!(upload_bytes(&emu), 0, "not a byte sent");
+    assert_eq!(emu.registrations(), 0);
+
+    let out = resumable(&state)
+        .args(&args)
+        .arg("--restart")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let file = &emu.files()[0];
+    assert_eq!(emu.object_bytes(&file.gcs_path).unwrap(), other);
 }

@@ -22,8 +22,9 @@ pub enum Action {
     Send(Request),
     /// Read these bytes of the source and pass them to
     /// [`crate::Upload::feed_checksum`]; send nothing. Asked after a resume
-    /// (bytes the server persisted that this process never hashed) and
-    /// before the final chunk, so that it can carry `X-Goog-Hash`.
+    /// (the bytes the checkpoint hashed, to check the source still holds
+    /// them, and bytes the server persisted that this process never hashed)
+    /// and before the final chunk, so that it can carry `X-Goog-Hash`.
     Checksum(Range<u64>),
     /// Store this checkpoint durably (replacing the previous one) before
     /// going on: it is what a new process resumes from with

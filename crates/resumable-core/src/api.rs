@@ -60,10 +60,8 @@ impl UploadSession {
     /// Reads and validates an `upload-url` answer for a file of `file_size`
     /// bytes at wall-clock time `now`.
     pub fn parse(body: &[u8], file_size: u64, now: SystemTime) -> Result<Self, SessionError> {
-        let raw: RawSession = serde_json::from_slice(body).map_err(|e| ProtocolError::Json {
-            what: "upload session",
-            detail: e.to_string(),
-        })?;
+        let raw: RawSession =
+            serde_json::from_slice(body).map_err(|e| ProtocolError::json("upload session", &e))?;
         if !is_absolute_http_url(&raw.upload_url) {
             return Err(
                 ProtocolError::BadSession("upload_url is not an absolute http(s) URL").into(),

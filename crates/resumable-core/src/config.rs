@@ -47,6 +47,18 @@ pub struct Config {
     /// Extra headers on every request to the upload host (signed-URL
     /// sessions, proxies). Never sent to the file API.
     pub upload_headers: http::HeaderMap,
+    /// On [`crate::Upload::resume`], read the source's bytes that the
+    /// checkpoint's CRC32C covers again ([`crate::Action::Checksum`]) and
+    /// compare, before any request: a source rewritten with its size and
+    /// modification time kept (`rsync -t`, `tar -x`, an image tool) would
+    /// otherwise resume into an object of old and new bytes whose running
+    /// CRC32C agrees with it, since it hashed what was sent. A mismatch
+    /// ends the upload with [`crate::SourceError::Changed`].
+    ///
+    /// On by default. Turn it off for a source that cannot be read again
+    /// from its start (a one-pass stream), or when reading it costs more
+    /// than sending it again; the fingerprint is then the only check.
+    pub verify_resumed_prefix: bool,
 }
 
 /// Where an upload goes.
@@ -116,6 +128,7 @@ impl Config {
             expected_md5: None,
             require_crc32c: true,
             upload_headers: http::HeaderMap::new(),
+            verify_resumed_prefix: true,
         }
     }
 

@@ -152,6 +152,14 @@ pub enum ProtocolError {
     /// The server ended the upload before it had every byte.
     #[error("the upload was finalized early")]
     UnexpectedFinal,
+    /// A JSON body ends before its value does: empty, or cut off by a
+    /// broken connection or a proxy. The engine treats such an answer as a
+    /// doubtful failure where it can ask again (see [`crate::Upload`]).
+    #[error("the {what} arrived cut short (its JSON ends early)")]
+    CutShort {
+        /// Which body.
+        what: &'static str,
+    },
     /// A JSON body is malformed or misses a field.
     #[error("bad JSON in {what}: {detail}")]
     Json {
@@ -172,6 +180,21 @@ pub enum ProtocolError {
     /// A status the protocol does not allow here.
     #[error("unexpected status {0}")]
     UnexpectedStatus(u16),
+}
+
+impl ProtocolError {
+    /// The error for a JSON body of `what` that did not parse: [`Self::CutShort`]
+    /// when it ends early, else [`Self::Json`].
+    pub(crate) fn json(what: &'static str, error: &serde_json::Error) -> Self {
+        if error.is_eof() {
+            Self::CutShort { what }
+        } else {
+            Self::Json {
+                what,
+                detail: error.to_string(),
+            }
+        }
+    }
 }
 
 /// The stored object differs from the source.

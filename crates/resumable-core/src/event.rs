@@ -62,6 +62,9 @@ pub enum RetryCause {
     Transport(TransportErrorKind),
     /// A data request was answered with `308` but no byte was persisted.
     NoProgress,
+    /// An answer's body arrived cut short (empty, or its JSON ends early):
+    /// what the server did is in doubt, so it is asked again.
+    CutShort,
 }
 
 impl fmt::Display for RetryCause {
@@ -70,6 +73,7 @@ impl fmt::Display for RetryCause {
             Self::Status(s) => write!(f, "status {s}"),
             Self::Transport(k) => write!(f, "transport: {k}"),
             Self::NoProgress => f.write_str("no bytes persisted"),
+            Self::CutShort => f.write_str("answer cut short"),
         }
     }
 }

@@ -116,6 +116,28 @@
 //! it refuses a changed source, replaces an expired session, and otherwise
 //! starts with a status query.
 //!
+//! A fingerprint (size, modification time) misses a file rewritten with both
+//! kept, as `rsync -t`, `tar -x` and image tools leave one: resumed, its
+//! upload would become the old prefix plus the new rest, and the running
+//! CRC32C would agree, since it hashed what was sent. So before any request
+//! a resumed upload asks, with [`Action::Checksum`], for the bytes its
+//! checkpoint's CRC32C covers, and refuses the source with
+//! [`SourceError::Changed`] when they hash differently
+//! ([`Config::verify_resumed_prefix`]; off for a source that cannot be read
+//! again). Reading is far cheaper than sending: see `BENCHMARKS.md`.
+//!
+//! # Doubtful answers
+//!
+//! An answer whose JSON body ends early (empty, or cut off by a broken
+//! connection or a proxy while its framing looked whole) says nothing about
+//! what the server did: the final object after the last chunk is fetched
+//! again with a status query, and an `upload-url` or register answer is asked
+//! again (the API registers a `gcs_path` once and answers a repeat with the
+//! same File), each counted as a retry ([`RetryCause::CutShort`]). A status
+//! answer cut short is the server's fault: [`ProtocolError::CutShort`]. A
+//! body cut below its `Content-Length` is a transport error for the driver
+//! to report, retried like any.
+//!
 //! # Errors
 //!
 //! [`UsageError`] is the driver's mistake (a response for a request not in

@@ -56,10 +56,8 @@ impl ObjectMeta {
     /// Reads the object JSON of a final answer; hashes missing from the JSON
     /// are taken from the response's `x-goog-hash` header.
     pub fn parse(body: &[u8], headers: &http::HeaderMap) -> Result<Self, ProtocolError> {
-        let raw: RawObject = serde_json::from_slice(body).map_err(|e| ProtocolError::Json {
-            what: "final object",
-            detail: e.to_string(),
-        })?;
+        let raw: RawObject =
+            serde_json::from_slice(body).map_err(|e| ProtocolError::json("final object", &e))?;
         let size = raw
             .size
             .ok_or(ProtocolError::Json {

@@ -3,9 +3,10 @@
 //! The flow, for the file API: `CreateSession` → `Transfer` → `Register` →
 //! done; for raw GCS: (`Initiate` →) `Transfer` → done. `Transfer` sends data
 //! chunks and status queries until the server answers with the final object.
-//! A doubtful failure (a retryable status or a transport error on a data
-//! request) always leads to a status query, and the next chunk starts at the
-//! offset the server reports, never at the bytes sent.
+//! A doubtful failure (a retryable status, a transport error, or a final
+//! object cut short, on a data request) always leads to a status query, and
+//! the next chunk starts at the offset the server reports, never at the
+//! bytes sent. A resumed upload first hashes its checkpointed prefix again.
 
 use std::collections::VecDeque;
 use std::ops::Range;
@@ -59,6 +60,9 @@ pub struct Upload {
     /// The end of the last range asked for with [`Action::Checksum`], so the
     /// same range is not asked twice.
     checksum_asked: u64,
+    /// A resumed upload's checkpointed CRC32C, until the source has been
+    /// hashed again through the same offset and found to agree.
+    prefix_check: Option<RunningCrc32c>,
     chunk_size: u64,
     restarts: u32,
     backoff: Backoff,
@@ -184,6 +188,7 @@ impl Upload {
             offset_unknown: false,
             crc: RunningCrc32c::default(),
             checksum_asked: 0,
+            prefix_check: None,
             chunk_size: 0,
             restarts: 0,
             next_id: 0,
@@ -241,6 +246,11 @@ impl Upload {
         let mut up = Self::new(config, now, wall_now)?;
         up.total = up.total.or(checkpoint.total);
         up.crc = checkpoint.crc32c;
+        if up.config.verify_resumed_prefix && checkpoint.crc32c.through() > 0 {
+            // Hashed again from the start, and compared before any request.
+            up.prefix_check = Some(checkpoint.crc32c);
+            up.crc = RunningCrc32c::default();
+        }
         up.restarts = checkpoint.restarts;
         let Some(session) = checkpoint.session else {
             return Ok(up);
@@ -308,6 +318,16 @@ impl Upload {
                 }
                 self.wait_until = None;
             }
+            if let Some(expected) = self.prefix_check {
+                let (through, end) = (self.crc.through(), expected.through());
+                if through < end && self.checksum_asked < end {
+                    self.checksum_asked = end;
+                    return Action::Checksum(through..end);
+                }
+                // Asked for and not fed: nothing can be verified from here.
+                self.fail(IntegrityError::SourceNotHashed.into());
+                continue;
+            }
             match self.state.clone() {
                 State::CreateSession => return self.send_create_session(),
                 State::Initiate => return self.send_initiate(),
@@ -374,7 +394,9 @@ impl Upload {
                 _ => self.fail_rejected(status, &body),
             },
             Flight::Chunk { range, hashed } => match status.as_u16() {
-                200 | 201 if self.total == Some(range.end) => self.finish(&body, &parts.headers),
+                200 | 201 if self.total == Some(range.end) => {
+                    self.finish(&body, &parts.headers, Some(now));
+                }
                 200 | 201 => self.fail(ProtocolError::UnexpectedFinal.into()),
                 308 => {
                     if let Some(advanced) = self.apply_persisted(&parts.headers)
@@ -394,7 +416,7 @@ impl Upload {
                 _ => self.fail_rejected(status, &body),
             },
             Flight::Query => match status.as_u16() {
-                200 | 201 if self.total.is_some() => self.finish(&body, &parts.headers),
+                200 | 201 if self.total.is_some() => self.finish(&body, &parts.headers, None),
                 200 | 201 => self.fail(ProtocolError::UnexpectedFinal.into()),
                 308 => {
                     let advanced = self.apply_persisted(&parts.headers);
@@ -411,7 +433,7 @@ impl Upload {
                 _ => self.fail_rejected(status, &body),
             },
             Flight::Register(object) => match status.as_u16() {
-                200 | 201 => self.registered(object, &body),
+                200 | 201 => self.registered(object, &body, now),
                 _ if is_retryable(status) => failed(self),
                 _ => self.fail_api(status, &body),
             },
@@ -450,7 +472,23 @@ impl Upload {
     /// with the bytes an [`Action::Checksum`] asks for. Bytes already hashed
     /// are skipped, so feeding a retry again is harmless.
     pub fn feed_checksum(&mut self, offset: u64, data: &[u8]) {
-        self.crc.feed(offset, data);
+        let Some(expected) = self.prefix_check else {
+            self.crc.feed(offset, data);
+            return;
+        };
+        // Hash exactly through the checkpoint's offset, compare, then go on.
+        let end = expected.through();
+        let head = usize::try_from(end.saturating_sub(offset)).unwrap_or(usize::MAX);
+        let (head, tail) = data.split_at(head.min(data.len()));
+        self.crc.feed(offset, head);
+        if self.crc.through() < end {
+            return;
+        }
+        self.prefix_check = None;
+        if self.crc != expected {
+            return self.fail(SourceError::Changed.into());
+        }
+        self.crc.feed(end, tail);
     }
 
     /// Tells the core the source's total size, once a stream of unknown
@@ -759,6 +797,10 @@ impl Upload {
         let total = self.total.unwrap_or_default();
         let session = match UploadSession::parse(body, total, self.clock.wall(now)) {
             Ok(session) => session,
+            // A session lost on the way is only an unused one: ask for another.
+            Err(SessionError::Protocol(ProtocolError::CutShort { .. })) => {
+                return self.retry(now, RetryCause::CutShort, None);
+            }
             Err(SessionError::Protocol(e)) => return self.fail(e.into()),
             Err(SessionError::TooLarge { size, max }) => {
                 return self.fail(Error::FileTooLarge { size, max });
@@ -858,10 +900,20 @@ impl Upload {
     }
 
     /// The final answer arrived: verify the object, then register or end.
-    fn finish(&mut self, body: &[u8], headers: &HeaderMap) {
-        match ObjectMeta::parse(body, headers) {
-            Ok(object) => self.receive_final(object),
-            Err(e) => self.fail(e.into()),
+    ///
+    /// `ask_again` is set (to the current time) for the answer to a data
+    /// request: an object cut short there is in doubt, not wrong (the
+    /// connection broke mid-body, a proxy emptied it), so a status query
+    /// fetches it again. Cut short in a status answer, it is the server's
+    /// fault.
+    fn finish(&mut self, body: &[u8], headers: &HeaderMap, ask_again: Option<Instant>) {
+        match (ObjectMeta::parse(body, headers), ask_again) {
+            (Ok(object), _) => self.receive_final(object),
+            (Err(ProtocolError::CutShort { .. }), Some(now)) => {
+                self.state = State::Transfer { query: true };
+                self.retry(now, RetryCause::CutShort, None);
+            }
+            (Err(e), _) => self.fail(e.into()),
         }
     }
 
@@ -936,7 +988,9 @@ impl Upload {
         }
     }
 
-    fn registered(&mut self, object: ObjectMeta, body: &[u8]) {
+    /// The register answer arrived. One cut short is retried: the API
+    /// registers a `gcs_path` once and answers a repeat with the same File.
+    fn registered(&mut self, object: ObjectMeta, body: &[u8], now: Instant) {
         match serde_json::from_slice::<File>(body) {
             Ok(file) => {
                 self.events.push_back(Event::Registered {
@@ -944,13 +998,10 @@ impl Upload {
                 });
                 self.succeed(object, Some(file));
             }
-            Err(e) => self.fail(
-                ProtocolError::Json {
-                    what: "registered file",
-                    detail: e.to_string(),
-                }
-                .into(),
-            ),
+            Err(e) => match ProtocolError::json("registered file", &e) {
+                ProtocolError::CutShort { .. } => self.retry(now, RetryCause::CutShort, None),
+                other => self.fail(other.into()),
+            },
         }
     }
 

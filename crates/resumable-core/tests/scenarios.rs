@@ -606,27 +606,8 @@ fn checkpoints_of(run: &sim::Run) -> Vec<Checkpoint> {
 
 #[test]
 fn resume_refuses_a_changed_source_and_replaces_an_expired_session() {
-    let size = 3 * UNIT;
-    let data = sim::source(size as usize, 5);
-    let fp = Fingerprint {
-        size,
-        modified: Some(wall0()),
-    };
-    let mut cfg = sim::file_api_config(size);
-    cfg.chunking = Chunking::Fixed(UNIT);
-    cfg.fingerprint = Some(fp);
-    let mut server = Server::new();
-    // Stop after the first chunk is persisted.
-    let run = sim::drive(
-        &mut server,
-        cfg.clone(),
-        &data,
-        |_, _| Fault::None,
-        |_| false,
-        4,
-    );
-    let cp = checkpoints_of(&run).pop().unwrap();
-    assert_eq!(cp.persisted, UNIT);
+    let (cfg, data, cp) = interrupted_after_one_chunk();
+    let size = data.len() as u64;
     let json = serde_json::to_string(&cp).unwrap();
     let cp: Checkpoint = serde_json::from_str(&json).unwrap();
     assert!(
@@ -647,7 +628,7 @@ fn resume_refuses_a_changed_source_and_replaces_an_expired_session() {
     // Still valid: a status query first, then the rest.
     let now = Instant::now();
     let mut up = Upload::resume(cfg.clone(), cp.clone(), now, wall0()).unwrap();
-    let q = next_request(&mut up, now);
+    let q = request_over(&mut up, now, &data);
     assert_eq!(
         (q.purpose, header(&q, "content-range")),
         (Purpose::Query, "bytes */786432")
@@ -656,7 +637,7 @@ fn resume_refuses_a_changed_source_and_replaces_an_expired_session() {
     // Expired: a new session, from zero.
     let later = wall0() + Duration::from_secs(8 * 24 * 3600);
     let mut up = Upload::resume(cfg, cp, now, later).unwrap();
-    let s = next_request(&mut up, now);
+    let s = request_over(&mut up, now, &data);
     assert_eq!(s.purpose, Purpose::CreateSession);
 }
 
@@ -682,7 +663,7 @@ fn a_crash_between_upload_and_register_resumes_at_register() {
         .clone();
     let now = Instant::now();
     let mut up = Upload::resume(cfg, uploaded, now, wall0()).unwrap();
-    let r = next_request(&mut up, now);
+    let r = request_over(&mut up, now, &data);
     assert_eq!(r.purpose, Purpose::Register);
     let body: serde_json::Value = serde_json::from_slice(json_body(&r)).unwrap();
     assert_eq!(body["file_size"], size);
@@ -1025,4 +1006,232 @@ fn a_servers_recommended_chunk_is_capped() {
     up.handle_response(s.id, response(200, &[], body), now)
         .unwrap();
     assert_eq!(up.chunk_size(), resumable_core::MAX_RECOMMENDED_CHUNK);
+}
+
+/// Polls past checkpoints, feeding every checksum request from `data`, to
+/// the next action that is not one of them.
+fn next_over(up: &mut Upload, now: Instant, data: &[u8]) -> Action {
+    loop {
+        match up.poll_action(now) {
+            Action::Checkpoint(_) => {}
+            Action::Checksum(r) => {
+                up.feed_checksum(r.start, &data[r.start as usize..r.end as usize])
+            }
+            other => return other,
+        }
+    }
+}
+
+/// The next request, feeding every checksum request from `data`.
+fn request_over(up: &mut Upload, now: Instant, data: &[u8]) -> Request {
+    match next_over(up, now, data) {
+        Action::Send(req) => req,
+        other => panic!("expected a request, got {other:?}"),
+    }
+}
+
+/// Runs a file-API upload of two chunks against the sim, cutting the body
+/// of request `cut_at`'s answer to `keep` bytes.
+fn run_with_cut_answer(cut_at: u64, keep: usize) -> (Server, sim::Run) {
+    let size = 2 * UNIT;
+    let data = sim::source(size as usize, 11);
+    let mut cfg = sim::file_api_config(size);
+    cfg.chunking = Chunking::Fixed(UNIT);
+    let mut server = Server::new();
+    let run = sim::drive(
+        &mut server,
+        cfg,
+        &data,
+        |n, _| {
+            if n == cut_at {
+                Fault::CutBody(keep)
+            } else {
+                Fault::None
+            }
+        },
+        |_| false,
+        200,
+    );
+    (server, run)
+}
+
+#[test]
+fn a_final_object_cut_short_is_asked_for_again_not_a_failure() {
+    // Requests: 0 upload-url, 1 chunk, 2 the final chunk, then the query.
+    for keep in [0, 1, 20, 60] {
+        let (server, run) = run_with_cut_answer(2, keep);
+        let outcome = run
+            .result
+            .unwrap()
+            .unwrap_or_else(|e| panic!("{keep}: {e}"));
+        assert_eq!(outcome.object.size, 2 * UNIT);
+        assert!(outcome.file.is_some(), "registered");
+        assert_eq!(server.registrations.len(), 1);
+        let final_at = run
+            .transcript
+            .iter()
+            .position(|l| l.contains("bytes 262144-524287/524288"))
+            .unwrap();
+        assert!(
+            run.transcript[final_at + 1..]
+                .iter()
+                .find(|l| l.starts_with("PUT"))
+                .is_some_and(|l| l.starts_with("PUT bytes */524288 -> 200")),
+            "a status query fetches the object again: {:#?}",
+            run.transcript
+        );
+        assert!(run.events.iter().any(|e| matches!(
+            e,
+            Event::Retrying {
+                cause: resumable_core::RetryCause::CutShort,
+                ..
+            }
+        )));
+    }
+}
+
+#[test]
+fn a_status_answer_cut_short_is_a_protocol_error() {
+    let size = UNIT;
+    let (mut up, now) = raw(Some(size));
+    let q = next_request(&mut up, now);
+    assert_eq!(q.purpose, Purpose::Query);
+    let cut = &zero_object(size)[..12];
+    up.handle_response(q.id, response(200, &[], cut), now)
+        .unwrap();
+    assert_eq!(
+        failed(&mut up, now),
+        Error::Protocol(ProtocolError::CutShort {
+            what: "final object"
+        })
+    );
+    // A body that is whole but wrong is no doubt either.
+    let (mut up, now) = raw(Some(size));
+    let q = next_request(&mut up, now);
+    up.handle_response(q.id, response(200, &[], r#"{"size":"x"}"#), now)
+        .unwrap();
+    assert!(matches!(
+        failed(&mut up, now),
+        Error::Protocol(ProtocolError::Json { .. })
+    ));
+}
+
+#[test]
+fn upload_url_and_register_answers_cut_short_are_asked_again() {
+    // Request 0 is upload-url; request 3 is register (after two chunks).
+    let (server, run) = run_with_cut_answer(0, 30);
+    let outcome = run.result.unwrap().unwrap();
+    assert!(outcome.file.is_some());
+    assert_eq!(server.next_session, 2, "a second session was asked for");
+    assert_eq!(server.registrations.len(), 1);
+
+    let (server, run) = run_with_cut_answer(3, 5);
+    let outcome = run.result.unwrap().unwrap();
+    assert_eq!(
+        run.transcript
+            .iter()
+            .filter(|l| l.starts_with("POST /v1/organizations/org/files "))
+            .count(),
+        2,
+        "{:#?}",
+        run.transcript
+    );
+    // The API registers a gcs_path once: the second answer is the same File.
+    assert_eq!(server.files.len(), 1);
+    let path = &server.registrations[0];
+    assert_eq!(outcome.file.unwrap().id, server.files[path]);
+}
+
+/// A file-API upload of three units stopped after the first chunk, with the
+/// source and its last checkpoint.
+fn interrupted_after_one_chunk() -> (Config, Vec<u8>, Checkpoint) {
+    let size = 3 * UNIT;
+    let data = sim::source(size as usize, 21);
+    let mut cfg = sim::file_api_config(size);
+    cfg.chunking = Chunking::Fixed(UNIT);
+    cfg.fingerprint = Some(Fingerprint {
+        size,
+        modified: Some(wall0()),
+    });
+    let mut server = Server::new();
+    let run = sim::drive(
+        &mut server,
+        cfg.clone(),
+        &data,
+        |_, _| Fault::None,
+        |_| false,
+        4,
+    );
+    let cp = checkpoints_of(&run).pop().unwrap();
+    assert_eq!((cp.persisted, cp.crc32c.through()), (UNIT, UNIT));
+    (cfg, data, cp)
+}
+
+#[test]
+fn a_resumed_upload_hashes_its_persisted_prefix_again_before_any_request() {
+    let (cfg, data, cp) = interrupted_after_one_chunk();
+    let now = Instant::now();
+    let mut up = Upload::resume(cfg, cp, now, wall0()).unwrap();
+    match up.poll_action(now) {
+        Action::Checksum(r) => assert_eq!(r, 0..UNIT),
+        other => panic!("the prefix is hashed first, got {other:?}"),
+    }
+    // Fed in one piece that runs past the checked prefix: checked, then kept.
+    up.feed_checksum(0, &data[..(UNIT + 10) as usize]);
+    let q = next_request(&mut up, now);
+    assert_eq!(
+        (q.purpose, header(&q, "content-range")),
+        (Purpose::Query, "bytes */786432")
+    );
+}
+
+#[test]
+fn a_source_rewritten_with_its_fingerprint_kept_is_refused_on_resume() {
+    let (cfg, data, cp) = interrupted_after_one_chunk();
+    let mut rewritten = data.clone();
+    rewritten[1000] ^= 0x40;
+    let now = Instant::now();
+    let mut up = Upload::resume(cfg.clone(), cp.clone(), now, wall0()).unwrap();
+    assert!(
+        matches!(
+            next_over(&mut up, now, &rewritten),
+            Action::Failed(Error::Source(SourceError::Changed))
+        ),
+        "refused before any request"
+    );
+    // The same for an upload whose bytes were all sent, waiting to register.
+    let size = UNIT;
+    let data = sim::source(size as usize, 22);
+    let mut cfg = sim::file_api_config(size);
+    cfg.fingerprint = Some(Fingerprint {
+        size,
+        modified: None,
+    });
+    let mut server = Server::new();
+    let run = sim::drive(
+        &mut server,
+        cfg.clone(),
+        &data,
+        |_, _| Fault::None,
+        |_| false,
+        100,
+    );
+    let uploaded = run.checkpoints.iter().find(|c| c.object.is_some()).unwrap();
+    let mut up = Upload::resume(cfg, uploaded.clone(), now, wall0()).unwrap();
+    assert!(matches!(
+        next_over(&mut up, now, &vec![0; size as usize]),
+        Action::Failed(Error::Source(SourceError::Changed))
+    ));
+}
+
+#[test]
+fn the_prefix_check_can_be_turned_off_for_sources_that_cannot_be_read_again() {
+    let (mut cfg, _, cp) = interrupted_after_one_chunk();
+    cfg.verify_resumed_prefix = false;
+    let now = Instant::now();
+    let mut up = Upload::resume(cfg, cp, now, wall0()).unwrap();
+    match up.poll_action(now) {
+        Action::Send(q) => assert_eq!(q.purpose, Purpose::Query),
+        other => panic!("expected the status query at once, got {other:?}"),
+    }
 }

@@ -247,6 +247,19 @@ pub(crate) struct Fault {
     pub(crate) edits: Vec<JsonEdit>,
     /// Pad the answer's body with spaces to this many bytes.
     pub(crate) bloat: Option<u64>,
+    /// Cut the answer's body short.
+    pub(crate) cut: Option<Cut>,
+}
+
+/// How a `cut=` or `cut-close=` fault ends an answer's body early.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Cut {
+    /// Body bytes sent.
+    pub(crate) keep: u64,
+    /// `Content-Length` names the whole body and the connection closes after
+    /// `keep` bytes (`cut-close=`); else it names `keep` (`cut=`), a whole
+    /// message whose body ends early.
+    pub(crate) close: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -357,6 +370,17 @@ impl FaultRule {
                     let n = size(v).filter(|n| *n > 0);
                     f.bloat = Some(n.ok_or_else(|| err(format!("bad size {v:?}")))?);
                 }
+                ("cut" | "cut-close", v) => {
+                    let v = v.ok_or_else(|| err(format!("{key} needs a value")))?;
+                    let keep = size(v).ok_or_else(|| err(format!("bad size {v:?}")))?;
+                    let cut = Cut {
+                        keep,
+                        close: key == "cut-close",
+                    };
+                    if f.cut.replace(cut).is_some() {
+                        return Err(err("at most one of cut=, cut-close=".into()));
+                    }
+                }
                 ("expire", None) | ("kill", None) => {
                     let effect = if key == "expire" {
                         SessionEffect::Expire
@@ -428,8 +452,13 @@ impl FaultRule {
         if *f == Fault::default() {
             return Err(err("no effect (status=, reset, stall=, short=, no-range, \
                             drop-response, override-308, expire, kill, range=, persisted=, \
-                            set=, unset= or bloat=)"
+                            set=, unset=, bloat=, cut= or cut-close=)"
                 .into()));
+        }
+        if f.cut.is_some() && f.bloat.is_some() {
+            return Err(err(
+                "cut=/cut-close= and bloat= contradict each other".into()
+            ));
         }
         if f.no_range && f.range.is_some() {
             return Err(err(
@@ -655,6 +684,20 @@ mod tests {
             ]
         );
         assert_eq!(one("api bloat=1GiB").fault.bloat, Some(1 << 30));
+        assert_eq!(
+            one("final#1 cut=10").fault.cut,
+            Some(Cut {
+                keep: 10,
+                close: false
+            })
+        );
+        assert_eq!(
+            one("register cut-close=1KiB").fault.cut,
+            Some(Cut {
+                keep: 1024,
+                close: true
+            })
+        );
         let plan: FaultPlan = "chunk#1 status=503; final#1 drop-response\n# comment\n\n"
             .parse()
             .unwrap();
@@ -701,6 +744,10 @@ mod tests {
             "final unset=",
             "api bloat=0",
             "api bloat=big",
+            "final cut",
+            "final cut=x",
+            "final cut=1 cut-close=2",
+            "final cut=1 bloat=5",
         ] {
             assert!(bad.parse::<FaultPlan>().is_err(), "{bad:?} accepted");
         }

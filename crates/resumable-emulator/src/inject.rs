@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use crate::faults::{Fault, JsonEdit, RangeLie, Respond};
 use crate::headers::range_header;
-use crate::reply::{Bloat, Body, Reply, drain, error_response};
+use crate::reply::{Bloat, Body, CutClose, Reply, drain, error_response};
 use crate::shared::{Call, Shared};
 
 /// The response of a `status=` fault.
@@ -81,14 +81,19 @@ pub(crate) async fn after_body(call: &mut Call) -> Option<Reply> {
 }
 
 /// Turns the final answer into a dropped one when the fault says so, or into a
-/// lie: a false `Range`, edited JSON, a bloated body.
+/// lie: a false `Range`, edited JSON, a bloated or cut body.
 pub(crate) fn finish(shared: &Shared, call: &mut Call, reply: Reply) -> Reply {
     if call.drops_response() {
         call.outcome = Some("fault-dropped-response");
         return Reply::Reset;
     }
     match (reply, &call.fault) {
-        (Reply::Respond(r), Some(fault)) => Reply::Respond(lie(shared, fault, r)),
+        (Reply::Respond(r), Some(fault)) => {
+            if fault.cut.is_some() {
+                call.outcome = Some("fault-cut");
+            }
+            Reply::Respond(lie(shared, fault, r))
+        }
         (reply, _) => reply,
     }
 }
@@ -108,7 +113,7 @@ fn lie(shared: &Shared, fault: &Fault, mut r: Response<Body>) -> Response<Body> 
             None => r.headers_mut().remove(header::RANGE),
         };
     }
-    if fault.edits.is_empty() && fault.bloat.is_none() {
+    if fault.edits.is_empty() && fault.bloat.is_none() && fault.cut.is_none() {
         return r;
     }
     let (mut parts, body) = r.into_parts();
@@ -140,9 +145,22 @@ fn lie(shared: &Shared, fault: &Fault, mut r: Response<Body>) -> Response<Body> 
         }
         bytes = Some(Bytes::from(Value::Object(map).to_string()));
     }
-    let body = match fault.bloat {
-        Some(size) => Body::Bloat(Bloat::new(bytes, size, shared.bloat.clone())),
-        None => Body::Full(bytes),
+    let body = match (fault.bloat, fault.cut) {
+        (Some(size), _) => Body::Bloat(Bloat::new(bytes, size, shared.bloat.clone())),
+        (None, Some(cut)) => {
+            let whole = bytes.unwrap_or_default();
+            let keep = usize::try_from(cut.keep).unwrap_or(usize::MAX);
+            let head = whole.slice(..keep.min(whole.len()));
+            if cut.close {
+                parts
+                    .headers
+                    .insert(header::CONTENT_LENGTH, HeaderValue::from(whole.len()));
+                Body::CutClose(CutClose::new(head))
+            } else {
+                Body::Full(Some(head))
+            }
+        }
+        (None, None) => Body::Full(bytes),
     };
     Response::from_parts(parts, body)
 }

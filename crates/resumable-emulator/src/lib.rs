@@ -158,6 +158,8 @@
 //!          | "set=" FIELD ":" JSON               ; a JSON answer's FIELD becomes JSON
 //!          | "unset=" FIELD                      ; a JSON answer loses FIELD
 //!          | "bloat=" SIZE                       ; the answer's body padded with spaces to SIZE
+//!          | "cut=" SIZE                         ; the answer's body ends after SIZE bytes
+//!          | "cut-close=" SIZE                   ; the connection closes after SIZE body bytes
 //! SIZE     = N [ "KiB" | "MiB" | "GiB" ]
 //! DURATION = N ( "ms" | "s" | "m" )
 //! ```
@@ -199,6 +201,10 @@
 //!   `x-goog-hash`); `bloat=SIZE` pads the answer's body with spaces to SIZE bytes,
 //!   streamed, and [`Stats`] counts such bodies, their bytes sent and those the client
 //!   hung up on.
+//! - `cut=SIZE` ends the answer's body after SIZE bytes with a `Content-Length` of
+//!   SIZE (a whole message, its JSON cut short; 0 is an empty body); `cut-close=SIZE`
+//!   promises the whole body's length and closes the connection after SIZE bytes. Both
+//!   apply to any answer and leave what is stored and registered as it is.
 //!
 //! Examples:
 //!
@@ -225,6 +231,8 @@
 //! upload-url#1 set=upload_url:"ftp://h/x"  # a session URL that is not http(s)
 //! upload-url#1 set=max_file_size:1000      # a session too small for the file
 //! chunk#1 bloat=1GiB                       # a 308 with a 1 GiB body
+//! final#1 cut=20                           # the object's JSON cut short (the object is stored)
+//! register#1 cut-close=0                   # registered, the answer's body cut off
 //! ```
 //!
 //! The same seed and the same order of requests give the same faults.

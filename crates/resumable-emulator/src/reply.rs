@@ -1,5 +1,6 @@
 //! Response bodies, the JSON error shape, and how a handler ends a request.
 
+use std::future::Future as _;
 use std::io;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -24,6 +25,28 @@ pub(crate) enum Body {
         remaining: u64,
     },
     Bloat(Bloat),
+    /// These bytes, then an error, so the connection closes before the
+    /// `Content-Length` the headers promise (a `cut-close=` fault).
+    CutClose(CutClose),
+}
+
+/// The body of a `cut-close=` answer.
+#[derive(Debug)]
+pub(crate) struct CutClose {
+    head: Option<Bytes>,
+    /// A pause before the error, so the bytes before it reach the client:
+    /// the connection flushes while the body is pending, and aborting it
+    /// drops what is still buffered.
+    pause: Pin<Box<tokio::time::Sleep>>,
+}
+
+impl CutClose {
+    pub(crate) fn new(head: Bytes) -> Self {
+        CutClose {
+            head: Some(head).filter(|h| !h.is_empty()),
+            pause: Box::pin(tokio::time::sleep(Duration::from_millis(50))),
+        }
+    }
 }
 
 /// What happened to the bodies of `bloat=` faults, over the emulator's life.
@@ -118,6 +141,18 @@ impl hyper::body::Body for Body {
                 Poll::Pending => Poll::Pending,
             },
             Body::Bloat(b) => Poll::Ready(b.next().map(|b| Ok(Frame::data(b)))),
+            Body::CutClose(cut) => {
+                if let Some(head) = cut.head.take() {
+                    return Poll::Ready(Some(Ok(Frame::data(head))));
+                }
+                match cut.pause.as_mut().poll(cx) {
+                    Poll::Pending => Poll::Pending,
+                    Poll::Ready(()) => Poll::Ready(Some(Err(io::Error::new(
+                        io::ErrorKind::ConnectionAborted,
+                        "a cut-close fault ends the body early",
+                    )))),
+                }
+            }
         }
     }
 
@@ -126,6 +161,7 @@ impl hyper::body::Body for Body {
             Body::Full(b) => b.as_ref().is_none_or(Bytes::is_empty),
             Body::Stream { remaining, .. } => *remaining == 0,
             Body::Bloat(b) => b.remaining() == 0,
+            Body::CutClose(_) => false,
         }
     }
 
@@ -134,6 +170,8 @@ impl hyper::body::Body for Body {
             Body::Full(b) => SizeHint::with_exact(b.as_ref().map_or(0, |b| b.len() as u64)),
             Body::Stream { remaining, .. } => SizeHint::with_exact(*remaining),
             Body::Bloat(b) => SizeHint::with_exact(b.remaining()),
+            // The headers' Content-Length names the whole body.
+            Body::CutClose(_) => SizeHint::default(),
         }
     }
 }

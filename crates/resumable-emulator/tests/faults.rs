@@ -476,3 +476,70 @@ fn random_faults_under_seeds() {
         );
     }
 }
+
+#[test]
+fn cut_ends_an_answers_body_early_and_the_object_stays_whole() {
+    // cut=: a whole message whose body ends early (its length says so).
+    let emu = with_faults("final#1 cut=10");
+    let (s, body) = session(&emu, 1);
+    let total = body.len();
+    let mut c = Conn::open(&emu);
+    let r = put_range(&mut c, &s.target, &body, 0, total, Some(total)).unwrap();
+    assert_eq!(r.status, 200);
+    assert_eq!(r.header("content-length"), Some("10"));
+    assert_eq!(r.body.len(), 10);
+    assert!(serde_json::from_slice::<serde_json::Value>(&r.body).is_err());
+    wait_for_log(&emu, |r| r.outcome == "fault-cut");
+    // The object is stored whole; a status query answers its JSON.
+    let q = query(&emu, &s.target, Some(total));
+    assert_eq!(q.status, 200);
+    assert_eq!(q.json()["md5Hash"], md5_b64(&body).as_str());
+
+    // cut-close=: the length of the whole body, then the connection closes.
+    let emu = with_faults("final#1 cut-close=10");
+    let (s, body) = session(&emu, 1);
+    let total = body.len();
+    let mut c = Conn::open(&emu);
+    let range = format!("bytes 0-{}/{total}", total - 1);
+    c.write_head(
+        "PUT",
+        &s.target,
+        &[
+            ("Content-Range", range),
+            ("Content-Length", total.to_string()),
+        ],
+    )
+    .unwrap();
+    c.write_body(&body).unwrap();
+    let r = c.read_until_close().unwrap();
+    assert_eq!(r.status, 200);
+    let promised: usize = r.header("content-length").unwrap().parse().unwrap();
+    assert!(promised > 10, "the whole body's length: {promised}");
+    assert_eq!(r.body.len(), 10, "closed after 10 bytes");
+    assert_eq!(query(&emu, &s.target, Some(total)).status, 200);
+}
+
+#[test]
+fn cut_applies_to_file_api_answers_too() {
+    let emu = with_faults("upload-url#1 cut=0; register#1 cut=7");
+    let mut c = Conn::open(&emu);
+    let ask = json!({"filename": "a.bin", "file_size": 10, "mime_type": "text/plain"});
+    let r = api_post(
+        &mut c,
+        "/v1/organizations/org_1/files/upload-url",
+        Some(KEY),
+        &ask,
+    );
+    assert_eq!((r.status, r.body.len()), (200, 0), "an empty body");
+    let s = new_session_named(&emu, "org_1", "a.bin", 10, "text/plain");
+    let body = data(10);
+    put_range(&mut Conn::open(&emu), &s.target, &body, 0, 10, Some(10)).unwrap();
+    let reg = json!({"filename": "a.bin", "gcs_path": s.gcs_path, "file_size": 10, "mime_type": "text/plain"});
+    let r = api_post(&mut c, "/v1/organizations/org_1/files", Some(KEY), &reg);
+    assert_eq!((r.status, r.body.len()), (201, 7));
+    // Registered for real: the same gcs_path again gets the same File.
+    let again = api_post(&mut c, "/v1/organizations/org_1/files", Some(KEY), &reg);
+    assert_eq!(again.status, 200);
+    assert!(!again.json()["id"].as_str().unwrap().is_empty());
+    assert_eq!(emu.registrations(), 1);
+}

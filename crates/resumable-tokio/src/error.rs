@@ -29,7 +29,9 @@ pub enum UploadError {
     )]
     ChangedDuringUpload,
     /// The file changed since its interrupted upload began, so that upload
-    /// cannot resume. Remove its checkpoint ([`crate::Uploader::cancel`]
+    /// cannot resume: its size or modification time differ, or the bytes the
+    /// server already holds are no longer the file's (read again and
+    /// compared on resume, see `verify_resumed_prefix`). Remove its checkpoint ([`crate::Uploader::cancel`]
     /// also deletes the session) to start over.
     #[error(
         "the file changed since its interrupted upload began; remove its checkpoint to start over"

@@ -5,7 +5,9 @@ use std::io;
 use std::time::Duration;
 
 use bytes::BytesMut;
-use resumable_core::{Action, Body, Error, Event, Outcome, Purpose, Upload, url_policy};
+use resumable_core::{
+    Action, Body, Error, Event, Outcome, Purpose, SourceError, Upload, url_policy,
+};
 
 use crate::error::UploadError;
 use crate::exchange::{Exchange, FRAME_SIZE};
@@ -145,7 +147,11 @@ impl<T: AsyncTransport, S: AsyncSource + ?Sized> Pump<'_, T, S> {
                     store.remove(key).await.map_err(UploadError::Checkpoint)?;
                 }
                 tracing::warn!(error = %error, "upload failed");
-                return Err(error.into());
+                return Err(match error {
+                    // Found while resuming: the same error as a changed fingerprint.
+                    Error::Source(SourceError::Changed) => UploadError::Changed,
+                    other => other.into(),
+                });
             }
             // AwaitResponse: this loop answers every request before polling
             // again, so this is a bug, reported not panicked.

@@ -75,6 +75,7 @@ pub struct Uploader<T> {
     on_event: Option<EventCallback>,
     upload_headers: http::HeaderMap,
     allow_insecure_http: bool,
+    verify_resumed_prefix: bool,
 }
 
 impl<T> fmt::Debug for Uploader<T> {
@@ -138,6 +139,7 @@ impl<T: AsyncTransport> Uploader<T> {
             on_event: None,
             upload_headers: http::HeaderMap::new(),
             allow_insecure_http: false,
+            verify_resumed_prefix: true,
         }
     }
 
@@ -189,6 +191,18 @@ impl<T: AsyncTransport> Uploader<T> {
     #[must_use]
     pub fn allow_insecure_http(mut self, allow: bool) -> Self {
         self.allow_insecure_http = allow;
+        self
+    }
+
+    /// Whether a resumed upload first reads the bytes its checkpoint hashed
+    /// again and compares them (on by default, for sources that can be read
+    /// again): a file rewritten with its size and modification time kept then
+    /// fails with [`UploadError::Changed`] instead of resuming into a mixed
+    /// object. It costs one read of the persisted part of the file; see
+    /// `Config::verify_resumed_prefix`.
+    #[must_use]
+    pub fn verify_resumed_prefix(mut self, verify: bool) -> Self {
+        self.verify_resumed_prefix = verify;
         self
     }
 
@@ -274,6 +288,7 @@ impl<T: AsyncTransport> Uploader<T> {
         config.jitter_seed = RandomState::new().hash_one(Instant::now());
         config.fingerprint = source.fingerprint();
         config.restartable_source = source.is_restartable();
+        config.verify_resumed_prefix = self.verify_resumed_prefix && source.is_restartable();
         let key = checkpoint_key.filter(|_| self.store.is_some());
         let resume = match key {
             Some(key) => self.load_checkpoint(key).await?,

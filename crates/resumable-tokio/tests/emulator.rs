@@ -530,3 +530,78 @@ fn upload_futures_can_be_spawned() {
     let future = up.upload_file(&api, "/nonexistent");
     assert_send(&future);
 }
+
+#[tokio::test]
+async fn answers_cut_short_are_asked_again_and_the_upload_ends_well() {
+    let emu = emulator().await;
+    let dir = tempfile::tempdir().unwrap();
+    let bytes = data(3 * K256 + 1000, 19);
+    let path = write_file(dir.path(), "cut.bin", &bytes);
+    let specs = [
+        "final#1 cut=0",
+        "final#1 cut=25",
+        "final#1 cut-close=25",
+        "chunk#2 cut-close=0",
+        "chunk#1 status=503; query#1 cut-close=3",
+        "upload-url#1 cut=10",
+        "upload-url#1 cut-close=10",
+        "register#1 cut=0",
+        "register#1 cut-close=4",
+    ];
+    for (i, spec) in specs.into_iter().enumerate() {
+        emu.clear_faults();
+        emu.clear_request_log();
+        emu.add_faults(spec).unwrap();
+        let outcome = uploader()
+            .upload_file(&api(&emu), &path)
+            .await
+            .unwrap_or_else(|e| panic!("{spec}: {e}"));
+        assert_eq!(
+            emu.object_bytes(&gcs_path(&outcome)).unwrap(),
+            bytes,
+            "{spec}"
+        );
+        assert_eq!(emu.registrations(), i as u64 + 1, "{spec}: registered once");
+        assert!(
+            emu.request_log().iter().any(|r| r.outcome == "fault-cut"),
+            "{spec}: the fault fired"
+        );
+    }
+}
+
+/// Rewrites `path` with other bytes of the same length and puts its
+/// modification time back, as `rsync -t` or `tar -x` do.
+fn rewrite_keeping_size_and_mtime(path: &Path, bytes: &[u8]) {
+    let modified = std::fs::metadata(path).unwrap().modified().unwrap();
+    std::fs::write(path, bytes).unwrap();
+    let file = std::fs::OpenOptions::new().write(true).open(path).unwrap();
+    file.set_modified(modified).unwrap();
+}
+
+#[tokio::test]
+async fn a_file_rewritten_with_its_size_and_mtime_kept_does_not_resume() {
+    let bytes = data(4 * K256, 21);
+    let mut other = bytes.clone();
+    other[10] ^= 1;
+    for verify in [true, false] {
+        let r = refused_at_chunk(3, &bytes).await;
+        rewrite_keeping_size_and_mtime(&r.path, &other);
+        r.emu.clear_request_log();
+        let mut up = uploader()
+            .checkpoint_store(r.store.clone())
+            .verify_resumed_prefix(verify);
+        let result = up.upload_file(&r.target, &r.path).await;
+        if verify {
+            assert!(matches!(result, Err(UploadError::Changed)), "{result:?}");
+            assert!(r.emu.request_log().is_empty(), "refused before any request");
+            assert_eq!(r.emu.registrations(), 0);
+        } else {
+            // Without the check the hole is there: old prefix, new suffix, and
+            // every check passes, since the CRC32C hashed what was sent.
+            let outcome = result.unwrap();
+            let stored = r.emu.object_bytes(&gcs_path(&outcome)).unwrap();
+            assert_eq!(stored[10], bytes[10], "the old prefix");
+            assert_ne!(stored, other);
+        }
+    }
+}

@@ -185,6 +185,8 @@ pub fn core_values_shown(
     };
     let mut config = Config::file_api(file_api.clone(), size);
     config.fingerprint = checkpoint.fingerprint;
+    // The source is not at hand here: straight to the status query.
+    config.verify_resumed_prefix = false;
     debug += &shown(&file_api);
     debug += &shown(&config);
     debug += &shown(&Config::gcs_session(session.upload_url, Some(size)));

@@ -38,6 +38,9 @@ pub enum Fault {
     Override308,
     /// The session disappears before this request (404).
     KillSession,
+    /// Process the request, then answer with the real answer's body cut to
+    /// this many bytes (a whole message: its length says so).
+    CutBody(usize),
 }
 
 #[derive(Debug, Default)]
@@ -87,6 +90,17 @@ fn json(status: u16, body: String) -> Reply {
             .body(Bytes::from(body))
             .unwrap(),
     )
+}
+
+fn cut_body(reply: Reply, n: usize) -> Reply {
+    match reply {
+        Reply::Response(r) => {
+            let (parts, body) = r.into_parts();
+            let cut = body.slice(..n.min(body.len()));
+            Reply::Response(Response::from_parts(parts, cut))
+        }
+        other => other,
+    }
 }
 
 fn range_308(persisted: u64, override308: bool) -> Reply {
@@ -161,6 +175,7 @@ impl Server {
             return match fault {
                 Fault::LostResponse => Reply::Transport(TransportErrorKind::Reset),
                 Fault::StatusAfter(s) => json(s, "{}".into()),
+                Fault::CutBody(n) => cut_body(real, n),
                 _ => real,
             };
         }
@@ -181,6 +196,7 @@ impl Server {
         match fault {
             Fault::LostResponse => Reply::Transport(TransportErrorKind::Reset),
             Fault::StatusAfter(s) => json(s, "{}".into()),
+            Fault::CutBody(n) => cut_body(real, n),
             _ => real,
         }
     }

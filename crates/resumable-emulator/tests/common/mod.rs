@@ -127,7 +127,42 @@ impl Conn {
         let _ = self.stream.shutdown(Shutdown::Write);
     }
 
+    /// Reads an answer's head, then its body as whatever arrives until the
+    /// server closes the connection, whatever its `Content-Length` says.
+    pub(crate) fn read_until_close(&mut self) -> io::Result<Resp> {
+        let head = self.read_head()?;
+        let mut body = Vec::new();
+        self.reader.read_to_end(&mut body)?;
+        Ok(Resp { body, ..head })
+    }
+
     pub(crate) fn read_response(&mut self) -> io::Result<Resp> {
+        let resp = self.read_head()?;
+        let mut body = Vec::new();
+        if let Some(n) = resp.header("content-length") {
+            let n: usize = n.parse().unwrap();
+            body.resize(n, 0);
+            self.reader.read_exact(&mut body)?;
+        } else if resp
+            .header("transfer-encoding")
+            .is_some_and(|t| t.contains("chunked"))
+        {
+            loop {
+                let mut size = String::new();
+                self.reader.read_line(&mut size)?;
+                let n = usize::from_str_radix(size.trim(), 16).unwrap();
+                let mut chunk = vec![0; n + 2];
+                self.reader.read_exact(&mut chunk)?;
+                if n == 0 {
+                    break;
+                }
+                body.extend_from_slice(&chunk[..n]);
+            }
+        }
+        Ok(Resp { body, ..resp })
+    }
+
+    fn read_head(&mut self) -> io::Result<Resp> {
         let mut line = String::new();
         if self.reader.read_line(&mut line)? == 0 {
             return Err(io::Error::new(
@@ -153,33 +188,11 @@ impl Conn {
             let (k, v) = h.split_once(':').unwrap();
             headers.push((k.trim().to_owned(), v.trim().to_owned()));
         }
-        let resp = Resp {
+        Ok(Resp {
             status,
             headers,
             body: Vec::new(),
-        };
-        let mut body = Vec::new();
-        if let Some(n) = resp.header("content-length") {
-            let n: usize = n.parse().unwrap();
-            body.resize(n, 0);
-            self.reader.read_exact(&mut body)?;
-        } else if resp
-            .header("transfer-encoding")
-            .is_some_and(|t| t.contains("chunked"))
-        {
-            loop {
-                let mut size = String::new();
-                self.reader.read_line(&mut size)?;
-                let n = usize::from_str_radix(size.trim(), 16).unwrap();
-                let mut chunk = vec![0; n + 2];
-                self.reader.read_exact(&mut chunk)?;
-                if n == 0 {
-                    break;
-                }
-                body.extend_from_slice(&chunk[..n]);
-            }
-        }
-        Ok(Resp { body, ..resp })
+        })
     }
 }
 
