@@ -323,6 +323,7 @@ fn streams_of_unknown_length_upload_through_an_initiated_session() {
             object: format!("streams/{i}.bin"),
             content_type: Some("application/octet-stream".into()),
             bearer_token: Some(Secret::new("token")),
+            ..Default::default()
         };
         let mut source = ReadSource::new(&bytes[..]);
         let outcome = uploader()
@@ -346,6 +347,7 @@ fn a_raw_session_url_uploads_bytes() {
         object: "raw.bin".into(),
         content_type: None,
         bearer_token: None,
+        ..Default::default()
     };
     let bytes = data(2 * UNIT as usize + 7, 31);
     let mut first = BytesSource::new(bytes.clone());

@@ -418,6 +418,7 @@ async fn streams_of_unknown_length_go_to_an_initiated_gcs_session() {
             object: format!("streams/s-{len}"),
             content_type: Some("application/x-tar".into()),
             bearer_token: Some(Secret::new("token")),
+            ..Default::default()
         };
         emu.add_faults("chunk#2 status=503").unwrap();
         let outcome = uploader()

@@ -42,6 +42,7 @@ pub(crate) fn run(args: GcsUploadArgs, console: &Arc<Console>) -> Result<Exit, C
                 object: object.clone(),
                 content_type: Some(args.mime.clone().unwrap_or_else(|| guess_mime(&args.file))),
                 bearer_token: Some(Secret::new(token.trim())),
+                ..Default::default()
             };
             let key = gcs_key(&args.endpoint, bucket, object, &args.file);
             uploader = uploader.checkpoint_store(open_store(&state_dir(&args.state)?)?);
