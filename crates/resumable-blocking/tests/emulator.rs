@@ -10,8 +10,8 @@ use resumable_blocking::{
     BytesSource, FileApiTarget, FileCheckpointStore, MemoryCheckpointStore, ReadSource, StopHandle,
     UploadError, Uploader,
 };
-use resumable_core::{Chunking, Error, Event, GcsInitiate, RetryPolicy, Secret};
-use resumable_emulator::{Emulator, EmulatorHandle, Storage};
+use resumable_core::{Chunking, Error, Event, GcsInitiate, Preconditions, RetryPolicy, Secret};
+use resumable_emulator::{Emulator, EmulatorHandle, RequestKind, Storage};
 
 const KEY: &str = "test-key";
 const UNIT: u64 = 256 * 1024;
@@ -323,6 +323,7 @@ fn streams_of_unknown_length_upload_through_an_initiated_session() {
             object: format!("streams/{i}.bin"),
             content_type: Some("application/octet-stream".into()),
             bearer_token: Some(Secret::new("token")),
+            ..Default::default()
         };
         let mut source = ReadSource::new(&bytes[..]);
         let outcome = uploader()
@@ -346,6 +347,7 @@ fn a_raw_session_url_uploads_bytes() {
         object: "raw.bin".into(),
         content_type: None,
         bearer_token: None,
+        ..Default::default()
     };
     let bytes = data(2 * UNIT as usize + 7, 31);
     let mut first = BytesSource::new(bytes.clone());
@@ -516,4 +518,43 @@ fn a_file_rewritten_with_its_size_and_mtime_kept_does_not_resume() {
             assert_ne!(stored, other);
         }
     }
+}
+
+#[test]
+fn if_generation_match_0_uploads_once_and_never_overwrites() {
+    let emu = emulator("");
+    let init = || GcsInitiate {
+        endpoint: emu.base_url().to_owned(),
+        bucket: emu.bucket().to_owned(),
+        object: "once.bin".into(),
+        preconditions: Preconditions {
+            if_generation_match: Some(0),
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let first = data(2 * UNIT as usize + 5, 41);
+    let outcome = uploader()
+        .upload_gcs(init(), &mut BytesSource::new(first.clone()))
+        .unwrap();
+    let second = data(UNIT as usize, 42);
+    let error = uploader()
+        .upload_gcs(init(), &mut BytesSource::new(second))
+        .unwrap_err();
+    assert!(
+        matches!(error, UploadError::Upload(Error::PreconditionFailed { .. })),
+        "{error}"
+    );
+    assert_eq!(emu.object_bytes("once.bin").unwrap(), first);
+    let generation = emu.object("once.bin").unwrap().generation.to_string();
+    assert_eq!(outcome.object.generation, Some(generation));
+    // The refused initiation was not retried, and nothing followed it.
+    let log = emu.request_log();
+    let last = log.last().unwrap();
+    assert_eq!((last.kind, last.status), (RequestKind::Initiate, Some(412)));
+    let initiates = log
+        .iter()
+        .filter(|r| r.kind == RequestKind::Initiate)
+        .count();
+    assert_eq!(initiates, 2);
 }

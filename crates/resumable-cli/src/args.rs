@@ -65,7 +65,11 @@ Examples:
   resumable gcs upload backup.tar --session-url \"$SESSION_URL\"
   GCS_TOKEN=$(gcloud auth print-access-token) \\
     resumable gcs upload backup.tar --bucket my-bucket --object backups/backup.tar --token-env GCS_TOKEN
-  resumable gcs upload backup.tar --session-url \"$SIGNED_URL\" --header 'x-goog-meta-owner: me'";
+  resumable gcs upload backup.tar --bucket my-bucket --object backups/backup.tar --token-env GCS_TOKEN \\
+    --if-generation-match 0                        # only if no such object exists yet
+  resumable gcs upload backup.tar --session-url \"$SIGNED_URL\" --header 'x-goog-meta-owner: me'
+
+A failed precondition (412) ends the upload at once with exit code 1: nothing is written.";
 
 const EMULATOR_HELP: &str = "\
 The emulator prints its base URL on stdout and runs until Ctrl-C. Point uploads
@@ -275,6 +279,9 @@ pub(crate) struct GcsUploadArgs {
     /// The object's content type [default: guessed from the extension].
     #[arg(long, value_name = "TYPE")]
     pub(crate) mime: Option<String>,
+    /// Conditions on the object the upload would replace (with --bucket only).
+    #[command(flatten)]
+    pub(crate) preconditions: PreconditionArgs,
     /// A header for every request to the upload host, `Name: value` (repeatable).
     #[arg(long = "header", value_name = "NAME: VALUE", value_parser = parse_header)]
     pub(crate) headers: Vec<(HeaderName, HeaderValue)>,
@@ -284,6 +291,69 @@ pub(crate) struct GcsUploadArgs {
     /// Where checkpoints live (for --bucket uploads).
     #[command(flatten)]
     pub(crate) state: StateArgs,
+}
+
+/// `--if-generation-match` and kin: the JSON API's preconditions, checked by
+/// the server at the initiation and again when the object is written. Only
+/// for a session this command initiates (--bucket); a session URL was
+/// initiated elsewhere, with its own.
+#[derive(Debug, Clone, Copy, Default, Args)]
+pub(crate) struct PreconditionArgs {
+    /// Upload only if the object's generation is N; 0: only if no such object
+    /// exists (never overwrite).
+    #[arg(long, value_name = "N", value_parser = generation,
+          requires = "bucket", conflicts_with = "session_url")]
+    pub(crate) if_generation_match: Option<i64>,
+    /// Upload only if the object's generation is not N; 0: only if the object
+    /// exists.
+    #[arg(long, value_name = "N", value_parser = generation,
+          requires = "bucket", conflicts_with = "session_url")]
+    pub(crate) if_generation_not_match: Option<i64>,
+    /// Upload only if the object's metageneration is N.
+    #[arg(long, value_name = "N", value_parser = generation,
+          requires = "bucket", conflicts_with = "session_url")]
+    pub(crate) if_metageneration_match: Option<i64>,
+    /// Upload only if the object's metageneration is not N.
+    #[arg(long, value_name = "N", value_parser = generation,
+          requires = "bucket", conflicts_with = "session_url")]
+    pub(crate) if_metageneration_not_match: Option<i64>,
+}
+
+impl PreconditionArgs {
+    /// The preconditions as the engine takes them.
+    pub(crate) fn to_core(self) -> resumable_core::Preconditions {
+        resumable_core::Preconditions {
+            if_generation_match: self.if_generation_match,
+            if_generation_not_match: self.if_generation_not_match,
+            if_metageneration_match: self.if_metageneration_match,
+            if_metageneration_not_match: self.if_metageneration_not_match,
+        }
+    }
+
+    /// The options given, as typed, e.g. `--if-generation-match 0`.
+    pub(crate) fn given(self) -> Vec<String> {
+        [
+            ("--if-generation-match", self.if_generation_match),
+            ("--if-generation-not-match", self.if_generation_not_match),
+            ("--if-metageneration-match", self.if_metageneration_match),
+            (
+                "--if-metageneration-not-match",
+                self.if_metageneration_not_match,
+            ),
+        ]
+        .into_iter()
+        .filter_map(|(flag, value)| value.map(|v| format!("{flag} {v}")))
+        .collect()
+    }
+}
+
+/// A generation or metageneration: a whole number, 0 or more (GCS's are
+/// non-negative int64s).
+fn generation(text: &str) -> Result<i64, String> {
+    text.parse::<i64>()
+        .ok()
+        .filter(|n| *n >= 0)
+        .ok_or_else(|| format!("{text:?} is not a generation (a whole number, 0 or more)"))
 }
 
 /// Where the emulator keeps uploaded bytes.

@@ -14,6 +14,9 @@ pub(crate) struct Context {
     pub(crate) key_source: String,
     /// How to start the upload over, e.g. `` `resumable upload --restart FILE …` ``.
     pub(crate) restart: String,
+    /// The preconditions given, as typed (`--if-generation-match 0`), to name
+    /// them when one fails.
+    pub(crate) preconditions: Vec<String>,
 }
 
 /// The one-line message for `error`, starting with the file's name.
@@ -109,6 +112,15 @@ fn upload(error: &Error, cx: &Context) -> String {
                                not be replaced; run the same command again to start anew"
             .into(),
         Error::Cancelled => "the upload was cancelled".into(),
+        // Resuming or retrying meets the same object, so no advice to.
+        Error::PreconditionFailed { message } => {
+            let which = match cx.preconditions.as_slice() {
+                [] => "a precondition of the upload session".to_owned(),
+                [one] => format!("the precondition {one}"),
+                many => format!("one of the preconditions {}", many.join(", ")),
+            };
+            format!("{which} does not hold for the object (412: {message}); nothing was written")
+        }
         Error::Source(SourceError::Changed) => format!(
             "the file changed since its interrupted upload began; start over with {}",
             cx.restart
@@ -139,6 +151,7 @@ mod tests {
             file: "a.bin".into(),
             key_source: "FREDDY_API_KEY".into(),
             restart: "`resumable upload --restart a.bin`".into(),
+            preconditions: Vec::new(),
         }
     }
 
@@ -184,6 +197,37 @@ mod tests {
             let line = explain(&error, &cx());
             assert!(line.contains(expected), "{line}");
             assert!(!line.contains('\n'), "{line}");
+        }
+    }
+
+    #[test]
+    fn a_failed_precondition_is_named_without_resume_advice() {
+        let error = UploadError::Upload(Error::PreconditionFailed {
+            message: "conditionNotMet".into(),
+        });
+        let mut cx = cx();
+        for (given, expected) in [
+            (
+                vec![],
+                "a.bin: a precondition of the upload session does not hold",
+            ),
+            (
+                vec!["--if-generation-match 0".to_owned()],
+                "a.bin: the precondition --if-generation-match 0 does not hold for the object \
+                 (412: conditionNotMet); nothing was written",
+            ),
+            (
+                vec![
+                    "--if-generation-match 5".to_owned(),
+                    "--if-metageneration-match 1".to_owned(),
+                ],
+                "one of the preconditions --if-generation-match 5, --if-metageneration-match 1",
+            ),
+        ] {
+            cx.preconditions = given;
+            let line = explain(&error, &cx);
+            assert!(line.contains(expected), "{line}");
+            assert!(!line.contains('\n') && !line.contains("again"), "{line}");
         }
     }
 }

@@ -438,6 +438,28 @@ fn usage_errors_exit_2_and_every_command_has_examples() {
         vec!["upload", "--org", "o"],
         vec!["upload", f],
         vec!["upload", f, "--org", "o", "--chunk-size", "8XB"],
+        vec![
+            "gcs",
+            "upload",
+            f,
+            "--session-url",
+            "http://127.0.0.1:1/s",
+            "--if-generation-match",
+            "0",
+        ],
+        vec![
+            "gcs",
+            "upload",
+            f,
+            "--bucket",
+            "b",
+            "--object",
+            "o",
+            "--token-env",
+            "T",
+            "--if-metageneration-match",
+            "x",
+        ],
         vec!["upload", f, "--org", "o", "--jobs", "0"],
         vec!["upload", f, "--org", "o", "--api-key", "k"],
         vec!["cancel"],
@@ -579,4 +601,47 @@ fn a_file_rewritten_with_its_size_and_mtime_kept_is_refused_after_a_kill() {
     assert!(out.status.success(), "{}", stderr(&out));
     let file = &emu.files()[0];
     assert_eq!(emu.object_bytes(&file.gcs_path).unwrap(), other);
+}
+
+#[test]
+fn if_generation_match_0_uploads_once_then_refuses_to_overwrite() {
+    let emu = emulator("");
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state");
+    let first = write(dir.path(), "first.bin", &data(2 * UNIT + 3, 11));
+    let second = write(dir.path(), "second.bin", &data(UNIT, 12));
+    let upload = |path: &Path| {
+        resumable(&state)
+            .env("GCS_TOKEN", "token")
+            .args(["gcs", "upload", path.to_str().unwrap()])
+            .args(["--bucket", emu.bucket(), "--object", "once.bin"])
+            .args(["--endpoint", emu.base_url(), "--token-env", "GCS_TOKEN"])
+            .args(["--chunk-size", "256KiB", "--if-generation-match", "0"])
+            .output()
+            .unwrap()
+    };
+    let out = upload(&first);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let stored = emu.object("once.bin").unwrap();
+
+    let out = upload(&second);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let err = stderr(&out);
+    let lines: Vec<&str> = err.lines().filter(|l| l.contains("precondition")).collect();
+    assert_eq!(lines.len(), 1, "{err}");
+    let line = lines[0];
+    assert!(line.contains("second.bin: the precondition --if-generation-match 0 does not hold for the object (412: "), "{line}");
+    assert!(line.ends_with("nothing was written"), "{line}");
+    for advice in ["again", "resume", "restart", "cancel"] {
+        assert!(!line.contains(advice), "{line}");
+    }
+    assert_eq!(
+        emu.object_bytes("once.bin").unwrap(),
+        std::fs::read(&first).unwrap()
+    );
+    assert_eq!(
+        emu.object("once.bin").unwrap().generation,
+        stored.generation
+    );
+    assert!(pending(&state).is_empty(), "no checkpoint left to resume");
 }

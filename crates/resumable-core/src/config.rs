@@ -90,9 +90,42 @@ pub struct FileApi {
 }
 
 /// Parameters to initiate a session with the GCS JSON API.
+///
+/// Build it with literal syntax, leaving what is not needed to
+/// `..Default::default()`:
+///
+/// ```
+/// use resumable_core::{GcsInitiate, Preconditions};
+///
+/// let init = GcsInitiate {
+///     bucket: "my-bucket".into(),
+///     object: "backups/2024.tar".into(),
+///     // Only if no such object exists yet: never overwrite.
+///     preconditions: Preconditions::object_absent(),
+///     ..Default::default()
+/// };
+/// ```
+///
+/// # Retries and preconditions
+///
+/// Every request of the session (chunks, status queries) is retried on
+/// 408/429/5xx and transport failures, whether or not preconditions are
+/// set. That is safe because a resumable session is idempotent: bytes sent
+/// again below the persisted offset are ignored, and the object is written
+/// once, when the session finalizes. Google's retry guidance (and its
+/// client libraries' retry-conformance tests) retry a *non-resumable*
+/// insert only when it carries a precondition such as
+/// `ifGenerationMatch`, because re-sending such an insert may write the
+/// object twice; a resumable session has no such hazard, so the engine
+/// needs no precondition to retry it.
+///
+/// The preconditions guard the object's state instead: the server checks
+/// them when the session is initiated and again when it finalizes, and a
+/// failed one ends the upload with [`crate::Error::PreconditionFailed`],
+/// never retried.
 #[derive(Debug, Clone)]
 pub struct GcsInitiate {
-    /// The API endpoint, e.g. `https://storage.googleapis.com`.
+    /// The API endpoint, e.g. [`GCS_ENDPOINT`] (the default).
     pub endpoint: String,
     /// The bucket.
     pub bucket: String,
@@ -102,6 +135,84 @@ pub struct GcsInitiate {
     pub content_type: Option<String>,
     /// An OAuth bearer token for the initiation (the session URL needs none).
     pub bearer_token: Option<Secret>,
+    /// Conditions on the object's current generation and metageneration,
+    /// sent as query parameters of the initiation. None by default.
+    pub preconditions: Preconditions,
+}
+
+/// The JSON API's public endpoint.
+pub const GCS_ENDPOINT: &str = "https://storage.googleapis.com";
+
+impl Default for GcsInitiate {
+    /// Google's endpoint ([`GCS_ENDPOINT`]), no bucket or object yet, no
+    /// content type, token or preconditions.
+    fn default() -> Self {
+        Self {
+            endpoint: GCS_ENDPOINT.to_owned(),
+            bucket: String::new(),
+            object: String::new(),
+            content_type: None,
+            bearer_token: None,
+            preconditions: Preconditions::default(),
+        }
+    }
+}
+
+/// Conditions on the object a GCS upload replaces, as the JSON API's
+/// `ifGenerationMatch`, `ifGenerationNotMatch`, `ifMetagenerationMatch` and
+/// `ifMetagenerationNotMatch` query parameters (what `gcloud storage cp
+/// --if-generation-match` sends).
+///
+/// Generations are GCS's int64s; generation 0 means "no live object", so
+/// `if_generation_match: Some(0)` uploads only if the object does not exist
+/// ([`Preconditions::object_absent`]). When a condition fails, the server
+/// answers `412 Precondition Failed` and the upload ends with
+/// [`crate::Error::PreconditionFailed`]; nothing was written.
+///
+/// These four are all the JSON API has for an upload, so the struct is
+/// complete and built with literal syntax and `..Default::default()`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Preconditions {
+    /// Write only if the object's generation is this one (0: only if there
+    /// is no live object).
+    pub if_generation_match: Option<i64>,
+    /// Write only if the object's generation is not this one (0: only if
+    /// there is a live object).
+    pub if_generation_not_match: Option<i64>,
+    /// Write only if the object's metageneration is this one.
+    pub if_metageneration_match: Option<i64>,
+    /// Write only if the object's metageneration is not this one.
+    pub if_metageneration_not_match: Option<i64>,
+}
+
+impl Preconditions {
+    /// Only if no live object has the name: the upload never overwrites.
+    #[must_use]
+    pub fn object_absent() -> Self {
+        Self {
+            if_generation_match: Some(0),
+            ..Self::default()
+        }
+    }
+
+    /// Whether no condition is set.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.query_pairs().next().is_none()
+    }
+
+    /// The conditions set, as the JSON API's query parameters, in a fixed
+    /// order.
+    pub fn query_pairs(&self) -> impl Iterator<Item = (&'static str, i64)> {
+        [
+            ("ifGenerationMatch", self.if_generation_match),
+            ("ifGenerationNotMatch", self.if_generation_not_match),
+            ("ifMetagenerationMatch", self.if_metageneration_match),
+            ("ifMetagenerationNotMatch", self.if_metageneration_not_match),
+        ]
+        .into_iter()
+        .filter_map(|(name, value)| value.map(|v| (name, v)))
+    }
 }
 
 /// What identifies a source's content cheaply: its size and modification time.

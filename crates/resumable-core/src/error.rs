@@ -51,6 +51,18 @@ pub enum Error {
         /// The server's message, or the status text when it sent none.
         message: String,
     },
+    /// The upload host answered `412 Precondition Failed`: a condition of
+    /// [`crate::Preconditions`] does not hold for the object as it is now
+    /// (at the initiation, or when the session finalized: GCS checks both
+    /// times). Nothing was written, and retrying cannot help while the
+    /// object stays as it is; the upload ends at once. A resumed session
+    /// fails the same way, since the server keeps the condition with it:
+    /// to upload anyway, start a new upload with other preconditions.
+    #[error("a precondition failed (412): {message}; nothing was written")]
+    PreconditionFailed {
+        /// The server's message, or the status text when it sent none.
+        message: String,
+    },
     /// Failures went on past the retry budget.
     #[error("gave up after {attempts} failed attempts over {elapsed:?}; last: {last}")]
     GaveUp {

@@ -138,6 +138,24 @@
 //! body cut below its `Content-Length` is a transport error for the driver
 //! to report, retried like any.
 //!
+//! # Retries and preconditions
+//!
+//! The engine retries every request of a session (chunks, status queries)
+//! after a 408, 429, 5xx or transport failure, with or without
+//! [`Preconditions`]. A resumable session is idempotent: bytes sent again
+//! below the persisted offset are ignored, and the object is written once,
+//! when the session finalizes. That is where it differs from a
+//! non-resumable insert, which Google's retry guidance (and its client
+//! libraries' retry-conformance tests) retries only with a precondition
+//! such as `ifGenerationMatch`, since a re-sent insert may write the object
+//! twice. The initiation itself creates only a session; one left behind by
+//! a lost answer stores nothing and expires.
+//!
+//! Preconditions ([`GcsInitiate::preconditions`]) guard the object's state
+//! instead: GCS checks them at the initiation and again at finalize, and a
+//! `412` at either ends the upload with [`Error::PreconditionFailed`],
+//! never retried, nothing written.
+//!
 //! # Errors
 //!
 //! [`UsageError`] is the driver's mistake (a response for a request not in
@@ -173,7 +191,7 @@ pub use chunk::{
     CHUNK_GRANULARITY, Chunking, DEFAULT_CHUNK_SIZE, MAX_RECOMMENDED_CHUNK, next_range,
     round_chunk_size,
 };
-pub use config::{Config, FileApi, Fingerprint, GcsInitiate, Target};
+pub use config::{Config, FileApi, Fingerprint, GCS_ENDPOINT, GcsInitiate, Preconditions, Target};
 pub use error::{ConfigError, Error, IntegrityError, ProtocolError, SourceError, UsageError};
 pub use event::{Event, RetryCause, TransportError, TransportErrorKind};
 pub use outcome::{File, ObjectMeta, Outcome};

@@ -390,6 +390,7 @@ impl Upload {
             },
             Flight::Initiate => match status.as_u16() {
                 200 | 201 => self.initiated(&parts.headers, now),
+                412 => self.fail_precondition(status, &body),
                 _ if is_retryable(status) => failed(self),
                 _ => self.fail_rejected(status, &body),
             },
@@ -411,6 +412,8 @@ impl Upload {
                     failed(self);
                 }
                 _ if is_gone(status) => self.session_gone(true),
+                // Checked again as the object is written, at finalize.
+                412 => self.fail_precondition(status, &body),
                 // The server hashed what it received and it was not the source.
                 400 if hashed => self.fail(IntegrityError::HashRejected.into()),
                 _ => self.fail_rejected(status, &body),
@@ -430,6 +433,8 @@ impl Upload {
                 }
                 _ if is_retryable(status) => failed(self),
                 _ if is_gone(status) => self.session_gone(true),
+                // A query that finalizes (every byte persisted) checks it too.
+                412 => self.fail_precondition(status, &body),
                 _ => self.fail_rejected(status, &body),
             },
             Flight::Register(object) => match status.as_u16() {
@@ -621,12 +626,16 @@ impl Upload {
         let Target::GcsInitiate(init) = &self.config.target else {
             return self.fail_now(Error::SessionGone);
         };
-        let uri = format!(
+        let mut uri = format!(
             "{}/upload/storage/v1/b/{}/o?uploadType=resumable&name={}",
             init.endpoint.trim_end_matches('/'),
             api::percent_encode(&init.bucket),
             api::percent_encode(&init.object),
         );
+        // Integers need no percent-encoding.
+        for (name, value) in init.preconditions.query_pairs() {
+            uri.push_str(&format!("&{name}={value}"));
+        }
         let mut builder = self
             .upload_request(Method::POST, &uri)
             .header(header::CONTENT_LENGTH, 0);
@@ -1111,6 +1120,11 @@ impl Upload {
         });
     }
 
+    fn fail_precondition(&mut self, status: StatusCode, body: &[u8]) {
+        let message = api::error_message(status, body);
+        self.fail(Error::PreconditionFailed { message });
+    }
+
     fn fail(&mut self, error: Error) {
         if self.end.is_none() {
             self.end = Some(Err(error));
@@ -1136,6 +1150,12 @@ impl Upload {
 }
 
 /// What a checkpoint's destination is, so it is never resumed against another.
+///
+/// A GCS initiation's preconditions are left out on purpose: they belong to
+/// the session, which the server keeps with it and re-checks at finalize,
+/// not to the destination; a replacement session is initiated with the
+/// preconditions of the configuration at hand. Leaving them out also keeps
+/// checkpoints written before preconditions existed resumable.
 fn target_identity(target: &Target) -> String {
     match target {
         Target::FileApi(api) => format!(

@@ -9,8 +9,8 @@ use bytes::Bytes;
 use resumable_core::header::goog_hash;
 use resumable_core::{
     Action, Body, Checkpoint, Chunking, Config, ConfigError, Error, Event, FileApi, Fingerprint,
-    GcsInitiate, IntegrityError, ProtocolError, Purpose, Request, RetryPolicy, Secret, SessionUrl,
-    SourceError, TransportErrorKind, Upload, UsageError,
+    GcsInitiate, IntegrityError, Preconditions, ProtocolError, Purpose, Request, RetryPolicy,
+    Secret, SessionUrl, SourceError, TransportErrorKind, Upload, UsageError,
 };
 use sim::{Fault, Server, UNIT};
 
@@ -460,6 +460,7 @@ fn initiating_a_session_uses_location() {
         object: "dir/a b.bin".into(),
         content_type: Some("video/mp4".into()),
         bearer_token: Some(Secret::new("tok")),
+        ..Default::default()
     };
     let now = Instant::now();
     let mut up = Upload::new(Config::gcs_initiate(init, Some(3)), now, wall0()).unwrap();
@@ -485,6 +486,7 @@ fn initiating_a_session_uses_location() {
         object: "o".into(),
         content_type: None,
         bearer_token: None,
+        ..Default::default()
     };
     let mut up = Upload::new(Config::gcs_initiate(init, Some(3)), now, wall0()).unwrap();
     let i = next_request(&mut up, now);
@@ -902,6 +904,7 @@ fn debug_of_requests_never_shows_credentials() {
         object: "o".into(),
         content_type: None,
         bearer_token: Some(Secret::new("tok-SECRET")),
+        ..Default::default()
     };
     let mut cfg = Config::gcs_initiate(init, Some(1));
     cfg.upload_headers
@@ -1233,5 +1236,130 @@ fn the_prefix_check_can_be_turned_off_for_sources_that_cannot_be_read_again() {
     match up.poll_action(now) {
         Action::Send(q) => assert_eq!(q.purpose, Purpose::Query),
         other => panic!("expected the status query at once, got {other:?}"),
+    }
+}
+
+fn initiate_with(preconditions: Preconditions, total: u64) -> (Upload, Instant) {
+    let init = GcsInitiate {
+        endpoint: "https://storage.example".into(),
+        bucket: "bk".into(),
+        object: "o".into(),
+        preconditions,
+        ..Default::default()
+    };
+    let mut cfg = Config::gcs_initiate(init, Some(total));
+    cfg.chunking = Chunking::Fixed(UNIT);
+    let now = Instant::now();
+    (Upload::new(cfg, now, wall0()).unwrap(), now)
+}
+
+const PRECONDITION_FAILED: &str = r#"{"error":{"code":412,"reason":"conditionNotMet","message":"At least one of the pre-conditions you specified did not hold."}}"#;
+
+fn precondition_failed() -> Error {
+    Error::PreconditionFailed {
+        message: "At least one of the pre-conditions you specified did not hold.".into(),
+    }
+}
+
+#[test]
+fn preconditions_are_query_parameters_of_the_initiation_in_a_fixed_order() {
+    let all = Preconditions {
+        if_generation_match: Some(0),
+        if_generation_not_match: Some(1_700_000_000_000_001),
+        if_metageneration_match: Some(1),
+        if_metageneration_not_match: Some(-2),
+    };
+    let (mut up, now) = initiate_with(all, 3);
+    let i = next_request(&mut up, now);
+    assert_eq!(
+        i.http.uri(),
+        "https://storage.example/upload/storage/v1/b/bk/o?uploadType=resumable&name=o\
+         &ifGenerationMatch=0&ifGenerationNotMatch=1700000000000001\
+         &ifMetagenerationMatch=1&ifMetagenerationNotMatch=-2"
+    );
+    let (mut up, now) = initiate_with(Preconditions::object_absent(), 3);
+    let i = next_request(&mut up, now);
+    assert_eq!(
+        i.http.uri(),
+        "https://storage.example/upload/storage/v1/b/bk/o?uploadType=resumable&name=o&ifGenerationMatch=0"
+    );
+    // None set: the initiation is what it always was.
+    let (mut up, now) = initiate_with(Preconditions::default(), 3);
+    let i = next_request(&mut up, now);
+    assert_eq!(
+        i.http.uri(),
+        "https://storage.example/upload/storage/v1/b/bk/o?uploadType=resumable&name=o"
+    );
+}
+
+#[test]
+fn a_412_on_the_initiation_is_precondition_failed_and_never_retried() {
+    let (mut up, now) = initiate_with(Preconditions::object_absent(), 3);
+    let i = next_request(&mut up, now);
+    up.handle_response(i.id, response(412, &[], PRECONDITION_FAILED), now)
+        .unwrap();
+    assert_eq!(failed(&mut up, now), precondition_failed());
+    // Sticky, even much later: no second request, no wait.
+    let later = now + Duration::from_secs(3600);
+    assert!(matches!(up.poll_action(later), Action::Failed(e) if e == precondition_failed()));
+    assert!(up.session().is_none());
+    let mut events = Vec::new();
+    while let Some(e) = up.poll_event() {
+        events.push(e);
+    }
+    assert!(
+        !events.iter().any(|e| matches!(e, Event::Retrying { .. })),
+        "{events:?}"
+    );
+}
+
+#[test]
+fn a_412_at_finalize_is_precondition_failed_and_nothing_counts_as_persisted() {
+    // On the final chunk, and on the status query that would finalize.
+    for via_query in [false, true] {
+        let total = 2 * UNIT;
+        let (mut up, now) = initiate_with(Preconditions::object_absent(), total);
+        let i = next_request(&mut up, now);
+        up.handle_response(i.id, response(200, &[("location", SESSION)], ""), now)
+            .unwrap();
+        let c = next_request(&mut up, now);
+        up.handle_response(c.id, response(308, &[("range", "bytes=0-262143")], ""), now)
+            .unwrap();
+        let last = next_request(&mut up, now);
+        assert_eq!(header(&last, "content-range"), "bytes 262144-524287/524288");
+        let answered = if via_query {
+            up.handle_transport_error(last.id, TransportErrorKind::Reset, now)
+                .unwrap();
+            let later = match up.poll_action(now) {
+                Action::Wait(until) => until,
+                other => panic!("expected a wait, got {other:?}"),
+            };
+            let q = next_request(&mut up, later);
+            assert_eq!(q.purpose, Purpose::Query);
+            q
+        } else {
+            last
+        };
+        up.handle_response(answered.id, response(412, &[], PRECONDITION_FAILED), now)
+            .unwrap();
+        assert_eq!(failed(&mut up, now), precondition_failed(), "{via_query}");
+        assert_eq!(up.persisted(), UNIT, "the refused bytes count for nothing");
+        let later = now + Duration::from_secs(3600);
+        assert!(matches!(up.poll_action(later), Action::Failed(e) if e == precondition_failed()));
+        let mut events = Vec::new();
+        while let Some(e) = up.poll_event() {
+            events.push(e);
+        }
+        assert!(
+            !events.iter().any(|e| matches!(
+                e,
+                Event::Finalized { .. }
+                    | Event::Persisted {
+                        offset: 524_288,
+                        ..
+                    }
+            )),
+            "{events:?}"
+        );
     }
 }

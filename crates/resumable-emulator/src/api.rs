@@ -10,6 +10,7 @@ use serde_json::{Map, Value, json};
 
 use crate::inject;
 use crate::log::RequestKind;
+use crate::precondition::Preconditions;
 use crate::reply::{Reply, SmallBody, error_response, json_response, read_small};
 use crate::shared::{Call, Issued, Shared};
 use crate::time::rfc3339;
@@ -184,7 +185,8 @@ fn new_upload(shared: &Shared, org: &str, body: &Map<String, Value>) -> Result<V
     }
     let file_id = format!("file_{}", shared.state().random_id(12).to_lowercase());
     let gcs_path = format!("files/{org}/{file_id}/{filename}");
-    let (upload_id, _) = shared.create_session(&gcs_path, &mime, Some(size));
+    let (upload_id, _) =
+        shared.create_session(&gcs_path, &mime, Some(size), Preconditions::default());
     let expires_at = crate::shared::expiry(shared.config.session_lifetime);
     shared.state().issued.insert(
         gcs_path.clone(),

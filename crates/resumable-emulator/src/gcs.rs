@@ -445,6 +445,10 @@ async fn query(
         if let Some(msg) = hash_mismatch(hash, &session.digest) {
             return error_response(StatusCode::BAD_REQUEST, "invalid_argument", &msg).into();
         }
+        let _finalizing = shared.finalizing.lock().await;
+        if let Err((status, reason, msg)) = shared.check_preconditions(session) {
+            return error_response(status, reason, &msg).into();
+        }
         let digest = session.digest.clone();
         return finalize(shared, session, digest).await;
     }
@@ -575,6 +579,18 @@ async fn data(
                 }
                 return error_response(StatusCode::BAD_REQUEST, "invalid_argument", &msg).into();
             }
+            let _finalizing = match reaches_end {
+                true => Some(shared.finalizing.lock().await),
+                false => None,
+            };
+            // Checked again as the object is written: nothing of this request is
+            // kept, and the session stays active at its earlier offset.
+            if reaches_end && let Err((status, reason, msg)) = shared.check_preconditions(session) {
+                if let Err(e) = app.close(&mut session.part, Keep::Nothing).await {
+                    return storage_error(&e);
+                }
+                return error_response(status, reason, &msg).into();
+            }
             match app.close(&mut session.part, Keep::All).await {
                 Ok((n, d)) => {
                     session.persisted = n;
@@ -607,6 +623,7 @@ async fn finalize(shared: &Shared, session: &mut Session, digest: Digest) -> Rep
         md5: digest.md5(),
         content_type: session.content_type.clone(),
         generation,
+        metageneration: 1,
         time_created: crate::time::rfc3339_millis(SystemTime::now()),
     };
     let object = Arc::new(Object { info, data });

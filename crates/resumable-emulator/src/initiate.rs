@@ -10,6 +10,7 @@ use serde_json::Value;
 use crate::gcs::{bad, header_str, refusal, refuse, with_guploader};
 use crate::inject;
 use crate::log::RequestKind;
+use crate::precondition::Preconditions;
 use crate::reply::{Reply, SmallBody, empty_response, error_response, read_small};
 use crate::shared::{Call, Shared};
 use crate::url::{parse_query, query_value};
@@ -48,6 +49,10 @@ async fn initiate_inner(
         }
         None => return Err(refuse(body, shared, bad("missing uploadType=resumable"))),
     }
+    let preconditions = match Preconditions::parse(&query) {
+        Ok(p) => p,
+        Err(r) => return Err(refuse(body, shared, r)),
+    };
     if bucket != shared.config.bucket {
         let msg = format!("bucket {bucket:?} does not exist");
         return Err(refuse(
@@ -116,7 +121,11 @@ async fn initiate_inner(
         .map(str::to_owned)
         .or_else(|| meta_str("contentType"))
         .unwrap_or_else(|| "application/octet-stream".to_owned());
-    let (upload_id, slot) = shared.create_session(&name, &content_type, declared);
+    let live = shared.object(bucket, &name);
+    if let Err((status, reason, message)) = preconditions.check(live.as_ref().map(|o| &o.info)) {
+        return Err(error_response(status, reason, &message).into());
+    }
+    let (upload_id, slot) = shared.create_session(&name, &content_type, declared, preconditions);
     let location = shared.session_url(bucket, &name, &upload_id);
     let mut r = empty_response(StatusCode::OK);
     if let Ok(v) = HeaderValue::from_str(&location) {

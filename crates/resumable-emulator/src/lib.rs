@@ -76,7 +76,7 @@
 //! | --- | --- |
 //! | `POST /v1/organizations/{org}/files/upload-url` | a session: `upload_url`, `gcs_path`, `file_id`, `expires_at`, `max_file_size`, `upload_type`, `chunk_size_recommended` |
 //! | `POST /v1/organizations/{org}/files` | registers an uploaded object: the File (201, or 200 with the same File again) |
-//! | `POST /upload/storage/v1/b/{bucket}/o?uploadType=resumable&name=…` | a new session in `Location` |
+//! | `POST /upload/storage/v1/b/{bucket}/o?uploadType=resumable&name=…` | a new session in `Location` (with `ifGenerationMatch` and kin: only if they hold) |
 //! | `PUT {session URL}` | data chunks and status queries |
 //! | `DELETE {session URL}` | cancels: 499 |
 //! | `GET /storage/v1/b/{bucket}/o/{object}` | object metadata (`?alt=media`: its bytes) |
@@ -126,6 +126,24 @@
 //! default), only the whole 256 KiB units received are persisted. `DELETE` answers 499
 //! and the session is gone (404) from then on; past its lifetime a session answers 410.
 //! Any `PUT` to a finished session answers 200 with the object.
+//!
+//! ## Objects and preconditions
+//!
+//! Every object written gets a new `generation` (an int64, greater than any the server
+//! gave before, so a name rewritten gets a new one) and `metageneration` 1; the object
+//! JSON has both as strings, as Cloud Storage does. The initiation honours
+//! `ifGenerationMatch`, `ifGenerationNotMatch`, `ifMetagenerationMatch` and
+//! `ifMetagenerationNotMatch` as Cloud Storage does: generation 0 means "no live
+//! object" (`ifGenerationMatch=0`: only if the name is free), and with no live object
+//! the `NotMatch` and metageneration conditions fail. A value that is not a base-10
+//! int64 is 400; a condition that does not hold is 412 with reason `conditionNotMet`,
+//! and no session. The session keeps the conditions and checks them again when it
+//! finalizes (by its last chunk, or by a status query naming the total), against the
+//! object as it is then, atomically with the write: of two sessions initiated with
+//! `ifGenerationMatch=0` for one name, the first to finalize wins and the other gets
+//! 412. That 412 keeps nothing of the request and writes nothing; the session stays
+//! active at its earlier offset, as Cloud Storage leaves it. File API sessions carry
+//! no conditions.
 //!
 //! # Fault spec
 //!
@@ -273,6 +291,7 @@ mod initiate;
 mod inject;
 mod log;
 mod object;
+mod precondition;
 mod reply;
 mod server;
 mod session;

@@ -23,8 +23,13 @@ pub struct ObjectInfo {
     pub md5: [u8; 16],
     /// The content type given when the session was created.
     pub content_type: String,
-    /// The generation: microseconds since the epoch at creation, unique.
+    /// The generation: microseconds since the epoch at creation, and strictly
+    /// greater than any generation the server gave before, so every write of a
+    /// name gets a new one (as Cloud Storage's int64 generations).
     pub generation: u64,
+    /// The metageneration: 1 for a newly written object (the emulator changes
+    /// no metadata after the write).
+    pub metageneration: u64,
     /// When the object was created, RFC 3339 with milliseconds.
     pub time_created: String,
 }
@@ -67,7 +72,7 @@ pub(crate) fn object_json(info: &ObjectInfo, base_url: &str) -> Value {
         "name": info.name,
         "bucket": info.bucket,
         "generation": info.generation.to_string(),
-        "metageneration": "1",
+        "metageneration": info.metageneration.to_string(),
         "contentType": info.content_type,
         "storageClass": "STANDARD",
         "size": info.size.to_string(),

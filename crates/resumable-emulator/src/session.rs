@@ -6,6 +6,7 @@ use std::time::SystemTime;
 use serde::{Deserialize, Serialize};
 
 use crate::object::Object;
+use crate::precondition::Preconditions;
 use crate::storage::{Digest, Part};
 
 /// Where a session stands.
@@ -28,6 +29,8 @@ pub(crate) struct Session {
     /// The length promised when the session was created (`file_size`,
     /// `X-Upload-Content-Length`).
     pub(crate) declared_len: Option<u64>,
+    /// The initiation's `ifGenerationMatch` and kin, checked again at finalize.
+    pub(crate) preconditions: Preconditions,
     /// The total named by a `Content-Range`.
     pub(crate) total: Option<u64>,
     pub(crate) expires_at: SystemTime,

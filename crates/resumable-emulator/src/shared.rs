@@ -14,8 +14,10 @@ use rand::rngs::StdRng;
 
 use crate::api::FileRecord;
 use crate::faults::{Fault, FaultEngine};
+use crate::gcs::Refusal;
 use crate::log::{RequestKind, RequestRecord};
 use crate::object::Object;
+use crate::precondition::Preconditions;
 use crate::reply::{BloatMeter, Reply};
 use crate::session::{Session, SessionInfo, SessionState};
 use crate::storage::{Digest, Store};
@@ -90,6 +92,9 @@ pub(crate) struct Shared {
     pub(crate) bloat: Arc<BloatMeter>,
     /// Requests a `stall=` fault holds right now.
     pub(crate) held: Arc<AtomicU64>,
+    /// Held from a session's precondition check to its object's store, so two
+    /// sessions writing one name cannot both pass `ifGenerationMatch=0`.
+    pub(crate) finalizing: tokio::sync::Mutex<()>,
     state: Mutex<State>,
 }
 
@@ -153,6 +158,7 @@ impl Shared {
             seed,
             bloat: Arc::default(),
             held: Arc::default(),
+            finalizing: tokio::sync::Mutex::new(()),
             state: Mutex::new(state),
         }
     }
@@ -266,6 +272,7 @@ impl Shared {
         name: &str,
         content_type: &str,
         declared_len: Option<u64>,
+        preconditions: Preconditions,
     ) -> (String, SessionSlot) {
         let mut state = self.state();
         state.sessions_created += 1;
@@ -278,6 +285,7 @@ impl Shared {
             name: name.to_owned(),
             content_type: content_type.to_owned(),
             declared_len,
+            preconditions,
             total: None,
             expires_at: expiry(self.config.session_lifetime),
             state: SessionState::Active,
@@ -324,6 +332,16 @@ impl Shared {
         if let Some(old) = old {
             old.data.remove();
         }
+    }
+
+    /// Checks a session's preconditions against the live object of its name. A
+    /// finalizing caller holds [`Shared::finalizing`] from here to the store.
+    pub(crate) fn check_preconditions(&self, session: &Session) -> Result<(), Refusal> {
+        if session.preconditions.is_empty() {
+            return Ok(());
+        }
+        let live = self.object(&session.bucket, &session.name);
+        session.preconditions.check(live.as_ref().map(|o| &o.info))
     }
 
     /// The object `name` in `bucket`.

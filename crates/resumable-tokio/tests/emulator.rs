@@ -6,7 +6,9 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use resumable_core::{Chunking, Error, Event, GcsInitiate, ProtocolError, RetryPolicy, Secret};
+use resumable_core::{
+    Chunking, Error, Event, GcsInitiate, Preconditions, ProtocolError, RetryPolicy, Secret,
+};
 use resumable_emulator::{Emulator, EmulatorHandle, RequestKind, Storage};
 use resumable_tokio::{
     FileApiTarget, FileCheckpointStore, MemoryCheckpointStore, ReadSource, UploadError, Uploader,
@@ -418,6 +420,7 @@ async fn streams_of_unknown_length_go_to_an_initiated_gcs_session() {
             object: format!("streams/s-{len}"),
             content_type: Some("application/x-tar".into()),
             bearer_token: Some(Secret::new("token")),
+            ..Default::default()
         };
         emu.add_faults("chunk#2 status=503").unwrap();
         let outcome = uploader()
@@ -604,4 +607,45 @@ async fn a_file_rewritten_with_its_size_and_mtime_kept_does_not_resume() {
             assert_ne!(stored, other);
         }
     }
+}
+
+#[tokio::test]
+async fn if_generation_match_0_uploads_once_and_never_overwrites() {
+    let emu = emulator().await;
+    let init = || GcsInitiate {
+        endpoint: emu.base_url().to_owned(),
+        bucket: emu.bucket().to_owned(),
+        object: "once.bin".into(),
+        preconditions: Preconditions {
+            if_generation_match: Some(0),
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let first = data(2 * K256 + 5, 41);
+    let outcome = uploader()
+        .upload_gcs(init(), &mut ReadSource::new(&first[..]))
+        .await
+        .unwrap();
+    let second = data(K256, 42);
+    let error = uploader()
+        .upload_gcs(init(), &mut ReadSource::new(&second[..]))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(error, UploadError::Upload(Error::PreconditionFailed { .. })),
+        "{error}"
+    );
+    assert_eq!(emu.object_bytes("once.bin").unwrap(), first);
+    let generation = emu.object("once.bin").unwrap().generation.to_string();
+    assert_eq!(outcome.object.generation, Some(generation));
+    // The refused initiation was not retried, and nothing followed it.
+    let log = emu.request_log();
+    let last = log.last().unwrap();
+    assert_eq!((last.kind, last.status), (RequestKind::Initiate, Some(412)));
+    let initiates = log
+        .iter()
+        .filter(|r| r.kind == RequestKind::Initiate)
+        .count();
+    assert_eq!(initiates, 2);
 }

@@ -178,6 +178,7 @@ impl Peer {
             object: object.into(),
             content_type: Some("application/octet-stream".into()),
             bearer_token: None,
+            ..Default::default()
         }
     }
 

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use indicatif::HumanBytes;
 use resumable_blocking::{FileSource, Source, UploadError, Uploader, guess_mime};
-use resumable_core::{Config, GcsInitiate, Outcome, RetryPolicy, Secret, SessionUrl};
+use resumable_core::{Config, Error, GcsInitiate, Outcome, RetryPolicy, Secret, SessionUrl};
 use serde_json::json;
 
 use crate::args::GcsUploadArgs;
@@ -42,6 +42,7 @@ pub(crate) fn run(args: GcsUploadArgs, console: &Arc<Console>) -> Result<Exit, C
                 object: object.clone(),
                 content_type: Some(args.mime.clone().unwrap_or_else(|| guess_mime(&args.file))),
                 bearer_token: Some(Secret::new(token.trim())),
+                preconditions: args.preconditions.to_core(),
             };
             let key = gcs_key(&args.endpoint, bucket, object, &args.file);
             uploader = uploader.checkpoint_store(open_store(&state_dir(&args.state)?)?);
@@ -59,6 +60,7 @@ pub(crate) fn run(args: GcsUploadArgs, console: &Arc<Console>) -> Result<Exit, C
             Some(_) => format!("`resumable cancel {name}` and this command again"),
             None => "a new session URL".into(),
         },
+        preconditions: args.preconditions.given(),
     };
     let mut source = FileSource::open(&args.file)
         .map_err(|e| CliError::Failed(explain(&UploadError::Source(e), &cx)))?;
@@ -76,11 +78,22 @@ pub(crate) fn run(args: GcsUploadArgs, console: &Arc<Console>) -> Result<Exit, C
             {
                 file_progress.resuming(checkpoint.persisted);
             }
-            uploader.run(
+            let result = uploader.run(
                 Config::gcs_initiate(init, Some(size)),
                 &mut source,
                 Some(&key),
-            )
+            );
+            // The session keeps the failed condition: resuming it would fail
+            // the same way even with other options, so it goes.
+            if let Err(UploadError::Upload(Error::PreconditionFailed { .. })) = &result
+                && let Err(error) = uploader.cancel(&key)
+            {
+                console.warn(&format!(
+                    "could not delete the refused session ({error}); `resumable cancel {name}` \
+                     drops it"
+                ));
+            }
+            result
         }
         (None, None) => {
             return Err(CliError::Usage(

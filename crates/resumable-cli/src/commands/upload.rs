@@ -226,6 +226,7 @@ pub(crate) fn upload_files(
             file: name.clone(),
             key_source: settings.key_source.clone(),
             restart: restart_hint(name),
+            preconditions: Vec::new(),
         };
         let result = upload_one(settings, path, &file_progress, &interrupt, &cx, console);
         file_progress.finish(matches!(
