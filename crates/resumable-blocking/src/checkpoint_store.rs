@@ -1,16 +1,25 @@
 //! Durable checkpoints: an upload killed at any point resumes where the
 //! server says it stopped.
+//!
+//! Each checkpoint has an advisory lock: the upload that uses a checkpoint
+//! holds it, so that a second upload of the same file (another process, or
+//! another thread of this one) is refused instead of sending the same bytes
+//! to the same session, or cancelling the session under the first one.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fs;
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
 
 use resumable_core::Checkpoint;
 use serde::{Deserialize, Serialize};
 
 /// Where checkpoints are kept, by a key the caller chooses (one per upload).
+///
+/// The drivers call [`lock`](Self::lock) before they load a key's
+/// checkpoint, and hold the lock until the upload (or cancel) returns.
 pub trait CheckpointStore {
     /// The checkpoint stored under `key`, if any.
     fn load(&mut self, key: &str) -> io::Result<Option<Checkpoint>>;
@@ -18,13 +27,84 @@ pub trait CheckpointStore {
     fn save(&mut self, key: &str, checkpoint: &Checkpoint) -> io::Result<()>;
     /// Forgets `key`; no error when there is nothing to forget.
     fn remove(&mut self, key: &str) -> io::Result<()>;
+    /// Takes the lock of `key`, without waiting for another holder to let
+    /// go, for as long as the returned guard lives. While one guard of a key lives, every other `lock` of
+    /// that key, through any handle on the same checkpoints (a clone, a
+    /// store opened on the same directory, another process), fails with
+    /// [`LockError::Busy`]: the caller then leaves that checkpoint alone and
+    /// tries again once the other upload has ended.
+    ///
+    /// A store of your own builds the guard with [`CheckpointLock::new`]
+    /// from a guard of its own; a store no one else can reach may hand out
+    /// `CheckpointLock::new(())`.
+    fn lock(&mut self, key: &str) -> Result<CheckpointLock, LockError>;
+}
+
+/// A held checkpoint lock, from [`CheckpointStore::lock`]: dropping it
+/// releases the lock.
+#[must_use = "the lock is released as soon as this is dropped"]
+pub struct CheckpointLock {
+    _guard: Box<dyn Send>,
+}
+
+impl CheckpointLock {
+    /// A lock released when `guard` is dropped; for stores of your own.
+    pub fn new(guard: impl Send + 'static) -> Self {
+        Self {
+            _guard: Box::new(guard),
+        }
+    }
+}
+
+impl std::fmt::Debug for CheckpointLock {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CheckpointLock").finish_non_exhaustive()
+    }
+}
+
+/// Why [`CheckpointStore::lock`] did not give the lock.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum LockError {
+    /// Another upload holds the lock: the process `pid`, when the store can
+    /// tell (this process's own id when it is another upload of this
+    /// process). Leave the checkpoint alone; wait for that upload to end,
+    /// or stop it, then try again.
+    #[error("another upload{} is using this checkpoint", by_pid(*.pid))]
+    Busy {
+        /// The process that holds the lock, when known.
+        pid: Option<u32>,
+    },
+    /// The lock could not be taken or checked (the directory is not
+    /// writable, …).
+    #[error("cannot lock the checkpoint: {0}")]
+    Io(#[from] io::Error),
+}
+
+/// Who holds a checkpoint's lock, as a store's `holder` sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LockHolder {
+    /// The process that holds the lock, when known.
+    pub pid: Option<u32>,
+}
+
+/// ` (pid N)`, or nothing when the pid is unknown.
+fn by_pid(pid: Option<u32>) -> String {
+    pid.map(|pid| format!(" (pid {pid})")).unwrap_or_default()
+}
+
+fn unpoisoned<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    // A panic elsewhere cannot leave a map or a set of clones half-written.
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 /// Checkpoints in memory, for tests and short-lived processes. Clones share
-/// one map, so a caller can keep a clone and look at what was saved.
+/// one map and one set of locks, so a caller can keep a clone and look at
+/// what was saved, and two uploads through clones exclude each other.
 #[derive(Debug, Default, Clone)]
 pub struct MemoryCheckpointStore {
     map: Arc<Mutex<HashMap<String, Checkpoint>>>,
+    locked: Arc<Mutex<HashSet<String>>>,
 }
 
 impl MemoryCheckpointStore {
@@ -35,14 +115,31 @@ impl MemoryCheckpointStore {
 
     /// The checkpoint under `key`, if any.
     pub fn get(&self, key: &str) -> Option<Checkpoint> {
-        self.lock().get(key).cloned()
+        self.map().get(key).cloned()
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Checkpoint>> {
-        // A panic elsewhere cannot leave a map of clones half-written.
-        self.map
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    /// Who holds the lock of `key` (this process, through a clone), if
+    /// anyone; it takes nothing.
+    pub fn holder(&self, key: &str) -> Option<LockHolder> {
+        unpoisoned(&self.locked).contains(key).then(|| LockHolder {
+            pid: Some(std::process::id()),
+        })
+    }
+
+    fn map(&self) -> MutexGuard<'_, HashMap<String, Checkpoint>> {
+        unpoisoned(&self.map)
+    }
+}
+
+/// A memory store's lock of one key: dropping it frees the key.
+struct MemoryLock {
+    locked: Arc<Mutex<HashSet<String>>>,
+    key: String,
+}
+
+impl Drop for MemoryLock {
+    fn drop(&mut self) {
+        unpoisoned(&self.locked).remove(&self.key);
     }
 }
 
@@ -51,18 +148,39 @@ impl CheckpointStore for MemoryCheckpointStore {
         Ok(self.get(key))
     }
     fn save(&mut self, key: &str, checkpoint: &Checkpoint) -> io::Result<()> {
-        self.lock().insert(key.to_owned(), checkpoint.clone());
+        self.map().insert(key.to_owned(), checkpoint.clone());
         Ok(())
     }
     fn remove(&mut self, key: &str) -> io::Result<()> {
-        self.lock().remove(key);
+        self.map().remove(key);
         Ok(())
+    }
+    fn lock(&mut self, key: &str) -> Result<CheckpointLock, LockError> {
+        if !unpoisoned(&self.locked).insert(key.to_owned()) {
+            return Err(LockError::Busy {
+                pid: Some(std::process::id()),
+            });
+        }
+        Ok(CheckpointLock::new(MemoryLock {
+            locked: Arc::clone(&self.locked),
+            key: key.to_owned(),
+        }))
     }
 }
 
 /// One JSON file per upload in a directory, written atomically (temporary
 /// file, fsync, rename) and readable by the owner only, since a checkpoint
 /// holds the session URL, a credential.
+///
+/// The lock of a key is an advisory lock (`flock` on unix, `LockFileEx` on
+/// Windows) on a file beside its checkpoint,
+/// [`lock_path_for`](Self::lock_path_for), holding the holder's pid. The
+/// operating system releases it when its process dies, however it dies, so
+/// a lock file left by a killed run blocks no one. Locks conflict between processes and
+/// between two locks of one process (each opens the file anew). On unix the
+/// holder deletes the lock file when it lets go; on Windows, where a locked
+/// file cannot be read by others, the pid is unknown to them and lock files
+/// stay.
 #[derive(Debug, Clone)]
 pub struct FileCheckpointStore {
     dir: PathBuf,
@@ -131,6 +249,32 @@ impl FileCheckpointStore {
         Ok(out)
     }
 
+    /// The lock file of `key`: [`path_for`](Self::path_for) ending in
+    /// `.lock` instead of `.json`, so listings leave it out.
+    pub fn lock_path_for(&self, key: &str) -> PathBuf {
+        self.path_for(key).with_extension("lock")
+    }
+
+    /// Who holds the lock of `key`, if anyone, without taking it: for a
+    /// listing that shows uploads running now. `None` when the lock is free
+    /// (or was never taken).
+    pub fn holder(&self, key: &str) -> io::Result<Option<LockHolder>> {
+        let file = match fs::File::open(self.lock_path_for(key)) {
+            Ok(file) => file,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        // Shared, and held for an instant: an exclusive lock taken meanwhile
+        // waits a little for it (see `lock`).
+        match file.try_lock_shared() {
+            Ok(()) => Ok(None),
+            Err(fs::TryLockError::WouldBlock) => Ok(Some(LockHolder {
+                pid: read_pid(&file),
+            })),
+            Err(fs::TryLockError::Error(e)) => Err(e),
+        }
+    }
+
     /// The file that holds `key`: a readable slug of the key and its CRC32C,
     /// so different keys never share a file.
     pub fn path_for(&self, key: &str) -> PathBuf {
@@ -173,6 +317,71 @@ fn read(path: &Path) -> io::Result<Stored> {
     serde_json::from_slice(&text).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))
 }
 
+/// How many times `lock` finds the lock taken before it says busy, and how
+/// long it waits between: long enough to outlast a `holder` look, short
+/// enough to go unnoticed.
+const BUSY_TRIES: u32 = 5;
+const BUSY_PAUSE: Duration = Duration::from_millis(10);
+/// How many times `lock` opens the lock file anew after the file it locked
+/// was deleted by a holder letting go (unix), before it gives up as busy.
+const REOPENS: u32 = 20;
+
+/// A file store's lock of one key: the locked file, open.
+struct FileLock {
+    /// Closed once `drop` has run: closing it releases the lock.
+    _file: fs::File,
+    #[cfg(unix)]
+    path: PathBuf,
+}
+
+// Unix only: a holder deletes its lock file before it closes it, while it
+// still holds the lock, and a taker checks after locking that the path still
+// names the file it locked (see `still_named`), opening it anew otherwise.
+// Without that check, a taker that opened the file before the delete and
+// locked it after the close would hold a lock on a file no one else can
+// reach. On Windows the file stays: there is no cheap check of the same.
+#[cfg(unix)]
+impl Drop for FileLock {
+    fn drop(&mut self) {
+        let _ = fs::remove_file(&self.path);
+    }
+}
+
+/// Opens (or creates, owner-only) a lock file.
+fn open_lock_file(path: &Path) -> io::Result<fs::File> {
+    let mut options = fs::OpenOptions::new();
+    options.read(true).write(true).create(true).truncate(false);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(path)
+}
+
+/// Whether `path` still names the open `file` (the same device and inode).
+#[cfg(unix)]
+fn still_named(file: &fs::File, path: &Path) -> io::Result<bool> {
+    use std::os::unix::fs::MetadataExt;
+    let open = file.metadata()?;
+    match fs::metadata(path) {
+        Ok(named) => Ok(named.dev() == open.dev() && named.ino() == open.ino()),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
+/// Lock files are never deleted here, so the path names the file it opened.
+#[cfg(not(unix))]
+fn still_named(_file: &fs::File, _path: &Path) -> io::Result<bool> {
+    Ok(true)
+}
+
+/// The pid a lock file holds, when it can be read (not while the holder is
+/// writing it, nor on Windows, where the lock keeps others from reading).
+fn read_pid(file: &fs::File) -> Option<u32> {
+    let mut text = String::new();
+    file.take(32).read_to_string(&mut text).ok()?;
+    text.trim().parse().ok()
+}
+
 impl CheckpointStore for FileCheckpointStore {
     fn load(&mut self, key: &str) -> io::Result<Option<Checkpoint>> {
         match read(&self.path_for(key)) {
@@ -203,6 +412,42 @@ impl CheckpointStore for FileCheckpointStore {
         match fs::remove_file(self.path_for(key)) {
             Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
             _ => Ok(()),
+        }
+    }
+
+    fn lock(&mut self, key: &str) -> Result<CheckpointLock, LockError> {
+        let path = self.lock_path_for(key);
+        let (mut busy, mut reopened) = (0, 0);
+        loop {
+            let mut file = open_lock_file(&path)?;
+            match file.try_lock() {
+                Ok(()) => {}
+                Err(fs::TryLockError::WouldBlock) => {
+                    busy += 1;
+                    if busy >= BUSY_TRIES {
+                        return Err(LockError::Busy {
+                            pid: read_pid(&file),
+                        });
+                    }
+                    std::thread::sleep(BUSY_PAUSE);
+                    continue;
+                }
+                Err(fs::TryLockError::Error(e)) => return Err(LockError::Io(e)),
+            }
+            if !still_named(&file, &path)? {
+                reopened += 1;
+                if reopened >= REOPENS {
+                    return Err(LockError::Busy { pid: None });
+                }
+                continue;
+            }
+            file.set_len(0)?;
+            writeln!(file, "{}", std::process::id())?;
+            return Ok(CheckpointLock::new(FileLock {
+                _file: file,
+                #[cfg(unix)]
+                path,
+            }));
         }
     }
 }
@@ -283,5 +528,113 @@ mod tests {
         store.save("other", &cp(3)).unwrap();
         assert_eq!(store.list().unwrap().len(), 1);
         assert_eq!(store.unreadable().unwrap().len(), 1);
+    }
+
+    fn busy_pid(result: Result<CheckpointLock, LockError>) -> Option<u32> {
+        match result {
+            Err(LockError::Busy { pid }) => pid,
+            other => panic!("not busy: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_file_lock_excludes_every_other_open_until_it_is_dropped() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut first = FileCheckpointStore::new(dir.path()).unwrap();
+        // Another open of the same directory, as another upload would make.
+        let mut second = FileCheckpointStore::new(dir.path()).unwrap();
+        let me = Some(std::process::id());
+        assert_eq!(second.holder("k").unwrap(), None);
+
+        let lock = first.lock("k").unwrap();
+        assert_eq!(busy_pid(second.lock("k")), me, "named by its pid");
+        assert_eq!(busy_pid(first.lock("k")), me, "the same store opens anew");
+        let mut clone = first.clone();
+        let other_thread = std::thread::spawn(move || busy_pid(clone.lock("k")));
+        assert_eq!(other_thread.join().unwrap(), me);
+        assert_eq!(second.holder("k").unwrap(), Some(LockHolder { pid: me }));
+        let other_key = second.lock("other key").unwrap();
+
+        drop(lock);
+        assert_eq!(second.holder("k").unwrap(), None);
+        let again = second.lock("k").unwrap();
+        assert_eq!(busy_pid(first.lock("k")), me);
+        drop((again, other_key));
+        drop(first.lock("k").unwrap());
+    }
+
+    #[test]
+    fn a_lock_file_is_owner_only_out_of_listings_and_gone_once_released() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = FileCheckpointStore::new(dir.path()).unwrap();
+        store.save("k", &cp(1)).unwrap();
+        let lock = store.lock("k").unwrap();
+        let path = store.lock_path_for("k");
+        assert_eq!(path.extension().unwrap(), "lock");
+        assert_eq!(path.file_stem(), store.path_for("k").file_stem());
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = fs::metadata(&path).unwrap().permissions().mode();
+            assert_eq!(mode & 0o077, 0, "mode {mode:o}");
+            assert_eq!(
+                fs::read_to_string(&path).unwrap().trim(),
+                std::process::id().to_string()
+            );
+        }
+        assert_eq!(store.list().unwrap().len(), 1);
+        assert!(store.unreadable().unwrap().is_empty());
+        drop(lock);
+        #[cfg(unix)]
+        assert!(!path.exists(), "removed on release");
+        assert_eq!(
+            store.load("k").unwrap(),
+            Some(cp(1)),
+            "the checkpoint stays"
+        );
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_lock_file_left_by_a_dead_process_does_not_block() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = FileCheckpointStore::new(dir.path()).unwrap();
+        // What a run killed while it held the lock leaves: the file with its
+        // pid, and no lock (the system released it with the process).
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let dead = child.id();
+        child.wait().unwrap();
+        fs::write(store.lock_path_for("k"), format!("{dead}\n")).unwrap();
+        assert_eq!(store.holder("k").unwrap(), None);
+        let lock = store.lock("k").unwrap();
+        assert_eq!(
+            store.holder("k").unwrap(),
+            Some(LockHolder {
+                pid: Some(std::process::id())
+            })
+        );
+        drop(lock);
+    }
+
+    #[test]
+    fn memory_locks_are_shared_by_clones_and_released_on_drop() {
+        let mut store = MemoryCheckpointStore::new();
+        let mut clone = store.clone();
+        let me = Some(std::process::id());
+        let lock = store.lock("k").unwrap();
+        assert_eq!(busy_pid(clone.lock("k")), me);
+        assert_eq!(busy_pid(store.lock("k")), me);
+        assert_eq!(clone.holder("k"), Some(LockHolder { pid: me }));
+        assert!(
+            MemoryCheckpointStore::new().lock("k").is_ok(),
+            "another store"
+        );
+        let other = clone.lock("other").unwrap();
+        drop(lock);
+        assert_eq!(store.holder("k"), None);
+        let again = clone.lock("k").unwrap();
+        assert_eq!(busy_pid(store.lock("k")), me);
+        drop((again, other));
+        assert_eq!(store.holder("other"), None);
     }
 }

@@ -35,6 +35,14 @@
 //! [`Source`]: a [`FileSource`], a [`BytesSource`], or a [`ReadSource`] of
 //! unknown length.
 //!
+//! One upload per checkpoint: with a store and a key, [`Uploader::run`] (and
+//! so `upload_file`) and [`Uploader::cancel`] take the key's lock
+//! ([`CheckpointStore::lock`]) before they load its checkpoint and hold it
+//! until they return. A second upload of the same file meanwhile, in this
+//! process or another, fails with [`UploadError::Busy`] naming the holder's
+//! pid, and touches neither the checkpoint nor the session.
+//! [`FileCheckpointStore::holder`] tells who holds a key without taking it.
+//!
 //! Guarantees: file data is read with positional reads into one reusable
 //! buffer per request (no whole-file or whole-chunk copies); response bodies
 //! are capped at [`resumable_core::MAX_RESPONSE_BODY`]; plain `http` is
@@ -53,7 +61,10 @@ mod uploader;
 #[cfg(feature = "ureq")]
 mod ureq_transport;
 
-pub use checkpoint_store::{CheckpointStore, FileCheckpointStore, MemoryCheckpointStore};
+pub use checkpoint_store::{
+    CheckpointLock, CheckpointStore, FileCheckpointStore, LockError, LockHolder,
+    MemoryCheckpointStore,
+};
 pub use resumable_core::TransportError;
 pub use source::{BytesSource, FileSource, ReadSource, Source};
 pub use transport::{RequestBody, Transport};

@@ -14,7 +14,7 @@ use resumable_core::{
 };
 use tracing::{debug, info, warn};
 
-use crate::checkpoint_store::CheckpointStore;
+use crate::checkpoint_store::{CheckpointLock, CheckpointStore, LockError};
 use crate::source::{FileSource, Source};
 use crate::transport::{RequestBody, Transport};
 
@@ -47,6 +47,19 @@ pub enum UploadError {
     /// The checkpoint store failed.
     #[error("checkpoint store: {0}")]
     Checkpoint(#[source] io::Error),
+    /// Another upload (the process `pid`, when known; this process's own id
+    /// when it is another upload of this process) holds this checkpoint's
+    /// lock: nothing was sent, and its checkpoint and session were left
+    /// alone. Wait for that upload to end, or stop it, then run this one
+    /// again.
+    #[error(
+        "another upload{} is using this checkpoint: wait for it to finish, or stop it, then try again",
+        by_pid(*.pid)
+    )]
+    Busy {
+        /// The process that holds the lock, when known.
+        pid: Option<u32>,
+    },
     /// A URL would send credentials in clear text.
     #[error("refusing plain http to {host}: use https, or allow insecure http explicitly")]
     Insecure {
@@ -61,6 +74,20 @@ pub enum UploadError {
     /// [`StopHandle::stop`] was called; the checkpoint is kept.
     #[error("interrupted; the checkpoint is kept and the upload resumes when run again")]
     Interrupted,
+}
+
+impl From<LockError> for UploadError {
+    fn from(error: LockError) -> Self {
+        match error {
+            LockError::Busy { pid } => Self::Busy { pid },
+            LockError::Io(e) => Self::Checkpoint(e),
+        }
+    }
+}
+
+/// ` (pid N)`, or nothing when the pid is unknown.
+fn by_pid(pid: Option<u32>) -> String {
+    pid.map(|pid| format!(" (pid {pid})")).unwrap_or_default()
 }
 
 /// Stops a running upload from another thread (e.g. on Ctrl-C). The upload
@@ -273,9 +300,12 @@ impl<T: Transport> Uploader<T> {
     }
 
     /// Runs the upload `config` describes, reading `source`. With a
-    /// `checkpoint_key` and a store, it resumes from the stored checkpoint and
-    /// keeps it current; the checkpoint is removed when the upload is done
-    /// (or its session is gone for good).
+    /// `checkpoint_key` and a store, it takes the key's lock
+    /// ([`CheckpointStore::lock`]) and holds it until it returns, resumes
+    /// from the stored checkpoint and keeps it current; the checkpoint is
+    /// removed when the upload is done (or its session is gone for good).
+    /// Another upload holding the lock fails it with
+    /// [`UploadError::Busy`] before anything is loaded or sent.
     pub fn run(
         &mut self,
         mut config: Config,
@@ -290,6 +320,7 @@ impl<T: Transport> Uploader<T> {
         config.restartable_source = source.is_restartable();
         config.verify_resumed_prefix = self.verify_resumed_prefix && source.is_restartable();
         let key = checkpoint_key.filter(|_| self.store.is_some());
+        let _lock = self.lock(key)?;
         let resume = match (key, self.store.as_mut()) {
             (Some(key), Some(store)) => store.load(key).map_err(UploadError::Checkpoint)?,
             _ => None,
@@ -322,8 +353,10 @@ impl<T: Transport> Uploader<T> {
 
     /// Cancels the upload whose checkpoint is stored under `key`: deletes its
     /// session (`DELETE`; a session already gone counts as deleted) and the
-    /// checkpoint. Returns `false` when there was no checkpoint.
+    /// checkpoint. Returns `false` when there was no checkpoint. An upload
+    /// running now (its lock held) is left alone: [`UploadError::Busy`].
     pub fn cancel(&mut self, key: &str) -> Result<bool, UploadError> {
+        let _lock = self.lock(Some(key))?;
         let Some(checkpoint) = self.load_checkpoint(key)? else {
             return Ok(false);
         };
@@ -489,6 +522,14 @@ impl<T: Transport> Uploader<T> {
                 return Ok(());
             }
             std::thread::sleep(left.min(Duration::from_millis(100)));
+        }
+    }
+
+    /// The lock of `key` in the store, when both are set.
+    fn lock(&mut self, key: Option<&str>) -> Result<Option<CheckpointLock>, UploadError> {
+        match (key, self.store.as_mut()) {
+            (Some(key), Some(store)) => Ok(Some(store.lock(key)?)),
+            _ => Ok(None),
         }
     }
 

@@ -7,8 +7,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use resumable_blocking::{
-    BytesSource, FileApiTarget, FileCheckpointStore, MemoryCheckpointStore, ReadSource, StopHandle,
-    UploadError, Uploader,
+    BytesSource, FileApiTarget, FileCheckpointStore, LockHolder, MemoryCheckpointStore, ReadSource,
+    StopHandle, UploadError, Uploader,
 };
 use resumable_core::{Chunking, Error, Event, GcsInitiate, Preconditions, RetryPolicy, Secret};
 use resumable_emulator::{Emulator, EmulatorHandle, RequestKind, Storage};
@@ -557,4 +557,73 @@ fn if_generation_match_0_uploads_once_and_never_overwrites() {
         .filter(|r| r.kind == RequestKind::Initiate)
         .count();
     assert_eq!(initiates, 2);
+}
+
+/// Waits until the emulator holds a request (a `stall=` fault), failing if
+/// `upload` ends first.
+fn wait_until_held<T>(emu: &EmulatorHandle, upload: &std::thread::JoinHandle<T>) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while emu.stats().held == 0 {
+        assert!(!upload.is_finished(), "the upload ended before it was held");
+        assert!(std::time::Instant::now() < deadline, "no request was held");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+#[test]
+fn a_second_upload_of_a_file_being_uploaded_is_refused_and_cannot_cancel_it() {
+    let emu = emulator("chunk#2 stall=3s");
+    let bytes = data(4 * UNIT as usize, 13);
+    let (dir, path) = file_with(&bytes, "twice.bin");
+    let state = dir.path().join("state");
+    let target = api(&emu);
+    let key = resumable_blocking::checkpoint_key(&target, &path);
+    let first = {
+        let (state, path, target) = (state.clone(), path.clone(), target.clone());
+        std::thread::spawn(move || {
+            uploader()
+                .checkpoint_store(FileCheckpointStore::new(&state).unwrap())
+                .upload_file(&target, &path)
+        })
+    };
+    wait_until_held(&emu, &first);
+
+    // Another upload of this process, through its own store on the same
+    // directory, as a second run would.
+    let me = Some(std::process::id());
+    let mut second = uploader().checkpoint_store(FileCheckpointStore::new(&state).unwrap());
+    let err = second.upload_file(&target, &path).unwrap_err();
+    assert!(
+        matches!(err, UploadError::Busy { pid } if pid == me),
+        "{err}"
+    );
+    let message = err.to_string();
+    assert!(
+        message.contains(&format!("(pid {})", std::process::id())) && message.contains("wait"),
+        "{message}"
+    );
+    let err = second.cancel(&key).unwrap_err();
+    assert!(
+        matches!(err, UploadError::Busy { pid } if pid == me),
+        "{err}"
+    );
+    let store = FileCheckpointStore::new(&state).unwrap();
+    assert_eq!(store.holder(&key).unwrap(), Some(LockHolder { pid: me }));
+    assert_eq!(
+        store.list().unwrap().len(),
+        1,
+        "its checkpoint is left alone"
+    );
+
+    let outcome = first.join().unwrap().unwrap();
+    assert_eq!(emu.object_bytes(&gcs_path(&outcome)).unwrap(), bytes);
+    assert_eq!(emu.registrations(), 1, "one File");
+    assert_eq!(emu.sessions_created(), 1, "one session");
+    assert!(
+        !emu.request_log().iter().any(|r| r.method == "DELETE"),
+        "the live session was not deleted"
+    );
+    assert_eq!(store.holder(&key).unwrap(), None, "released once done");
+    assert!(store.list().unwrap().is_empty());
+    assert!(!second.cancel(&key).unwrap(), "nothing left to cancel");
 }

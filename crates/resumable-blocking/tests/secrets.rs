@@ -17,8 +17,8 @@ use std::io;
 use std::sync::{Arc, Mutex, OnceLock};
 
 use resumable_blocking::{
-    BytesSource, CheckpointStore, MemoryCheckpointStore, RequestBody, Transport, TransportError,
-    UploadError, Uploader, UreqTransport, checkpoint_key,
+    BytesSource, CheckpointLock, CheckpointStore, LockError, MemoryCheckpointStore, RequestBody,
+    Transport, TransportError, UploadError, Uploader, UreqTransport, checkpoint_key,
 };
 use resumable_core::{Checkpoint, Chunking, Error, Event, SessionUrl};
 use resumable_emulator::{EmulatorHandle, RequestKind};
@@ -79,6 +79,10 @@ impl CheckpointStore for Recording {
 
     fn remove(&mut self, key: &str) -> io::Result<()> {
         self.inner.remove(key)
+    }
+
+    fn lock(&mut self, key: &str) -> Result<CheckpointLock, LockError> {
+        self.inner.lock(key)
     }
 }
 

@@ -20,7 +20,9 @@ Examples:
   resumable cancel video.mp4                       # drop one of them
 
 Exit codes: 0 all done, 1 failed, 2 usage error, 3 some files failed,
-130 interrupted (the checkpoint is kept: run the same command again to resume).";
+75 another process is uploading a file (it was left alone: run the same command
+again once it ends), 130 interrupted (the checkpoint is kept: run the same
+command again to resume).";
 
 const UPLOAD_HELP: &str = "\
 Each file goes through the file API: a session from `upload-url`, the bytes in
@@ -29,7 +31,9 @@ object, then `register`. An upload interrupted in any way (Ctrl-C, kill -9, a
 lost network, a reboot) resumes where the server stopped when the same command
 is run again; a file changed since then is refused (start over with --restart).
 A file uploaded before and unchanged since is skipped with its File id, so a
-batch run again after an interruption uploads only what is left.
+batch run again after an interruption uploads only what is left. A file another
+`resumable` process is uploading now is left alone, --restart or not: its
+checkpoint, session and record stay its own.
 
 The API key is read from FREDDY_API_KEY, or from --api-key-file; it is never
 sent to the upload host and never logged.
@@ -43,9 +47,13 @@ Examples:
   resumable upload video.mp4 --restart             # drop the old checkpoint, start anew
 
 Exit codes: 0 all done, 1 failed, 2 usage error, 3 some files failed,
+75 another process is uploading a file (nothing else failed),
 130 interrupted (the checkpoints are kept).";
 
 const STATUS_HELP: &str = "\
+An upload that another process is running now is listed as `uploading now
+(pid N)`.
+
 Examples:
   resumable status
   resumable status --json
@@ -53,7 +61,8 @@ Examples:
 
 const CANCEL_HELP: &str = "\
 Cancelling deletes the upload session on the server (DELETE) and removes the
-checkpoint; the next upload of the file starts from byte 0.
+checkpoint; the next upload of the file starts from byte 0. An upload another
+process is running now is left alone (exit 75): stop it first.
 
 Examples:
   resumable cancel large_video.mp4

@@ -1,9 +1,10 @@
 //! The checkpoint store: where it is, and what its keys say about each
 //! pending upload.
 
+use std::io;
 use std::path::{Path, PathBuf};
 
-use resumable_blocking::FileCheckpointStore;
+use resumable_blocking::{CheckpointLock, CheckpointStore, FileCheckpointStore, LockError};
 use resumable_core::Checkpoint;
 
 use crate::args::StateArgs;
@@ -41,6 +42,51 @@ pub(crate) fn open_store(dir: &Path) -> Result<FileCheckpointStore, CliError> {
             dir.display()
         ))
     })
+}
+
+/// The store as an uploader sees it while this process holds the lock of
+/// `key`: the command takes it first, so that what it does before the
+/// upload (dropping a stale checkpoint, forgetting a finished upload,
+/// cancelling for `--restart`) is as safe from another run as the upload
+/// itself. The uploader's own lock of that key is granted while the
+/// command's is held; every other key locks as usual.
+#[derive(Debug, Clone)]
+pub(crate) struct HeldStore {
+    store: FileCheckpointStore,
+    key: String,
+}
+
+impl HeldStore {
+    /// `store`, whose lock of `key` the caller holds for as long as this
+    /// lives.
+    pub(crate) fn new(store: FileCheckpointStore, key: &str) -> Self {
+        Self {
+            store,
+            key: key.to_owned(),
+        }
+    }
+}
+
+impl CheckpointStore for HeldStore {
+    fn load(&mut self, key: &str) -> io::Result<Option<Checkpoint>> {
+        self.store.load(key)
+    }
+
+    fn save(&mut self, key: &str, checkpoint: &Checkpoint) -> io::Result<()> {
+        self.store.save(key, checkpoint)
+    }
+
+    fn remove(&mut self, key: &str) -> io::Result<()> {
+        self.store.remove(key)
+    }
+
+    fn lock(&mut self, key: &str) -> Result<CheckpointLock, LockError> {
+        if key == self.key {
+            Ok(CheckpointLock::new(()))
+        } else {
+            self.store.lock(key)
+        }
+    }
 }
 
 /// The key of a raw GCS upload (to a bucket and object) of `path`.

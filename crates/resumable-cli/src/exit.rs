@@ -13,6 +13,9 @@ pub(crate) enum Exit {
     Usage,
     /// 3: some files failed, others were done.
     SomeFailed,
+    /// 75 (`EX_TEMPFAIL`): nothing failed, but another process is uploading
+    /// a file, so it was left alone; the same command works once it ends.
+    Busy,
     /// 130: interrupted (Ctrl-C); checkpoints are kept.
     Interrupted,
 }
@@ -25,21 +28,26 @@ impl Exit {
             Self::Failed => 1,
             Self::Usage => 2,
             Self::SomeFailed => 3,
+            Self::Busy => 75,
             Self::Interrupted => 130,
         }
     }
 
     /// The exit of a batch of files: interrupted wins, then all failed, then
-    /// some failed.
-    pub(crate) fn of_batch(done: usize, failed: usize, interrupted: usize) -> Self {
+    /// some failed, then some busy (being uploaded by another process).
+    /// Busy comes last because running again fixes it, and cannot fix a
+    /// failure.
+    pub(crate) fn of_batch(done: usize, failed: usize, busy: usize, interrupted: usize) -> Self {
         if interrupted > 0 {
             Self::Interrupted
-        } else if failed == 0 {
-            Self::Done
-        } else if done == 0 {
+        } else if failed > 0 && done == 0 {
             Self::Failed
-        } else {
+        } else if failed > 0 {
             Self::SomeFailed
+        } else if busy > 0 {
+            Self::Busy
+        } else {
+            Self::Done
         }
     }
 }
@@ -59,6 +67,9 @@ pub(crate) enum CliError {
     /// The command failed (exit 1).
     #[error("{0}")]
     Failed(String),
+    /// Another process is uploading the file; it was left alone (exit 75).
+    #[error("{0}")]
+    Busy(String),
 }
 
 impl CliError {
@@ -67,6 +78,7 @@ impl CliError {
         match self {
             Self::Usage(_) => Exit::Usage,
             Self::Failed(_) => Exit::Failed,
+            Self::Busy(_) => Exit::Busy,
         }
     }
 }
@@ -77,10 +89,17 @@ mod tests {
 
     #[test]
     fn a_batch_exits_by_its_worst_result() {
-        assert_eq!(Exit::of_batch(3, 0, 0), Exit::Done);
-        assert_eq!(Exit::of_batch(0, 2, 0), Exit::Failed);
-        assert_eq!(Exit::of_batch(2, 1, 0), Exit::SomeFailed);
-        assert_eq!(Exit::of_batch(2, 1, 1), Exit::Interrupted);
+        assert_eq!(Exit::of_batch(3, 0, 0, 0), Exit::Done);
+        assert_eq!(Exit::of_batch(0, 0, 0, 0), Exit::Done);
+        assert_eq!(Exit::of_batch(0, 2, 0, 0), Exit::Failed);
+        assert_eq!(Exit::of_batch(2, 1, 0, 0), Exit::SomeFailed);
+        assert_eq!(Exit::of_batch(2, 1, 1, 1), Exit::Interrupted);
+        assert_eq!(Exit::of_batch(0, 0, 1, 0), Exit::Busy);
+        assert_eq!(Exit::of_batch(2, 0, 1, 0), Exit::Busy);
+        assert_eq!(Exit::of_batch(0, 1, 1, 0), Exit::Failed);
+        assert_eq!(Exit::of_batch(1, 1, 1, 0), Exit::SomeFailed);
+        assert_eq!(Exit::of_batch(0, 0, 1, 1), Exit::Interrupted);
         assert_eq!(Exit::Interrupted.code(), 130);
+        assert_eq!(Exit::Busy.code(), 75);
     }
 }

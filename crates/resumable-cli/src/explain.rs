@@ -51,12 +51,24 @@ pub(crate) fn explain(error: &UploadError, cx: &Context) -> String {
             "refusing plain http to {host}: the key or session would travel in clear text; \
              use https (or --allow-insecure-http)"
         ),
+        UploadError::Busy { pid } => busy(*pid, cx),
         UploadError::Interrupted => {
             "interrupted; the checkpoint is kept: run the same command again to resume".into()
         }
         other => format!("{other}"),
     };
     format!("{}: {what}", cx.file)
+}
+
+/// Another process holds the file's checkpoint: what it is, and that this
+/// run left it alone.
+fn busy(pid: Option<u32>, cx: &Context) -> String {
+    format!(
+        "another process{} is uploading {}; it was left alone: wait for it to finish (or stop \
+         it), then run this command again",
+        pid.map(|p| format!(" (pid {p})")).unwrap_or_default(),
+        cx.file
+    )
 }
 
 fn upload(error: &Error, cx: &Context) -> String {
@@ -192,6 +204,14 @@ mod tests {
                 "checkpoint cannot be read (expected value); start over with",
             ),
             (UploadError::Interrupted, "run the same command again"),
+            (
+                UploadError::Busy { pid: Some(42) },
+                "a.bin: another process (pid 42) is uploading a.bin; it was left alone: wait",
+            ),
+            (
+                UploadError::Busy { pid: None },
+                "a.bin: another process is uploading a.bin;",
+            ),
         ];
         for (error, expected) in cases {
             let line = explain(&error, &cx());

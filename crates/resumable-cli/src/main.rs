@@ -9,7 +9,8 @@
 //!
 //! Commands: `upload`, `status`, `cancel`, `gcs upload`, `emulator`, `demo`
 //! (`resumable --help`). Exit codes: 0 all done, 1 failed, 2 usage error,
-//! 3 some files failed, 130 interrupted (checkpoints kept).
+//! 3 some files failed, 75 another process is uploading a file (left alone),
+//! 130 interrupted (checkpoints kept).
 
 mod args;
 mod checkpoints;

@@ -285,6 +285,98 @@ fn ctrl_c_keeps_the_checkpoint_then_status_and_cancel() {
     assert_eq!(emu.registrations(), 0);
 }
 
+#[cfg(unix)]
+#[test]
+fn a_second_run_restart_or_cancel_leaves_a_running_upload_alone() {
+    // Held long enough for every run below to start and end meanwhile.
+    let emu = emulator("chunk#2 stall=8s");
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state");
+    let bytes = data(4 * UNIT, 9);
+    let path = write(dir.path(), "big.bin", &bytes);
+    let name = path.display().to_string();
+    let args = upload_args(&emu, &[&name]);
+    let first_err = dir.path().join("first.err");
+    let mut first = support::resumable(KEY, &state)
+        .args(&args)
+        .stdout(Stdio::piped())
+        .stderr(std::fs::File::create(&first_err).unwrap())
+        .spawn()
+        .unwrap();
+    support::wait_for(
+        "the first run's second chunk held",
+        Some((&mut first, &first_err)),
+        || emu.stats().held == 1,
+    );
+    let pid = first.id();
+    let busy = format!("{name}: another process (pid {pid}) is uploading {name}");
+
+    let out = resumable(&state)
+        .args(&args)
+        .arg("--json")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(75), "{}", stderr(&out));
+    assert!(stderr(&out).contains(&busy), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("wait for it to finish"),
+        "{}",
+        stderr(&out)
+    );
+    let lines = json_lines(&out.stdout);
+    let result = lines.iter().find(|l| l["type"] == "result").unwrap();
+    assert_eq!(result["status"], "busy");
+    assert_eq!(result["pid"], pid);
+
+    let out = resumable(&state)
+        .args(&args)
+        .arg("--restart")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(75), "{}", stderr(&out));
+    assert!(stderr(&out).contains(&busy), "{}", stderr(&out));
+
+    let out = resumable(&state).args(["cancel", &name]).output().unwrap();
+    assert_eq!(out.status.code(), Some(75), "{}", stderr(&out));
+    assert!(stderr(&out).contains(&busy), "{}", stderr(&out));
+
+    let listed = pending(&state);
+    assert_eq!(listed.len(), 1, "{listed:?}");
+    assert_eq!(listed[0]["state"], "uploading");
+    assert_eq!(listed[0]["pid"], pid);
+    let human = resumable(&state).arg("status").output().unwrap();
+    let human = String::from_utf8(human.stdout).unwrap();
+    assert!(
+        human.contains(&format!("uploading now (pid {pid})")),
+        "{human}"
+    );
+    assert!(
+        first.try_wait().unwrap().is_none(),
+        "every run above ran while the first was held"
+    );
+
+    let out = first.wait_with_output().unwrap();
+    let first_err = std::fs::read_to_string(&first_err).unwrap();
+    assert!(out.status.success(), "{first_err}");
+    let files = emu.files();
+    assert_eq!(files.len(), 1);
+    assert_eq!(emu.registrations(), 1, "one File");
+    assert_eq!(emu.sessions_created(), 1, "one session");
+    assert!(
+        String::from_utf8(out.stdout)
+            .unwrap()
+            .contains(&files[0].id)
+    );
+    assert_eq!(emu.object_bytes(&files[0].gcs_path).unwrap(), bytes);
+    assert!(
+        !emu.request_log()
+            .iter()
+            .any(|r| r.kind == RequestKind::Delete),
+        "the running upload's session was not deleted"
+    );
+    assert!(pending(&state).is_empty());
+}
+
 #[test]
 fn a_file_changed_after_an_interruption_is_refused_until_restarted() {
     let emu = emulator("chunk#2 status=400");

@@ -17,8 +17,8 @@ use std::fs::File;
 use std::io::{Read as _, Write as _};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Stdio};
+use std::time::Duration;
 
 use rand::rngs::StdRng;
 use rand::{Rng as _, SeedableRng as _};
@@ -128,22 +128,6 @@ fn upload(emu: &EmulatorHandle, state: &Path, file: &Path, stderr: &Path) -> Com
     cmd
 }
 
-/// Polls `ready` until it holds; `child` (with its stderr file) ending
-/// first fails the test.
-fn wait_for(what: &str, mut child: Option<(&mut Child, &Path)>, mut ready: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(120);
-    while !ready() {
-        if let Some((child, stderr)) = child.as_mut()
-            && let Some(status) = child.try_wait().unwrap()
-        {
-            let stderr = std::fs::read_to_string(stderr).unwrap_or_default();
-            panic!("the upload ended ({status}) before {what}: {stderr}");
-        }
-        assert!(Instant::now() < deadline, "never saw {what}");
-        std::thread::sleep(Duration::from_millis(2));
-    }
-}
-
 /// The checkpoints in `state`, by key.
 fn checkpoints(state: &Path) -> Vec<(String, Checkpoint)> {
     FileCheckpointStore::new(state)
@@ -206,11 +190,11 @@ fn probe(emu: &EmulatorHandle) -> u64 {
 /// its handler), then every request numbered after `since` and before a probe
 /// of the test's own must be in the log.
 fn quiesce(emu: &EmulatorHandle, since: u64) -> u64 {
-    wait_for("the killed run's connections to close", None, || {
+    support::wait_for("the killed run's connections to close", None, || {
         open_connections(emu.addr().port()) == 0
     });
     let probe = probe(emu);
-    wait_for("the killed run's requests to be logged", None, || {
+    support::wait_for("the killed run's requests to be logged", None, || {
         let seqs: HashSet<u64> = emu.request_log().iter().map(|r| r.seq).collect();
         (since + 1..probe).all(|seq| seqs.contains(&seq))
     });
@@ -305,7 +289,7 @@ fn killed_at_many_points_of_a_256_mib_upload_it_finishes_intact_and_once() {
         match kill {
             Kill::Persisted { at, delay } => {
                 let at = at.max(before + 1);
-                wait_for(&format!("{at} bytes persisted"), watched, || {
+                support::wait_for(&format!("{at} bytes persisted"), watched, || {
                     persisted() >= at
                 });
                 std::thread::sleep(delay);
@@ -313,7 +297,7 @@ fn killed_at_many_points_of_a_256_mib_upload_it_finishes_intact_and_once() {
             // The run's first chunk answered, and the second one's body is on
             // the server's disk past what it had persisted (all but what its
             // 1 MiB write buffer holds): held mid-way.
-            Kill::MidChunk => wait_for("a chunk held mid-body", watched, || {
+            Kill::MidChunk => support::wait_for("a chunk held mid-body", watched, || {
                 let answered = emu
                     .request_log()
                     .iter()
@@ -321,7 +305,7 @@ fn killed_at_many_points_of_a_256_mib_upload_it_finishes_intact_and_once() {
                 answered && part_len(&emu_dir) >= persisted() + MID_CHUNK - MIB
             }),
             Kill::InRegister | Kill::AfterRegister => {
-                wait_for("register held", watched, || {
+                support::wait_for("register held", watched, || {
                     let stats = emu.stats();
                     stats.register_calls > register_calls && stats.held == 1
                 });

@@ -2,6 +2,8 @@
 
 use std::io;
 
+use resumable_blocking::LockError;
+
 /// Why an upload did not finish. The variants and their messages are those
 /// of `resumable_blocking::UploadError`, so code handling one driver's
 /// errors handles the other's; [`UploadError::TransportSetup`] is this
@@ -37,9 +39,23 @@ pub enum UploadError {
         "the file changed since its interrupted upload began; remove its checkpoint to start over"
     )]
     Changed,
-    /// The checkpoint store failed to load, save or remove a checkpoint.
+    /// The checkpoint store failed to load, save, remove or lock a
+    /// checkpoint.
     #[error("checkpoint store: {0}")]
     Checkpoint(#[source] io::Error),
+    /// Another upload (the process `pid`, when known; this process's own id
+    /// when it is another upload of this process) holds this checkpoint's
+    /// lock: nothing was sent, and its checkpoint and session were left
+    /// alone. Wait for that upload to end, or stop it, then run this one
+    /// again.
+    #[error(
+        "another upload{} is using this checkpoint: wait for it to finish, or stop it, then try again",
+        by_pid(*.pid)
+    )]
+    Busy {
+        /// The process that holds the lock, when known.
+        pid: Option<u32>,
+    },
     /// A URL would send credentials in clear text: plain `http` to a host
     /// that is not loopback. Nothing was sent to it. Use `https`, or
     /// [`crate::Uploader::allow_insecure_http`] on a network you trust.
@@ -56,6 +72,23 @@ pub enum UploadError {
     /// The default transport could not be built; nothing was sent.
     #[error(transparent)]
     TransportSetup(#[from] TransportSetupError),
+}
+
+impl From<LockError> for UploadError {
+    fn from(error: LockError) -> Self {
+        match error {
+            LockError::Busy { pid } => Self::Busy { pid },
+            LockError::Io(e) => Self::Checkpoint(e),
+            // A kind of lock failure added later is a store failure until
+            // it has a variant here.
+            other => Self::Checkpoint(io::Error::other(other)),
+        }
+    }
+}
+
+/// ` (pid N)`, or nothing when the pid is unknown.
+fn by_pid(pid: Option<u32>) -> String {
+    pid.map(|pid| format!(" (pid {pid})")).unwrap_or_default()
 }
 
 /// The default transport could not be built (its TLS configuration).

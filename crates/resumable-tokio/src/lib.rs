@@ -110,6 +110,12 @@
 //! - **Checkpoints** are saved to the [`CheckpointStore`] as the engine hands
 //!   them out, on tokio's blocking threads and in order. A save that has
 //!   started completes even when the upload's future is dropped.
+//! - **One upload per checkpoint.** With a store and a key, `run` (and so
+//!   `upload_file`) and `cancel` take the key's lock
+//!   ([`CheckpointStore::lock`], on a blocking thread) before they load the
+//!   checkpoint, and hold it until they return or their future is dropped.
+//!   A second upload of the same file meanwhile, in this process or
+//!   another, fails with [`UploadError::Busy`] and touches nothing.
 //! - **Streams of unknown length** are read one chunk and one byte ahead of
 //!   the persisted offset, so the engine learns the total
 //!   ([`resumable_core::Upload::set_total`]) before it plans the last chunk.
@@ -191,8 +197,8 @@ pub use error::{TransportSetupError, UploadError};
 #[cfg(feature = "hyper")]
 pub use hyper_transport::HyperTransport;
 pub use resumable_blocking::{
-    CheckpointStore, FileApiTarget, FileCheckpointStore, MemoryCheckpointStore, checkpoint_key,
-    guess_mime,
+    CheckpointLock, CheckpointStore, FileApiTarget, FileCheckpointStore, LockError, LockHolder,
+    MemoryCheckpointStore, checkpoint_key, guess_mime,
 };
 pub use resumable_core::TransportError;
 #[cfg(feature = "hyper")]

@@ -8,7 +8,9 @@ use std::path::Path;
 use std::time::{Duration, Instant, SystemTime};
 
 use http::{HeaderName, HeaderValue};
-use resumable_blocking::{CheckpointStore, FileApiTarget, checkpoint_key, guess_mime};
+use resumable_blocking::{
+    CheckpointLock, CheckpointStore, FileApiTarget, checkpoint_key, guess_mime,
+};
 use resumable_core::{
     Checkpoint, Chunking, Config, Error, Event, FileApi, GcsInitiate, Outcome, RetryPolicy,
     SessionUrl, SourceError, Upload,
@@ -269,10 +271,14 @@ impl<T: AsyncTransport> Uploader<T> {
     }
 
     /// Runs the upload `config` describes, reading `source`. With a
-    /// `checkpoint_key` and a store, it resumes from the stored checkpoint and
-    /// keeps it current; the checkpoint is removed when the upload is done
-    /// (or its session is gone for good), and kept when it fails otherwise or
-    /// its future is dropped.
+    /// `checkpoint_key` and a store, it takes the key's lock
+    /// ([`CheckpointStore::lock`], on a blocking thread) and holds it until
+    /// it returns or its future is dropped, resumes from the stored
+    /// checkpoint and keeps it current; the checkpoint is removed when the
+    /// upload is done (or its session is gone for good), and kept when it
+    /// fails otherwise or its future is dropped. Another upload holding the
+    /// lock fails it with [`UploadError::Busy`] before anything is loaded or
+    /// sent.
     ///
     /// The uploader's chunking, retry policy and upload headers apply; the
     /// source gives the fingerprint and whether it can restart.
@@ -290,6 +296,19 @@ impl<T: AsyncTransport> Uploader<T> {
         config.restartable_source = source.is_restartable();
         config.verify_resumed_prefix = self.verify_resumed_prefix && source.is_restartable();
         let key = checkpoint_key.filter(|_| self.store.is_some());
+        let lock = self.lock(key).await?;
+        let result = self.run_locked(config, source, key).await;
+        self.release(lock).await;
+        result
+    }
+
+    /// [`run`](Self::run) once the lock is held.
+    async fn run_locked(
+        &mut self,
+        config: Config,
+        source: &mut impl AsyncSource,
+        key: Option<&str>,
+    ) -> Result<Outcome, UploadError> {
         let resume = match key {
             Some(key) => self.load_checkpoint(key).await?,
             None => None,
@@ -326,8 +345,17 @@ impl<T: AsyncTransport> Uploader<T> {
     /// Cancels the upload whose checkpoint is stored under `key` (one whose
     /// future was dropped, or that failed): deletes its session (`DELETE`; a
     /// session already gone counts as deleted) and the checkpoint. Returns
-    /// `false` when there was no checkpoint.
+    /// `false` when there was no checkpoint. An upload running now (its lock
+    /// held) is left alone: [`UploadError::Busy`].
     pub async fn cancel(&mut self, key: &str) -> Result<bool, UploadError> {
+        let lock = self.lock(Some(key)).await?;
+        let result = self.cancel_locked(key).await;
+        self.release(lock).await;
+        result
+    }
+
+    /// [`cancel`](Self::cancel) once the lock is held.
+    async fn cancel_locked(&mut self, key: &str) -> Result<bool, UploadError> {
         let Some(checkpoint) = self.load_checkpoint(key).await? else {
             return Ok(false);
         };
@@ -347,6 +375,21 @@ impl<T: AsyncTransport> Uploader<T> {
             store.remove(key).await.map_err(UploadError::Checkpoint)?;
         }
         Ok(true)
+    }
+
+    /// The lock of `key` in the store, when both are set.
+    async fn lock(&mut self, key: Option<&str>) -> Result<Option<CheckpointLock>, UploadError> {
+        match (key, &self.store) {
+            (Some(key), Some(store)) => Ok(Some(store.lock(key).await?)),
+            _ => Ok(None),
+        }
+    }
+
+    /// Releases a lock from [`lock`](Self::lock).
+    async fn release(&mut self, lock: Option<CheckpointLock>) {
+        if let (Some(lock), Some(store)) = (lock, &self.store) {
+            store.release(lock).await;
+        }
     }
 
     /// Runs the loop over `up`, checkpointing under `key` when given, in a

@@ -11,8 +11,8 @@ use resumable_core::{
 };
 use resumable_emulator::{Emulator, EmulatorHandle, RequestKind, Storage};
 use resumable_tokio::{
-    FileApiTarget, FileCheckpointStore, MemoryCheckpointStore, ReadSource, UploadError, Uploader,
-    checkpoint_key,
+    FileApiTarget, FileCheckpointStore, LockHolder, MemoryCheckpointStore, ReadSource, UploadError,
+    Uploader, checkpoint_key,
 };
 use tokio::sync::mpsc;
 
@@ -517,6 +517,98 @@ async fn a_file_larger_than_the_api_accepts_is_refused_before_any_byte() {
         "no byte was sent"
     );
     assert_eq!(emu.registrations(), 0);
+}
+
+/// Returns once the emulator holds a request (a `stall=` fault).
+async fn until_held(emu: &EmulatorHandle) {
+    let wait = async {
+        while emu.stats().held == 0 {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(30), wait)
+        .await
+        .expect("a request is held");
+}
+
+#[tokio::test]
+async fn a_second_upload_of_a_file_being_uploaded_is_refused_and_cannot_cancel_it() {
+    let emu = emulator().await;
+    emu.add_faults("chunk#2 stall=3s").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("checkpoints");
+    let bytes = data(4 * K256, 13);
+    let path = write_file(dir.path(), "twice.bin", &bytes);
+    let target = api(&emu);
+    let key = checkpoint_key(&target, &path);
+    let first = tokio::spawn({
+        let (state, path, target) = (state.clone(), path.clone(), target.clone());
+        async move {
+            uploader()
+                .checkpoint_store(FileCheckpointStore::new(&state).unwrap())
+                .upload_file(&target, &path)
+                .await
+        }
+    });
+    until_held(&emu).await;
+    assert!(!first.is_finished());
+
+    // Another upload of this process, through its own store on the same
+    // directory, as a second run would.
+    let me = Some(std::process::id());
+    let mut second = uploader().checkpoint_store(FileCheckpointStore::new(&state).unwrap());
+    let err = second.upload_file(&target, &path).await.unwrap_err();
+    assert!(
+        matches!(err, UploadError::Busy { pid } if pid == me),
+        "{err}"
+    );
+    let message = err.to_string();
+    assert!(
+        message.contains(&format!("(pid {})", std::process::id())) && message.contains("wait"),
+        "{message}"
+    );
+    let err = second.cancel(&key).await.unwrap_err();
+    assert!(
+        matches!(err, UploadError::Busy { pid } if pid == me),
+        "{err}"
+    );
+    let store = FileCheckpointStore::new(&state).unwrap();
+    assert_eq!(store.holder(&key).unwrap(), Some(LockHolder { pid: me }));
+    assert_eq!(
+        store.list().unwrap().len(),
+        1,
+        "its checkpoint is left alone"
+    );
+
+    let outcome = first.await.unwrap().unwrap();
+    assert_eq!(emu.object_bytes(&gcs_path(&outcome)).unwrap(), bytes);
+    assert_eq!(emu.registrations(), 1, "one File");
+    assert_eq!(emu.sessions_created(), 1, "one session");
+    assert!(
+        !emu.request_log()
+            .iter()
+            .any(|r| r.kind == RequestKind::Delete),
+        "the live session was not deleted"
+    );
+    assert_eq!(store.holder(&key).unwrap(), None, "released once done");
+
+    // An upload whose future is dropped lets go of the lock at once.
+    std::fs::write(&path, data(4 * K256, 14)).unwrap();
+    emu.add_faults("chunk#2 stall=3s").unwrap();
+    tokio::select! {
+        result = second.upload_file(&target, &path) => panic!("finished: {result:?}"),
+        () = until_held(&emu) => {}
+    }
+    assert_eq!(
+        store.holder(&key).unwrap(),
+        None,
+        "released with the future"
+    );
+    assert!(
+        second.cancel(&key).await.unwrap(),
+        "the dropped upload is cancelled"
+    );
+    assert_eq!(emu.registrations(), 1);
 }
 
 #[test]

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use resumable_blocking::Uploader;
+use resumable_blocking::{UploadError, Uploader};
 use resumable_core::RetryPolicy;
 use serde_json::json;
 
@@ -52,7 +52,7 @@ pub(crate) fn run(args: &CancelArgs, console: &Console) -> Result<Exit, CliError
             }
         }
     }
-    let mut done = 0;
+    let (mut done, mut busy) = (0, 0);
     for p in targets {
         let store = open_store(&dir)?;
         let mut uploader = Uploader::new()
@@ -73,6 +73,23 @@ pub(crate) fn run(args: &CancelArgs, console: &Console) -> Result<Exit, CliError
                     p.destination
                 ));
             }
+            // The driver takes the upload's lock before it touches anything.
+            Err(UploadError::Busy { pid }) => {
+                busy += 1;
+                let message = format!(
+                    "{path}: another process{} is uploading {path}; its upload was left alone: \
+                     stop it (or let it finish), then cancel again",
+                    pid.map(|p| format!(" (pid {p})")).unwrap_or_default()
+                );
+                console.emit(&json!({
+                    "type": "busy",
+                    "file": path,
+                    "destination": p.destination,
+                    "pid": pid,
+                    "error": message,
+                }));
+                console.error(&message);
+            }
             Err(e) => {
                 failed += 1;
                 console.error(&format!(
@@ -81,5 +98,5 @@ pub(crate) fn run(args: &CancelArgs, console: &Console) -> Result<Exit, CliError
             }
         }
     }
-    Ok(Exit::of_batch(done, failed, 0))
+    Ok(Exit::of_batch(done, failed, busy, 0))
 }

@@ -107,7 +107,9 @@ pub(crate) fn run(args: DemoArgs, console: &Arc<Console>) -> Result<Exit, CliErr
     };
     let outcome = match report.result {
         FileResult::Done(outcome) => outcome,
-        FileResult::Failed(_) | FileResult::Skipped(_) => return Ok(Exit::Failed),
+        FileResult::Failed(_) | FileResult::Skipped(_) | FileResult::Busy { .. } => {
+            return Ok(Exit::Failed);
+        }
         FileResult::Interrupted => {
             console.warn("interrupted: the demo's temporary files are removed");
             return Ok(Exit::Interrupted);

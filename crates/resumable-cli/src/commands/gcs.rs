@@ -123,6 +123,17 @@ pub(crate) fn run(args: GcsUploadArgs, console: &Arc<Console>) -> Result<Exit, C
             );
             Ok(Exit::Interrupted)
         }
+        Err(UploadError::Busy { pid }) => {
+            let message = explain(&UploadError::Busy { pid }, &cx);
+            console.emit(&json!({
+                "type": "result",
+                "file": name,
+                "status": "busy",
+                "pid": pid,
+                "error": message,
+            }));
+            Err(CliError::Busy(message))
+        }
         Err(error) => {
             let message = explain(&error, &cx);
             console.emit(&json!({

@@ -95,6 +95,9 @@ pub(crate) fn run(args: &StatusArgs, console: &Console) -> Result<Exit, CliError
     }
     let now = SystemTime::now();
     for p in &list {
+        // A lock that cannot be checked is shown as no upload running: the
+        // checkpoint is still worth listing.
+        let live = store.holder(&p.key).ok().flatten();
         let health = Health::of(p, now);
         let cp = &p.checkpoint;
         let expires = cp.session.as_ref().and_then(|s| s.expires_at);
@@ -111,7 +114,8 @@ pub(crate) fn run(args: &StatusArgs, console: &Console) -> Result<Exit, CliError
             "total": cp.total,
             "percent": percent.map(|x| (x * 10.0).round() / 10.0),
             "expires_at": expires.map(format_rfc3339),
-            "state": health.word(),
+            "state": if live.is_some() { "uploading" } else { health.word() },
+            "pid": live.and_then(|h| h.pid),
         }));
         let progress = match (percent, cp.total) {
             (Some(pct), Some(total)) => format!(
@@ -129,6 +133,17 @@ pub(crate) fn run(args: &StatusArgs, console: &Console) -> Result<Exit, CliError
             None => "no session yet".into(),
         };
         let path = p.path.display();
+        if let Some(holder) = live {
+            let pid = holder
+                .pid
+                .map(|p| format!(" (pid {p})"))
+                .unwrap_or_default();
+            console.print(&format!(
+                "{path}: uploading now{pid}: {progress} to {}, {expiry}",
+                p.destination
+            ));
+            continue;
+        }
         let advice = match health {
             Health::Resumable => String::new(),
             Health::Expired => "; the next upload starts a new session from byte 0".into(),

@@ -11,7 +11,7 @@ use resumable_core::{Chunking, Event, Fingerprint, Outcome, RetryPolicy, Secret}
 use serde_json::json;
 
 use crate::args::{DEFAULT_API_URL, TransferArgs, UploadArgs};
-use crate::checkpoints::{open_store, state_dir};
+use crate::checkpoints::{HeldStore, open_store, state_dir};
 use crate::exit::{CliError, Exit};
 use crate::explain::{Context, explain};
 use crate::interrupt::{Interrupt, UPLOAD_STOPPING};
@@ -68,6 +68,14 @@ pub(crate) enum FileResult {
     Skipped(Box<Uploaded>),
     /// Failed, with the one-line message already shown.
     Failed(String),
+    /// Left alone: another process (`pid`, when known) is uploading it.
+    /// `message` is the one-line message shown.
+    Busy {
+        /// The process uploading the file.
+        pid: Option<u32>,
+        /// The message shown.
+        message: String,
+    },
     /// Stopped by Ctrl-C (or never started after it); the checkpoint is kept.
     Interrupted,
 }
@@ -130,11 +138,17 @@ pub(crate) fn summarize(reports: &[Report], console: &Console) -> Exit {
     let done = count(|r| matches!(r, FileResult::Done(_)));
     let skipped = count(|r| matches!(r, FileResult::Skipped(_)));
     let failed = count(|r| matches!(r, FileResult::Failed(_)));
+    let busy = count(|r| matches!(r, FileResult::Busy { .. }));
     let interrupted = count(|r| matches!(r, FileResult::Interrupted));
     if reports.len() > 1 {
         let mut line = format!("{done} uploaded, {failed} failed");
         if skipped > 0 {
             line.push_str(&format!(", {skipped} skipped (uploaded before, unchanged)"));
+        }
+        if busy > 0 {
+            line.push_str(&format!(
+                ", {busy} left alone (being uploaded by another process)"
+            ));
         }
         if interrupted > 0 {
             line.push_str(&format!(", {interrupted} interrupted"));
@@ -147,7 +161,7 @@ pub(crate) fn summarize(reports: &[Report], console: &Console) -> Exit {
              (`resumable status` lists them)",
         );
     }
-    Exit::of_batch(done + skipped, failed, interrupted)
+    Exit::of_batch(done + skipped, failed, busy, interrupted)
 }
 
 /// The API key: from `--api-key-file` (`-` for stdin), else `FREDDY_API_KEY`.
@@ -253,11 +267,26 @@ fn upload_one(
     cx: &Context,
     console: &Console,
 ) -> FileResult {
-    let store = match open_store(&settings.state_dir) {
+    let mut store = match open_store(&settings.state_dir) {
         Ok(store) => store,
         Err(e) => return FileResult::Failed(format!("{}: {e}", cx.file)),
     };
     let key = checkpoint_key(&settings.api, path);
+    // Held until this file is done with, before anything of its state is
+    // read or changed: another run uploading it now keeps its checkpoint,
+    // its ledger entry and its session, whatever this run was asked to do.
+    let _lock = match store.lock(&key) {
+        Ok(lock) => lock,
+        Err(e) => {
+            return match UploadError::from(e) {
+                UploadError::Busy { pid } => FileResult::Busy {
+                    pid,
+                    message: explain(&UploadError::Busy { pid }, cx),
+                },
+                other => FileResult::Failed(explain(&other, cx)),
+            };
+        }
+    };
     let ledger = Ledger::new(&settings.state_dir);
     let before = fingerprint(path);
     let events = Arc::clone(progress);
@@ -265,7 +294,7 @@ fn upload_one(
     let mut uploader = Uploader::new()
         .chunking(settings.chunking)
         .retry(settings.retry)
-        .checkpoint_store(store.clone())
+        .checkpoint_store(HeldStore::new(store.clone(), &key))
         .allow_insecure_http(settings.allow_insecure_http)
         .on_event(move |event| {
             // Recorded as soon as the File exists, before the driver removes
@@ -287,7 +316,6 @@ fn upload_one(
         let _ = ledger.forget(&key);
     } else if let Some(uploaded) = before.and_then(|fp| ledger.lookup(&key, &fp)) {
         // A checkpoint left by a run killed after it registered the file.
-        let mut store = store;
         let _ = store.remove(&key);
         return FileResult::Skipped(Box::new(uploaded));
     }
@@ -303,7 +331,6 @@ fn upload_one(
                     "{}: could not delete the old upload session ({e}); it expires on its own",
                     progress.name()
                 ));
-                let mut store = store;
                 if let Err(e) = store.remove(&key) {
                     return FileResult::Failed(explain(&UploadError::Checkpoint(e), cx));
                 }
@@ -335,6 +362,10 @@ fn upload_one(
             FileResult::Done(Box::new(outcome))
         }
         Err(UploadError::Interrupted) => FileResult::Interrupted,
+        Err(error @ UploadError::Busy { pid }) => FileResult::Busy {
+            pid,
+            message: explain(&error, cx),
+        },
         Err(error) => FileResult::Failed(explain(&error, cx)),
     }
 }
@@ -379,6 +410,16 @@ fn report(console: &Console, name: &str, result: &FileResult) {
                 "type": "result",
                 "file": name,
                 "status": "failed",
+                "error": message,
+            }));
+            console.error(message);
+        }
+        FileResult::Busy { pid, message } => {
+            console.emit(&json!({
+                "type": "result",
+                "file": name,
+                "status": "busy",
+                "pid": pid,
                 "error": message,
             }));
             console.error(message);

@@ -1,7 +1,8 @@
 //! What the CLI's test binaries share.
 
 use std::path::Path;
-use std::process::Command;
+use std::process::{Child, Command};
+use std::time::{Duration, Instant};
 
 /// The `resumable` binary with a clean environment: `key` as its API key,
 /// `state` as its checkpoint directory, and nothing of the caller's
@@ -14,4 +15,25 @@ pub(crate) fn resumable(key: &str, state: &Path) -> Command {
         .env("FREDDY_API_KEY", key)
         .env("RESUMABLE_STATE_DIR", state);
     cmd
+}
+
+/// Polls `ready` until it holds; `child` (with its stderr file) ending
+/// first fails the test.
+#[allow(dead_code)] // not every test binary waits
+pub(crate) fn wait_for(
+    what: &str,
+    mut child: Option<(&mut Child, &Path)>,
+    mut ready: impl FnMut() -> bool,
+) {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while !ready() {
+        if let Some((child, stderr)) = child.as_mut()
+            && let Some(status) = child.try_wait().unwrap()
+        {
+            let stderr = std::fs::read_to_string(stderr).unwrap_or_default();
+            panic!("the upload ended ({status}) before {what}: {stderr}");
+        }
+        assert!(Instant::now() < deadline, "never saw {what}");
+        std::thread::sleep(Duration::from_millis(2));
+    }
 }
