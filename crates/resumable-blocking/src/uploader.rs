@@ -497,6 +497,10 @@ impl<T: Transport> Uploader<T> {
         self.buffer.resize(256 * 1024, 0);
         let mut pos = range.start;
         while pos < range.end {
+            // A resume may hash gigabytes here first.
+            if self.stop.is_stopped() {
+                return Err(UploadError::Interrupted);
+            }
             let want = usize::try_from(range.end - pos)
                 .unwrap_or(usize::MAX)
                 .min(self.buffer.len());

@@ -57,7 +57,9 @@ pub enum Error {
     /// times). Nothing was written, and retrying cannot help while the
     /// object stays as it is; the upload ends at once. A resumed session
     /// fails the same way, since the server keeps the condition with it:
-    /// to upload anyway, start a new upload with other preconditions.
+    /// to upload anyway, drop the refused session (the drivers' `cancel`
+    /// with the upload's checkpoint key deletes it and its checkpoint), then
+    /// start a new upload with other preconditions.
     #[error("a precondition failed (412): {message}; nothing was written")]
     PreconditionFailed {
         /// The server's message, or the status text when it sent none.

@@ -245,13 +245,9 @@ impl Upload {
         }
         let mut up = Self::new(config, now, wall_now)?;
         up.total = up.total.or(checkpoint.total);
-        up.crc = checkpoint.crc32c;
-        if up.config.verify_resumed_prefix && checkpoint.crc32c.through() > 0 {
-            // Hashed again from the start, and compared before any request.
-            up.prefix_check = Some(checkpoint.crc32c);
-            up.crc = RunningCrc32c::default();
-        }
         up.restarts = checkpoint.restarts;
+        // Starting over from byte 0 (no session, or an expired one), every
+        // byte is sent and hashed anew: nothing old to check or keep.
         let Some(session) = checkpoint.session else {
             return Ok(up);
         };
@@ -259,11 +255,13 @@ impl Upload {
         match checkpoint.object {
             // Registering needs no upload session, expired or not.
             Some(object) if flow == Flow::FileApi => {
+                up.keep_hashed_prefix(checkpoint.crc32c);
                 up.persisted = object.size;
                 up.state = State::Register(object);
             }
             Some(object) if flow == Flow::Gcs => {
                 // Finished before the process died: verify, nothing left to send.
+                up.keep_hashed_prefix(checkpoint.crc32c);
                 up.session = Some(session);
                 up.persisted = object.size;
                 up.receive_final(object);
@@ -274,6 +272,7 @@ impl Upload {
                 return Ok(up);
             }
             _ => {
+                up.keep_hashed_prefix(checkpoint.crc32c);
                 if up.total.is_some_and(|t| checkpoint.persisted > t) {
                     return Err(
                         SourceError::CheckpointMismatch("persisted beyond the total").into(),
@@ -290,6 +289,18 @@ impl Upload {
         }
         up.session = Some(session);
         Ok(up)
+    }
+
+    /// Takes over a checkpoint's CRC32C for bytes the server keeps: as it is,
+    /// or, with [`Config::verify_resumed_prefix`], to be compared once the
+    /// source has been hashed again through the same offset, before any
+    /// request.
+    fn keep_hashed_prefix(&mut self, hashed: RunningCrc32c) {
+        if self.config.verify_resumed_prefix && hashed.through() > 0 {
+            self.prefix_check = Some(hashed);
+        } else {
+            self.crc = hashed;
+        }
     }
 
     /// The next thing to do. `now` is the driver's current time.
@@ -521,6 +532,8 @@ impl Upload {
         self.in_flight = None;
         self.wait_until = None;
         self.backoff.reset();
+        // Deleting the session needs no source.
+        self.prefix_check = None;
         match (&self.state, &self.session) {
             (State::Transfer { .. }, Some(_)) => self.state = State::Cancel,
             _ => self.end = Some(Err(Error::Cancelled)),
@@ -568,7 +581,8 @@ impl Upload {
             session: self.session.clone(),
             total: self.total,
             persisted: self.persisted,
-            crc32c: self.crc,
+            // While the source is hashed again, what the checkpoint had holds.
+            crc32c: self.prefix_check.unwrap_or(self.crc),
             fingerprint: self.config.fingerprint,
             object,
             restarts: self.restarts,

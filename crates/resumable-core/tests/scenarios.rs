@@ -1363,3 +1363,45 @@ fn a_412_at_finalize_is_precondition_failed_and_nothing_counts_as_persisted() {
         );
     }
 }
+
+#[test]
+fn a_rewritten_source_starts_over_cleanly_when_its_session_expired() {
+    // Nothing the server kept will be used, so nothing old is checked: the
+    // new bytes are all sent and hashed anew.
+    let (cfg, data, cp) = interrupted_after_one_chunk();
+    let mut rewritten = data.clone();
+    rewritten[1000] ^= 0x40;
+    let now = Instant::now();
+    let later = wall0() + Duration::from_secs(8 * 24 * 3600);
+    let mut up = Upload::resume(cfg, cp, now, later).unwrap();
+    let create = request_over(&mut up, now, &rewritten);
+    assert_eq!(create.purpose, Purpose::CreateSession);
+    assert_eq!(
+        up.checkpoint().crc32c.through(),
+        0,
+        "the old hash is dropped"
+    );
+}
+
+#[test]
+fn a_checkpoint_taken_while_the_prefix_is_checked_keeps_the_stored_hash() {
+    let (cfg, data, cp) = interrupted_after_one_chunk();
+    let now = Instant::now();
+    let mut up = Upload::resume(cfg, cp.clone(), now, wall0()).unwrap();
+    assert!(matches!(up.poll_action(now), Action::Checksum(_)));
+    // The driver's read fails part way, and it saves where it stands.
+    up.feed_checksum(0, &data[..1000]);
+    assert_eq!(up.checkpoint().crc32c, cp.crc32c);
+}
+
+#[test]
+fn cancel_of_a_resumed_upload_deletes_its_session_without_reading_the_source() {
+    let (cfg, _, cp) = interrupted_after_one_chunk();
+    let now = Instant::now();
+    let mut up = Upload::resume(cfg, cp, now, wall0()).unwrap();
+    up.cancel();
+    match up.poll_action(now) {
+        Action::Send(req) => assert_eq!(req.purpose, Purpose::Cancel),
+        other => panic!("expected the DELETE, got {other:?}"),
+    }
+}

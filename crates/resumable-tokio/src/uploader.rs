@@ -8,9 +8,7 @@ use std::path::Path;
 use std::time::{Duration, Instant, SystemTime};
 
 use http::{HeaderName, HeaderValue};
-use resumable_blocking::{
-    CheckpointLock, CheckpointStore, FileApiTarget, checkpoint_key, guess_mime,
-};
+use resumable_blocking::{CheckpointStore, FileApiTarget, checkpoint_key, guess_mime};
 use resumable_core::{
     Checkpoint, Chunking, Config, Error, Event, FileApi, GcsInitiate, Outcome, RetryPolicy,
     SessionUrl, SourceError, Upload,
@@ -20,7 +18,7 @@ use tracing::Instrument as _;
 use crate::error::{TransportSetupError, UploadError};
 use crate::pump::{EventCallback, Pump, now};
 use crate::source::{AsyncSource, BytesSource, FileSource};
-use crate::store::{SharedStore, off_runtime};
+use crate::store::{HeldLock, SharedStore, off_runtime};
 use crate::transport::AsyncTransport;
 
 /// How long a request may make no progress unless told otherwise.
@@ -378,7 +376,7 @@ impl<T: AsyncTransport> Uploader<T> {
     }
 
     /// The lock of `key` in the store, when both are set.
-    async fn lock(&mut self, key: Option<&str>) -> Result<Option<CheckpointLock>, UploadError> {
+    async fn lock(&mut self, key: Option<&str>) -> Result<Option<HeldLock>, UploadError> {
         match (key, &self.store) {
             (Some(key), Some(store)) => Ok(Some(store.lock(key).await?)),
             _ => Ok(None),
@@ -386,7 +384,7 @@ impl<T: AsyncTransport> Uploader<T> {
     }
 
     /// Releases a lock from [`lock`](Self::lock).
-    async fn release(&mut self, lock: Option<CheckpointLock>) {
+    async fn release(&mut self, lock: Option<HeldLock>) {
         if let (Some(lock), Some(store)) = (lock, &self.store) {
             store.release(lock).await;
         }
