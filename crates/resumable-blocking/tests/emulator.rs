@@ -336,6 +336,17 @@ fn streams_of_unknown_length_upload_through_an_initiated_session() {
             "size {size}"
         );
     }
+    // Every request is sized before it is sent, so none is chunked: the
+    // source is read a chunk (and a byte) ahead, and the total found at its end.
+    let puts: Vec<_> = emu
+        .request_log()
+        .into_iter()
+        .filter(|r| r.method == "PUT")
+        .collect();
+    assert!(!puts.is_empty());
+    for r in &puts {
+        assert!(!r.chunked && r.content_length.is_some(), "{r:?}");
+    }
 }
 
 #[test]

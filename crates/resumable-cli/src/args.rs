@@ -77,6 +77,8 @@ Examples:
   resumable gcs upload backup.tar --bucket my-bucket --object backups/backup.tar --token-env GCS_TOKEN \\
     --if-generation-match 0                        # only if no such object exists yet
   resumable gcs upload backup.tar --session-url \"$SIGNED_URL\" --header 'x-goog-meta-owner: me'
+  resumable gcs upload backup.tar --bucket test --object backup.tar \\
+    --endpoint http://127.0.0.1:8787             # a local emulator: no token needed
 
 A failed precondition (412) ends the upload at once with exit code 1: nothing is written.";
 
@@ -93,6 +95,7 @@ drop-response expire kill session= p=). See the resumable-emulator crate docs.
 Examples:
   resumable emulator
   resumable emulator --addr 127.0.0.1:9000 --faults 'chunk#2 status=503' --seed 7
+  resumable emulator --bucket uploads --bucket backups   # uploads is the file API's
   FREDDY_API_KEY=emulator-key resumable upload f.bin --org org_1 --api-url http://127.0.0.1:8787";
 
 const DEMO_HELP: &str = "\
@@ -270,7 +273,7 @@ pub(crate) struct GcsUploadArgs {
           conflicts_with_all = ["bucket", "object", "endpoint", "token_env"])]
     pub(crate) session_url: Option<String>,
     /// The bucket to initiate a session in.
-    #[arg(long, requires_all = ["object", "token_env"])]
+    #[arg(long, requires = "object")]
     pub(crate) bucket: Option<String>,
     /// The object name.
     #[arg(long, requires = "bucket")]
@@ -282,7 +285,9 @@ pub(crate) struct GcsUploadArgs {
         value_name = "URL"
     )]
     pub(crate) endpoint: String,
-    /// The environment variable holding the OAuth bearer token for the initiation.
+    /// The environment variable holding the OAuth bearer token for the
+    /// initiation. Required unless --endpoint is loopback (127.0.0.0/8, ::1,
+    /// localhost), such as a local emulator.
     #[arg(long, value_name = "VAR", requires = "bucket")]
     pub(crate) token_env: Option<String>,
     /// The object's content type [default: guessed from the extension].
@@ -404,6 +409,12 @@ pub(crate) struct EmulatorArgs {
     /// How long a session lives, in seconds [default: 7 days].
     #[arg(long, value_name = "SECONDS")]
     pub(crate) session_lifetime: Option<u64>,
+    /// A bucket that exists from the start (repeatable); the first is the
+    /// default, where the file API's sessions write [default:
+    /// resumable-emulator-uploads]. Other buckets are created by the first
+    /// initiate that names them.
+    #[arg(long, value_name = "NAME")]
+    pub(crate) bucket: Vec<String>,
 }
 
 /// `resumable demo`.

@@ -557,6 +557,7 @@ fn usage_errors_exit_2_and_every_command_has_examples() {
         vec!["cancel"],
         vec!["cancel", f, "--all"],
         vec!["gcs", "upload", f, "--bucket", "b"],
+        vec!["gcs", "upload", f, "--bucket", "b", "--object", "o"],
         vec!["gcs", "upload", f],
         vec!["demo", "--size", "0"],
     ] {
@@ -619,6 +620,77 @@ fn raw_gcs_uploads_to_an_initiated_session() {
             .iter()
             .any(|r| r.kind == RequestKind::Initiate && r.authorization),
         "the token went to the initiation"
+    );
+}
+
+#[test]
+fn a_loopback_endpoint_needs_no_token_and_any_other_does() {
+    let emu = emulator("");
+    let dir = tempfile::tempdir().unwrap();
+    let bytes = data(UNIT + 17, 8);
+    let path = write(dir.path(), "local.bin", &bytes);
+    let gcs = |endpoint: &str, object: &str| {
+        resumable(&dir.path().join("state"))
+            .env_remove("GCS_TOKEN")
+            .args(["gcs", "upload", path.to_str().unwrap()])
+            .args(["--bucket", "second-bucket", "--object", object])
+            .args(["--endpoint", endpoint, "--chunk-size", "256KiB"])
+            .output()
+            .unwrap()
+    };
+    // The emulator, by address and by `localhost`, into a bucket made on first use.
+    let out = gcs(emu.base_url(), "by-ip.bin");
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let by_name = format!("http://localhost:{}", emu.addr().port());
+    let out = gcs(&by_name, "by-name.bin");
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    for name in ["by-ip.bin", "by-name.bin"] {
+        assert_eq!(emu.object_bytes_in("second-bucket", name).unwrap(), bytes);
+    }
+    assert!(
+        emu.request_log()
+            .iter()
+            .all(|r| r.kind != RequestKind::Initiate || !r.authorization),
+        "no token was sent"
+    );
+    // Anywhere else the token is required, and the message says why.
+    let requests = emu.request_log().len();
+    let out = gcs("https://storage.googleapis.com", "remote.bin");
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(err.contains("--token-env"), "{err}");
+    assert!(err.contains("not loopback"), "{err}");
+    assert_eq!(emu.request_log().len(), requests);
+}
+
+#[test]
+fn the_emulator_command_takes_buckets() {
+    let mut child = support::resumable(KEY, &tempfile::tempdir().unwrap().path().join("s"))
+        .args(["emulator", "--addr", "127.0.0.1:0", "--storage", "memory"])
+        .args([
+            "--bucket",
+            "first-bucket",
+            "--bucket",
+            "second-bucket",
+            "--json",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(child.stdout.take().unwrap()),
+        &mut line,
+    )
+    .unwrap();
+    let _ = child.kill();
+    let _ = child.wait();
+    let listening: Value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line:?}"));
+    assert_eq!(listening["bucket"], "first-bucket");
+    assert_eq!(
+        listening["buckets"],
+        serde_json::json!(["first-bucket", "second-bucket"])
     );
 }
 

@@ -185,8 +185,13 @@ fn new_upload(shared: &Shared, org: &str, body: &Map<String, Value>) -> Result<V
     }
     let file_id = format!("file_{}", shared.state().random_id(12).to_lowercase());
     let gcs_path = format!("files/{org}/{file_id}/{filename}");
-    let (upload_id, _) =
-        shared.create_session(&gcs_path, &mime, Some(size), Preconditions::default());
+    let (upload_id, _) = shared.create_session(
+        &shared.config.bucket,
+        &gcs_path,
+        &mime,
+        Some(size),
+        Preconditions::default(),
+    );
     let expires_at = crate::shared::expiry(shared.config.session_lifetime);
     shared.state().issued.insert(
         gcs_path.clone(),

@@ -43,6 +43,10 @@ pub struct Stats {
     /// Requests a `stall=` fault holds at this moment.
     #[serde(default)]
     pub held: u64,
+    /// Every bucket, sorted (the default one, those given at start, and
+    /// those created by an initiate).
+    #[serde(default)]
+    pub buckets: Vec<String>,
     /// Every session, in creation order.
     pub sessions: Vec<SessionInfo>,
 }
@@ -61,6 +65,7 @@ pub(crate) fn stats(shared: &Shared) -> Stats {
         bloated_bytes_sent: shared.bloat.sent.load(Ordering::Relaxed),
         bloated_cut_off: shared.bloat.cut_off.load(Ordering::Relaxed),
         held: shared.held.load(Ordering::Relaxed),
+        buckets: state.buckets.iter().cloned().collect(),
         sessions: state.session_info.values().cloned().collect(),
     }
 }

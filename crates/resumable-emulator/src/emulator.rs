@@ -16,12 +16,12 @@ use crate::log::RequestRecord;
 use crate::object::ObjectInfo;
 use crate::server::serve;
 use crate::session::SessionInfo;
-use crate::shared::{Config, Shared};
+use crate::shared::{Config, Shared, bucket_name_problem};
 use crate::storage::{ObjectData, Storage, Store};
 
 /// The API key the emulator accepts unless told otherwise.
 pub const DEFAULT_API_KEY: &str = "emulator-key";
-/// The bucket upload sessions write to unless told otherwise.
+/// The default bucket unless told otherwise: the file API's sessions write to it.
 pub const DEFAULT_BUCKET: &str = "resumable-emulator-uploads";
 /// The largest `file_size` accepted unless told otherwise: 5 GB.
 pub const DEFAULT_MAX_FILE_SIZE: u64 = 5 * 1024 * 1024 * 1024;
@@ -60,6 +60,7 @@ impl Default for EmulatorBuilder {
             config: Config {
                 api_key: DEFAULT_API_KEY.to_owned(),
                 bucket: DEFAULT_BUCKET.to_owned(),
+                extra_buckets: Vec::new(),
                 max_file_size: DEFAULT_MAX_FILE_SIZE,
                 chunk_size_recommended: DEFAULT_CHUNK_SIZE,
                 session_lifetime: DEFAULT_SESSION_LIFETIME,
@@ -86,9 +87,21 @@ impl EmulatorBuilder {
         self
     }
 
-    /// The bucket upload sessions write to (the only bucket there is).
+    /// The default bucket (default [`DEFAULT_BUCKET`]): the file API's
+    /// sessions (`upload_url`, `gcs_path`) write to it, and
+    /// [`EmulatorHandle::object`] reads it. Other buckets are created by the
+    /// first initiate that names them, or from the start by
+    /// [`add_bucket`](Self::add_bucket).
     pub fn bucket(mut self, bucket: impl Into<String>) -> Self {
         self.config.bucket = bucket.into();
+        self
+    }
+
+    /// Another bucket that exists from the start (any number; the default
+    /// one stays the file API's). A bucket named by an initiate is created
+    /// then anyway; this one is listed from the start.
+    pub fn add_bucket(mut self, bucket: impl Into<String>) -> Self {
+        self.config.extra_buckets.push(bucket.into());
         self
     }
 
@@ -150,6 +163,11 @@ impl EmulatorBuilder {
         let mut plan = FaultPlan::default();
         for spec in &self.faults {
             plan.extend(spec.parse()?);
+        }
+        for bucket in std::iter::once(&self.config.bucket).chain(&self.config.extra_buckets) {
+            if let Some(problem) = bucket_name_problem(bucket) {
+                return Err(Error::BadBucket(bucket.clone(), problem));
+            }
         }
         let store = Store::open(&self.storage).map_err(Error::Storage)?;
         let host = match local.ip() {
@@ -265,9 +283,15 @@ impl EmulatorHandle {
         self.addr
     }
 
-    /// The bucket upload sessions write to.
+    /// The default bucket: the file API's sessions write to it.
     pub fn bucket(&self) -> &str {
         &self.shared.config.bucket
+    }
+
+    /// Every bucket, sorted: the configured ones and those created since by
+    /// an initiate.
+    pub fn buckets(&self) -> Vec<String> {
+        self.shared.state().buckets.iter().cloned().collect()
     }
 
     /// The API key the file API accepts.
@@ -317,21 +341,32 @@ impl EmulatorHandle {
         self.shared.state().faults.plan()
     }
 
-    /// The object at `gcs_path` in the upload bucket.
+    /// The object at `gcs_path` in the default bucket.
     pub fn object(&self, gcs_path: &str) -> Option<ObjectInfo> {
-        self.shared
-            .object(&self.shared.config.bucket, gcs_path)
-            .map(|o| o.info.clone())
+        self.object_in(&self.shared.config.bucket, gcs_path)
     }
 
-    /// The bytes of the object at `gcs_path` in the upload bucket.
+    /// The object `name` in `bucket`.
+    pub fn object_in(&self, bucket: &str, name: &str) -> Option<ObjectInfo> {
+        self.shared.object(bucket, name).map(|o| o.info.clone())
+    }
+
+    /// The bytes of the object at `gcs_path` in the default bucket.
     ///
     /// # Errors
     /// When there is no such object, the storage is the sink, or reading fails.
     pub fn object_bytes(&self, gcs_path: &str) -> Result<Vec<u8>, Error> {
+        self.object_bytes_in(&self.shared.config.bucket, gcs_path)
+    }
+
+    /// The bytes of the object `name` in `bucket`.
+    ///
+    /// # Errors
+    /// As [`object_bytes`](Self::object_bytes).
+    pub fn object_bytes_in(&self, bucket: &str, gcs_path: &str) -> Result<Vec<u8>, Error> {
         let object = self
             .shared
-            .object(&self.shared.config.bucket, gcs_path)
+            .object(bucket, gcs_path)
             .ok_or_else(|| Error::NoObject(gcs_path.to_owned()))?;
         match &object.data {
             ObjectData::Memory(b) => Ok(b.to_vec()),
@@ -343,13 +378,15 @@ impl EmulatorHandle {
         }
     }
 
-    /// Every object name in the upload bucket, sorted.
+    /// Every object name in the default bucket, sorted.
     pub fn object_names(&self) -> Vec<String> {
+        let bucket = &self.shared.config.bucket;
         let mut names: Vec<String> = self
             .shared
             .state()
             .objects
             .keys()
+            .filter(|(b, _)| b == bucket)
             .map(|(_, n)| n.clone())
             .collect();
         names.sort();

@@ -27,6 +27,9 @@ pub enum Error {
     /// A fault spec does not parse.
     #[error(transparent)]
     FaultSpec(#[from] FaultSpecError),
+    /// A bucket name given to the builder is not one Cloud Storage allows.
+    #[error("{0:?} is not a bucket name: {1}")]
+    BadBucket(String, &'static str),
     /// There is no such object.
     #[error("no object named {0:?}")]
     NoObject(String),

@@ -11,11 +11,13 @@ use http_body_util::BodyExt as _;
 use hyper::body::Incoming;
 
 use crate::faults::{Respond, SessionEffect};
-use crate::headers::{CHUNK_GRANULARITY, ContentRange, GoogHash, range_header};
+use crate::headers::{CHUNK_GRANULARITY, ContentRange, GoogHash, is_chunked, range_header};
 use crate::inject;
 use crate::log::RequestKind;
 use crate::object::{Object, ObjectInfo, object_json};
-use crate::reply::{Body, Reply, drain, empty_response, error_response, json_response};
+use crate::reply::{
+    Body, Reply, SmallBody, drain, empty_response, error_response, json_response, read_small,
+};
 use crate::session::{Session, SessionState};
 use crate::shared::{Call, SessionSlot, Shared};
 use crate::storage::{Appender, Digest, Keep};
@@ -271,43 +273,74 @@ pub(crate) fn storage_error(e: &std::io::Error) -> Reply {
     .into()
 }
 
+/// How a request body is framed: the two forms Cloud Storage accepts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Framing {
+    /// `Content-Length: N`.
+    Length(u64),
+    /// `Transfer-Encoding: chunked`: the length is known at the body's end.
+    Chunked,
+}
+
+/// The body's framing; 411 when it has neither (as Cloud Storage answers).
+fn framing(headers: &HeaderMap) -> Result<Framing, Refusal> {
+    let chunked = is_chunked(headers);
+    if chunked {
+        return Ok(Framing::Chunked);
+    }
+    match content_length(headers).map_err(bad)? {
+        Some(n) => Ok(Framing::Length(n)),
+        None => Err(refusal(
+            StatusCode::LENGTH_REQUIRED,
+            "length_required",
+            "an upload request needs Content-Length (0 for a status query) or \
+             Transfer-Encoding: chunked",
+        )),
+    }
+}
+
 /// What a valid `PUT` asks for.
 enum Plan {
     /// `bytes */T` or `bytes */*`: report, or finish when exactly `T` are persisted.
-    Query { total: Option<u64>, hash: GoogHash },
-    /// Data from `first`, `len` bytes; `finishes` when it ends at the known total.
-    Data {
-        first: u64,
-        len: u64,
-        finishes: bool,
+    /// A chunked query's body is read to check it is empty.
+    Query {
+        total: Option<u64>,
         hash: GoogHash,
+        chunked: bool,
     },
+    /// Data: the bytes `span` names, and the hash a finalizing request declares.
+    Data { span: Span, hash: GoogHash },
 }
 
 /// Checks a `PUT`'s headers against the session; nothing is read or stored yet.
 fn plan(parts: &Parts, session: &mut Session) -> Result<Plan, Refusal> {
-    let cl = match content_length(&parts.headers).map_err(bad)? {
-        Some(n) => n,
-        None => {
-            return Err(refusal(
-                StatusCode::LENGTH_REQUIRED,
-                "length_required",
-                "Content-Length is required on upload requests (also 0)",
-            ));
-        }
-    };
-    let range = match header_str(&parts.headers, "content-range") {
-        None if cl == 0 => ContentRange::Query { total: Some(0) },
-        None => ContentRange::Data {
+    let framing = framing(&parts.headers)?;
+    let range = match (header_str(&parts.headers, "content-range"), framing) {
+        (None, Framing::Length(0)) => ContentRange::Query { total: Some(0) },
+        (None, Framing::Length(cl)) => ContentRange::Data {
             first: 0,
             last: cl - 1,
             total: Some(cl),
         },
-        Some(v) => ContentRange::parse(v).map_err(bad)?,
+        // The whole object, its length known at the body's end.
+        (None, Framing::Chunked) => {
+            return Ok(Plan::Data {
+                span: Span {
+                    first: 0,
+                    len: session.known_total(),
+                    chunked: true,
+                    finishes: true,
+                },
+                hash: declared_hash(&parts.headers)?,
+            });
+        }
+        (Some(v), _) => ContentRange::parse(v).map_err(bad)?,
     };
     match range {
         ContentRange::Query { total } => {
-            if cl != 0 {
+            if let Framing::Length(cl) = framing
+                && cl != 0
+            {
                 return Err(bad(format!(
                     "a status query (Content-Range: bytes */…) must have Content-Length: 0, \
                      not {cl}"
@@ -319,11 +352,17 @@ fn plan(parts: &Parts, session: &mut Session) -> Result<Plan, Refusal> {
                 hash = declared_hash(&parts.headers)?;
                 session.total = Some(t);
             }
-            Ok(Plan::Query { total, hash })
+            Ok(Plan::Query {
+                total,
+                hash,
+                chunked: framing == Framing::Chunked,
+            })
         }
         ContentRange::Data { first, last, total } => {
             let len = last - first + 1;
-            if cl != len {
+            if let Framing::Length(cl) = framing
+                && cl != len
+            {
                 return Err(bad(format!(
                     "Content-Length {cl} does not match Content-Range bytes {first}-{last} \
                      ({len} bytes)"
@@ -367,9 +406,12 @@ fn plan(parts: &Parts, session: &mut Session) -> Result<Plan, Refusal> {
                 session.total = total;
             }
             Ok(Plan::Data {
-                first,
-                len,
-                finishes,
+                span: Span {
+                    first,
+                    len: Some(len),
+                    chunked: framing == Framing::Chunked,
+                    finishes,
+                },
                 hash,
             })
         }
@@ -389,19 +431,35 @@ async fn put(
         Err(r) => return refuse(body, shared, r),
     };
     let reply = match plan {
-        Plan::Query { total, hash } => {
-            drain(body, shared.config.idle_timeout);
+        Plan::Query {
+            total,
+            hash,
+            chunked,
+        } => {
+            let idle = shared.config.idle_timeout;
+            if chunked {
+                match read_small(body, 0, idle).await {
+                    Ok(_) => {}
+                    Err(SmallBody::TooLarge) => {
+                        let msg = "a status query (Content-Range: bytes */…) must have an \
+                                   empty body";
+                        return error_response(StatusCode::BAD_REQUEST, "invalid_argument", msg)
+                            .into();
+                    }
+                    Err(SmallBody::Broken) => {
+                        call.outcome = Some("cut-off");
+                        return Reply::Reset;
+                    }
+                }
+            } else {
+                drain(body, idle);
+            }
             if let Some(reply) = inject::after_body(call).await {
                 return reply;
             }
             query(shared, call, session, total, &hash).await
         }
-        Plan::Data {
-            first,
-            len,
-            finishes,
-            hash,
-        } => data(shared, call, body, session, first, len, finishes, &hash).await,
+        Plan::Data { span, hash } => data(shared, call, body, session, span, &hash).await,
     };
     match reply {
         Reply::Respond(r)
@@ -457,37 +515,53 @@ async fn query(
 
 /// How reading a request body ended.
 enum BodyEnd {
-    /// All `Content-Length` bytes arrived.
+    /// The body ended with the bytes its request named (`Content-Length`, or
+    /// a chunked body's `Content-Range`).
     Complete,
     /// The connection failed, went idle, or ended early.
     CutOff,
+    /// A chunked body ended with fewer bytes than its `Content-Range` names
+    /// (`more: false`), or went past them (`more: true`).
+    Mismatch { more: bool },
     /// A fault's `after=` threshold was reached and it answers or resets.
     Fault,
 }
 
+/// The bytes a data `PUT` carries, as its headers say.
+#[derive(Debug, Clone, Copy)]
+struct Span {
+    /// The offset of its first byte.
+    first: u64,
+    /// How many bytes; `None`: as many as its chunked body has.
+    len: Option<u64>,
+    /// Framed by `Transfer-Encoding: chunked`: the length is checked at the end.
+    chunked: bool,
+    /// It ends at the upload's total.
+    finishes: bool,
+}
+
 /// A data `PUT`: streams the body into the session's part.
-#[allow(clippy::too_many_arguments)]
 async fn data(
     shared: &Shared,
     call: &mut Call,
     mut body: Incoming,
     session: &mut Session,
-    first: u64,
-    len: u64,
-    finishes: bool,
+    span: Span,
     hash: &GoogHash,
 ) -> Reply {
     let idle = shared.config.idle_timeout;
     let fault = call.fault.clone().unwrap_or_default();
-    let end = first + len;
-    let limit = match fault.short {
-        Some(short) => {
-            let kept = end.saturating_sub(short);
+    let first = span.first;
+    let limit = match (fault.short, span.len) {
+        (Some(short), Some(len)) => {
+            let kept = (first + len).saturating_sub(short);
             (kept - kept % CHUNK_GRANULARITY).max(session.persisted)
         }
-        None => end,
+        (None, Some(len)) => first + len,
+        (_, None) => u64::MAX,
     };
-    let mut trigger = (fault.after > 0).then_some(fault.after.min(len));
+    let mut trigger =
+        (fault.after > 0).then_some(span.len.map_or(fault.after, |l| fault.after.min(l)));
     let mut app =
         match Appender::open(&mut session.part, session.persisted, &session.digest, limit).await {
             Ok(a) => a,
@@ -497,11 +571,14 @@ async fn data(
             }
         };
     let mut received = 0u64;
+    let all_in = |received: u64| span.len.is_none_or(|l| received == l);
     let result: std::io::Result<BodyEnd> = async {
         loop {
             let frame = match tokio::time::timeout(idle, body.frame()).await {
                 Ok(Some(Ok(frame))) => frame,
-                Ok(None) if received == len => return Ok(BodyEnd::Complete),
+                Ok(None) if all_in(received) => return Ok(BodyEnd::Complete),
+                // Only a chunked body can end cleanly short of its length.
+                Ok(None) if span.chunked => return Ok(BodyEnd::Mismatch { more: false }),
                 Ok(None) | Ok(Some(Err(_))) | Err(_) => return Ok(BodyEnd::CutOff),
             };
             let Ok(mut chunk) = frame.into_data() else {
@@ -515,8 +592,12 @@ async fn data(
                     None => chunk.len(),
                 };
                 let piece: Bytes = chunk.split_to(take);
+                // The appender stores nothing past the range's end.
                 app.write(first + received, &piece).await?;
                 received += piece.len() as u64;
+                if span.len.is_some_and(|l| received > l) {
+                    return Ok(BodyEnd::Mismatch { more: true });
+                }
                 if trigger == Some(received) {
                     trigger = None;
                     if let Some(d) = fault.stall {
@@ -527,7 +608,8 @@ async fn data(
                     }
                 }
             }
-            if received == len {
+            // A chunked body is read to its end, to see that no byte follows.
+            if !span.chunked && all_in(received) {
                 return Ok(BodyEnd::Complete);
             }
         }
@@ -543,14 +625,32 @@ async fn data(
             return storage_error(&e);
         }
     };
+    // A whole-object request of unknown length names its total by its end.
+    let total_at_end = match (&end_state, span.len) {
+        (BodyEnd::Complete, None) => Some(first + received),
+        _ => None,
+    };
+    let refused_total = total_at_end.and_then(|t| check_total(session, t).err());
     match end_state {
-        BodyEnd::CutOff | BodyEnd::Fault => {
+        BodyEnd::CutOff | BodyEnd::Fault | BodyEnd::Mismatch { .. } => {
             match app.close(&mut session.part, Keep::WholeUnits).await {
                 Ok((n, d)) => {
                     session.persisted = n;
                     session.digest = d;
                 }
                 Err(e) => return storage_error(&e),
+            }
+            if let BodyEnd::Mismatch { more } = end_state {
+                drain(body, idle);
+                let msg = format!(
+                    "the chunked body has {} the {} bytes (from offset {first}) its request \
+                     names; only whole 256 KiB units of it were kept ({} bytes persisted) and \
+                     nothing was finalized",
+                    if more { "more than" } else { "fewer than" },
+                    span.len.unwrap_or(0),
+                    session.persisted
+                );
+                return error_response(StatusCode::BAD_REQUEST, "invalid_argument", &msg).into();
             }
             if let (BodyEnd::Fault, Some(Respond::Status { code, retry_after })) =
                 (&end_state, fault.respond)
@@ -567,12 +667,26 @@ async fn data(
             Reply::Reset
         }
         BodyEnd::Complete => {
+            if let Some((status, reason, msg)) = refused_total {
+                return match app.close(&mut session.part, Keep::WholeUnits).await {
+                    Ok((n, d)) => {
+                        session.persisted = n;
+                        session.digest = d;
+                        error_response(status, reason, &msg).into()
+                    }
+                    Err(e) => storage_error(&e),
+                };
+            }
+            if total_at_end.is_some() {
+                session.total = total_at_end;
+            }
+            let end = first + span.len.unwrap_or(received);
             if fault.no_range {
                 let _ = app.close(&mut session.part, Keep::Nothing).await;
                 forget(session).await;
                 return incomplete(0, true).into();
             }
-            let reaches_end = finishes && app.pos() == end;
+            let reaches_end = span.finishes && app.pos() == end;
             if reaches_end && let Some(msg) = hash_mismatch(hash, app.digest()) {
                 if let Err(e) = app.close(&mut session.part, Keep::Nothing).await {
                     return storage_error(&e);

@@ -127,6 +127,18 @@ pub(crate) fn range_header(persisted: u64) -> Option<String> {
         .map(|last| format!("bytes=0-{last}"))
 }
 
+/// Whether a request's body is framed by `Transfer-Encoding: chunked`. hyper
+/// refuses a request whose last coding is not `chunked`, so any mention of it
+/// is the framing (and it overrides a `Content-Length`).
+pub(crate) fn is_chunked(headers: &http::HeaderMap) -> bool {
+    headers
+        .get_all(http::header::TRANSFER_ENCODING)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|coding| coding.trim().eq_ignore_ascii_case("chunked"))
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]

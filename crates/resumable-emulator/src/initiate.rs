@@ -7,12 +7,12 @@ use http::{HeaderValue, Request, StatusCode, header};
 use hyper::body::Incoming;
 use serde_json::Value;
 
-use crate::gcs::{bad, header_str, refusal, refuse, with_guploader};
+use crate::gcs::{bad, header_str, refuse, with_guploader};
 use crate::inject;
 use crate::log::RequestKind;
 use crate::precondition::Preconditions;
 use crate::reply::{Reply, SmallBody, empty_response, error_response, read_small};
-use crate::shared::{Call, Shared};
+use crate::shared::{Call, Shared, bucket_name_problem};
 use crate::url::{parse_query, query_value};
 
 /// `POST /upload/storage/v1/b/{bucket}/o?uploadType=resumable&name=…`.
@@ -53,13 +53,10 @@ async fn initiate_inner(
         Ok(p) => p,
         Err(r) => return Err(refuse(body, shared, r)),
     };
-    if bucket != shared.config.bucket {
-        let msg = format!("bucket {bucket:?} does not exist");
-        return Err(refuse(
-            body,
-            shared,
-            refusal(StatusCode::NOT_FOUND, "not_found", msg),
-        ));
+    // Buckets come into being on their first use.
+    if let Some(problem) = bucket_name_problem(bucket) {
+        let msg = format!("{bucket:?} is not a valid bucket name: {problem}");
+        return Err(refuse(body, shared, bad(msg)));
     }
     let declared = match header_str(&parts.headers, "x-upload-content-length") {
         None => None,
@@ -125,7 +122,9 @@ async fn initiate_inner(
     if let Err((status, reason, message)) = preconditions.check(live.as_ref().map(|o| &o.info)) {
         return Err(error_response(status, reason, &message).into());
     }
-    let (upload_id, slot) = shared.create_session(&name, &content_type, declared, preconditions);
+    shared.state().buckets.insert(bucket.to_owned());
+    let (upload_id, slot) =
+        shared.create_session(bucket, &name, &content_type, declared, preconditions);
     let location = shared.session_url(bucket, &name, &upload_id);
     let mut r = empty_response(StatusCode::OK);
     if let Ok(v) = HeaderValue::from_str(&location) {

@@ -70,6 +70,20 @@
 //!
 //! The `resumable-emulator` binary runs it standalone; `--help` lists its options.
 //!
+//! # Buckets
+//!
+//! There are any number of buckets. The default one ([`DEFAULT_BUCKET`], or
+//! [`EmulatorBuilder::bucket`], or the first `--bucket`) is the file API's: `upload_url`
+//! and `gcs_path` always name it, and [`EmulatorHandle::object`] reads it. Others exist
+//! from the start ([`EmulatorBuilder::add_bucket`], `--bucket` again) or come into
+//! being with the first initiate that names them; [`EmulatorHandle::object_in`] reads
+//! any, [`EmulatorHandle::buckets`] lists them. A name Cloud Storage would not allow is
+//! 400 at the initiate, and [`Error::BadBucket`] at start.
+//!
+//! Session URLs (the file API's `upload_url`, the initiate's `Location`) and object
+//! links are built from the emulator's own address (or
+//! [`EmulatorBuilder::upload_base_url`]), never from a request's `Host` header.
+//!
 //! # What it serves
 //!
 //! | Request | Answer |
@@ -103,8 +117,15 @@
 //!
 //! ## The upload endpoint
 //!
-//! Every response carries `X-GUploader-UploadID`. A `PUT` must have a `Content-Length`
-//! (411 otherwise) that matches its `Content-Range`:
+//! Every response carries `X-GUploader-UploadID`. A `PUT`'s body is framed by a
+//! `Content-Length` that matches its `Content-Range` (400 otherwise), or by
+//! `Transfer-Encoding: chunked`, as Cloud Storage takes both; with neither it is 411.
+//! A chunked body must have exactly the bytes its `Content-Range` names: one that ends
+//! short or goes past them is found out at its end and answered 400, keeping of that
+//! request only the whole 256 KiB units within the range (as for a body cut off) and
+//! finalizing nothing. A chunked final request names the total; a chunked request
+//! without `Content-Range` is the whole object (its total the declared length, or else
+//! the body's length); a chunked status query has an empty body.
 //!
 //! - `bytes a-b/T`, `bytes a-b/*`: data. A chunk that does not end the upload must be a
 //!   multiple of 256 KiB and start on a 256 KiB boundary (400). Bytes below the
@@ -259,7 +280,7 @@
 //!
 //! Every request but the control endpoints' is logged as a [`RequestRecord`]: method,
 //! path (with the `upload_id` value redacted), host, `Content-Range`,
-//! `Content-Length`, whether `X-API-Key` and `Authorization` were sent, `X-Goog-Hash`,
+//! `Content-Length`, whether the body was chunked, whether `X-API-Key` and `Authorization` were sent, `X-Goog-Hash`,
 //! the session number, the status and `Range` answered (no status when reset), body
 //! bytes received, bytes persisted after, the fault rule applied and an outcome word.
 //! Read it with [`EmulatorHandle::request_log`] or `GET /_emulator/requests`.

@@ -62,6 +62,10 @@ pub struct RequestRecord {
     pub content_range: Option<String>,
     /// The `Content-Length` header.
     pub content_length: Option<u64>,
+    /// Whether the body was framed by `Transfer-Encoding: chunked` (then it
+    /// has no `Content-Length`).
+    #[serde(default)]
+    pub chunked: bool,
     /// Whether an `X-API-Key` header was sent (it must not be, to the upload endpoint).
     pub x_api_key: bool,
     /// Whether an `Authorization` header was sent.

@@ -36,9 +36,12 @@ struct Args {
     /// Largest file_size the file API accepts, in bytes (default: 5 GB).
     #[arg(long, value_name = "BYTES")]
     max_file_size: Option<u64>,
-    /// The bucket upload sessions write to.
-    #[arg(long)]
-    bucket: Option<String>,
+    /// A bucket that exists from the start; repeat it for more. The first is
+    /// the default bucket, where the file API's sessions write [default:
+    /// resumable-emulator-uploads]. Any other bucket is created by the first
+    /// initiate that names it.
+    #[arg(long, value_name = "NAME")]
+    bucket: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -80,8 +83,12 @@ async fn main() -> ExitCode {
     if let Some(max) = args.max_file_size {
         builder = builder.max_file_size(max);
     }
-    if let Some(bucket) = args.bucket {
-        builder = builder.bucket(bucket);
+    let mut buckets = args.bucket.into_iter();
+    if let Some(default) = buckets.next() {
+        builder = builder.bucket(default);
+    }
+    for bucket in buckets {
+        builder = builder.add_bucket(bucket);
     }
     let emu = match builder.start().await {
         Ok(emu) => emu,
@@ -92,9 +99,10 @@ async fn main() -> ExitCode {
     };
     println!("{}", emu.base_url());
     eprintln!(
-        "resumable-emulator: listening on {} (bucket {}, seed {}{})",
+        "resumable-emulator: listening on {} (default bucket {}, buckets {}, seed {}{})",
         emu.base_url(),
         emu.bucket(),
+        emu.buckets().join(" "),
         emu.seed(),
         emu.storage_dir()
             .map(|d| format!(", storage {}", d.display()))

@@ -1,7 +1,7 @@
 //! State shared by every connection: configuration, sessions, objects, files, the
 //! request log and the fault engine.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, SystemTime};
@@ -30,7 +30,10 @@ const LOG_CAPACITY: usize = 100_000;
 #[derive(Debug, Clone)]
 pub(crate) struct Config {
     pub(crate) api_key: String,
+    /// The default bucket: the file API's sessions write to it.
     pub(crate) bucket: String,
+    /// Buckets that exist from the start besides the default one.
+    pub(crate) extra_buckets: Vec<String>,
     pub(crate) max_file_size: u64,
     pub(crate) chunk_size_recommended: u64,
     pub(crate) session_lifetime: Duration,
@@ -59,6 +62,8 @@ pub(crate) struct Issued {
 pub(crate) struct State {
     pub(crate) sessions: HashMap<String, SessionSlot>,
     pub(crate) session_info: BTreeMap<u64, SessionInfo>,
+    /// Every bucket: the configured ones, and those created by their first initiate.
+    pub(crate) buckets: BTreeSet<String>,
     pub(crate) objects: HashMap<(String, String), Arc<Object>>,
     pub(crate) files: BTreeMap<String, FileRecord>,
     pub(crate) issued: HashMap<String, Issued>,
@@ -134,7 +139,10 @@ impl Call {
 
 impl Shared {
     pub(crate) fn new(config: Config, base_url: String, store: Store, seed: u64) -> Self {
+        let mut buckets: BTreeSet<String> = config.extra_buckets.iter().cloned().collect();
+        buckets.insert(config.bucket.clone());
         let state = State {
+            buckets,
             sessions: HashMap::new(),
             session_info: BTreeMap::new(),
             objects: HashMap::new(),
@@ -191,6 +199,7 @@ impl Shared {
             host: header(header::HOST),
             content_range: header(header::CONTENT_RANGE),
             content_length: header(header::CONTENT_LENGTH).and_then(|v| v.parse().ok()),
+            chunked: crate::headers::is_chunked(&parts.headers),
             x_api_key: parts.headers.contains_key("x-api-key"),
             authorization: parts.headers.contains_key(header::AUTHORIZATION),
             x_goog_hash: header(header::HeaderName::from_static("x-goog-hash")),
@@ -269,6 +278,7 @@ impl Shared {
     /// Creates a session; returns its `upload_id` and its slot.
     pub(crate) fn create_session(
         &self,
+        bucket: &str,
         name: &str,
         content_type: &str,
         declared_len: Option<u64>,
@@ -281,7 +291,7 @@ impl Shared {
         let guploader_id = format!("AHxI1nP{}", state.random_id(64));
         let session = Session {
             number,
-            bucket: self.config.bucket.clone(),
+            bucket: bucket.to_owned(),
             name: name.to_owned(),
             content_type: content_type.to_owned(),
             declared_len,
@@ -351,6 +361,33 @@ impl Shared {
             .get(&(bucket.to_owned(), name.to_owned()))
             .cloned()
     }
+}
+
+/// Why `name` is not a bucket name Cloud Storage allows: 3 to 63 characters
+/// (222 with dots, each dot-separated part at most 63) of lowercase letters,
+/// digits, `-`, `_` and `.`, starting and ending with a letter or digit.
+pub(crate) fn bucket_name_problem(name: &str) -> Option<&'static str> {
+    let alnum = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit();
+    let max = if name.contains('.') { 222 } else { 63 };
+    if name.len() < 3 || name.len() > max {
+        return Some("a bucket name has 3 to 63 characters (222 with dots)");
+    }
+    if !name
+        .chars()
+        .all(|c| alnum(c) || matches!(c, '-' | '_' | '.'))
+    {
+        return Some("a bucket name has only lowercase letters, digits, '-', '_' and '.'");
+    }
+    if !name.starts_with(alnum) || !name.ends_with(alnum) {
+        return Some("a bucket name starts and ends with a letter or digit");
+    }
+    if name
+        .split('.')
+        .any(|part| part.is_empty() || part.len() > 63)
+    {
+        return Some("each dot-separated part of a bucket name has 1 to 63 characters");
+    }
+    None
 }
 
 /// When a session started now expires; a lifetime past what the clock can

@@ -436,6 +436,10 @@ async fn streams_of_unknown_length_go_to_an_initiated_gcs_session() {
     }
     let log = emu.request_log();
     assert!(log.iter().all(|r| !r.x_api_key));
+    // Every request is sized before it is sent, so none is chunked.
+    for r in log.iter().filter(|r| r.method == "PUT") {
+        assert!(!r.chunked && r.content_length.is_some(), "{r:?}");
+    }
     let initiates: Vec<_> = log
         .iter()
         .filter(|r| r.kind == RequestKind::Initiate)

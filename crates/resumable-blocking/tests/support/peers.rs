@@ -4,9 +4,9 @@
 //! the test; it never skips.
 #![allow(dead_code, unreachable_pub, clippy::unwrap_used, clippy::expect_used)]
 
-use std::fs::{self, File};
+use std::fs;
 use std::net::{TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -18,35 +18,7 @@ const PACKAGES: &[&str] = &[
 
 /// The virtualenv with both peers, installed once per target directory.
 fn venv() -> PathBuf {
-    let target = Path::new(env!("CARGO_TARGET_TMPDIR"))
-        .parent()
-        .expect("target dir")
-        .to_path_buf();
-    let venv = target.join("pypi-peers");
-    let marker = venv.join("installed.txt");
-    let lock = File::create(target.join("pypi-peers.lock")).expect("lock file");
-    lock.lock().expect("lock");
-    let wanted = PACKAGES.join("\n");
-    if fs::read_to_string(&marker).ok().as_deref() != Some(wanted.as_str()) {
-        let python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".into());
-        run(Command::new(python).args(["-m", "venv"]).arg(&venv));
-        run(Command::new(venv.join("bin/python"))
-            .args(["-m", "pip", "install", "--quiet"])
-            .args(PACKAGES));
-        fs::write(&marker, wanted).expect("marker");
-    }
-    venv
-}
-
-fn run(cmd: &mut Command) {
-    let out = cmd
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
-    assert!(
-        out.status.success(),
-        "{cmd:?} failed:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    resumable_testkit::pypi_venv(env!("CARGO_TARGET_TMPDIR"), "pypi-peers", PACKAGES)
 }
 
 fn free_port() -> u16 {

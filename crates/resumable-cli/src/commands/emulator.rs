@@ -35,9 +35,17 @@ pub(crate) fn run(args: EmulatorArgs, console: &Arc<Console>) -> Result<Exit, Cl
     if let Some(secs) = args.session_lifetime {
         builder = builder.session_lifetime(Duration::from_secs(secs));
     }
+    let mut buckets = args.bucket.into_iter();
+    if let Some(default) = buckets.next() {
+        builder = builder.bucket(default);
+    }
+    for bucket in buckets {
+        builder = builder.add_bucket(bucket);
+    }
     let interrupt = Interrupt::get(console, "stopping the emulator");
     let emu = builder.start_in_background().map_err(|e| match e {
         resumable_emulator::Error::FaultSpec(e) => CliError::Usage(format!("--faults: {e}")),
+        e @ resumable_emulator::Error::BadBucket(..) => CliError::Usage(format!("--bucket: {e}")),
         e => CliError::Failed(format!("cannot start the emulator: {e}")),
     })?;
     console.emit(&json!({
@@ -45,6 +53,7 @@ pub(crate) fn run(args: EmulatorArgs, console: &Arc<Console>) -> Result<Exit, Cl
         "base_url": emu.base_url(),
         "api_key": emu.api_key(),
         "bucket": emu.bucket(),
+        "buckets": emu.buckets(),
         "seed": emu.seed(),
     }));
     console.print(emu.base_url());

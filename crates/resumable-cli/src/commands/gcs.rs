@@ -17,6 +17,44 @@ use crate::interrupt::Interrupt;
 use crate::output::Console;
 use crate::progress::Progress;
 
+/// The bearer token for an initiation: from the variable `--token-env`
+/// names, or none against a loopback endpoint (a local emulator takes no
+/// token). Anywhere else a token is required: a usage error says why.
+fn bearer_token(var: Option<&str>, endpoint: &str) -> Result<Option<Secret>, CliError> {
+    let Some(var) = var else {
+        if is_loopback(endpoint) {
+            return Ok(None);
+        }
+        return Err(CliError::Usage(format!(
+            "--token-env is required: the endpoint {endpoint} is not loopback (127.0.0.0/8, \
+             ::1, localhost), and Cloud Storage initiates a session only with a bearer token"
+        )));
+    };
+    let token = std::env::var(var).unwrap_or_default();
+    if token.trim().is_empty() {
+        return Err(CliError::Usage(format!(
+            "the environment variable {var} (--token-env) holds no bearer token"
+        )));
+    }
+    Ok(Some(Secret::new(token.trim())))
+}
+
+/// Whether `endpoint`'s host is this machine: an address in 127.0.0.0/8,
+/// `::1`, or `localhost`. A URL that does not parse is not.
+fn is_loopback(endpoint: &str) -> bool {
+    let Ok(uri) = endpoint.parse::<http::Uri>() else {
+        return false;
+    };
+    let Some(host) = uri.host() else {
+        return false;
+    };
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    match host.parse::<std::net::IpAddr>() {
+        Ok(ip) => ip.is_loopback(),
+        Err(_) => host.trim_end_matches('.').eq_ignore_ascii_case("localhost"),
+    }
+}
+
 /// Runs `resumable gcs upload`.
 pub(crate) fn run(args: GcsUploadArgs, console: &Arc<Console>) -> Result<Exit, CliError> {
     let name = args.file.display().to_string();
@@ -28,25 +66,24 @@ pub(crate) fn run(args: GcsUploadArgs, console: &Arc<Console>) -> Result<Exit, C
         uploader = uploader.upload_header(header, value);
     }
     // Initiating with a bucket and object: the token, and a checkpoint to resume by.
-    let initiate = match (&args.bucket, &args.object, &args.token_env) {
-        (Some(bucket), Some(object), Some(var)) => {
-            let token = std::env::var(var).unwrap_or_default();
-            if token.trim().is_empty() {
-                return Err(CliError::Usage(format!(
-                    "the environment variable {var} (--token-env) holds no bearer token"
-                )));
-            }
+    let initiate = match (&args.bucket, &args.object) {
+        (Some(bucket), Some(object)) => {
+            let token = bearer_token(args.token_env.as_deref(), &args.endpoint)?;
             let init = GcsInitiate {
                 endpoint: args.endpoint.clone(),
                 bucket: bucket.clone(),
                 object: object.clone(),
                 content_type: Some(args.mime.clone().unwrap_or_else(|| guess_mime(&args.file))),
-                bearer_token: Some(Secret::new(token.trim())),
+                bearer_token: token,
                 preconditions: args.preconditions.to_core(),
             };
             let key = gcs_key(&args.endpoint, bucket, object, &args.file);
             uploader = uploader.checkpoint_store(open_store(&state_dir(&args.state)?)?);
-            Some((init, key, var.clone()))
+            let key_source = match &args.token_env {
+                Some(var) => format!("the token in {var}"),
+                None => format!("the loopback endpoint {}", args.endpoint),
+            };
+            Some((init, key, key_source))
         }
         _ => None,
     };
@@ -54,7 +91,7 @@ pub(crate) fn run(args: GcsUploadArgs, console: &Arc<Console>) -> Result<Exit, C
         file: name.clone(),
         key_source: initiate
             .as_ref()
-            .map(|(_, _, var)| format!("the token in {var}"))
+            .map(|(_, _, source)| source.clone())
             .unwrap_or_else(|| "the session URL".into()),
         restart: match &initiate {
             Some(_) => format!("`resumable cancel {name}` and this command again"),
@@ -97,7 +134,9 @@ pub(crate) fn run(args: GcsUploadArgs, console: &Arc<Console>) -> Result<Exit, C
         }
         (None, None) => {
             return Err(CliError::Usage(
-                "give --session-url, or --bucket, --object and --token-env".into(),
+                "give --session-url, or --bucket and --object (and --token-env unless \
+                 --endpoint is loopback)"
+                    .into(),
             ));
         }
     };
@@ -164,4 +203,33 @@ fn result_json(name: &str, outcome: &Outcome) -> serde_json::Value {
         "generation": object.generation,
         "restarts": outcome.restarts,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_loopback;
+
+    #[test]
+    fn loopback_endpoints() {
+        for yes in [
+            "http://127.0.0.1:8787",
+            "http://127.4.5.6",
+            "http://[::1]:9000/",
+            "http://localhost:1",
+            "https://LOCALHOST.",
+        ] {
+            assert!(is_loopback(yes), "{yes}");
+        }
+        for no in [
+            "https://storage.googleapis.com",
+            "http://128.0.0.1",
+            "http://[::2]",
+            "http://localhost.example",
+            "http://10.0.0.1",
+            "not a url",
+            "/relative",
+        ] {
+            assert!(!is_loopback(no), "{no}");
+        }
+    }
 }

@@ -74,7 +74,12 @@ pub(crate) struct Conn {
 
 impl Conn {
     pub(crate) fn open(emu: &EmulatorHandle) -> Conn {
-        let stream = TcpStream::connect(emu.addr()).unwrap();
+        Conn::open_addr(emu.addr())
+    }
+
+    /// A connection to an emulator at `addr` (one the test did not start in-process).
+    pub(crate) fn open_addr(addr: std::net::SocketAddr) -> Conn {
+        let stream = TcpStream::connect(addr).unwrap();
         stream
             .set_read_timeout(Some(Duration::from_secs(20)))
             .unwrap();
@@ -83,7 +88,7 @@ impl Conn {
         Conn {
             stream,
             reader,
-            host: emu.addr().to_string(),
+            host: addr.to_string(),
         }
     }
 
@@ -120,6 +125,40 @@ impl Conn {
         // A server may answer early; a failed write still leaves its answer to read.
         let _ = self.write_body(body);
         self.read_response()
+    }
+
+    /// Writes `pieces` as the chunks of a `Transfer-Encoding: chunked` body
+    /// (an empty piece is skipped: it would end the body), then the last chunk.
+    pub(crate) fn write_chunked_body(&mut self, pieces: &[&[u8]]) -> io::Result<()> {
+        for piece in pieces.iter().filter(|p| !p.is_empty()) {
+            self.stream
+                .write_all(format!("{:x}\r\n", piece.len()).as_bytes())?;
+            self.stream.write_all(piece)?;
+            self.stream.write_all(b"\r\n")?;
+        }
+        self.stream.write_all(b"0\r\n\r\n")
+    }
+
+    /// Sends a request with a chunked body of `pieces` (no Content-Length)
+    /// and reads the answer.
+    pub(crate) fn send_chunked(
+        &mut self,
+        method: &str,
+        target: &str,
+        headers: &[(&str, String)],
+        pieces: &[&[u8]],
+    ) -> io::Result<Resp> {
+        let mut all = headers.to_vec();
+        all.push(("Transfer-Encoding", "chunked".to_owned()));
+        self.write_head(method, target, &all)?;
+        let _ = self.write_chunked_body(pieces);
+        self.read_response()
+    }
+
+    /// Writes a request head with the given `Host` header instead of the
+    /// emulator's address.
+    pub(crate) fn set_host(&mut self, host: &str) {
+        self.host = host.to_owned();
     }
 
     /// Closes the sending side (FIN): a body in flight is cut off.
