@@ -3,8 +3,8 @@
 use std::io;
 use std::sync::Arc;
 
-use resumable_blocking::{CheckpointLock, CheckpointStore, LockError};
 use resumable_core::Checkpoint;
+use resumable_local::{CheckpointLock, CheckpointStore, LockError};
 use tokio::sync::Mutex;
 
 /// A [`CheckpointStore`] whose calls run on tokio's blocking threads, one at

@@ -1,0 +1,39 @@
+//! What the `resumable` drivers share, with the standard library alone: no
+//! async runtime, no HTTP client.
+//!
+//! `resumable-blocking` and `resumable-tokio` both build on this crate and
+//! re-export all of it, so an application names one driver and never this
+//! crate. Use it directly to write a driver of your own, or to look at
+//! uploads (their checkpoints, locks and keys) without either driver.
+//!
+//! | item | what it is for |
+//! |---|---|
+//! | [`FileSource`], [`fingerprint`] | a file read at the offsets the engine asks for (positional reads), and the size and modification time that tell a changed file from the one an upload began with |
+//! | [`guess_mime`] | the MIME type a file is registered as, from its extension |
+//! | [`CheckpointStore`], [`FileCheckpointStore`], [`MemoryCheckpointStore`] | where checkpoints live between runs, so an interrupted upload resumes |
+//! | [`CheckpointLock`], [`LockError`], [`LockHolder`] | one upload per checkpoint: a second one is refused, not run beside the first |
+//! | [`FileApiTarget`], [`checkpoint_key`] | the application file API a file goes to, and the key its checkpoint is stored under (the same in both drivers, so either resumes the other's uploads) |
+//! | [`UploadError`], [`TransportSetupError`] | why an upload through either driver ended without success |
+//! | [`drain_events`], [`trace_event`] | the engine's progress events, logged to `tracing` and handed to a callback |
+//!
+//! Guarantees: checkpoint files are written atomically and readable by the
+//! owner only (they hold the session URL, a credential); nothing logged
+//! holds the API key or the session URL; nothing here panics on what a
+//! file, a checkpoint file or another process can hold. A panic is a bug.
+
+#![forbid(unsafe_code)]
+
+mod checkpoint_store;
+mod error;
+mod events;
+mod file;
+mod target;
+
+pub use checkpoint_store::{
+    CheckpointLock, CheckpointStore, FileCheckpointStore, LockError, LockHolder,
+    MemoryCheckpointStore,
+};
+pub use error::{TransportSetupError, UploadError};
+pub use events::{drain_events, trace_event};
+pub use file::{FileSource, fingerprint, guess_mime};
+pub use target::{FileApiTarget, checkpoint_key};
