@@ -67,16 +67,8 @@ mod uploader;
 #[cfg(feature = "ureq")]
 mod ureq_transport;
 
-pub use resumable_core::{
-    Checkpoint, Chunking, ConfigError, Error, Event, File, Fingerprint, GcsInitiate,
-    IntegrityError, ObjectMeta, Outcome, Preconditions, ProtocolError, RetryCause, RetryPolicy,
-    Secret, SessionUrl, SourceError, TransportError, TransportErrorKind, UsageError,
-};
-pub use resumable_local::{
-    CheckpointLock, CheckpointStore, FileApiTarget, FileCheckpointStore, FileSource, LockError,
-    LockHolder, MemoryCheckpointStore, TransportSetupError, UploadError, checkpoint_key,
-    guess_mime,
-};
+// Everything resumable-local offers users, the same as resumable-tokio does.
+pub use resumable_local::*;
 pub use source::{BytesSource, ReadSource, Source};
 pub use transport::{RequestBody, Transport};
 pub use uploader::{StopHandle, Uploader};

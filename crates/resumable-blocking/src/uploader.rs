@@ -12,9 +12,9 @@ use resumable_core::{
     Action, Body, Checkpoint, Chunking, Config, Error, Event, GcsInitiate, Outcome, Purpose,
     RetryPolicy, SessionUrl, SourceError, Upload, url_policy,
 };
+use resumable_local::driver::drain_events;
 use resumable_local::{
     CheckpointLock, CheckpointStore, FileApiTarget, FileSource, UploadError, checkpoint_key,
-    drain_events,
 };
 use tracing::{debug, info, warn};
 

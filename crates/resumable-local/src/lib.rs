@@ -14,7 +14,11 @@
 //! | [`CheckpointLock`], [`LockError`], [`LockHolder`] | one upload per checkpoint: a second one is refused, not run beside the first |
 //! | [`FileApiTarget`], [`checkpoint_key`] | the application file API a file goes to, and the key its checkpoint is stored under (the same in both drivers, so either resumes the other's uploads) |
 //! | [`UploadError`], [`TransportSetupError`] | why an upload through either driver ended without success |
-//! | [`drain_events`], [`trace_event`] | the engine's progress events, logged to `tracing` and handed to a callback |
+//! | [`Secret`], [`Event`], [`Chunking`], [`RetryPolicy`], [`Outcome`], [`Error`], … | the engine's types an upload names, re-exported from `resumable-core` so that a driver is the one dependency |
+//! | [`driver`] | for writers of drivers: the engine's progress events, logged to `tracing` and handed to a callback |
+//!
+//! Each driver re-exports this crate's root whole (`pub use resumable_local::*`),
+//! so both offer the same names and cannot drift apart.
 //!
 //! Guarantees: checkpoint files are written atomically and readable by the
 //! owner only (they hold the session URL, a credential); nothing logged
@@ -24,8 +28,8 @@
 #![forbid(unsafe_code)]
 
 mod checkpoint_store;
+pub mod driver;
 mod error;
-mod events;
 mod file;
 mod target;
 
@@ -34,6 +38,10 @@ pub use checkpoint_store::{
     MemoryCheckpointStore,
 };
 pub use error::{TransportSetupError, UploadError};
-pub use events::{drain_events, trace_event};
 pub use file::{FileSource, fingerprint, guess_mime};
+pub use resumable_core::{
+    Checkpoint, Chunking, ConfigError, Error, Event, File, Fingerprint, GcsInitiate,
+    IntegrityError, ObjectMeta, Outcome, Preconditions, ProtocolError, RetryCause, RetryPolicy,
+    Secret, SessionUrl, SourceError, TransportError, TransportErrorKind, UsageError,
+};
 pub use target::{FileApiTarget, checkpoint_key};

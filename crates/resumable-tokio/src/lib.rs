@@ -190,15 +190,9 @@ mod uploader;
 pub use body::{BodyError, RequestBody};
 #[cfg(feature = "hyper")]
 pub use hyper_transport::HyperTransport;
-pub use resumable_core::{
-    Checkpoint, Chunking, ConfigError, Error, Event, File, Fingerprint, GcsInitiate,
-    IntegrityError, ObjectMeta, Outcome, Preconditions, ProtocolError, RetryCause, RetryPolicy,
-    Secret, SessionUrl, SourceError, TransportError, TransportErrorKind, UsageError,
-};
-pub use resumable_local::{
-    CheckpointLock, CheckpointStore, FileApiTarget, FileCheckpointStore, LockError, LockHolder,
-    MemoryCheckpointStore, TransportSetupError, UploadError, checkpoint_key, guess_mime,
-};
+// Everything resumable-local offers users, the same as resumable-blocking
+// does; this crate's own `FileSource` (async) takes the place of local's.
+pub use resumable_local::*;
 #[cfg(feature = "hyper")]
 pub use rustls;
 pub use source::{AsyncSource, BytesSource, FileSource, ReadSource};

@@ -9,7 +9,8 @@ use resumable_core::{
     Action, Body, Error, Event, Outcome, Purpose, SourceError, Upload, url_policy,
 };
 
-use resumable_local::{UploadError, drain_events};
+use resumable_local::UploadError;
+use resumable_local::driver::drain_events;
 
 use crate::exchange::{Exchange, FRAME_SIZE};
 use crate::source::AsyncSource;

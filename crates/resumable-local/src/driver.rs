@@ -1,5 +1,6 @@
-//! Events as log lines: what both drivers write to `tracing` for the
-//! engine's progress events, the same way.
+//! For writers of drivers: the engine's progress events as log lines, the
+//! same in every driver. Applications never call these; a driver's pump
+//! does, after each action it carries out.
 
 use resumable_core::{Event, Upload};
 
@@ -37,10 +38,7 @@ pub fn trace_event(event: &Event) {
             cause,
         } => tracing::warn!(attempt, ?after, %cause, "retrying"),
         Event::SessionRestarted { restarts } => {
-            tracing::warn!(
-                restarts,
-                "session restarted: the old one was gone, a new one begins"
-            );
+            tracing::warn!(restarts, "session gone: session restarted with a new one");
         }
         Event::Finalized { size, crc32c } => {
             tracing::info!(size, crc32c = ?crc32c.map(|c| format!("{c:08x}")), "finalized");
