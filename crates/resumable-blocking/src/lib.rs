@@ -5,17 +5,16 @@
 //! register), resuming from a checkpoint when an earlier run was interrupted:
 //!
 //! ```no_run
-//! use resumable_blocking::{FileApiTarget, FileCheckpointStore, Uploader};
-//! use resumable_core::{Chunking, Event, Secret};
+//! use resumable_blocking::{Chunking, Event, FileApiTarget, FileCheckpointStore, Secret, Uploader};
 //!
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
-//! let api = FileApiTarget {
-//!     api_base: "https://api.aitronos.com".into(),
-//!     organization: "org_123".into(),
-//!     api_key: Secret::new(std::env::var("FREDDY_API_KEY")?),
-//!     mime_type: None, // guessed from the extension
-//!     filename: None,  // the path's file name
-//! };
+//! // The type is guessed from the extension, the name is the path's file
+//! // name; set `mime_type` or `filename` to choose them.
+//! let api = FileApiTarget::new(
+//!     "https://api.aitronos.com",
+//!     "org_123",
+//!     Secret::new(std::env::var("FREDDY_API_KEY")?),
+//! );
 //! let mut uploader = Uploader::new()
 //!     .chunking(Chunking::Fixed(8 << 20))
 //!     .checkpoint_store(FileCheckpointStore::new("/var/tmp/resumable")?)
@@ -51,23 +50,27 @@
 //! (ureq's own TRACE output, through the `log` crate, dumps raw requests,
 //! the session URL and the key included: keep the `ureq` and `ureq_proto`
 //! targets at DEBUG or below, where ureq hides paths and header values.)
+//!
+//! One dependency is enough: the engine's types an upload needs
+//! ([`Secret`], [`Event`], [`Chunking`], [`RetryPolicy`], [`Outcome`],
+//! [`Error`] and its parts) and everything of `resumable-local` (the
+//! checkpoint stores, [`FileApiTarget`], [`UploadError`], [`FileSource`])
+//! are re-exported here, under the same names as in `resumable-tokio`.
+//! What is this crate's own is the pump, its [`Transport`] and its
+//! sources.
 
 #![forbid(unsafe_code)]
 
-mod checkpoint_store;
 mod source;
 mod transport;
 mod uploader;
 #[cfg(feature = "ureq")]
 mod ureq_transport;
 
-pub use checkpoint_store::{
-    CheckpointLock, CheckpointStore, FileCheckpointStore, LockError, LockHolder,
-    MemoryCheckpointStore,
-};
-pub use resumable_core::TransportError;
-pub use source::{BytesSource, FileSource, ReadSource, Source};
+// Everything resumable-local offers users, the same as resumable-tokio does.
+pub use resumable_local::*;
+pub use source::{BytesSource, ReadSource, Source};
 pub use transport::{RequestBody, Transport};
-pub use uploader::{FileApiTarget, StopHandle, UploadError, Uploader, checkpoint_key, guess_mime};
+pub use uploader::{StopHandle, Uploader};
 #[cfg(feature = "ureq")]
 pub use ureq_transport::UreqTransport;

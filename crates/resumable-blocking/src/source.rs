@@ -1,11 +1,11 @@
-//! Where the bytes come from: files, byte buffers, and readers of unknown length.
+//! Where the bytes come from: files (`resumable-local`'s), byte buffers, and
+//! readers of unknown length.
 
-use std::fs::File;
 use std::io::{self, Read};
-use std::path::Path;
 
 use bytes::Bytes;
 use resumable_core::Fingerprint;
+use resumable_local::FileSource;
 
 /// A source of bytes the driver can read at any offset the core asks for.
 ///
@@ -59,75 +59,24 @@ pub trait Source {
     }
 }
 
-/// A file read with positional reads: no copy beyond the driver's one buffer.
-#[derive(Debug)]
-pub struct FileSource {
-    file: File,
-    fingerprint: Fingerprint,
-}
-
-impl FileSource {
-    /// Opens a regular file. A directory, a missing or unreadable file fail here.
-    pub fn open(path: impl AsRef<Path>) -> io::Result<Self> {
-        let path = path.as_ref();
-        let with_path = |e: io::Error| io::Error::new(e.kind(), format!("{}: {e}", path.display()));
-        Self::new(File::open(path).map_err(with_path)?).map_err(with_path)
-    }
-
-    /// Wraps an open file, which must be a regular file.
-    pub fn new(file: File) -> io::Result<Self> {
-        let fingerprint = fingerprint_of(&file)?;
-        Ok(Self { file, fingerprint })
-    }
-}
-
-fn fingerprint_of(file: &File) -> io::Result<Fingerprint> {
-    let meta = file.metadata()?;
-    if !meta.is_file() {
-        return Err(io::Error::new(
-            io::ErrorKind::InvalidInput,
-            "not a regular file",
-        ));
-    }
-    Ok(Fingerprint {
-        size: meta.len(),
-        modified: meta.modified().ok(),
-    })
-}
-
+/// A file is read with positional reads: no copy beyond the driver's one
+/// buffer.
 impl Source for FileSource {
     fn len(&self) -> Option<u64> {
-        Some(self.fingerprint.size)
+        FileSource::len(self)
     }
 
     fn read_at(&mut self, offset: u64, buf: &mut [u8]) -> io::Result<usize> {
-        read_file_at(&self.file, offset, buf)
+        FileSource::read_at(self, offset, buf)
     }
 
     fn fingerprint(&self) -> Option<Fingerprint> {
-        Some(self.fingerprint)
+        FileSource::fingerprint(self)
     }
 
     fn is_unchanged(&self) -> io::Result<bool> {
-        Ok(fingerprint_of(&self.file)? == self.fingerprint)
+        FileSource::is_unchanged(self)
     }
-}
-
-#[cfg(unix)]
-fn read_file_at(file: &File, offset: u64, buf: &mut [u8]) -> io::Result<usize> {
-    std::os::unix::fs::FileExt::read_at(file, buf, offset)
-}
-
-#[cfg(windows)]
-fn read_file_at(file: &File, offset: u64, buf: &mut [u8]) -> io::Result<usize> {
-    std::os::windows::fs::FileExt::seek_read(file, buf, offset)
-}
-
-#[cfg(not(any(unix, windows)))]
-fn read_file_at(mut file: &File, offset: u64, buf: &mut [u8]) -> io::Result<usize> {
-    use std::io::Seek;
-    file.seek(io::SeekFrom::Start(offset))?;
-    file.read(buf)
 }
 
 /// Bytes in memory (`Bytes`, `Vec<u8>`, `&'static [u8]`, …).
@@ -318,23 +267,5 @@ mod tests {
         let mut s = BytesSource::new(&b"hello world"[..]);
         assert_eq!(read_all(&mut s, 6, 100), b"world");
         assert_eq!(s.read_at(u64::MAX, &mut [0; 4]).unwrap(), 0);
-    }
-
-    #[test]
-    fn file_source_reads_and_notices_changes() {
-        let mut f = tempfile::NamedTempFile::new().unwrap();
-        std::io::Write::write_all(&mut f, b"0123456789").unwrap();
-        let mut s = FileSource::open(f.path()).unwrap();
-        assert_eq!(s.len(), Some(10));
-        assert_eq!(read_all(&mut s, 3, 4), b"3456");
-        assert!(s.is_unchanged().unwrap());
-        std::io::Write::write_all(&mut f, b"more").unwrap();
-        assert!(!s.is_unchanged().unwrap(), "a file that grew is refused");
-        let dir = tempfile::tempdir().unwrap();
-        assert!(
-            FileSource::open(dir.path()).is_err(),
-            "a directory is refused"
-        );
-        assert!(FileSource::open(dir.path().join("missing")).is_err());
     }
 }

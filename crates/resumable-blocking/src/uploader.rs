@@ -2,93 +2,24 @@
 
 use std::hash::{BuildHasher, RandomState};
 use std::io;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant, SystemTime};
 
 use http::{HeaderName, HeaderValue};
 use resumable_core::{
-    Action, Body, Checkpoint, Chunking, Config, Error, Event, FileApi, GcsInitiate, Outcome,
-    Purpose, RetryPolicy, Secret, SessionUrl, SourceError, Upload, url_policy,
+    Action, Body, Checkpoint, Chunking, Config, Error, Event, GcsInitiate, Outcome, Purpose,
+    RetryPolicy, SessionUrl, SourceError, Upload, url_policy,
+};
+use resumable_local::driver::drain_events;
+use resumable_local::{
+    CheckpointLock, CheckpointStore, FileApiTarget, FileSource, UploadError, checkpoint_key,
 };
 use tracing::{debug, info, warn};
 
-use crate::checkpoint_store::{CheckpointLock, CheckpointStore, LockError};
-use crate::source::{FileSource, Source};
+use crate::source::Source;
 use crate::transport::{RequestBody, Transport};
-
-/// Why an upload did not finish.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum UploadError {
-    /// The upload engine ended it (the API refused, the server broke the
-    /// protocol, the data did not verify, the retry budget ran out, …).
-    #[error(transparent)]
-    Upload(#[from] Error),
-    /// The source could not be read.
-    #[error("cannot read the source: {0}")]
-    Source(#[source] io::Error),
-    /// The file grew, shrank or was rewritten (its size or modification time
-    /// changed) while it was uploaded; nothing was registered. The checkpoint
-    /// is kept, and the next run refuses it with [`UploadError::Changed`].
-    #[error(
-        "the file changed during the upload (size or modification time); nothing was registered"
-    )]
-    ChangedDuringUpload,
-    /// The file changed since its interrupted upload began, so that upload
-    /// cannot resume: its size or modification time differ, or the bytes the
-    /// server already holds are no longer the file's (read again and
-    /// compared on resume, see `verify_resumed_prefix`).
-    #[error(
-        "the file changed since its interrupted upload began; remove its checkpoint to start over"
-    )]
-    Changed,
-    /// The checkpoint store failed.
-    #[error("checkpoint store: {0}")]
-    Checkpoint(#[source] io::Error),
-    /// Another upload (the process `pid`, when known; this process's own id
-    /// when it is another upload of this process) holds this checkpoint's
-    /// lock: nothing was sent, and its checkpoint and session were left
-    /// alone. Wait for that upload to end, or stop it, then run this one
-    /// again.
-    #[error(
-        "another upload{} is using this checkpoint: wait for it to finish, or stop it, then try again",
-        by_pid(*.pid)
-    )]
-    Busy {
-        /// The process that holds the lock, when known.
-        pid: Option<u32>,
-    },
-    /// A URL would send credentials in clear text.
-    #[error("refusing plain http to {host}: use https, or allow insecure http explicitly")]
-    Insecure {
-        /// The host refused.
-        host: String,
-    },
-    /// A bug in this driver, reported rather than panicked: the engine
-    /// refused one of its calls, or asked for something a sequential driver
-    /// never leaves open. The checkpoint is kept.
-    #[error("bug in the upload driver: {0}")]
-    DriverBug(String),
-    /// [`StopHandle::stop`] was called; the checkpoint is kept.
-    #[error("interrupted; the checkpoint is kept and the upload resumes when run again")]
-    Interrupted,
-}
-
-impl From<LockError> for UploadError {
-    fn from(error: LockError) -> Self {
-        match error {
-            LockError::Busy { pid } => Self::Busy { pid },
-            LockError::Io(e) => Self::Checkpoint(e),
-        }
-    }
-}
-
-/// ` (pid N)`, or nothing when the pid is unknown.
-fn by_pid(pid: Option<u32>) -> String {
-    pid.map(|pid| format!(" (pid {pid})")).unwrap_or_default()
-}
 
 /// Stops a running upload from another thread (e.g. on Ctrl-C). The upload
 /// returns [`UploadError::Interrupted`] with its checkpoint saved.
@@ -104,21 +35,6 @@ impl StopHandle {
     fn is_stopped(&self) -> bool {
         self.0.load(Ordering::SeqCst)
     }
-}
-
-/// The application file API to upload to.
-#[derive(Debug, Clone)]
-pub struct FileApiTarget {
-    /// The API's base URL, e.g. `https://api.aitronos.com`.
-    pub api_base: String,
-    /// The organization.
-    pub organization: String,
-    /// The API key.
-    pub api_key: Secret,
-    /// The MIME type; guessed from the file's extension when `None`.
-    pub mime_type: Option<String>,
-    /// The name to register; the path's file name when `None`.
-    pub filename: Option<String>,
 }
 
 type EventCallback = Box<dyn FnMut(&Event) + Send>;
@@ -256,25 +172,8 @@ impl<T: Transport> Uploader<T> {
     ) -> Result<Outcome, UploadError> {
         let path = path.as_ref();
         let mut source = FileSource::open(path).map_err(UploadError::Source)?;
-        let filename = match &api.filename {
-            Some(name) => name.clone(),
-            None => path
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default(),
-        };
-        let mime_type = api.mime_type.clone().unwrap_or_else(|| guess_mime(path));
         let size = source.len().unwrap_or_default();
-        let config = Config::file_api(
-            FileApi {
-                api_base: api.api_base.clone(),
-                organization: api.organization.clone(),
-                api_key: api.api_key.clone(),
-                filename,
-                mime_type,
-            },
-            size,
-        );
+        let config = Config::file_api(api.file_api(path), size);
         let key = checkpoint_key(api, path);
         self.run(config, &mut source, Some(&key))
     }
@@ -554,24 +453,12 @@ impl<T: Transport> Uploader<T> {
     }
 
     fn drain_events(&mut self, up: &mut Upload) {
-        while let Some(event) = up.poll_event() {
-            match &event {
-                Event::Retrying {
-                    attempt,
-                    after,
-                    cause,
-                } => {
-                    info!(attempt, ?after, %cause, "retrying");
-                }
-                Event::SessionRestarted { restarts } => info!(restarts, "session restarted"),
-                Event::UploadId(id) => info!(upload_id = %id, "upload id"),
-                Event::Persisted { offset, total } => debug!(offset, ?total, "persisted"),
-                other => debug!(event = ?other, "event"),
+        let on_event = &mut self.on_event;
+        drain_events(up, |event| {
+            if let Some(f) = on_event.as_mut() {
+                f(event);
             }
-            if let Some(f) = self.on_event.as_mut() {
-                f(&event);
-            }
-        }
+        });
     }
 }
 
@@ -579,24 +466,5 @@ fn shrunk() -> io::Error {
     io::Error::new(
         io::ErrorKind::UnexpectedEof,
         "the source ended before its known length",
-    )
-}
-
-/// The MIME type for `path`'s extension, `application/octet-stream` when unknown.
-pub fn guess_mime(path: &Path) -> String {
-    mime_guess::from_path(path)
-        .first_or_octet_stream()
-        .essence_str()
-        .to_owned()
-}
-
-/// The checkpoint key of a file upload: API, organization and canonical path.
-pub fn checkpoint_key(api: &FileApiTarget, path: &Path) -> String {
-    let path = std::fs::canonicalize(path).unwrap_or_else(|_| PathBuf::from(path));
-    format!(
-        "{}|{}|{}",
-        api.api_base.trim_end_matches('/'),
-        api.organization,
-        path.display()
     )
 }

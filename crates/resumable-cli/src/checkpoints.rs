@@ -115,7 +115,7 @@ pub(crate) struct Pending {
 }
 
 impl Pending {
-    /// Reads a key written by `resumable_blocking::checkpoint_key`
+    /// Reads a key written by `resumable_local::checkpoint_key`
     /// (`api|org|path`) or [`gcs_key`] (`gcs|object URL|path`).
     pub(crate) fn new(key: String, checkpoint: Checkpoint) -> Self {
         let mut parts = key.splitn(3, '|');

@@ -65,7 +65,8 @@ fn init_tracing(cli: &Cli) {
     use tracing_subscriber::layer::SubscriberExt as _;
     use tracing_subscriber::util::SubscriberInitExt as _;
 
-    let ours = "resumable_cli={l},resumable_blocking={l},resumable_core={l},resumable_emulator={l}";
+    let ours = "resumable_cli={l},resumable_blocking={l},resumable_local={l},resumable_core={l},\
+                resumable_emulator={l}";
     let filter = match (EnvFilter::try_from_default_env(), level) {
         _ if cli.global.quiet => return,
         (Ok(from_env), _) => from_env,

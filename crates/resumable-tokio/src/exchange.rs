@@ -9,9 +9,9 @@ use resumable_core::{Body, TransportError, TransportErrorKind, Upload};
 use tokio::time::Instant;
 
 use crate::body::RequestBody;
-use crate::error::UploadError;
 use crate::source::AsyncSource;
 use crate::transport::AsyncTransport;
+use resumable_local::UploadError;
 
 /// The size of one body frame read from the source.
 pub(crate) const FRAME_SIZE: usize = 128 * 1024;

@@ -6,19 +6,18 @@
 //! interrupted:
 //!
 //! ```no_run
-//! use resumable_core::{Chunking, Event, Secret};
-//! use resumable_tokio::{FileApiTarget, FileCheckpointStore, Uploader};
+//! use resumable_tokio::{Chunking, Event, FileApiTarget, FileCheckpointStore, Secret, Uploader};
 //!
 //! # #[cfg(feature = "hyper")]
 //! #[tokio::main]
 //! async fn main() -> Result<(), Box<dyn std::error::Error>> {
-//!     let api = FileApiTarget {
-//!         api_base: "https://api.aitronos.com".into(),
-//!         organization: "org_123".into(),
-//!         api_key: Secret::new(std::env::var("FREDDY_API_KEY")?),
-//!         mime_type: None, // guessed from the extension
-//!         filename: None,  // the path's file name
-//!     };
+//!     // The type is guessed from the extension, the name is the path's
+//!     // file name; set `mime_type` or `filename` to choose them.
+//!     let api = FileApiTarget::new(
+//!         "https://api.aitronos.com",
+//!         "org_123",
+//!         Secret::new(std::env::var("FREDDY_API_KEY")?),
+//!     );
 //!     let mut uploader = Uploader::new()
 //!         .chunking(Chunking::Fixed(8 << 20))
 //!         .checkpoint_store(FileCheckpointStore::new("/var/tmp/resumable")?)
@@ -36,16 +35,20 @@
 //! ```
 //!
 //! The API is `resumable-blocking`'s, made async: the same [`Uploader`]
-//! methods, the same [`FileApiTarget`], checkpoint stores and keys (either
-//! driver resumes the other's uploads from a shared
-//! [`FileCheckpointStore`]), and an [`UploadError`] with the same variants.
+//! methods, and the same [`FileApiTarget`], checkpoint stores and keys
+//! (either driver resumes the other's uploads from a shared
+//! [`FileCheckpointStore`]) and [`UploadError`]: both drivers re-export
+//! them from `resumable-local`, with the engine's types an upload needs
+//! ([`Secret`], [`Event`], [`Chunking`], [`RetryPolicy`], [`Outcome`],
+//! [`Error`] and its parts), so this crate is the one dependency to name.
+//! What is this crate's own is the pump, its [`AsyncTransport`] and its
+//! sources.
 //! The same upload against the local emulator (`resumable-emulator`),
 //! runnable:
 //!
 //! ```
-//! use resumable_core::Secret;
 //! use resumable_emulator::{Emulator, Storage};
-//! use resumable_tokio::{FileApiTarget, Uploader};
+//! use resumable_tokio::{FileApiTarget, Secret, Uploader};
 //!
 //! # #[cfg(feature = "hyper")]
 //! # #[tokio::main(flavor = "current_thread")]
@@ -56,13 +59,7 @@
 //! std::fs::write(&path, b"hello, resumable world")?;
 //!
 //! // The emulator listens on http://127.0.0.1: plain http to loopback is allowed.
-//! let api = FileApiTarget {
-//!     api_base: emu.base_url().into(),
-//!     organization: "org_1".into(),
-//!     api_key: Secret::new(emu.api_key()),
-//!     mime_type: None,
-//!     filename: None,
-//! };
+//! let api = FileApiTarget::new(emu.base_url(), "org_1", Secret::new(emu.api_key()));
 //! let outcome = Uploader::new().upload_file(&api, &path).await?;
 //!
 //! let file = outcome.file.ok_or("no file")?;
@@ -147,8 +144,7 @@
 //! ```
 //! use bytes::Bytes;
 //! use http_body_util::BodyExt as _;
-//! use resumable_core::TransportErrorKind;
-//! use resumable_tokio::{AsyncTransport, RequestBody, TransportError};
+//! use resumable_tokio::{AsyncTransport, RequestBody, TransportError, TransportErrorKind};
 //!
 //! /// Answers every request with `503`, after reading its body.
 //! struct Unavailable;
@@ -182,7 +178,6 @@
 #![forbid(unsafe_code)]
 
 mod body;
-mod error;
 mod exchange;
 #[cfg(feature = "hyper")]
 mod hyper_transport;
@@ -193,14 +188,11 @@ mod transport;
 mod uploader;
 
 pub use body::{BodyError, RequestBody};
-pub use error::{TransportSetupError, UploadError};
 #[cfg(feature = "hyper")]
 pub use hyper_transport::HyperTransport;
-pub use resumable_blocking::{
-    CheckpointLock, CheckpointStore, FileApiTarget, FileCheckpointStore, LockError, LockHolder,
-    MemoryCheckpointStore, checkpoint_key, guess_mime,
-};
-pub use resumable_core::TransportError;
+// Everything resumable-local offers users, the same as resumable-blocking
+// does; this crate's own `FileSource` (async) takes the place of local's.
+pub use resumable_local::*;
 #[cfg(feature = "hyper")]
 pub use rustls;
 pub use source::{AsyncSource, BytesSource, FileSource, ReadSource};

@@ -9,7 +9,9 @@ use resumable_core::{
     Action, Body, Error, Event, Outcome, Purpose, SourceError, Upload, url_policy,
 };
 
-use crate::error::UploadError;
+use resumable_local::UploadError;
+use resumable_local::driver::drain_events;
+
 use crate::exchange::{Exchange, FRAME_SIZE};
 use crate::source::AsyncSource;
 use crate::store::SharedStore;
@@ -195,41 +197,12 @@ impl<T: AsyncTransport, S: AsyncSource + ?Sized> Pump<'_, T, S> {
 
     /// Hands every pending event to the callback and to `tracing`.
     fn drain_events(&mut self, upload: &mut Upload) {
-        while let Some(event) = upload.poll_event() {
-            trace_event(&event);
-            if let Some(callback) = self.on_event.as_mut() {
-                callback(&event);
+        let on_event = &mut *self.on_event;
+        drain_events(upload, |event| {
+            if let Some(callback) = on_event.as_mut() {
+                callback(event);
             }
-        }
-    }
-}
-
-/// Logs an event. None holds a credential: events carry offsets, counts
-/// and ids, and the engine redacts an upload id that is the session's.
-fn trace_event(event: &Event) {
-    match event {
-        Event::SessionStarted {
-            expires_at,
-            chunk_size,
-        } => tracing::info!(?expires_at, chunk_size, "session started"),
-        Event::UploadId(id) => {
-            tracing::Span::current().record("upload_id", id.as_str());
-            tracing::info!(upload_id = %id, "upload id");
-        }
-        Event::Persisted { offset, total } => tracing::debug!(offset, ?total, "persisted"),
-        Event::Retrying {
-            attempt,
-            after,
-            cause,
-        } => tracing::warn!(attempt, ?after, %cause, "retrying"),
-        Event::SessionRestarted { restarts } => {
-            tracing::warn!(restarts, "session gone: restarting with a new one");
-        }
-        Event::Finalized { size, crc32c } => {
-            tracing::info!(size, crc32c = ?crc32c.map(|c| format!("{c:08x}")), "finalized");
-        }
-        Event::Registered { file_id } => tracing::info!(file_id = %file_id, "registered"),
-        other => tracing::debug!(event = ?other, "event"),
+        });
     }
 }
 

@@ -4,8 +4,8 @@ use std::collections::HashMap;
 use std::io;
 use std::sync::{Arc, Mutex as StdMutex, PoisonError};
 
-use resumable_blocking::{CheckpointLock, CheckpointStore, LockError};
 use resumable_core::Checkpoint;
+use resumable_local::{CheckpointLock, CheckpointStore, LockError};
 use tokio::sync::Mutex;
 
 /// A [`CheckpointStore`] whose calls run on tokio's blocking threads, one at

@@ -1,6 +1,6 @@
 //! The entry points: upload a file to an organization's file API, or any
 //! source to a GCS session, in one call. The same methods, with the same
-//! meaning, as `resumable_blocking::Uploader`, made async.
+//! meaning, as `resumable-blocking`'s `Uploader`, made async.
 
 use std::fmt;
 use std::hash::{BuildHasher as _, RandomState};
@@ -8,14 +8,15 @@ use std::path::Path;
 use std::time::{Duration, Instant, SystemTime};
 
 use http::{HeaderName, HeaderValue};
-use resumable_blocking::{CheckpointStore, FileApiTarget, checkpoint_key, guess_mime};
 use resumable_core::{
-    Checkpoint, Chunking, Config, Error, Event, FileApi, GcsInitiate, Outcome, RetryPolicy,
-    SessionUrl, SourceError, Upload,
+    Checkpoint, Chunking, Config, Error, Event, GcsInitiate, Outcome, RetryPolicy, SessionUrl,
+    SourceError, Upload,
+};
+use resumable_local::{
+    CheckpointStore, FileApiTarget, TransportSetupError, UploadError, checkpoint_key,
 };
 use tracing::Instrument as _;
 
-use crate::error::{TransportSetupError, UploadError};
 use crate::pump::{EventCallback, Pump, now};
 use crate::source::{AsyncSource, BytesSource, FileSource};
 use crate::store::{HeldLock, SharedStore, off_runtime};
@@ -218,25 +219,8 @@ impl<T: AsyncTransport> Uploader<T> {
     ) -> Result<Outcome, UploadError> {
         let path = path.as_ref();
         let mut source = FileSource::open(path).await.map_err(UploadError::Source)?;
-        let filename = match &api.filename {
-            Some(name) => name.clone(),
-            None => path
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default(),
-        };
-        let mime_type = api.mime_type.clone().unwrap_or_else(|| guess_mime(path));
         let size = source.len().unwrap_or_default();
-        let config = Config::file_api(
-            FileApi {
-                api_base: api.api_base.clone(),
-                organization: api.organization.clone(),
-                api_key: api.api_key.clone(),
-                filename,
-                mime_type,
-            },
-            size,
-        );
+        let config = Config::file_api(api.file_api(path), size);
         // Resolving the path touches the file system.
         let (owned_api, owned_path) = (api.clone(), path.to_owned());
         let key = off_runtime(move || Ok(checkpoint_key(&owned_api, &owned_path)))

@@ -1,4 +1,4 @@
-//! The checkpoint stores this crate hands out (`resumable-blocking`'s):
+//! The checkpoint stores this crate hands out (`resumable-local`'s):
 //! what the driver relies on beyond that crate's own tests. Atomic
 //! replacement, an owner-only directory, keys that never escape the
 //! directory or share a file, and in-memory clones sharing one map.

@@ -13,10 +13,10 @@ use std::os::unix::process::CommandExt as _;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use resumable_blocking::FileApiTarget;
 use resumable_core::header::range::RangeError;
 use resumable_core::{Config, Error, FileApi, IntegrityError, ProtocolError, RetryPolicy, Secret};
 use resumable_emulator::{Emulator, EmulatorHandle, Storage};
+use resumable_local::FileApiTarget;
 
 /// The API key of every emulator here.
 pub const KEY: &str = "bad-input-key";

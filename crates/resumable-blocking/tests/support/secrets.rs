@@ -8,9 +8,9 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
-use resumable_blocking::FileApiTarget;
 use resumable_core::{Action, Checkpoint, Config, FileApi, RetryPolicy, Secret, Upload};
 use resumable_emulator::{Emulator, EmulatorBuilder, EmulatorHandle, RequestKind, Storage};
+use resumable_local::FileApiTarget;
 use tracing_subscriber::fmt::MakeWriter;
 
 /// A key with characters that percent-encoding changes.

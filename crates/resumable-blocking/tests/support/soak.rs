@@ -42,12 +42,12 @@ use std::time::{Duration, Instant};
 use rand::rngs::{SmallRng, StdRng};
 use rand::seq::IndexedRandom as _;
 use rand::{Rng as _, RngCore as _, SeedableRng as _};
-use resumable_blocking::FileApiTarget;
 use resumable_core::{
     Chunking, Config, DEFAULT_CHUNK_SIZE, Error, Event, FileApi, Outcome, RetryPolicy, Secret,
     round_chunk_size,
 };
 use resumable_emulator::{Emulator, EmulatorBuilder, EmulatorHandle, Storage};
+use resumable_local::FileApiTarget;
 
 /// Cloud Storage's chunk granularity.
 pub const UNIT: u64 = 256 * 1024;

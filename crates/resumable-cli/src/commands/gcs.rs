@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use indicatif::HumanBytes;
-use resumable_blocking::{FileSource, Source, UploadError, Uploader, guess_mime};
+use resumable_blocking::{FileSource, UploadError, Uploader, guess_mime};
 use resumable_core::{Config, Error, GcsInitiate, Outcome, RetryPolicy, Secret, SessionUrl};
 use serde_json::json;
 

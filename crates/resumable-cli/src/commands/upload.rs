@@ -370,13 +370,11 @@ fn upload_one(
     }
 }
 
-/// The fingerprint the blocking driver gives `path`: size and modification time.
+/// The fingerprint the drivers give `path` (size and modification time), to
+/// compare with its checkpoint's and the ledger's.
 fn fingerprint(path: &Path) -> Option<Fingerprint> {
     let meta = std::fs::metadata(path).ok()?;
-    Some(Fingerprint {
-        size: meta.len(),
-        modified: meta.modified().ok(),
-    })
+    Some(resumable_local::fingerprint(&meta))
 }
 
 /// Shows a file's result: a line on stdout (or a JSON line), an error on stderr.

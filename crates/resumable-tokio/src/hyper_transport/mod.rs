@@ -18,9 +18,9 @@ use hyper_util::rt::{TokioExecutor, TokioTimer};
 use resumable_core::{MAX_RESPONSE_BODY, TransportError, TransportErrorKind};
 
 use crate::body::RequestBody;
-use crate::error::TransportSetupError;
 use crate::transport::AsyncTransport;
 use connect::TimeoutConnector;
+use resumable_local::TransportSetupError;
 
 type Connector = TimeoutConnector<HttpsConnector<HttpConnector>>;
 

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use rustls::{ClientConfig, RootCertStore};
 
-use crate::error::TransportSetupError;
+use resumable_local::TransportSetupError;
 
 /// A client config on the `ring` provider, named explicitly so that no
 /// process-wide default provider is needed (and none is disturbed).

@@ -1,13 +1,12 @@
-//! A file on disk: `resumable-blocking`'s positional reads, on tokio's
+//! A file on disk: `resumable-local`'s positional reads, on tokio's
 //! blocking threads.
 
 use std::fs::File;
 use std::io;
 use std::path::Path;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::Arc;
 
 use bytes::{Bytes, BytesMut};
-use resumable_blocking::Source as _;
 use resumable_core::Fingerprint;
 
 use super::{AsyncSource, ended_early};
@@ -24,7 +23,7 @@ use crate::store::off_runtime;
 /// has changed.
 #[derive(Debug)]
 pub struct FileSource {
-    file: Arc<Mutex<resumable_blocking::FileSource>>,
+    file: Arc<resumable_local::FileSource>,
     fingerprint: Option<Fingerprint>,
 }
 
@@ -38,7 +37,7 @@ impl FileSource {
             let with_path =
                 |e: io::Error| io::Error::new(e.kind(), format!("{}: {e}", path.display()));
             let file = File::open(&path).map_err(with_path)?;
-            resumable_blocking::FileSource::new(file).map_err(with_path)
+            resumable_local::FileSource::new(file).map_err(with_path)
         })
         .await
         .map(Self::wrap)
@@ -47,33 +46,26 @@ impl FileSource {
     /// Wraps an open file, which must be a regular file. Reading starts
     /// wherever the engine asks, not at the file's current position.
     pub async fn new(file: File) -> io::Result<Self> {
-        off_runtime(move || resumable_blocking::FileSource::new(file))
+        off_runtime(move || resumable_local::FileSource::new(file))
             .await
             .map(Self::wrap)
     }
 
-    fn wrap(file: resumable_blocking::FileSource) -> Self {
+    fn wrap(file: resumable_local::FileSource) -> Self {
         Self {
             fingerprint: file.fingerprint(),
-            file: Arc::new(Mutex::new(file)),
+            file: Arc::new(file),
         }
     }
 
     /// Runs `op` on the file, on a blocking thread.
     async fn with<R: Send + 'static>(
         &self,
-        op: impl FnOnce(&mut resumable_blocking::FileSource) -> io::Result<R> + Send + 'static,
+        op: impl FnOnce(&resumable_local::FileSource) -> io::Result<R> + Send + 'static,
     ) -> io::Result<R> {
         let file = Arc::clone(&self.file);
-        off_runtime(move || op(&mut lock(&file))).await
+        off_runtime(move || op(&file)).await
     }
-}
-
-/// The file, even after a panic elsewhere: reads leave nothing half-done.
-fn lock(
-    file: &Mutex<resumable_blocking::FileSource>,
-) -> MutexGuard<'_, resumable_blocking::FileSource> {
-    file.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 impl AsyncSource for FileSource {

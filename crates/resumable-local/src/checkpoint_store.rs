@@ -16,6 +16,8 @@ use std::time::Duration;
 use resumable_core::Checkpoint;
 use serde::{Deserialize, Serialize};
 
+use crate::error::by_pid;
+
 /// Where checkpoints are kept, by a key the caller chooses (one per upload).
 ///
 /// The drivers call [`lock`](Self::lock) before they load a key's
@@ -86,11 +88,6 @@ pub enum LockError {
 pub struct LockHolder {
     /// The process that holds the lock, when known.
     pub pid: Option<u32>,
-}
-
-/// ` (pid N)`, or nothing when the pid is unknown.
-fn by_pid(pid: Option<u32>) -> String {
-    pid.map(|pid| format!(" (pid {pid})")).unwrap_or_default()
 }
 
 fn unpoisoned<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {

@@ -1,16 +1,13 @@
-//! Why an upload through this driver ended without success.
+//! Why an upload through a driver ended without success: one type for both
+//! drivers, so code handling one driver's errors handles the other's.
 
 use std::io;
 
-use resumable_blocking::LockError;
+use crate::checkpoint_store::LockError;
 
-/// Why an upload did not finish. The variants and their messages are those
-/// of `resumable_blocking::UploadError`, so code handling one driver's
-/// errors handles the other's; [`UploadError::TransportSetup`] is this
-/// driver's own.
-///
-/// To stop an upload and resume it later, drop its future: nothing is
-/// returned, and the last checkpoint stays in the store.
+/// Why an upload did not finish. Both drivers return it (each re-exports it
+/// as its own `UploadError`); a variant only one driver can produce says
+/// so.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum UploadError {
@@ -33,8 +30,9 @@ pub enum UploadError {
     /// The file changed since its interrupted upload began, so that upload
     /// cannot resume: its size or modification time differ, or the bytes the
     /// server already holds are no longer the file's (read again and
-    /// compared on resume, see `verify_resumed_prefix`). Remove its checkpoint ([`crate::Uploader::cancel`]
-    /// also deletes the session) to start over.
+    /// compared on resume, see the uploaders' `verify_resumed_prefix`).
+    /// Remove its checkpoint (the uploaders' `cancel` also deletes the
+    /// session) to start over.
     #[error(
         "the file changed since its interrupted upload began; remove its checkpoint to start over"
     )]
@@ -57,19 +55,26 @@ pub enum UploadError {
         pid: Option<u32>,
     },
     /// A URL would send credentials in clear text: plain `http` to a host
-    /// that is not loopback. Nothing was sent to it. Use `https`, or
-    /// [`crate::Uploader::allow_insecure_http`] on a network you trust.
+    /// that is not loopback. Nothing was sent to it. Use `https`, or the
+    /// uploaders' `allow_insecure_http` on a network you trust.
     #[error("refusing plain http to {host}: use https, or allow insecure http explicitly")]
     Insecure {
         /// The host refused.
         host: String,
     },
-    /// A bug in this driver, reported rather than panicked: the engine
+    /// A bug in the driver, reported rather than panicked: the engine
     /// refused one of its calls, or asked for something a sequential driver
     /// never leaves open. The checkpoint is kept.
     #[error("bug in the upload driver: {0}")]
     DriverBug(String),
-    /// The default transport could not be built; nothing was sent.
+    /// The upload was stopped (the blocking driver's `StopHandle::stop`);
+    /// the checkpoint is kept, and running the same upload again resumes
+    /// it. The tokio driver stops by dropping the upload's future instead,
+    /// which returns nothing.
+    #[error("interrupted; the checkpoint is kept and the upload resumes when run again")]
+    Interrupted,
+    /// The default transport could not be built (the tokio driver's TLS
+    /// configuration); nothing was sent.
     #[error(transparent)]
     TransportSetup(#[from] TransportSetupError),
 }
@@ -79,19 +84,19 @@ impl From<LockError> for UploadError {
         match error {
             LockError::Busy { pid } => Self::Busy { pid },
             LockError::Io(e) => Self::Checkpoint(e),
-            // A kind of lock failure added later is a store failure until
-            // it has a variant here.
-            other => Self::Checkpoint(io::Error::other(other)),
         }
     }
 }
 
 /// ` (pid N)`, or nothing when the pid is unknown.
-fn by_pid(pid: Option<u32>) -> String {
+pub(crate) fn by_pid(pid: Option<u32>) -> String {
     pid.map(|pid| format!(" (pid {pid})")).unwrap_or_default()
 }
 
-/// The default transport could not be built (its TLS configuration).
+/// A driver's default transport could not be built (its TLS
+/// configuration): [`UploadError::TransportSetup`]. Nothing was sent; fix
+/// the system's setup (its root certificates), or pass a transport of your
+/// own.
 #[derive(Debug, thiserror::Error)]
 #[error("cannot set up the HTTPS transport: {message}")]
 pub struct TransportSetupError {
