@@ -17,19 +17,13 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use resumable_benches::env_u64;
 use resumable_blocking::{FileApiTarget, FileCheckpointStore, StopHandle, UploadError, Uploader};
 use resumable_core::{Chunking, Event, Secret};
 use resumable_emulator::{Emulator, EmulatorHandle, Storage};
 
 const KEY: &str = "bench-key";
 const MIB: u64 = 1 << 20;
-
-fn env_u64(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
 
 fn api(emu: &EmulatorHandle) -> FileApiTarget {
     FileApiTarget {

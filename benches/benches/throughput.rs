@@ -12,18 +12,12 @@ use std::io::{BufWriter, Write};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+use resumable_benches::env_u64;
 use resumable_blocking::{FileApiTarget, Uploader};
 use resumable_core::{Chunking, Secret};
 use resumable_emulator::{Emulator, EmulatorHandle, Storage};
 
 const KEY: &str = "bench-key";
-
-fn env_u64(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
 
 fn api(emu: &EmulatorHandle) -> FileApiTarget {
     FileApiTarget {

@@ -56,3 +56,12 @@ pub fn final_object(size: u64) -> http::Response<Bytes> {
         .body(Bytes::from(format!(r#"{{"size":"{size}"}}"#)))
         .unwrap_or_default()
 }
+
+/// The whole number in the environment variable `name`, or `default` when it
+/// is unset or not a number: how the benches take their sizes and run counts.
+pub fn env_u64(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}

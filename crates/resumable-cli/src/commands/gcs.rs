@@ -10,7 +10,7 @@ use serde_json::json;
 
 use crate::args::GcsUploadArgs;
 use crate::checkpoints::{gcs_key, open_store, state_dir};
-use crate::commands::upload::chunking;
+use crate::commands::upload::{busy_json, chunking};
 use crate::exit::{CliError, Exit};
 use crate::explain::{Context, explain};
 use crate::interrupt::Interrupt;
@@ -164,13 +164,7 @@ pub(crate) fn run(args: GcsUploadArgs, console: &Arc<Console>) -> Result<Exit, C
         }
         Err(UploadError::Busy { pid }) => {
             let message = explain(&UploadError::Busy { pid }, &cx);
-            console.emit(&json!({
-                "type": "result",
-                "file": name,
-                "status": "busy",
-                "pid": pid,
-                "error": message,
-            }));
+            console.emit(&busy_json(&name, pid, &message));
             Err(CliError::Busy(message))
         }
         Err(error) => {

@@ -413,13 +413,7 @@ fn report(console: &Console, name: &str, result: &FileResult) {
             console.error(message);
         }
         FileResult::Busy { pid, message } => {
-            console.emit(&json!({
-                "type": "result",
-                "file": name,
-                "status": "busy",
-                "pid": pid,
-                "error": message,
-            }));
+            console.emit(&busy_json(name, *pid, message));
             console.error(message);
         }
         FileResult::Interrupted => console.emit(&json!({
@@ -439,6 +433,17 @@ fn gcs_path(outcome: &Outcome) -> Option<String> {
         .and_then(|p| p.as_str())
         .map(str::to_owned)
         .or_else(|| outcome.object.name.clone())
+}
+
+/// A file left alone because another upload holds it, as a JSON line.
+pub(crate) fn busy_json(name: &str, pid: Option<u32>, message: &str) -> serde_json::Value {
+    json!({
+        "type": "result",
+        "file": name,
+        "status": "busy",
+        "pid": pid,
+        "error": message,
+    })
 }
 
 /// A finished upload as a JSON line.
