@@ -7,9 +7,9 @@ use std::time::{Duration, Instant, SystemTime};
 
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
 use resumable_benches::{CountingAlloc, allocations, final_object, persisted_308};
-use resumable_core::header::content_range::ContentRange;
-use resumable_core::header::goog_hash::GoogHash;
-use resumable_core::header::range::parse_persisted;
+use resumable_core::codecs::content_range::ContentRange;
+use resumable_core::codecs::goog_hash::GoogHash;
+use resumable_core::codecs::range::parse_persisted;
 use resumable_core::{Action, Body, Chunking, Config, SessionUrl, Upload};
 
 #[global_allocator]

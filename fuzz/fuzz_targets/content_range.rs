@@ -2,7 +2,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use resumable_core::header::content_range::ContentRange;
+use resumable_core::codecs::content_range::ContentRange;
 
 fuzz_target!(|data: &[u8]| {
     if let Ok(parsed) = ContentRange::parse(data) {

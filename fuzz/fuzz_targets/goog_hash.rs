@@ -2,7 +2,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use resumable_core::header::goog_hash::GoogHash;
+use resumable_core::codecs::goog_hash::GoogHash;
 
 fuzz_target!(|data: &[u8]| {
     let mut parts = data.splitn(2, |&b| b == b'\n');

@@ -4,7 +4,8 @@
 use std::time::{Duration, SystemTime};
 
 use libfuzzer_sys::fuzz_target;
-use resumable_core::{File, ObjectMeta, UploadSession};
+use resumable_core::codecs::object;
+use resumable_core::{File, UploadSession};
 
 fuzz_target!(|data: &[u8]| {
     let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000);
@@ -18,6 +19,6 @@ fuzz_target!(|data: &[u8]| {
             headers.insert("x-goog-hash", v);
         }
     }
-    let _ = ObjectMeta::parse(data, &headers);
+    let _ = object::parse(data, &headers);
     let _ = serde_json::from_slice::<File>(data);
 });

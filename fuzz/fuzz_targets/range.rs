@@ -3,7 +3,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use resumable_core::header::range::parse_persisted;
+use resumable_core::codecs::range::parse_persisted;
 
 fuzz_target!(|data: &[u8]| {
     let Ok(value) = http::HeaderValue::from_bytes(data) else { return };

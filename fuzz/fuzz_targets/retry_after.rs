@@ -4,7 +4,7 @@
 use std::time::{Duration, SystemTime};
 
 use libfuzzer_sys::fuzz_target;
-use resumable_core::header::retry_after;
+use resumable_core::codecs::retry_after;
 
 fuzz_target!(|data: &[u8]| {
     let Ok(value) = http::HeaderValue::from_bytes(data) else {

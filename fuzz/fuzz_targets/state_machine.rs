@@ -11,7 +11,7 @@ use std::time::{Duration, Instant, SystemTime};
 use arbitrary::Arbitrary;
 use bytes::Bytes;
 use libfuzzer_sys::fuzz_target;
-use resumable_core::header::goog_hash::encode_crc32c;
+use resumable_core::crc32c_base64;
 use resumable_core::{
     Action, Body, Checkpoint, Chunking, Config, Event, FileApi, Purpose, RetryPolicy, Secret,
     SessionUrl, TransportErrorKind, Upload,
@@ -85,7 +85,7 @@ impl Model {
         let body = format!(
             r#"{{"size":"{}","crc32c":"{}"}}"#,
             self.persisted,
-            encode_crc32c(self.crc)
+            crc32c_base64(self.crc)
         );
         http::Response::builder()
             .status(200)
@@ -288,7 +288,7 @@ fuzz_target!(|script: Script| {
                         created,
                     } => {
                         let crc = crc32c
-                            .map(|c| format!(r#","crc32c":"{}""#, encode_crc32c(c)))
+                            .map(|c| format!(r#","crc32c":"{}""#, crc32c_base64(c)))
                             .unwrap_or_default();
                         http::Response::builder()
                             .status(if *created { 201 } else { 200 })

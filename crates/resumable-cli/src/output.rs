@@ -137,7 +137,7 @@ pub(crate) fn event_json(file: &str, event: &Event) -> Option<Value> {
             "type": "finalized",
             "file": file,
             "size": size,
-            "crc32c": crc32c.map(resumable_core::header::goog_hash::encode_crc32c),
+            "crc32c": crc32c.map(resumable_core::crc32c_base64),
         }),
         Event::Registered { file_id } => json!({
             "type": "registered",

@@ -156,7 +156,7 @@ fn several_files_in_parallel_with_json_results() {
         assert_eq!(result["size"], bytes.len() as u64);
         let gcs_path = result["gcs_path"].as_str().unwrap();
         assert_eq!(&emu.object_bytes(gcs_path).unwrap(), bytes, "{name}");
-        let crc = resumable_core::header::goog_hash::encode_crc32c(crc32c::crc32c(bytes));
+        let crc = resumable_core::crc32c_base64(crc32c::crc32c(bytes));
         assert_eq!(result["crc32c"], crc.as_str());
     }
     assert!(

@@ -2,6 +2,14 @@
 
 use serde::{Deserialize, Serialize};
 
+/// A CRC32C as Google Cloud Storage writes it (an object's `crc32c`, the
+/// `crc32c=` of `X-Goog-Hash`, what `gcloud storage hash` prints): the
+/// standard padded base64 of its four big-endian bytes, such as `yZRlqg==`.
+#[must_use]
+pub fn crc32c_base64(crc: u32) -> String {
+    crate::protocol::gcs::goog_hash::encode_crc32c(crc)
+}
+
 /// A CRC32C over the source's first [`through`](Self::through) bytes.
 ///
 /// Bytes are fed as they are sent; bytes at or below `through` were hashed

@@ -8,7 +8,9 @@
 use std::time::Duration;
 
 use crate::event::RetryCause;
-use crate::header::{content_range::ContentRangeError, goog_hash::HashError, range::RangeError};
+use crate::protocol::gcs::content_range::ContentRangeError;
+use crate::protocol::gcs::goog_hash::HashError;
+use crate::protocol::gcs::range::RangeError;
 use crate::timestamp::TimestampError;
 
 /// Why an upload ended without success.

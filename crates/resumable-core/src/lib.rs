@@ -100,7 +100,7 @@
 //!         }
 //!         return r.body(Bytes::new()).unwrap();
 //!     }
-//!     let crc = resumable_core::header::goog_hash::encode_crc32c(crc32c::crc32c(stored));
+//!     let crc = resumable_core::crc32c_base64(crc32c::crc32c(stored));
 //!     let json = format!(r#"{{"size":"{}","crc32c":"{crc}"}}"#, stored.len());
 //!     http::Response::builder().status(200).body(Bytes::from(json)).unwrap()
 //! }
@@ -175,8 +175,9 @@ mod chunk;
 mod config;
 mod error;
 mod event;
-pub mod header;
+mod flow;
 mod outcome;
+mod protocol;
 mod secret;
 pub mod timestamp;
 mod upload;
@@ -186,7 +187,7 @@ pub use action::{Action, Body, Purpose, Request, RequestId};
 pub use api::{SessionError, UploadSession};
 pub use backoff::RetryPolicy;
 pub use checkpoint::{CHECKPOINT_FORMAT, Checkpoint, Flow, SessionRecord};
-pub use checksum::RunningCrc32c;
+pub use checksum::{RunningCrc32c, crc32c_base64};
 pub use chunk::{
     CHUNK_GRANULARITY, Chunking, DEFAULT_CHUNK_SIZE, MAX_RECOMMENDED_CHUNK, next_range,
     round_chunk_size,
@@ -195,5 +196,17 @@ pub use config::{Config, FileApi, Fingerprint, GCS_ENDPOINT, GcsInitiate, Precon
 pub use error::{ConfigError, Error, IntegrityError, ProtocolError, SourceError, UsageError};
 pub use event::{Event, RetryCause, TransportError, TransportErrorKind};
 pub use outcome::{File, ObjectMeta, Outcome};
+pub use protocol::gcs::content_range::ContentRangeError;
+pub use protocol::gcs::goog_hash::HashError;
+pub use protocol::gcs::range::RangeError;
 pub use secret::{Secret, SessionUrl};
 pub use upload::{MAX_RESPONSE_BODY, Upload};
+
+/// The protocols' header codecs, for the fuzz targets, the benches and the
+/// test servers: not part of the stable API. Present when built for fuzzing
+/// (`cfg(fuzzing)`, as `cargo fuzz` does) or with the `codecs` feature.
+#[cfg(any(fuzzing, feature = "codecs"))]
+pub mod codecs {
+    pub use crate::protocol::gcs::{content_range, goog_hash, object, range};
+    pub use crate::protocol::retry_after;
+}

@@ -7,16 +7,20 @@
 //! object cut short, on a data request) always leads to a status query, and
 //! the next chunk starts at the offset the server reports, never at the
 //! bytes sent. A resumed upload first hashes its checkpointed prefix again.
+//!
+//! The wire is elsewhere: `protocol/` builds the transfer's requests and
+//! reads each answer into a protocol-independent `Answer`, `flow/` does the
+//! same for the file API around it. Here every decision is made from those
+//! answers, never from a status code or a header.
 
 use std::collections::VecDeque;
 use std::ops::Range;
 use std::time::{Duration, Instant, SystemTime};
 
 use bytes::Bytes;
-use http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 
 use crate::action::{Action, Body, Purpose, Request, RequestId};
-use crate::api::{self, RegisterRequest, SessionError, UploadSession, UploadUrlRequest};
+use crate::api::{self, UploadSession};
 use crate::backoff::Backoff;
 use crate::checkpoint::{CHECKPOINT_FORMAT, Checkpoint, Flow, SessionRecord};
 use crate::checksum::RunningCrc32c;
@@ -24,18 +28,14 @@ use crate::chunk::{self, Chunking, DEFAULT_CHUNK_SIZE};
 use crate::config::{Config, Target};
 use crate::error::{ConfigError, Error, IntegrityError, ProtocolError, SourceError, UsageError};
 use crate::event::{Event, RetryCause, TransportErrorKind};
-use crate::header::content_range::ContentRange;
-use crate::header::goog_hash::crc32c_header;
-use crate::header::{names, range, retry_after};
+use crate::flow::file_api::{self, ApiAnswer};
 use crate::outcome::{File, ObjectMeta, Outcome};
+use crate::protocol::{self, Answer, Base, Protocol, Sent};
 use crate::secret::SessionUrl;
 
 /// The largest response body the core reads. Drivers must stop reading a
 /// body past this size and report [`TransportErrorKind::BodyTooLarge`].
 pub const MAX_RESPONSE_BODY: usize = 1024 * 1024;
-
-/// How long a GCS session lives when the server does not say (one week).
-const GCS_SESSION_LIFETIME: Duration = Duration::from_secs(7 * 24 * 3600);
 
 /// One resumable upload, driven by a driver that does the IO.
 ///
@@ -44,6 +44,8 @@ const GCS_SESSION_LIFETIME: Duration = Duration::from_secs(7 * 24 * 3600);
 #[derive(Debug)]
 pub struct Upload {
     config: Config,
+    /// The wire protocol of the transfer.
+    protocol: Protocol,
     clock: WallClock,
     state: State,
     session: Option<SessionRecord>,
@@ -53,7 +55,7 @@ pub struct Upload {
     /// server cannot have persisted more.
     sent_high: u64,
     /// The session may hold bytes this process never sent (a bare session
-    /// URL, a resumed upload): the next `308` may name any offset up to the
+    /// URL, a resumed upload): the next answer may name any offset up to the
     /// total, once; from then on `sent_high` bounds it.
     offset_unknown: bool,
     crc: RunningCrc32c,
@@ -100,7 +102,7 @@ enum State {
 enum Flight {
     CreateSession,
     Initiate,
-    /// Bytes of the source; `hashed` when it carried `X-Goog-Hash`.
+    /// Bytes of the source; `hashed` when it carried the upload's digest.
     Chunk {
         range: Range<u64>,
         hashed: bool,
@@ -140,14 +142,6 @@ impl WallClock {
     }
 }
 
-fn is_retryable(status: StatusCode) -> bool {
-    matches!(status.as_u16(), 408 | 429 | 500 | 502 | 503 | 504)
-}
-
-fn is_gone(status: StatusCode) -> bool {
-    matches!(status.as_u16(), 404 | 410 | 499)
-}
-
 impl Upload {
     /// Starts an upload. `now` and `wall_now` are the driver's current
     /// monotonic and wall-clock times; the core reads no clock of its own.
@@ -175,6 +169,7 @@ impl Upload {
             _ => None,
         };
         let mut up = Self {
+            protocol: Protocol::Gcs,
             clock: WallClock {
                 at: now,
                 wall: wall_now,
@@ -381,59 +376,63 @@ impl Upload {
     ) -> Result<(), UsageError> {
         let flight = self.take_flight(id)?;
         let (parts, body) = response.into_parts();
-        self.note_upload_id(&parts.headers);
+        let protocol = self.protocol;
+        self.note_upload_id(protocol.upload_id(&parts.headers));
         if body.len() > MAX_RESPONSE_BODY {
             self.fail(ProtocolError::BodyTooLarge(body.len()).into());
             return Ok(());
         }
-        let status = effective_status(parts.status, &parts.headers);
-        let retry_after = parts
-            .headers
-            .get(header::RETRY_AFTER)
-            .and_then(|v| retry_after::parse(v, self.clock.wall(now)).ok());
-        let failed =
-            |up: &mut Self| up.retry(now, RetryCause::Status(status.as_u16()), retry_after);
+        let wall = self.clock.wall(now);
+        let retry_after = protocol::retry_after(&parts.headers, wall);
+        let status = parts.status;
+        let read = |sent| protocol.read(sent, status, &parts.headers, &body);
         match flight {
-            Flight::CreateSession => match status.as_u16() {
-                200 | 201 => self.session_created(&body, now),
-                _ if is_retryable(status) => failed(self),
-                _ => self.fail_api(status, &body),
-            },
-            Flight::Initiate => match status.as_u16() {
-                200 | 201 => self.initiated(&parts.headers, now),
-                412 => self.fail_precondition(status, &body),
-                _ if is_retryable(status) => failed(self),
-                _ => self.fail_rejected(status, &body),
-            },
-            Flight::Chunk { range, hashed } => match status.as_u16() {
-                200 | 201 if self.total == Some(range.end) => {
-                    self.finish(&body, &parts.headers, Some(now));
+            Flight::CreateSession => {
+                match file_api::read_session(status, &body, self.total.unwrap_or_default(), wall) {
+                    ApiAnswer::Ok(session) => self.session_created(session),
+                    ApiAnswer::Retry { status } => {
+                        self.retry(now, RetryCause::Status(status), retry_after)
+                    }
+                    ApiAnswer::CutShort => self.retry(now, RetryCause::CutShort, None),
+                    ApiAnswer::Failed(e) => self.fail(e),
                 }
-                200 | 201 => self.fail(ProtocolError::UnexpectedFinal.into()),
-                308 => {
-                    if let Some(advanced) = self.apply_persisted(&parts.headers)
+            }
+            Flight::Register(object) => match file_api::read_registered(status, &body) {
+                ApiAnswer::Ok(file) => self.registered(object, file),
+                ApiAnswer::Retry { status } => {
+                    self.retry(now, RetryCause::Status(status), retry_after)
+                }
+                ApiAnswer::CutShort => self.retry(now, RetryCause::CutShort, None),
+                ApiAnswer::Failed(e) => self.fail(e),
+            },
+            Flight::Initiate => match read(Sent::Create) {
+                Answer::Created(url) => self.initiated(url, now),
+                answer => self.refused(answer, now, retry_after),
+            },
+            Flight::Chunk { range, hashed } => match read(Sent::Append { digest: hashed }) {
+                Answer::Complete(object) if self.total == Some(range.end) => {
+                    self.finish(object, Some(now));
+                }
+                Answer::Complete(_) => self.fail(ProtocolError::UnexpectedFinal.into()),
+                Answer::Persisted(persisted) => {
+                    if let Some(advanced) = self.apply_persisted(persisted)
                         && !advanced
                         && !range.is_empty()
                     {
                         self.retry(now, RetryCause::NoProgress, retry_after);
                     }
                 }
-                _ if is_retryable(status) => {
+                answer @ Answer::Retry { .. } => {
                     self.state = State::Transfer { query: true };
-                    failed(self);
+                    self.refused(answer, now, retry_after);
                 }
-                _ if is_gone(status) => self.session_gone(true),
-                // Checked again as the object is written, at finalize.
-                412 => self.fail_precondition(status, &body),
-                // The server hashed what it received and it was not the source.
-                400 if hashed => self.fail(IntegrityError::HashRejected.into()),
-                _ => self.fail_rejected(status, &body),
+                answer => self.refused(answer, now, retry_after),
             },
-            Flight::Query => match status.as_u16() {
-                200 | 201 if self.total.is_some() => self.finish(&body, &parts.headers, None),
-                200 | 201 => self.fail(ProtocolError::UnexpectedFinal.into()),
-                308 => {
-                    let advanced = self.apply_persisted(&parts.headers);
+            Flight::Query => match read(Sent::Query) {
+                Answer::Complete(object) if self.total.is_some() => self.finish(object, None),
+                Answer::Complete(_) => self.fail(ProtocolError::UnexpectedFinal.into()),
+                Answer::Persisted(persisted) => {
+                    let advanced = self.apply_persisted(persisted);
                     if advanced.is_some() {
                         self.state = State::Transfer { query: false };
                     }
@@ -442,24 +441,33 @@ impl Upload {
                         self.retry(now, RetryCause::NoProgress, retry_after);
                     }
                 }
-                _ if is_retryable(status) => failed(self),
-                _ if is_gone(status) => self.session_gone(true),
-                // A query that finalizes (every byte persisted) checks it too.
-                412 => self.fail_precondition(status, &body),
-                _ => self.fail_rejected(status, &body),
+                answer => self.refused(answer, now, retry_after),
             },
-            Flight::Register(object) => match status.as_u16() {
-                200 | 201 => self.registered(object, &body, now),
-                _ if is_retryable(status) => failed(self),
-                _ => self.fail_api(status, &body),
-            },
-            Flight::Cancel => match status.as_u16() {
-                200..=299 | 404 | 410 | 499 => self.end = Some(Err(Error::Cancelled)),
-                _ if is_retryable(status) => failed(self),
-                _ => self.fail_rejected(status, &body),
+            Flight::Cancel => match read(Sent::Cancel) {
+                Answer::Deleted => self.end = Some(Err(Error::Cancelled)),
+                answer => self.refused(answer, now, retry_after),
             },
         }
         Ok(())
+    }
+
+    /// Carries out an answer that neither moves the transfer on nor
+    /// finishes it: a retry, a gone session, or the end of the upload.
+    fn refused(&mut self, answer: Answer, now: Instant, retry_after: Option<Duration>) {
+        match answer {
+            Answer::Retry { status } => self.retry(now, RetryCause::Status(status), retry_after),
+            Answer::Gone => self.session_gone(true),
+            Answer::PreconditionFailed(message) => {
+                self.fail(Error::PreconditionFailed { message });
+            }
+            Answer::DigestRejected => self.fail(IntegrityError::HashRejected.into()),
+            Answer::Rejected { status, message } => self.fail(Error::Rejected { status, message }),
+            Answer::Malformed(e) => self.fail(e.into()),
+            // Not an answer this request can have.
+            Answer::Created(_) | Answer::Persisted(_) | Answer::Complete(_) | Answer::Deleted => {
+                self.fail(ProtocolError::UnexpectedFinal.into());
+            }
+        }
     }
 
     /// Reports that request `id` failed below HTTP. The core retries after a
@@ -602,15 +610,7 @@ impl Upload {
         let Target::FileApi(api) = &self.config.target else {
             return self.fail_now(Error::SessionGone);
         };
-        let body = UploadUrlRequest {
-            filename: &api.filename,
-            file_size: self.total.unwrap_or_default(),
-            mime_type: &api.mime_type,
-            upload_type: "resumable",
-        };
-        let uri = api_uri(&api.api_base, &api.organization, "/files/upload-url");
-        let request = json_post(&uri, api.api_key.expose(), &body);
-        match request {
+        match file_api::upload_url_request(api, self.total.unwrap_or_default()) {
             Ok(request) => self.start(Purpose::CreateSession, Flight::CreateSession, request),
             Err(e) => self.fail_now(e),
         }
@@ -623,14 +623,7 @@ impl Upload {
         ) else {
             return self.fail_now(ProtocolError::BadSession("no gcs_path to register").into());
         };
-        let body = RegisterRequest {
-            filename: &api.filename,
-            gcs_path,
-            file_size: object.size,
-            mime_type: &api.mime_type,
-        };
-        let uri = api_uri(&api.api_base, &api.organization, "/files");
-        match json_post(&uri, api.api_key.expose(), &body) {
+        match file_api::register_request(api, gcs_path, object.size) {
             Ok(request) => self.start(Purpose::Register, Flight::Register(object), request),
             Err(e) => self.fail_now(e),
         }
@@ -640,64 +633,21 @@ impl Upload {
         let Target::GcsInitiate(init) = &self.config.target else {
             return self.fail_now(Error::SessionGone);
         };
-        let mut uri = format!(
-            "{}/upload/storage/v1/b/{}/o?uploadType=resumable&name={}",
-            init.endpoint.trim_end_matches('/'),
-            api::percent_encode(&init.bucket),
-            api::percent_encode(&init.object),
-        );
-        // Integers need no percent-encoding.
-        for (name, value) in init.preconditions.query_pairs() {
-            uri.push_str(&format!("&{name}={value}"));
-        }
-        let mut builder = self
-            .upload_request(Method::POST, &uri)
-            .header(header::CONTENT_LENGTH, 0);
-        if let Some(token) = &init.bearer_token {
-            match HeaderValue::from_str(&format!("Bearer {}", token.expose())) {
-                Ok(mut value) => {
-                    value.set_sensitive(true);
-                    builder = builder.header(header::AUTHORIZATION, value);
-                }
-                Err(_) => {
-                    return self.fail_now(
-                        ConfigError::BadHeader {
-                            what: "the bearer token",
-                        }
-                        .into(),
-                    );
-                }
-            }
-        }
-        if let Some(ct) = &init.content_type {
-            builder = builder.header(names::X_UPLOAD_CONTENT_TYPE, ct);
-        }
-        if let Some(total) = self.total {
-            builder = builder.header(names::X_UPLOAD_CONTENT_LENGTH, total);
-        }
-        match builder.body(Body::Empty) {
+        let request = self
+            .protocol
+            .create(init, self.total, &self.config.upload_headers);
+        match request {
             Ok(request) => self.start(Purpose::Initiate, Flight::Initiate, request),
-            Err(_) => self.fail_now(
-                ConfigError::BadHeader {
-                    what: "initiation header",
-                }
-                .into(),
-            ),
+            Err(e) => self.fail_now(ConfigError::BadHeader { what: e.what }.into()),
         }
     }
 
     fn send_cancel(&mut self) -> Action {
         self.cache_session_uri();
-        let Some(session) = &self.session else {
-            return self.fail_now(Error::Cancelled);
-        };
-        let request = self
-            .upload_request(Method::DELETE, session.upload_url.expose())
-            .header(header::CONTENT_LENGTH, 0)
-            .body(Body::Empty);
+        let request = self.session_base().map(|base| self.protocol.cancel(&base));
         match request {
-            Ok(request) => self.start(Purpose::Cancel, Flight::Cancel, request),
-            Err(_) => self.fail_now(Error::Cancelled),
+            Ok(Ok(request)) => self.start(Purpose::Cancel, Flight::Cancel, request),
+            _ => self.fail_now(Error::Cancelled),
         }
     }
 
@@ -733,64 +683,59 @@ impl Upload {
     }
 
     fn send_chunk(&mut self, range: Range<u64>) -> Action {
-        let Some(session) = &self.session else {
-            return self.fail_now(Error::SessionGone);
-        };
-        let content_range = ContentRange::Bytes {
-            start: range.start,
-            end: range.end,
-            total: self.total,
-        };
-        let mut builder = self
-            .upload_request(Method::PUT, session.upload_url.expose())
-            .header(header::CONTENT_LENGTH, range.end - range.start)
-            .header(header::CONTENT_RANGE, content_range.to_header_value());
-        let hashed = self.total == Some(range.end) && self.crc.through() == range.end;
-        if hashed {
-            builder = builder.header(names::X_GOOG_HASH, crc32c_header(self.crc.value()));
-        }
+        let digest = self.protocol.rules().final_digest
+            && self.total == Some(range.end)
+            && self.crc.through() == range.end;
+        let crc32c = digest.then(|| self.crc.value());
         self.sent_high = self.sent_high.max(range.end);
-        match builder.body(Body::Source(range.clone())) {
-            Ok(request) => self.start(Purpose::Chunk, Flight::Chunk { range, hashed }, request),
-            Err(_) => self.fail_now(ProtocolError::BadSession("unusable session URL").into()),
-        }
+        let request = self.session_base().map(|base| {
+            self.protocol
+                .append(&base, range.clone(), self.total, crc32c)
+        });
+        let flight = Flight::Chunk {
+            range,
+            hashed: digest,
+        };
+        self.start_session_request(Purpose::Chunk, flight, request)
     }
 
     fn send_query(&mut self) -> Action {
-        let Some(session) = &self.session else {
-            return self.fail_now(Error::SessionGone);
-        };
         let request = self
-            .upload_request(Method::PUT, session.upload_url.expose())
-            .header(header::CONTENT_LENGTH, 0)
-            .header(
-                header::CONTENT_RANGE,
-                ContentRange::Query { total: self.total }.to_header_value(),
-            )
-            .body(Body::Empty);
+            .session_base()
+            .map(|base| self.protocol.query(&base, self.total));
+        self.start_session_request(Purpose::Query, Flight::Query, request)
+    }
+
+    /// Starts a request to the session, as `request` built it.
+    fn start_session_request(
+        &mut self,
+        purpose: Purpose,
+        flight: Flight,
+        request: Result<Result<http::Request<Body>, protocol::BuildError>, Error>,
+    ) -> Action {
         match request {
-            Ok(request) => self.start(Purpose::Query, Flight::Query, request),
-            Err(_) => self.fail_now(ProtocolError::BadSession("unusable session URL").into()),
+            Ok(Ok(request)) => self.start(purpose, flight, request),
+            Ok(Err(_)) => self.fail_now(unusable_session()),
+            Err(e) => self.fail_now(e),
         }
     }
 
-    /// A request to the upload host: the caller's extra headers, never the API key.
-    fn upload_request(&self, method: Method, uri: &str) -> http::request::Builder {
-        // The session URL is parsed once; a parsed URI clones without allocating.
-        let cached = self.uri_cache.as_ref().filter(|c| c.text == uri);
-        let mut builder = match cached {
-            Some(c) => http::Request::builder().method(method).uri(c.uri.clone()),
-            None => http::Request::builder().method(method).uri(uri),
-        };
-        if let Some(headers) = builder.headers_mut()
-            && !self.config.upload_headers.is_empty()
-        {
-            headers.extend(self.config.upload_headers.clone());
-        }
-        builder
+    /// Where requests to the session go: its URL, parsed once by
+    /// [`Self::cache_session_uri`], and the caller's extra headers.
+    fn session_base(&self) -> Result<Base<'_>, Error> {
+        let session = self.session.as_ref().ok_or(Error::SessionGone)?;
+        let cached = self
+            .uri_cache
+            .as_ref()
+            .filter(|c| c.text == session.upload_url.expose())
+            .ok_or_else(unusable_session)?;
+        Ok(Base {
+            uri: &cached.uri,
+            extra: &self.config.upload_headers,
+        })
     }
 
-    /// Parses the session URL once per session, for [`Self::upload_request`].
+    /// Parses the session URL once per session, for [`Self::session_base`].
     fn cache_session_uri(&mut self) {
         let Some(url) = self.session.as_ref().map(|s| s.upload_url.expose()) else {
             return;
@@ -816,19 +761,7 @@ impl Upload {
         }
     }
 
-    fn session_created(&mut self, body: &[u8], now: Instant) {
-        let total = self.total.unwrap_or_default();
-        let session = match UploadSession::parse(body, total, self.clock.wall(now)) {
-            Ok(session) => session,
-            // A session lost on the way is only an unused one: ask for another.
-            Err(SessionError::Protocol(ProtocolError::CutShort { .. })) => {
-                return self.retry(now, RetryCause::CutShort, None);
-            }
-            Err(SessionError::Protocol(e)) => return self.fail(e.into()),
-            Err(SessionError::TooLarge { size, max }) => {
-                return self.fail(Error::FileTooLarge { size, max });
-            }
-        };
+    fn session_created(&mut self, session: UploadSession) {
         self.chunk_size = self.pick_chunk_size(session.chunk_size_recommended);
         self.events.push_back(Event::SessionStarted {
             expires_at: Some(session.expires_at),
@@ -844,15 +777,9 @@ impl Upload {
         self.begin_transfer();
     }
 
-    fn initiated(&mut self, headers: &HeaderMap, now: Instant) {
-        let location = headers
-            .get(header::LOCATION)
-            .and_then(|v| v.to_str().ok())
-            .filter(|url| api::is_absolute_http_url(url));
-        let Some(url) = location else {
-            return self.fail(ProtocolError::MissingLocation.into());
-        };
-        let expires_at = self.clock.wall(now).checked_add(GCS_SESSION_LIFETIME);
+    fn initiated(&mut self, url: String, now: Instant) {
+        let lifetime = self.protocol.rules().session_lifetime;
+        let expires_at = self.clock.wall(now).checked_add(lifetime);
         self.events.push_back(Event::SessionStarted {
             expires_at,
             chunk_size: self.chunk_size,
@@ -876,16 +803,9 @@ impl Upload {
         self.checkpoint_due = true;
     }
 
-    /// Applies a `308`'s `Range`. Returns whether the offset advanced, or
-    /// `None` when the answer broke the protocol (the upload has failed).
-    fn apply_persisted(&mut self, headers: &HeaderMap) -> Option<bool> {
-        let persisted = match range::parse_persisted(headers.get(header::RANGE)) {
-            Ok(p) => p,
-            Err(e) => {
-                self.fail(ProtocolError::Range(e).into());
-                return None;
-            }
-        };
+    /// Applies the offset the server reports. Returns whether it advanced,
+    /// or `None` when the answer broke the protocol (the upload has failed).
+    fn apply_persisted(&mut self, persisted: u64) -> Option<bool> {
         if persisted < self.persisted {
             let before = self.persisted;
             self.fail(
@@ -898,7 +818,7 @@ impl Upload {
             return None;
         }
         let total = self.total.unwrap_or(u64::MAX);
-        let sent = if self.offset_unknown {
+        let sent = if self.offset_unknown || self.protocol.rules().offset_may_pass_sent {
             total
         } else {
             self.sent_high.min(total)
@@ -929,8 +849,8 @@ impl Upload {
     /// connection broke mid-body, a proxy emptied it), so a status query
     /// fetches it again. Cut short in a status answer, it is the server's
     /// fault.
-    fn finish(&mut self, body: &[u8], headers: &HeaderMap, ask_again: Option<Instant>) {
-        match (ObjectMeta::parse(body, headers), ask_again) {
+    fn finish(&mut self, object: Result<ObjectMeta, ProtocolError>, ask_again: Option<Instant>) {
+        match (object, ask_again) {
             (Ok(object), _) => self.receive_final(object),
             (Err(ProtocolError::CutShort { .. }), Some(now)) => {
                 self.state = State::Transfer { query: true };
@@ -1011,21 +931,12 @@ impl Upload {
         }
     }
 
-    /// The register answer arrived. One cut short is retried: the API
-    /// registers a `gcs_path` once and answers a repeat with the same File.
-    fn registered(&mut self, object: ObjectMeta, body: &[u8], now: Instant) {
-        match serde_json::from_slice::<File>(body) {
-            Ok(file) => {
-                self.events.push_back(Event::Registered {
-                    file_id: file.id.clone(),
-                });
-                self.succeed(object, Some(file));
-            }
-            Err(e) => match ProtocolError::json("registered file", &e) {
-                ProtocolError::CutShort { .. } => self.retry(now, RetryCause::CutShort, None),
-                other => self.fail(other.into()),
-            },
-        }
+    /// The File is registered: the upload is done.
+    fn registered(&mut self, object: ObjectMeta, file: File) {
+        self.events.push_back(Event::Registered {
+            file_id: file.id.clone(),
+        });
+        self.succeed(object, Some(file));
     }
 
     fn succeed(&mut self, object: ObjectMeta, file: Option<File>) {
@@ -1067,10 +978,9 @@ impl Upload {
         expires_at.is_some_and(|t| t <= self.clock.wall(now))
     }
 
-    fn note_upload_id(&mut self, headers: &HeaderMap) {
-        let id = headers
-            .get(names::X_GUPLOADER_UPLOADID)
-            .and_then(|v| v.to_str().ok());
+    /// Announces the server's id of the upload (from any answer) when it is
+    /// new, redacted when it is the session's credential.
+    fn note_upload_id(&mut self, id: Option<&str>) {
         // The same id on every answer: known, nothing to check again.
         if let Some(id) = id
             && self.upload_id.as_deref() != Some(id)
@@ -1116,27 +1026,6 @@ impl Upload {
                 last: cause,
             }),
         }
-    }
-
-    fn fail_api(&mut self, status: StatusCode, body: &[u8]) {
-        let message = api::error_message(status, body);
-        self.fail(Error::Api {
-            status: status.as_u16(),
-            message,
-        });
-    }
-
-    fn fail_rejected(&mut self, status: StatusCode, body: &[u8]) {
-        let message = api::error_message(status, body);
-        self.fail(Error::Rejected {
-            status: status.as_u16(),
-            message,
-        });
-    }
-
-    fn fail_precondition(&mut self, status: StatusCode, body: &[u8]) {
-        let message = api::error_message(status, body);
-        self.fail(Error::PreconditionFailed { message });
     }
 
     fn fail(&mut self, error: Error) {
@@ -1193,59 +1082,15 @@ fn target_identity(target: &Target) -> String {
     }
 }
 
+fn unusable_session() -> Error {
+    ProtocolError::BadSession("unusable session URL").into()
+}
+
 fn flow_of(target: &Target) -> Flow {
     match target {
         Target::FileApi(_) => Flow::FileApi,
         _ => Flow::Gcs,
     }
-}
-
-/// `200` with `X-Http-Status-Code-Override: 308` means `308`.
-fn effective_status(status: StatusCode, headers: &HeaderMap) -> StatusCode {
-    let overridden = headers
-        .get(names::X_HTTP_STATUS_CODE_OVERRIDE)
-        .is_some_and(|v| v.as_bytes().trim_ascii() == b"308");
-    if status == StatusCode::OK && overridden {
-        StatusCode::PERMANENT_REDIRECT
-    } else {
-        status
-    }
-}
-
-fn api_uri(base: &str, organization: &str, path: &str) -> String {
-    format!(
-        "{}/v1/organizations/{}{path}",
-        base.trim_end_matches('/'),
-        api::percent_encode(organization)
-    )
-}
-
-fn json_post(
-    uri: &str,
-    api_key: &str,
-    body: &impl serde::Serialize,
-) -> Result<http::Request<Body>, Error> {
-    let json = serde_json::to_vec(body).map_err(|_| ConfigError::BadHeader {
-        what: "request body",
-    })?;
-    let mut key = HeaderValue::from_str(api_key).map_err(|_| ConfigError::BadHeader {
-        what: "the API key",
-    })?;
-    key.set_sensitive(true);
-    http::Request::builder()
-        .method(Method::POST)
-        .uri(uri)
-        .header(header::CONTENT_TYPE, "application/json")
-        .header(header::ACCEPT, "application/json")
-        .header(header::CONTENT_LENGTH, json.len())
-        .header(names::X_API_KEY, key)
-        .body(Body::Json(Bytes::from(json)))
-        .map_err(|_| {
-            ConfigError::BadUrl {
-                what: "the API URL",
-            }
-            .into()
-        })
 }
 
 fn validate(config: &Config) -> Result<(), ConfigError> {
@@ -1256,42 +1101,9 @@ fn validate(config: &Config) -> Result<(), ConfigError> {
                 Some(0) => return Err(ConfigError::EmptyFile),
                 Some(_) => {}
             }
-            let chars = api.filename.chars().count();
-            if !(1..=255).contains(&chars) {
-                return Err(ConfigError::FilenameLength(chars));
-            }
-            let uri = api_uri(&api.api_base, &api.organization, "/files");
-            if !api::is_absolute_http_url(&api.api_base) || uri.parse::<http::Uri>().is_err() {
-                return Err(ConfigError::BadUrl {
-                    what: "the API base URL",
-                });
-            }
-            if HeaderValue::from_str(api.api_key.expose()).is_err() {
-                return Err(ConfigError::BadHeader {
-                    what: "the API key",
-                });
-            }
+            file_api::validate(api)?;
         }
-        Target::GcsInitiate(init) => {
-            if !api::is_absolute_http_url(&init.endpoint) {
-                return Err(ConfigError::BadUrl {
-                    what: "the GCS endpoint",
-                });
-            }
-            let token_ok = init
-                .bearer_token
-                .as_ref()
-                .is_none_or(|t| HeaderValue::from_str(&format!("Bearer {}", t.expose())).is_ok());
-            let type_ok = init
-                .content_type
-                .as_ref()
-                .is_none_or(|t| HeaderValue::from_str(t).is_ok());
-            if !token_ok || !type_ok {
-                return Err(ConfigError::BadHeader {
-                    what: "the bearer token or content type",
-                });
-            }
-        }
+        Target::GcsInitiate(init) => protocol::gcs::validate_initiate(init)?,
         Target::GcsSession(url) => {
             if !api::is_absolute_http_url(url.expose()) {
                 return Err(ConfigError::BadUrl {

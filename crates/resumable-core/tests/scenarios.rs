@@ -6,7 +6,7 @@ mod sim;
 use std::time::{Duration, Instant, SystemTime};
 
 use bytes::Bytes;
-use resumable_core::header::goog_hash;
+use resumable_core::codecs::goog_hash;
 use resumable_core::{
     Action, Body, Checkpoint, Chunking, Config, ConfigError, Error, Event, FileApi, Fingerprint,
     GcsInitiate, IntegrityError, Preconditions, ProtocolError, Purpose, Request, RetryPolicy,

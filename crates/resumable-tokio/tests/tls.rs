@@ -13,7 +13,7 @@ use http_body_util::{BodyExt as _, Full};
 use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo};
-use resumable_core::header::goog_hash::encode_crc32c;
+use resumable_core::crc32c_base64;
 use resumable_core::{Chunking, SessionUrl, TransportErrorKind};
 use resumable_tokio::rustls::{self, pki_types::CertificateDer};
 use resumable_tokio::{AsyncTransport, BytesSource, HyperTransport, RequestBody, Uploader};
@@ -68,7 +68,7 @@ async fn server(alpn: &[&[u8]]) -> (String, rustls::ClientConfig, Seen) {
                             .status(308)
                             .body(Full::new(Bytes::new()))
                     } else {
-                        let crc = encode_crc32c(crc32c::crc32c(&body));
+                        let crc = crc32c_base64(crc32c::crc32c(&body));
                         let json = format!(r#"{{"size":"{}","crc32c":"{crc}"}}"#, body.len());
                         hyper::Response::builder()
                             .status(200)

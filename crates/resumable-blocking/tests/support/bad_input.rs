@@ -13,7 +13,7 @@ use std::os::unix::process::CommandExt as _;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use resumable_core::header::range::RangeError;
+use resumable_core::RangeError;
 use resumable_core::{Config, Error, FileApi, IntegrityError, ProtocolError, RetryPolicy, Secret};
 use resumable_emulator::{Emulator, EmulatorHandle, Storage};
 use resumable_local::FileApiTarget;

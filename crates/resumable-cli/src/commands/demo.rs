@@ -159,7 +159,7 @@ pub(crate) fn run(args: DemoArgs, console: &Arc<Console>) -> Result<Exit, CliErr
         HumanBytes(args.size),
         report.retries,
         outcome.restarts,
-        resumable_core::header::goog_hash::encode_crc32c(crc),
+        resumable_core::crc32c_base64(crc),
     ));
     drop(emu);
     if args.keep {

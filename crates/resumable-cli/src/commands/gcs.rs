@@ -193,7 +193,7 @@ fn result_json(name: &str, outcome: &Outcome) -> serde_json::Value {
         "crc32c": outcome
             .crc32c
             .or(object.crc32c)
-            .map(resumable_core::header::goog_hash::encode_crc32c),
+            .map(resumable_core::crc32c_base64),
         "generation": object.generation,
         "restarts": outcome.restarts,
     })

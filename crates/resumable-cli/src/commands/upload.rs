@@ -458,7 +458,7 @@ pub(crate) fn result_json(name: &str, outcome: &Outcome) -> serde_json::Value {
         "crc32c": outcome
             .crc32c
             .or(outcome.object.crc32c)
-            .map(resumable_core::header::goog_hash::encode_crc32c),
+            .map(resumable_core::crc32c_base64),
         "gcs_path": gcs_path(outcome),
         "restarts": outcome.restarts,
     })

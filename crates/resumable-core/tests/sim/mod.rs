@@ -7,8 +7,8 @@ use std::time::{Duration, Instant, SystemTime};
 
 use bytes::Bytes;
 use http::{Method, Response};
-use resumable_core::header::content_range::ContentRange;
-use resumable_core::header::goog_hash::{self, GoogHash};
+use resumable_core::codecs::content_range::ContentRange;
+use resumable_core::codecs::goog_hash::{self, GoogHash};
 use resumable_core::timestamp::format_rfc3339;
 use resumable_core::{
     Action, Body, Checkpoint, Config, Error, Event, FileApi, Outcome, Purpose, Secret,

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use http_body_util::BodyExt as _;
-use resumable_core::header::goog_hash::encode_crc32c;
+use resumable_core::crc32c_base64;
 use resumable_core::{Chunking, RetryPolicy, TransportErrorKind};
 use resumable_tokio::{AsyncTransport, RequestBody, TransportError, Uploader};
 
@@ -78,7 +78,7 @@ impl Server {
 
     fn object(&mut self) -> http::Response<Bytes> {
         self.finalized = true;
-        let crc = encode_crc32c(crc32c::crc32c(&self.stored));
+        let crc = crc32c_base64(crc32c::crc32c(&self.stored));
         let json = format!(r#"{{"size":"{}","crc32c":"{crc}"}}"#, self.stored.len());
         response(200).body(Bytes::from(json)).unwrap()
     }

@@ -13,11 +13,18 @@
 //! | `bytes */T`     | `Query { total: Some(T) }`                              |
 //! | `bytes */*`     | `Query { total: None }`                                 |
 
+// Public for the fuzz targets and benches (`crate::codecs`); without them,
+// only the engine uses what it needs.
+#![cfg_attr(
+    not(any(fuzzing, feature = "codecs")),
+    allow(unreachable_pub, dead_code)
+)]
+
 use std::fmt;
 
 use http::HeaderValue;
 
-use super::trim_ows;
+use crate::protocol::trim_ows;
 
 /// The `Content-Range` of a resumable-upload PUT.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -11,9 +11,16 @@
 //! range must start at byte 0 and be the only one. Only optional whitespace
 //! (spaces and tabs) around the whole value is ignored.
 
+// Public for the fuzz targets and benches (`crate::codecs`); without them,
+// only the engine uses what it needs.
+#![cfg_attr(
+    not(any(fuzzing, feature = "codecs")),
+    allow(unreachable_pub, dead_code)
+)]
+
 use http::HeaderValue;
 
-use super::trim_ows;
+use crate::protocol::trim_ows;
 
 /// Why a `308`'s `Range` value was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]

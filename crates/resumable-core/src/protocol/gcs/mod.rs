@@ -1,0 +1,244 @@
+//! Google Cloud Storage resumable uploads: a session is initiated with a
+//! `POST …?uploadType=resumable` to the JSON API (or handed out by someone
+//! else), bytes go in `PUT`s with `Content-Range: bytes a-b/total`, a `PUT`
+//! with `Content-Range: bytes */total` and no body asks how much is
+//! persisted, a `308` with `Range: bytes=0-N` says so, and a `200`/`201`
+//! with the object JSON says the upload is complete.
+//!
+//! The header codecs are submodules: [`content_range`], [`range`],
+//! [`goog_hash`], and the object JSON in [`object`].
+
+use std::ops::Range;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+
+use super::{Answer, Base, BuildError, Rules, Sent, is_retryable, with_extra};
+use crate::action::Body;
+use crate::api;
+use crate::chunk::CHUNK_GRANULARITY;
+use crate::config::GcsInitiate;
+use crate::error::{ConfigError, ProtocolError};
+
+// `pub` for `crate::codecs`.
+#[cfg_attr(not(any(fuzzing, feature = "codecs")), allow(unreachable_pub))]
+pub mod content_range;
+#[cfg_attr(not(any(fuzzing, feature = "codecs")), allow(unreachable_pub))]
+pub mod goog_hash;
+#[cfg_attr(not(any(fuzzing, feature = "codecs")), allow(unreachable_pub))]
+pub mod object;
+#[cfg_attr(not(any(fuzzing, feature = "codecs")), allow(unreachable_pub))]
+pub mod range;
+
+use content_range::ContentRange;
+use goog_hash::crc32c_header;
+
+/// `X-Goog-Hash`: `crc32c=…,md5=…` on the final chunk and the final answer.
+pub(crate) const X_GOOG_HASH: &str = "x-goog-hash";
+/// `X-GUploader-UploadID`: the server's id of the upload, safe to log.
+const X_GUPLOADER_UPLOADID: &str = "x-guploader-uploadid";
+/// `X-Http-Status-Code-Override`: a `200` carrying it with `308` means `308`.
+const X_HTTP_STATUS_CODE_OVERRIDE: &str = "x-http-status-code-override";
+/// `X-Upload-Content-Type` on a session initiation.
+const X_UPLOAD_CONTENT_TYPE: &str = "x-upload-content-type";
+/// `X-Upload-Content-Length` on a session initiation.
+const X_UPLOAD_CONTENT_LENGTH: &str = "x-upload-content-length";
+
+/// GCS's rules: 256 KiB units, never more persisted than was sent, a query with the total finalizes a fully persisted upload, and
+/// the last chunk carries the whole object's CRC32C (`X-Goog-Hash`), which
+/// the server checks before it finalizes. A session lives a week.
+pub(crate) const RULES: Rules = Rules {
+    granularity: CHUNK_GRANULARITY,
+    max_append: None,
+    offset_may_pass_sent: false,
+    query_finishes: true,
+    final_digest: true,
+    session_lifetime: Duration::from_secs(7 * 24 * 3600),
+};
+
+/// The JSON API's initiation of a resumable session for `init`.
+pub(crate) fn initiate(
+    init: &GcsInitiate,
+    total: Option<u64>,
+    extra: &HeaderMap,
+) -> Result<http::Request<Body>, BuildError> {
+    let mut uri = format!(
+        "{}/upload/storage/v1/b/{}/o?uploadType=resumable&name={}",
+        init.endpoint.trim_end_matches('/'),
+        api::percent_encode(&init.bucket),
+        api::percent_encode(&init.object),
+    );
+    // Integers need no percent-encoding.
+    for (name, value) in init.preconditions.query_pairs() {
+        uri.push_str(&format!("&{name}={value}"));
+    }
+    let mut builder = with_extra(
+        http::Request::builder().method(Method::POST).uri(uri),
+        extra,
+    )
+    .header(header::CONTENT_LENGTH, 0);
+    if let Some(token) = &init.bearer_token {
+        let mut value =
+            HeaderValue::from_str(&format!("Bearer {}", token.expose())).map_err(|_| {
+                BuildError {
+                    what: "the bearer token",
+                }
+            })?;
+        value.set_sensitive(true);
+        builder = builder.header(header::AUTHORIZATION, value);
+    }
+    if let Some(ct) = &init.content_type {
+        builder = builder.header(X_UPLOAD_CONTENT_TYPE, ct);
+    }
+    if let Some(total) = total {
+        builder = builder.header(X_UPLOAD_CONTENT_LENGTH, total);
+    }
+    builder.body(Body::Empty).map_err(|_| BuildError {
+        what: "initiation header",
+    })
+}
+
+/// Checks an initiation's parameters, before any request.
+pub(crate) fn validate_initiate(init: &GcsInitiate) -> Result<(), ConfigError> {
+    if !api::is_absolute_http_url(&init.endpoint) {
+        return Err(ConfigError::BadUrl {
+            what: "the GCS endpoint",
+        });
+    }
+    let token_ok = init
+        .bearer_token
+        .as_ref()
+        .is_none_or(|t| HeaderValue::from_str(&format!("Bearer {}", t.expose())).is_ok());
+    let type_ok = init
+        .content_type
+        .as_ref()
+        .is_none_or(|t| HeaderValue::from_str(t).is_ok());
+    if !token_ok || !type_ok {
+        return Err(ConfigError::BadHeader {
+            what: "the bearer token or content type",
+        });
+    }
+    Ok(())
+}
+
+/// A status query: an empty `PUT` with `Content-Range: bytes */total`.
+pub(crate) fn query(
+    base: &Base<'_>,
+    total: Option<u64>,
+) -> Result<http::Request<Body>, BuildError> {
+    base.builder(Method::PUT)
+        .header(header::CONTENT_LENGTH, 0)
+        .header(
+            header::CONTENT_RANGE,
+            ContentRange::Query { total }.to_header_value(),
+        )
+        .body(Body::Empty)
+        .map_err(|_| unusable())
+}
+
+/// A data chunk: `range` of the source, with the object's CRC32C when given.
+pub(crate) fn append(
+    base: &Base<'_>,
+    range: Range<u64>,
+    total: Option<u64>,
+    crc32c: Option<u32>,
+) -> Result<http::Request<Body>, BuildError> {
+    let content_range = ContentRange::Bytes {
+        start: range.start,
+        end: range.end,
+        total,
+    };
+    let mut builder = base
+        .builder(Method::PUT)
+        .header(header::CONTENT_LENGTH, range.end - range.start)
+        .header(header::CONTENT_RANGE, content_range.to_header_value());
+    if let Some(crc) = crc32c {
+        builder = builder.header(X_GOOG_HASH, crc32c_header(crc));
+    }
+    builder.body(Body::Source(range)).map_err(|_| unusable())
+}
+
+/// Deletes the session.
+pub(crate) fn cancel(base: &Base<'_>) -> Result<http::Request<Body>, BuildError> {
+    base.builder(Method::DELETE)
+        .header(header::CONTENT_LENGTH, 0)
+        .body(Body::Empty)
+        .map_err(|_| unusable())
+}
+
+/// Reads the answer to `sent`.
+pub(crate) fn read(sent: Sent, status: StatusCode, headers: &HeaderMap, body: &Bytes) -> Answer {
+    let status = effective_status(status, headers);
+    let code = status.as_u16();
+    let refused = || Answer::Rejected {
+        status: code,
+        message: api::error_message(status, body),
+    };
+    let precondition = || Answer::PreconditionFailed(api::error_message(status, body));
+    match sent {
+        Sent::Create => match code {
+            200 | 201 => created(headers),
+            412 => precondition(),
+            _ if is_retryable(status) => Answer::Retry { status: code },
+            _ => refused(),
+        },
+        Sent::Append { .. } | Sent::Query => match code {
+            200 | 201 => Answer::Complete(object::parse(body, headers)),
+            308 => match range::parse_persisted(headers.get(header::RANGE)) {
+                Ok(persisted) => Answer::Persisted(persisted),
+                Err(e) => Answer::Malformed(ProtocolError::Range(e)),
+            },
+            _ if is_retryable(status) => Answer::Retry { status: code },
+            404 | 410 | 499 => Answer::Gone,
+            // Checked at the initiation and again as the object is written,
+            // at finalize (which a query with every byte persisted does too).
+            412 => precondition(),
+            // The server hashed what it received and it was not the source.
+            400 if sent == (Sent::Append { digest: true }) => Answer::DigestRejected,
+            _ => refused(),
+        },
+        Sent::Cancel => match code {
+            200..=299 | 404 | 410 | 499 => Answer::Deleted,
+            _ if is_retryable(status) => Answer::Retry { status: code },
+            _ => refused(),
+        },
+    }
+}
+
+/// The server's id of the upload (`X-GUploader-UploadID`), when sent.
+pub(crate) fn upload_id(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get(X_GUPLOADER_UPLOADID)
+        .and_then(|v| v.to_str().ok())
+}
+
+/// An initiation's answer: the session URL is its `Location`.
+fn created(headers: &HeaderMap) -> Answer {
+    let location = headers
+        .get(header::LOCATION)
+        .and_then(|v| v.to_str().ok())
+        .filter(|url| api::is_absolute_http_url(url));
+    match location {
+        Some(url) => Answer::Created(url.to_owned()),
+        None => Answer::Malformed(ProtocolError::MissingLocation),
+    }
+}
+
+/// `200` with `X-Http-Status-Code-Override: 308` means `308`.
+fn effective_status(status: StatusCode, headers: &HeaderMap) -> StatusCode {
+    let overridden = headers
+        .get(X_HTTP_STATUS_CODE_OVERRIDE)
+        .is_some_and(|v| v.as_bytes().trim_ascii() == b"308");
+    if status == StatusCode::OK && overridden {
+        StatusCode::PERMANENT_REDIRECT
+    } else {
+        status
+    }
+}
+
+fn unusable() -> BuildError {
+    BuildError {
+        what: "the session URL",
+    }
+}

@@ -1,0 +1,246 @@
+//! The wire protocols the engine speaks, one stateless codec per protocol.
+//!
+//! A codec turns an engine step (create a session, query the offset,
+//! append a byte range, cancel) into an `http::Request<Body>`, and reads
+//! the `http::Response<Bytes>` back into an [`Answer`] that says what
+//! happened in the engine's own terms (created, persisted N, complete,
+//! retry, gone, …). The engine (`upload.rs`) decides what to do next from
+//! the answer alone: status codes and header names live here, never there.
+//! Each codec also states the [`Rules`] the engine must keep with it.
+//!
+//! The header parsers are pure: they never panic on any input and never
+//! allocate beyond the value they return, so they are safe to feed anything
+//! a server sends.
+
+use std::ops::Range;
+use std::time::{Duration, SystemTime};
+
+use bytes::Bytes;
+use http::{HeaderMap, StatusCode};
+
+use crate::action::Body;
+use crate::config::GcsInitiate;
+use crate::error::ProtocolError;
+use crate::outcome::ObjectMeta;
+
+pub(crate) mod gcs;
+// `pub` for `crate::codecs`.
+#[cfg_attr(not(any(fuzzing, feature = "codecs")), allow(unreachable_pub))]
+pub mod retry_after;
+
+/// Drops optional whitespace (spaces and tabs) at both ends of a header value.
+pub(crate) fn trim_ows(mut text: &[u8]) -> &[u8] {
+    while let [b' ' | b'\t', rest @ ..] = text {
+        text = rest;
+    }
+    while let [rest @ .., b' ' | b'\t'] = text {
+        text = rest;
+    }
+    text
+}
+
+/// The protocol an upload speaks. One variant per protocol: the engine
+/// dispatches on it, so `Upload` has no type parameter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Protocol {
+    /// Google Cloud Storage resumable uploads.
+    Gcs,
+}
+
+/// What the engine sent, as the codec needs to know to read the answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Sent {
+    /// A session creation.
+    Create,
+    /// An offset query (which may also finish the upload).
+    Query,
+    /// A byte range; `digest` when it carried the whole upload's digest.
+    Append {
+        /// Whether the request carried the upload's digest.
+        digest: bool,
+    },
+    /// A session deletion.
+    Cancel,
+}
+
+/// What a protocol answer means, whatever the protocol.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Answer {
+    /// A session was created at this absolute URL.
+    Created(String),
+    /// The upload goes on; the server holds this many bytes from the start.
+    Persisted(u64),
+    /// The upload is complete: the stored object, or why its description
+    /// could not be read.
+    Complete(Result<ObjectMeta, ProtocolError>),
+    /// A failure that may heal: try again after a backoff.
+    Retry {
+        /// The status, for the retry event.
+        status: u16,
+    },
+    /// The session is gone (expired, deleted or unknown).
+    Gone,
+    /// The session was deleted, as asked.
+    Deleted,
+    /// The server hashed what it received and it did not match the digest
+    /// sent with it.
+    DigestRejected,
+    /// A precondition on the destination failed; nothing was written.
+    PreconditionFailed(String),
+    /// Refused for good.
+    Rejected {
+        /// The status.
+        status: u16,
+        /// The server's message.
+        message: String,
+    },
+    /// The answer breaks the protocol.
+    Malformed(ProtocolError),
+}
+
+/// What the engine must keep to with a protocol.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Rules {
+    /// Every append but the last is a multiple of this many bytes.
+    pub(crate) granularity: u64,
+    /// The largest append the server takes in one request, if it has a limit.
+    pub(crate) max_append: Option<u64>,
+    /// Whether the server may report more bytes than this process sent in
+    /// a session it started itself. (A session started elsewhere, or by an
+    /// earlier process, may hold any prefix once, whatever the protocol.)
+    pub(crate) offset_may_pass_sent: bool,
+    /// Whether an offset query with the total can finish an upload whose
+    /// bytes are all persisted.
+    pub(crate) query_finishes: bool,
+    /// Whether the last append carries the whole upload's CRC32C, so the
+    /// server refuses to finish corrupted data.
+    pub(crate) final_digest: bool,
+    /// How long a session it creates lives, when the server does not say.
+    pub(crate) session_lifetime: Duration,
+}
+
+/// Where a request to the upload host goes, and the caller's extra headers
+/// (signed-URL parameters, proxies) that ride on every one of them.
+pub(crate) struct Base<'a> {
+    /// The URI, parsed once per session.
+    pub(crate) uri: &'a http::Uri,
+    /// Headers added to every request to the upload host.
+    pub(crate) extra: &'a HeaderMap,
+}
+
+impl Base<'_> {
+    /// A request builder for `method` to this URI, with the extra headers.
+    pub(crate) fn builder(&self, method: http::Method) -> http::request::Builder {
+        let builder = http::Request::builder()
+            .method(method)
+            .uri(self.uri.clone());
+        with_extra(builder, self.extra)
+    }
+}
+
+/// Adds the caller's extra headers to a request to the upload host.
+pub(crate) fn with_extra(
+    mut builder: http::request::Builder,
+    extra: &HeaderMap,
+) -> http::request::Builder {
+    if let Some(headers) = builder.headers_mut()
+        && !extra.is_empty()
+    {
+        headers.extend(extra.clone());
+    }
+    builder
+}
+
+/// A request could not be built from what the caller configured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct BuildError {
+    /// What was unusable, for [`crate::ConfigError::BadHeader`].
+    pub(crate) what: &'static str,
+}
+
+impl Protocol {
+    /// What the engine must keep to with this protocol.
+    pub(crate) fn rules(self) -> Rules {
+        match self {
+            Self::Gcs => gcs::RULES,
+        }
+    }
+
+    /// The protocol's own creation of a session for `init`.
+    pub(crate) fn create(
+        self,
+        init: &GcsInitiate,
+        total: Option<u64>,
+        extra: &HeaderMap,
+    ) -> Result<http::Request<Body>, BuildError> {
+        match self {
+            Self::Gcs => gcs::initiate(init, total, extra),
+        }
+    }
+
+    /// A request that asks how much the session holds.
+    pub(crate) fn query(
+        self,
+        base: &Base<'_>,
+        total: Option<u64>,
+    ) -> Result<http::Request<Body>, BuildError> {
+        match self {
+            Self::Gcs => gcs::query(base, total),
+        }
+    }
+
+    /// A request that appends `range` of the source; `crc32c`, the whole
+    /// upload's, on the last one when the rules ask for it.
+    pub(crate) fn append(
+        self,
+        base: &Base<'_>,
+        range: Range<u64>,
+        total: Option<u64>,
+        crc32c: Option<u32>,
+    ) -> Result<http::Request<Body>, BuildError> {
+        match self {
+            Self::Gcs => gcs::append(base, range, total, crc32c),
+        }
+    }
+
+    /// A request that deletes the session.
+    pub(crate) fn cancel(self, base: &Base<'_>) -> Result<http::Request<Body>, BuildError> {
+        match self {
+            Self::Gcs => gcs::cancel(base),
+        }
+    }
+
+    /// Reads the answer to `sent`.
+    pub(crate) fn read(
+        self,
+        sent: Sent,
+        status: StatusCode,
+        headers: &HeaderMap,
+        body: &Bytes,
+    ) -> Answer {
+        match self {
+            Self::Gcs => gcs::read(sent, status, headers, body),
+        }
+    }
+
+    /// The server's own id of the upload, safe to log, when it sends one.
+    pub(crate) fn upload_id(self, headers: &HeaderMap) -> Option<&str> {
+        match self {
+            Self::Gcs => gcs::upload_id(headers),
+        }
+    }
+}
+
+/// Whether a status may heal on its own: a timeout, throttling, or a
+/// server error that is not a refusal.
+pub(crate) fn is_retryable(status: StatusCode) -> bool {
+    matches!(status.as_u16(), 408 | 429 | 500 | 502 | 503 | 504)
+}
+
+/// The server's `Retry-After` on any answer, when it sent a valid one;
+/// `wall_now` dates an HTTP-date.
+pub(crate) fn retry_after(headers: &HeaderMap, wall_now: SystemTime) -> Option<Duration> {
+    headers
+        .get(http::header::RETRY_AFTER)
+        .and_then(|v| retry_after::parse(v, wall_now).ok())
+}
