@@ -172,6 +172,7 @@ mod backoff;
 mod checkpoint;
 mod checksum;
 mod chunk;
+mod clock;
 mod config;
 mod error;
 mod event;

@@ -25,6 +25,7 @@ use crate::backoff::Backoff;
 use crate::checkpoint::{CHECKPOINT_FORMAT, Checkpoint, Flow, SessionRecord};
 use crate::checksum::RunningCrc32c;
 use crate::chunk::{self, Chunking, DEFAULT_CHUNK_SIZE};
+use crate::clock::WallClock;
 use crate::config::{Config, Target};
 use crate::error::{ConfigError, Error, IntegrityError, ProtocolError, SourceError, UsageError};
 use crate::event::{Event, RetryCause, TransportErrorKind};
@@ -126,22 +127,6 @@ impl std::fmt::Debug for ParsedSessionUrl {
     }
 }
 
-/// Maps the driver's monotonic instants to wall-clock time, for expiry checks.
-#[derive(Debug, Clone, Copy)]
-struct WallClock {
-    at: Instant,
-    wall: SystemTime,
-}
-
-impl WallClock {
-    fn wall(&self, now: Instant) -> SystemTime {
-        match now.checked_duration_since(self.at) {
-            Some(ahead) => self.wall.checked_add(ahead).unwrap_or(self.wall),
-            None => self.wall.checked_sub(self.at - now).unwrap_or(self.wall),
-        }
-    }
-}
-
 impl Upload {
     /// Starts an upload. `now` and `wall_now` are the driver's current
     /// monotonic and wall-clock times; the core reads no clock of its own.
@@ -170,10 +155,7 @@ impl Upload {
         };
         let mut up = Self {
             protocol: Protocol::Gcs,
-            clock: WallClock {
-                at: now,
-                wall: wall_now,
-            },
+            clock: WallClock::new(now, wall_now),
             backoff: Backoff::new(config.retry, config.jitter_seed),
             total: config.total,
             state,
