@@ -39,7 +39,14 @@ pub enum Chunking {
 /// one unit when smaller than that.
 #[must_use]
 pub fn round_chunk_size(size: u64) -> u64 {
-    (size / CHUNK_GRANULARITY).max(1) * CHUNK_GRANULARITY
+    round_to_unit(size, CHUNK_GRANULARITY)
+}
+
+/// Rounds a chunk size down to a multiple of a protocol's `unit` (1 when
+/// it has none), and up to one unit when smaller than that.
+pub(crate) fn round_to_unit(size: u64, unit: u64) -> u64 {
+    let unit = unit.max(1);
+    (size / unit).max(1) * unit
 }
 
 /// The byte range of the next data request.

@@ -646,14 +646,25 @@ impl Upload {
             self.checksum_asked = persisted;
             return Action::Checksum(self.crc.through()..persisted);
         }
+        let rules = self.protocol.rules();
         if self.total == Some(persisted) {
-            return self.send_query();
+            // Every byte is persisted: finish with a query, or with an empty
+            // last append where a query cannot.
+            return if rules.query_finishes {
+                self.send_query()
+            } else {
+                self.send_chunk(persisted..persisted)
+            };
         }
         let single = self.config.chunking == Chunking::SingleRequest;
-        let range = chunk::next_range(persisted, self.total, self.chunk_size, single);
+        let mut range = chunk::next_range(persisted, self.total, self.chunk_size, single);
+        if let Some(max) = rules.max_append {
+            range.end = range.end.min(range.start.saturating_add(max));
+        }
         let is_final = self.total == Some(range.end);
         let through = self.crc.through();
         if is_final
+            && rules.final_digest
             && (range.start..range.end).contains(&through)
             && range.end - through <= self.config.checksum_ahead_limit
             && self.checksum_asked < range.end
@@ -1030,7 +1041,7 @@ impl Upload {
                 recommended.map_or(DEFAULT_CHUNK_SIZE, |r| r.min(chunk::MAX_RECOMMENDED_CHUNK))
             }
         };
-        chunk::round_chunk_size(size)
+        chunk::round_to_unit(size, self.protocol.rules().granularity)
     }
 }
 

@@ -170,3 +170,99 @@ fn json_post(
             .into()
         })
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::secret::Secret;
+
+    const SESSION: &str = r#"{"upload_url":"https://storage.example/upload?upload_id=x",
+        "gcs_path":"files/org_1/f/a.bin","file_id":"file_1","expires_at":"2030-01-01T00:00:00Z"}"#;
+
+    fn now() -> SystemTime {
+        SystemTime::UNIX_EPOCH + Duration::from_secs(1_790_000_000)
+    }
+
+    fn status(code: u16) -> StatusCode {
+        StatusCode::from_u16(code).unwrap()
+    }
+
+    fn session(code: u16, body: &str) -> ApiAnswer<UploadSession> {
+        read_session(status(code), &Bytes::from(body.to_owned()), 10, now())
+    }
+
+    fn registered(code: u16, body: &str) -> ApiAnswer<File> {
+        read_registered(status(code), &Bytes::from(body.to_owned()))
+    }
+
+    #[test]
+    fn a_session_or_why_not() {
+        assert!(matches!(session(200, SESSION), ApiAnswer::Ok(s) if s.file_id == "file_1"));
+        assert!(matches!(session(201, SESSION), ApiAnswer::Ok(_)));
+        assert!(matches!(session(200, &SESSION[..40]), ApiAnswer::CutShort));
+        assert!(matches!(session(503, ""), ApiAnswer::Retry { status: 503 }));
+        assert!(matches!(
+            session(200, r#"{"upload_url":1}"#),
+            ApiAnswer::Failed(Error::Protocol(_))
+        ));
+        let refusal = r#"{"detail":"bad key"}"#;
+        assert!(matches!(
+            session(401, refusal),
+            ApiAnswer::Failed(Error::Api { status: 401, message }) if message.contains("bad key")
+        ));
+    }
+
+    #[test]
+    fn a_file_or_why_not() {
+        let file = r#"{"id":"file_1","filename":"a.bin"}"#;
+        assert!(matches!(registered(201, file), ApiAnswer::Ok(f) if f.id == "file_1"));
+        assert!(matches!(registered(200, &file[..10]), ApiAnswer::CutShort));
+        assert!(matches!(registered(200, ""), ApiAnswer::CutShort));
+        assert!(matches!(
+            registered(429, ""),
+            ApiAnswer::Retry { status: 429 }
+        ));
+        assert!(matches!(
+            registered(413, ""),
+            ApiAnswer::Failed(Error::Api { status: 413, .. })
+        ));
+        assert!(matches!(
+            registered(200, r#"{"filename":"a.bin"}"#),
+            ApiAnswer::Failed(Error::Protocol(_))
+        ));
+    }
+
+    #[test]
+    fn requests_carry_the_key_to_the_api_only() {
+        let api = FileApi {
+            api_base: "https://api.example.com/".into(),
+            organization: "org 1".into(),
+            api_key: Secret::new("k-123"),
+            filename: "a.bin".into(),
+            mime_type: "application/octet-stream".into(),
+        };
+        let request = upload_url_request(&api, 10).unwrap();
+        assert_eq!(
+            request.uri(),
+            "https://api.example.com/v1/organizations/org%201/files/upload-url"
+        );
+        let key = &request.headers()[X_API_KEY];
+        assert!(key.is_sensitive());
+        assert_eq!(key, "k-123");
+        let Body::Json(json) = request.body() else {
+            panic!("a JSON body");
+        };
+        let json: serde_json::Value = serde_json::from_slice(json).unwrap();
+        assert_eq!(json["file_size"], 10);
+        assert_eq!(json["upload_type"], "resumable");
+        let register = register_request(&api, "files/org_1/f/a.bin", 10).unwrap();
+        assert_eq!(
+            register.uri(),
+            "https://api.example.com/v1/organizations/org%201/files"
+        );
+        assert_eq!(register.headers()["content-type"], "application/json");
+    }
+}

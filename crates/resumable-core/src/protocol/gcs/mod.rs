@@ -242,3 +242,138 @@ fn unusable() -> BuildError {
         what: "the session URL",
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn answer(sent: Sent, status: u16, headers: &[(&str, &str)], body: &str) -> Answer {
+        let mut map = HeaderMap::new();
+        for (name, value) in headers {
+            map.append(
+                http::HeaderName::from_bytes(name.as_bytes()).unwrap(),
+                HeaderValue::from_str(value).unwrap(),
+            );
+        }
+        let status = StatusCode::from_u16(status).unwrap();
+        read(sent, status, &map, &Bytes::from(body.to_owned()))
+    }
+
+    const DATA: Sent = Sent::Append { digest: false };
+    const HASHED: Sent = Sent::Append { digest: true };
+
+    #[test]
+    fn offsets_from_a_308_or_its_override() {
+        for sent in [DATA, Sent::Query] {
+            assert_eq!(answer(sent, 308, &[], ""), Answer::Persisted(0));
+            let range = [("range", "bytes=0-9")];
+            assert_eq!(answer(sent, 308, &range, ""), Answer::Persisted(10));
+            let overridden = [
+                ("range", "bytes=0-9"),
+                ("x-http-status-code-override", "308"),
+            ];
+            assert_eq!(answer(sent, 200, &overridden, ""), Answer::Persisted(10));
+            assert!(matches!(
+                answer(sent, 308, &[("range", "bytes=5-9")], ""),
+                Answer::Malformed(ProtocolError::Range(_))
+            ));
+        }
+    }
+
+    #[test]
+    fn the_object_completes_the_upload() {
+        let body = r#"{"size":"3","crc32c":"yZRlqg=="}"#;
+        for sent in [DATA, HASHED, Sent::Query] {
+            for status in [200, 201] {
+                let Answer::Complete(Ok(object)) = answer(sent, status, &[], body) else {
+                    panic!("{sent:?} {status}");
+                };
+                assert_eq!((object.size, object.crc32c), (3, Some(0xc994_65aa)));
+            }
+            assert!(matches!(
+                answer(sent, 200, &[], r#"{"size":"3""#),
+                Answer::Complete(Err(ProtocolError::CutShort { .. }))
+            ));
+        }
+    }
+
+    #[test]
+    fn failures_by_step() {
+        let retry = |status| Answer::Retry { status };
+        for status in [408, 429, 500, 502, 503, 504] {
+            for sent in [Sent::Create, DATA, Sent::Query, Sent::Cancel] {
+                assert_eq!(answer(sent, status, &[], ""), retry(status), "{sent:?}");
+            }
+        }
+        for status in [404, 410, 499] {
+            assert_eq!(answer(DATA, status, &[], ""), Answer::Gone);
+            assert_eq!(answer(Sent::Query, status, &[], ""), Answer::Gone);
+            assert_eq!(answer(Sent::Cancel, status, &[], ""), Answer::Deleted);
+            assert!(matches!(
+                answer(Sent::Create, status, &[], ""),
+                Answer::Rejected { .. }
+            ));
+        }
+        assert_eq!(answer(Sent::Cancel, 204, &[], ""), Answer::Deleted);
+        let refusal = r#"{"error":{"code":412,"message":"conditionNotMet"}}"#;
+        for sent in [Sent::Create, DATA, Sent::Query] {
+            assert!(matches!(
+                answer(sent, 412, &[], refusal),
+                Answer::PreconditionFailed(m) if m.contains("conditionNotMet")
+            ));
+        }
+        assert_eq!(answer(HASHED, 400, &[], ""), Answer::DigestRejected);
+        assert!(matches!(
+            answer(DATA, 400, &[], ""),
+            Answer::Rejected { status: 400, .. }
+        ));
+        assert!(matches!(
+            answer(Sent::Cancel, 412, &[], ""),
+            Answer::Rejected { status: 412, .. }
+        ));
+    }
+
+    #[test]
+    fn an_initiation_needs_an_absolute_location() {
+        let url = "https://storage.example/upload?upload_id=x";
+        assert_eq!(
+            answer(Sent::Create, 200, &[("location", url)], ""),
+            Answer::Created(url.to_owned())
+        );
+        for headers in [
+            &[][..],
+            &[("location", "/relative")],
+            &[("location", "ftp://x/y")],
+        ] {
+            assert_eq!(
+                answer(Sent::Create, 200, headers, ""),
+                Answer::Malformed(ProtocolError::MissingLocation)
+            );
+        }
+    }
+
+    #[test]
+    fn requests_carry_the_range_and_the_digest_on_request() {
+        let uri: http::Uri = "https://storage.example/u?upload_id=x".parse().unwrap();
+        let mut extra = HeaderMap::new();
+        extra.insert("x-proxy", HeaderValue::from_static("1"));
+        let base = Base {
+            uri: &uri,
+            extra: &extra,
+        };
+        let last = append(&base, 10..20, Some(20), Some(0xc994_65aa)).unwrap();
+        assert_eq!(last.method(), Method::PUT);
+        assert_eq!(last.headers()["content-range"], "bytes 10-19/20");
+        assert_eq!(last.headers()["content-length"], "10");
+        assert_eq!(last.headers()[X_GOOG_HASH], "crc32c=yZRlqg==");
+        assert_eq!(last.headers()["x-proxy"], "1");
+        assert_eq!(last.body(), &Body::Source(10..20));
+        let middle = append(&base, 0..10, None, None).unwrap();
+        assert_eq!(middle.headers()["content-range"], "bytes 0-9/*");
+        assert!(middle.headers().get(X_GOOG_HASH).is_none());
+        let q = query(&base, Some(20)).unwrap();
+        assert_eq!(q.headers()["content-range"], "bytes */20");
+        assert_eq!(cancel(&base).unwrap().method(), Method::DELETE);
+    }
+}
