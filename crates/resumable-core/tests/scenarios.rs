@@ -6,7 +6,6 @@ mod sim;
 use std::time::{Duration, Instant, SystemTime};
 
 use bytes::Bytes;
-use resumable_core::codecs::goog_hash;
 use resumable_core::{
     Action, Body, Checkpoint, Chunking, Config, ConfigError, Error, Event, FileApi, Fingerprint,
     GcsInitiate, IntegrityError, Preconditions, ProtocolError, Purpose, Request, RetryPolicy,
@@ -74,7 +73,7 @@ fn zero_object(size: u64) -> String {
     let crc = crc32c::crc32c(&vec![0; size as usize]);
     format!(
         r#"{{"size":"{size}","crc32c":"{}"}}"#,
-        goog_hash::encode_crc32c(crc)
+        resumable_sim::wire::crc32c_base64(crc)
     )
 }
 
@@ -258,8 +257,11 @@ fn the_final_chunk_carries_the_crc32c_after_hashing_ahead() {
     let Action::Send(c) = up.poll_action(now) else {
         panic!("expected the final chunk")
     };
-    let expected = goog_hash::crc32c_header(crc32c::crc32c(&data));
-    assert_eq!(c.http.headers()["x-goog-hash"], expected);
+    let expected = format!(
+        "crc32c={}",
+        resumable_sim::wire::crc32c_base64(crc32c::crc32c(&data))
+    );
+    assert_eq!(c.http.headers()["x-goog-hash"], expected.as_str());
 }
 
 #[test]
