@@ -6,13 +6,6 @@
 //! (`Sun, 06 Nov 1994 08:49:37 GMT`, or the obsolete RFC 850 and asctime
 //! forms), compared with a wall-clock time the caller passes in.
 
-// Public for the fuzz targets and benches (`crate::codecs`); without them,
-// only the engine uses what it needs.
-#![cfg_attr(
-    not(any(fuzzing, feature = "codecs")),
-    allow(unreachable_pub, dead_code)
-)]
-
 use std::time::{Duration, SystemTime};
 
 use http::HeaderValue;

@@ -13,13 +13,6 @@
 //! | `bytes */T`     | `Query { total: Some(T) }`                              |
 //! | `bytes */*`     | `Query { total: None }`                                 |
 
-// Public for the fuzz targets and benches (`crate::codecs`); without them,
-// only the engine uses what it needs.
-#![cfg_attr(
-    not(any(fuzzing, feature = "codecs")),
-    allow(unreachable_pub, dead_code)
-)]
-
 use std::fmt;
 
 use http::HeaderValue;

@@ -18,13 +18,6 @@
 //! Decoding is strict: the standard alphabet only, canonical padding, no
 //! stray bits, nothing around the text.
 
-// Public for the fuzz targets and benches (`crate::codecs`); without them,
-// only the engine uses what it needs.
-#![cfg_attr(
-    not(any(fuzzing, feature = "codecs")),
-    allow(unreachable_pub, dead_code)
-)]
-
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use http::HeaderValue;

@@ -21,14 +21,27 @@ use crate::chunk::CHUNK_GRANULARITY;
 use crate::config::GcsInitiate;
 use crate::error::{ConfigError, ProtocolError};
 
-// `pub` for `crate::codecs`.
-#[cfg_attr(not(any(fuzzing, feature = "codecs")), allow(unreachable_pub))]
+// `pub` for `crate::codecs` (fuzz targets, benches); without it, the
+// engine uses only part of them.
+#[cfg_attr(
+    not(any(fuzzing, feature = "codecs")),
+    allow(unreachable_pub, dead_code)
+)]
 pub mod content_range;
-#[cfg_attr(not(any(fuzzing, feature = "codecs")), allow(unreachable_pub))]
+#[cfg_attr(
+    not(any(fuzzing, feature = "codecs")),
+    allow(unreachable_pub, dead_code)
+)]
 pub mod goog_hash;
-#[cfg_attr(not(any(fuzzing, feature = "codecs")), allow(unreachable_pub))]
+#[cfg_attr(
+    not(any(fuzzing, feature = "codecs")),
+    allow(unreachable_pub, dead_code)
+)]
 pub mod object;
-#[cfg_attr(not(any(fuzzing, feature = "codecs")), allow(unreachable_pub))]
+#[cfg_attr(
+    not(any(fuzzing, feature = "codecs")),
+    allow(unreachable_pub, dead_code)
+)]
 pub mod range;
 
 use content_range::ContentRange;

@@ -11,13 +11,6 @@
 //! range must start at byte 0 and be the only one. Only optional whitespace
 //! (spaces and tabs) around the whole value is ignored.
 
-// Public for the fuzz targets and benches (`crate::codecs`); without them,
-// only the engine uses what it needs.
-#![cfg_attr(
-    not(any(fuzzing, feature = "codecs")),
-    allow(unreachable_pub, dead_code)
-)]
-
 use http::HeaderValue;
 
 use crate::protocol::trim_ows;
