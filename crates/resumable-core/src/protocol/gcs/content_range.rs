@@ -73,7 +73,7 @@ impl ContentRange {
     /// invalid value is written as-is, with the last byte `end - 1`
     /// (saturating at 0), and never panics.
     #[must_use]
-    pub fn to_header_value(&self) -> HeaderValue {
+    pub fn to_header_value(self) -> HeaderValue {
         // Room for the longest form, so the text is built in one allocation.
         let mut text = String::with_capacity(72);
         // Writing to a String cannot fail.

@@ -95,7 +95,7 @@ impl GoogHash {
     /// The header value `crc32c=…,md5=…` (each part only when present), or
     /// `None` when neither digest is present.
     #[must_use]
-    pub fn to_header_value(&self) -> Option<HeaderValue> {
+    pub fn to_header_value(self) -> Option<HeaderValue> {
         let text = match (self.crc32c, self.md5) {
             (None, None) => return None,
             (Some(crc), None) => format!("crc32c={}", encode_crc32c(crc)),
