@@ -161,23 +161,17 @@ pub(crate) fn pending(store: &FileCheckpointStore) -> Result<Vec<Pending>, CliEr
 
 #[cfg(test)]
 mod tests {
-    use resumable_core::{CHECKPOINT_FORMAT, Flow, RunningCrc32c};
+    use std::time::{Instant, SystemTime};
+
+    use resumable_core::{Config, SessionUrl, Upload};
 
     use super::*;
 
     fn cp() -> Checkpoint {
-        Checkpoint {
-            format: CHECKPOINT_FORMAT,
-            flow: Flow::FileApi,
-            target: "t".into(),
-            session: None,
-            total: Some(10),
-            persisted: 4,
-            crc32c: RunningCrc32c::default(),
-            fingerprint: None,
-            object: None,
-            restarts: 0,
-        }
+        let url = SessionUrl::new("https://up.example/u?upload_id=SECRET");
+        let config = Config::gcs_session(url, Some(10));
+        let up = Upload::new(config, Instant::now(), SystemTime::now());
+        up.unwrap().checkpoint()
     }
 
     #[test]

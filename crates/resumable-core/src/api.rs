@@ -42,6 +42,9 @@ pub struct UploadSession {
     pub max_file_size: Option<u64>,
     /// The chunk size the API recommends, when it says.
     pub chunk_size_recommended: Option<u64>,
+    /// The upload protocol the API named for the session (`resumable`:
+    /// the GCS resumable protocol), when it named one.
+    pub upload_type: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -51,7 +54,6 @@ struct RawSession {
     file_id: String,
     expires_at: String,
     max_file_size: Option<u64>,
-    #[allow(dead_code)]
     upload_type: Option<String>,
     chunk_size_recommended: Option<u64>,
 }
@@ -94,6 +96,7 @@ impl UploadSession {
             expires_at,
             max_file_size: raw.max_file_size,
             chunk_size_recommended: raw.chunk_size_recommended.filter(|&n| n > 0),
+            upload_type: raw.upload_type,
         })
     }
 }
@@ -209,6 +212,7 @@ mod tests {
         let s = UploadSession::parse(GOOD.as_bytes(), 10, now()).unwrap();
         assert_eq!(s.gcs_path, "files/org_1/f/a.bin");
         assert_eq!(s.chunk_size_recommended, Some(5_242_880));
+        assert_eq!(s.upload_type.as_deref(), Some("resumable"));
         assert!(!format!("{s:?}").contains("upload_id=x"));
     }
 

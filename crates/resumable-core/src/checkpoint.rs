@@ -1,4 +1,8 @@
 //! What a new process needs to resume an upload where the server stopped.
+//!
+//! A checkpoint describes one [`crate::Upload`]: one session of one
+//! protocol, to one destination. An upload made of several parts (one
+//! `Upload` per part) keeps one checkpoint per part.
 
 use std::time::SystemTime;
 
@@ -9,8 +13,9 @@ use crate::config::Fingerprint;
 use crate::outcome::ObjectMeta;
 use crate::secret::SessionUrl;
 
-/// The format written into every checkpoint; another one is refused.
-pub const CHECKPOINT_FORMAT: u32 = 1;
+/// The format [`crate::Upload`] writes into every checkpoint. Format 1 (an
+/// older release's) is still read and resumed; any other is refused.
+pub const CHECKPOINT_FORMAT: u32 = 2;
 
 /// A serializable snapshot of an upload, handed out by
 /// [`crate::Action::Checkpoint`] whenever the persisted offset advances or the
@@ -18,18 +23,25 @@ pub const CHECKPOINT_FORMAT: u32 = 1;
 ///
 /// It holds the session URL, a credential: store it where only the user can
 /// read it. It never holds the API key. `Debug` redacts the session URL.
+///
+/// Serialized, it is always written in the layout of [`CHECKPOINT_FORMAT`];
+/// it reads that layout and format 1's, whose destination (a line of text)
+/// becomes [`Flow::Format1`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "Stored")]
 pub struct Checkpoint {
-    /// Always [`CHECKPOINT_FORMAT`].
+    /// [`CHECKPOINT_FORMAT`], or 1 for a checkpoint an older release wrote
+    /// (its `flow` is then [`Flow::Format1`]).
     pub format: u32,
-    /// Which flow wrote it.
+    /// The protocol the session speaks.
+    pub protocol: Protocol,
+    /// The flow that wrote it and its destination. A checkpoint is only
+    /// resumed by the same flow to the same destination.
     pub flow: Flow,
-    /// The destination it was written for (API, organization, name and
-    /// type; or bucket and object; or a hash of the session URL). A
-    /// checkpoint is only resumed against the same destination.
-    pub target: String,
     /// The session in use, if one was issued.
     pub session: Option<SessionRecord>,
+    /// What the file API said of the session in use, in the file-API flow.
+    pub file_api: Option<FileApiSession>,
     /// The source's size, when known.
     pub total: Option<u64>,
     /// Bytes the server has persisted.
@@ -44,27 +56,347 @@ pub struct Checkpoint {
     pub restarts: u32,
 }
 
-/// Which flow a checkpoint belongs to.
+/// The upload protocol a session speaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum Flow {
-    /// The file API: session, upload, register.
-    FileApi,
-    /// A raw GCS upload.
+#[non_exhaustive]
+pub enum Protocol {
+    /// The Google Cloud Storage resumable protocol.
     Gcs,
 }
 
-/// An upload session, as a checkpoint keeps it.
+/// Which flow wrote a checkpoint, and where its upload goes: what a
+/// checkpoint is compared by on resume. Preconditions, keys and tokens are
+/// not part of it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Flow {
+    /// The file API: session, upload, register.
+    FileApi {
+        /// The API's base URL, without a trailing `/`.
+        api_base: String,
+        /// The organization.
+        organization: String,
+        /// The name the file is registered with.
+        filename: String,
+        /// Its MIME type.
+        mime_type: String,
+    },
+    /// A session initiated with the GCS JSON API for one object.
+    GcsInitiate {
+        /// The API endpoint, without a trailing `/`.
+        endpoint: String,
+        /// The bucket.
+        bucket: String,
+        /// The object's name.
+        object: String,
+    },
+    /// An existing session URL, handed in by the caller.
+    GcsSession {
+        /// The CRC32C of the session URL. The URL is the destination, and
+        /// a credential: the identity names it by this hash only.
+        url_crc32c: u32,
+    },
+    /// The destination of a checkpoint written in format 1, as that format
+    /// wrote it: text, compared as text on resume. Never written by this
+    /// release: a resumed upload's next checkpoint has typed fields.
+    Format1 {
+        /// Which kind of flow wrote it.
+        flow: Format1Flow,
+        /// The destination as format 1 formatted it.
+        target: String,
+    },
+}
+
+/// The flows format 1 told apart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Format1Flow {
+    /// The file API.
+    FileApi,
+    /// A raw GCS upload: an initiated session or a session URL.
+    Gcs,
+}
+
+impl Flow {
+    /// Whether `self` and `other` name the same destination: the same
+    /// fields, ignoring a trailing `/` of the API base or the endpoint.
+    pub(crate) fn same_destination(&self, other: &Self) -> bool {
+        self.normalized() == other.normalized()
+    }
+
+    fn normalized(&self) -> Self {
+        let mut flow = self.clone();
+        if let Self::FileApi { api_base: url, .. } | Self::GcsInitiate { endpoint: url, .. } =
+            &mut flow
+        {
+            url.truncate(url.trim_end_matches('/').len());
+        }
+        flow
+    }
+}
+
+/// An upload session, as a checkpoint keeps it: what every protocol's
+/// session has.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SessionRecord {
     /// The session URL.
     pub upload_url: SessionUrl,
-    /// The object's path, in the file-API flow.
-    pub gcs_path: Option<String>,
-    /// The File's id, in the file-API flow.
-    pub file_id: Option<String>,
     /// When the session expires, when known.
     pub expires_at: Option<SystemTime>,
     /// The chunk size in use.
     pub chunk_size: u64,
+}
+
+/// What the file API handed out with a session, beside the session itself:
+/// what registering the upload needs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileApiSession {
+    /// Where the object will be, to register it.
+    pub gcs_path: String,
+    /// The id the File will have; empty when a format-1 checkpoint had none.
+    pub file_id: String,
+    /// The upload protocol the API named for the session (`resumable`),
+    /// when it named one.
+    pub upload_type: Option<String>,
+}
+
+/// A checkpoint as stored, in either layout: format 1's (`flow` a name,
+/// `target` text, the file API's fields in `session`) or this release's.
+#[derive(Deserialize)]
+struct Stored {
+    format: u32,
+    protocol: Option<Protocol>,
+    flow: StoredFlow,
+    target: Option<String>,
+    session: Option<StoredSession>,
+    file_api: Option<FileApiSession>,
+    total: Option<u64>,
+    persisted: u64,
+    crc32c: RunningCrc32c,
+    fingerprint: Option<Fingerprint>,
+    object: Option<ObjectMeta>,
+    restarts: u32,
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum StoredFlow {
+    Format1(Format1Flow),
+    Typed(Flow),
+}
+
+/// A session in either layout; format 1 kept the file API's fields here.
+#[derive(Deserialize)]
+struct StoredSession {
+    upload_url: SessionUrl,
+    expires_at: Option<SystemTime>,
+    chunk_size: u64,
+    gcs_path: Option<String>,
+    file_id: Option<String>,
+}
+
+impl TryFrom<Stored> for Checkpoint {
+    type Error = &'static str;
+
+    fn try_from(stored: Stored) -> Result<Self, Self::Error> {
+        let (protocol, flow, file_api) = match (stored.flow, stored.target) {
+            (StoredFlow::Format1(flow), Some(target)) => {
+                let file_api = stored.session.as_ref().and_then(|s| {
+                    Some(FileApiSession {
+                        gcs_path: s.gcs_path.clone()?,
+                        file_id: s.file_id.clone().unwrap_or_default(),
+                        upload_type: None,
+                    })
+                });
+                // Format 1 spoke GCS only.
+                (Protocol::Gcs, Flow::Format1 { flow, target }, file_api)
+            }
+            (StoredFlow::Format1(_), None) => return Err("a format-1 checkpoint without target"),
+            (StoredFlow::Typed(flow), _) => {
+                let protocol = stored.protocol.ok_or("a checkpoint without protocol")?;
+                (protocol, flow, stored.file_api)
+            }
+        };
+        Ok(Self {
+            format: stored.format,
+            protocol,
+            flow,
+            session: stored.session.map(|s| SessionRecord {
+                upload_url: s.upload_url,
+                expires_at: s.expires_at,
+                chunk_size: s.chunk_size,
+            }),
+            file_api,
+            total: stored.total,
+            persisted: stored.persisted,
+            crc32c: stored.crc32c,
+            fingerprint: stored.fingerprint,
+            object: stored.object,
+            restarts: stored.restarts,
+        })
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    fn v2() -> Checkpoint {
+        Checkpoint {
+            format: CHECKPOINT_FORMAT,
+            protocol: Protocol::Gcs,
+            flow: Flow::FileApi {
+                api_base: "https://api.example".into(),
+                organization: "org_1".into(),
+                filename: "large video.mp4".into(),
+                mime_type: "text/plain; charset=utf-8".into(),
+            },
+            session: Some(SessionRecord {
+                upload_url: SessionUrl::new("https://up.example/u?upload_id=secret"),
+                expires_at: Some(SystemTime::UNIX_EPOCH + Duration::from_secs(1_900_000_000)),
+                chunk_size: 262_144,
+            }),
+            file_api: Some(FileApiSession {
+                gcs_path: "files/org_1/file_1/large video.mp4".into(),
+                file_id: "file_1".into(),
+                upload_type: Some("resumable".into()),
+            }),
+            total: Some(1_000_000),
+            persisted: 524_288,
+            crc32c: RunningCrc32c::default(),
+            fingerprint: Some(Fingerprint {
+                size: 1_000_000,
+                modified: None,
+            }),
+            object: None,
+            restarts: 1,
+        }
+    }
+
+    const V1: &str = r#"{"format":1,"flow":"file_api",
+        "target":"file-api https://api.example org_1 large video.mp4 video/mp4",
+        "session":{"upload_url":"https://up.example/u?upload_id=secret",
+            "gcs_path":"files/org_1/file_1/large video.mp4","file_id":"file_1",
+            "expires_at":{"secs_since_epoch":1900000000,"nanos_since_epoch":0},"chunk_size":262144},
+        "total":1000000,"persisted":524288,"crc32c":{"crc":0,"through":0},
+        "fingerprint":null,"object":null,"restarts":0}"#;
+
+    #[test]
+    fn the_current_format_round_trips_with_typed_fields() {
+        let json = serde_json::to_value(v2()).unwrap();
+        assert_eq!(json["format"], 2);
+        assert_eq!(json["protocol"], "gcs");
+        assert_eq!(json["flow"]["file_api"]["filename"], "large video.mp4");
+        assert_eq!(json["file_api"]["upload_type"], "resumable");
+        assert!(json["session"].get("gcs_path").is_none());
+        let back: Checkpoint = serde_json::from_value(json).unwrap();
+        assert_eq!(back, v2());
+        for flow in [
+            Flow::GcsInitiate {
+                endpoint: "https://storage.example".into(),
+                bucket: "b".into(),
+                object: "dir/o.bin".into(),
+            },
+            Flow::GcsSession { url_crc32c: 7 },
+        ] {
+            let cp = Checkpoint {
+                flow,
+                file_api: None,
+                ..v2()
+            };
+            let text = serde_json::to_string(&cp).unwrap();
+            assert_eq!(serde_json::from_str::<Checkpoint>(&text).unwrap(), cp);
+        }
+    }
+
+    #[test]
+    fn format_1_is_read_with_its_destination_as_text_and_written_back_readable() {
+        let cp: Checkpoint = serde_json::from_str(V1).unwrap();
+        assert_eq!(cp.format, 1);
+        assert_eq!(cp.protocol, Protocol::Gcs);
+        assert_eq!(
+            cp.flow,
+            Flow::Format1 {
+                flow: Format1Flow::FileApi,
+                target: "file-api https://api.example org_1 large video.mp4 video/mp4".into(),
+            }
+        );
+        assert_eq!(
+            cp.file_api,
+            Some(FileApiSession {
+                gcs_path: "files/org_1/file_1/large video.mp4".into(),
+                file_id: "file_1".into(),
+                upload_type: None,
+            })
+        );
+        let session = cp.session.clone().unwrap();
+        assert_eq!(session.chunk_size, 262_144);
+        assert_eq!(
+            session.upload_url.expose(),
+            "https://up.example/u?upload_id=secret"
+        );
+        let again: Checkpoint = serde_json::from_str(&serde_json::to_string(&cp).unwrap()).unwrap();
+        assert_eq!(again, cp);
+
+        let raw = V1.replace(r#""gcs_path":"files/org_1/file_1/large video.mp4","#, "");
+        let raw = raw.replace(r#""file_id":"file_1","#, "");
+        let cp: Checkpoint = serde_json::from_str(&raw).unwrap();
+        assert_eq!(cp.file_api, None, "a GCS session of format 1 has none");
+    }
+
+    #[test]
+    fn a_layout_missing_what_it_needs_is_refused() {
+        let no_target = V1.replace(
+            r#""target":"file-api https://api.example org_1 large video.mp4 video/mp4","#,
+            "",
+        );
+        assert!(serde_json::from_str::<Checkpoint>(&no_target).is_err());
+        let mut json = serde_json::to_value(v2()).unwrap();
+        json.as_object_mut().unwrap().remove("protocol");
+        assert!(serde_json::from_value::<Checkpoint>(json).is_err());
+        let mut json = serde_json::to_value(v2()).unwrap();
+        json["flow"] = serde_json::json!("ftp");
+        assert!(serde_json::from_value::<Checkpoint>(json).is_err());
+    }
+
+    #[test]
+    fn destinations_compare_by_fields_ignoring_a_trailing_slash() {
+        let a = v2().flow;
+        let Flow::FileApi {
+            api_base,
+            organization,
+            filename,
+            mime_type,
+        } = a.clone()
+        else {
+            unreachable!()
+        };
+        let slashed = Flow::FileApi {
+            api_base: format!("{api_base}/"),
+            organization: organization.clone(),
+            filename: filename.clone(),
+            mime_type: mime_type.clone(),
+        };
+        assert!(a.same_destination(&slashed));
+        let renamed = Flow::FileApi {
+            api_base,
+            organization,
+            filename: "large".into(),
+            mime_type: format!("video.mp4 {mime_type}"),
+        };
+        assert!(!a.same_destination(&renamed), "text would have matched");
+        let gcs = |endpoint: &str, object: &str| Flow::GcsInitiate {
+            endpoint: endpoint.into(),
+            bucket: "b".into(),
+            object: object.into(),
+        };
+        assert!(gcs("https://s.example", "o").same_destination(&gcs("https://s.example//", "o")));
+        assert!(!gcs("https://s.example", "o").same_destination(&gcs("https://s.example", "p")));
+        assert!(!a.same_destination(&gcs("https://s.example", "o")));
+    }
 }

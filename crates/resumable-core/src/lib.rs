@@ -116,6 +116,11 @@
 //! it refuses a changed source, replaces an expired session, and otherwise
 //! starts with a status query.
 //!
+//! A checkpoint names its [`Protocol`] and its [`Flow`] (the destination, in
+//! typed fields; a bare session URL by a hash only) and is resumed only by
+//! the same. Checkpoints an older release wrote (format 1) are still read
+//! and resumed as that release resumed them.
+//!
 //! A fingerprint (size, modification time) misses a file rewritten with both
 //! kept, as `rsync -t`, `tar -x` and image tools leave one: resumed, its
 //! upload would become the old prefix plus the new rest, and the running
@@ -187,7 +192,9 @@ pub mod url_policy;
 pub use action::{Action, Body, Purpose, Request, RequestId};
 pub use api::{SessionError, UploadSession};
 pub use backoff::RetryPolicy;
-pub use checkpoint::{CHECKPOINT_FORMAT, Checkpoint, Flow, SessionRecord};
+pub use checkpoint::{
+    CHECKPOINT_FORMAT, Checkpoint, FileApiSession, Flow, Format1Flow, Protocol, SessionRecord,
+};
 pub use checksum::{RunningCrc32c, crc32c_base64};
 pub use chunk::{
     CHUNK_GRANULARITY, Chunking, DEFAULT_CHUNK_SIZE, MAX_RECOMMENDED_CHUNK, next_range,

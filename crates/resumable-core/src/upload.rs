@@ -22,7 +22,9 @@ use bytes::Bytes;
 use crate::action::{Action, Body, Purpose, Request, RequestId};
 use crate::api::{self, UploadSession};
 use crate::backoff::Backoff;
-use crate::checkpoint::{CHECKPOINT_FORMAT, Checkpoint, Flow, SessionRecord};
+use crate::checkpoint::{
+    CHECKPOINT_FORMAT, Checkpoint, FileApiSession, Flow, Format1Flow, Protocol, SessionRecord,
+};
 use crate::checksum::RunningCrc32c;
 use crate::chunk::{self, Chunking, DEFAULT_CHUNK_SIZE};
 use crate::clock::WallClock;
@@ -31,7 +33,7 @@ use crate::error::{ConfigError, Error, IntegrityError, ProtocolError, SourceErro
 use crate::event::{Event, RetryCause, TransportErrorKind};
 use crate::flow::file_api::{self, ApiAnswer};
 use crate::outcome::{File, ObjectMeta, Outcome};
-use crate::protocol::{self, Answer, Base, Protocol, Sent};
+use crate::protocol::{self, Answer, Base, Sent};
 use crate::secret::SessionUrl;
 
 /// The largest response body the core reads. Drivers must stop reading a
@@ -50,6 +52,8 @@ pub struct Upload {
     clock: WallClock,
     state: State,
     session: Option<SessionRecord>,
+    /// What the file API said of `session`, in the file-API flow.
+    file_api: Option<FileApiSession>,
     total: Option<u64>,
     persisted: u64,
     /// The end of the highest byte range sent to the current session: the
@@ -75,8 +79,8 @@ pub struct Upload {
     checkpoint_due: bool,
     events: VecDeque<Event>,
     upload_id: Option<String>,
-    /// The destination, as checkpoints name it.
-    target: String,
+    /// The flow and its destination, as checkpoints name them.
+    flow: Flow,
     /// The session URL, parsed.
     uri_cache: Option<ParsedSessionUrl>,
     end: Option<Result<Outcome, Error>>,
@@ -146,20 +150,19 @@ impl Upload {
         let session = match &config.target {
             Target::GcsSession(url) => Some(SessionRecord {
                 upload_url: url.clone(),
-                gcs_path: None,
-                file_id: None,
                 expires_at: None,
                 chunk_size: 0,
             }),
             _ => None,
         };
         let mut up = Self {
-            protocol: Protocol::Gcs,
+            protocol: protocol_of(&config.target),
             clock: WallClock::new(now, wall_now),
             backoff: Backoff::new(config.retry, config.jitter_seed),
             total: config.total,
             state,
             session,
+            file_api: None,
             persisted: 0,
             sent_high: 0,
             offset_unknown: false,
@@ -174,7 +177,7 @@ impl Upload {
             checkpoint_due: false,
             events: VecDeque::new(),
             upload_id: None,
-            target: target_identity(&config.target),
+            flow: flow_of(&config.target),
             uri_cache: None,
             end: None,
             config,
@@ -200,18 +203,7 @@ impl Upload {
         now: Instant,
         wall_now: SystemTime,
     ) -> Result<Self, Error> {
-        if checkpoint.format != CHECKPOINT_FORMAT {
-            return Err(SourceError::CheckpointMismatch("unknown checkpoint format").into());
-        }
-        let flow = flow_of(&config.target);
-        if checkpoint.flow != flow {
-            return Err(
-                SourceError::CheckpointMismatch("written by another kind of upload").into(),
-            );
-        }
-        if checkpoint.target != target_identity(&config.target) {
-            return Err(SourceError::CheckpointMismatch("written for another destination").into());
-        }
+        same_upload(&checkpoint, &config.target)?;
         if checkpoint.fingerprint != config.fingerprint {
             return Err(SourceError::Changed.into());
         }
@@ -231,15 +223,16 @@ impl Upload {
         let expired = session.expires_at.is_some_and(|t| t <= wall_now);
         match checkpoint.object {
             // Registering needs no upload session, expired or not.
-            Some(object) if flow == Flow::FileApi => {
+            Some(object) if matches!(up.config.target, Target::FileApi(_)) => {
                 up.keep_hashed_prefix(checkpoint.crc32c);
                 up.persisted = object.size;
                 up.state = State::Register(object);
             }
-            Some(object) if flow == Flow::Gcs => {
+            Some(object) => {
                 // Finished before the process died: verify, nothing left to send.
                 up.keep_hashed_prefix(checkpoint.crc32c);
                 up.session = Some(session);
+                up.file_api = checkpoint.file_api;
                 up.persisted = object.size;
                 up.receive_final(object);
                 return Ok(up);
@@ -265,6 +258,7 @@ impl Upload {
             up.chunk_size = chunk::round_chunk_size(session.chunk_size);
         }
         up.session = Some(session);
+        up.file_api = checkpoint.file_api;
         Ok(up)
     }
 
@@ -566,9 +560,11 @@ impl Upload {
         };
         Checkpoint {
             format: CHECKPOINT_FORMAT,
-            flow: flow_of(&self.config.target),
-            target: self.target.clone(),
+            protocol: protocol_of(&self.config.target),
+            flow: self.flow.clone(),
             session: self.session.clone(),
+            // Left from a session that is gone until the next one is issued.
+            file_api: self.session.as_ref().and(self.file_api.clone()),
             total: self.total,
             persisted: self.persisted,
             // While the source is hashed again, what the checkpoint had holds.
@@ -601,7 +597,7 @@ impl Upload {
     fn send_register(&mut self, object: ObjectMeta) -> Action {
         let (Target::FileApi(api), Some(gcs_path)) = (
             &self.config.target,
-            self.session.as_ref().and_then(|s| s.gcs_path.as_deref()),
+            self.file_api.as_ref().map(|s| s.gcs_path.as_str()),
         ) else {
             return self.fail_now(ProtocolError::BadSession("no gcs_path to register").into());
         };
@@ -762,10 +758,13 @@ impl Upload {
         });
         self.session = Some(SessionRecord {
             upload_url: session.upload_url,
-            gcs_path: Some(session.gcs_path),
-            file_id: Some(session.file_id),
             expires_at: Some(session.expires_at),
             chunk_size: self.chunk_size,
+        });
+        self.file_api = Some(FileApiSession {
+            gcs_path: session.gcs_path,
+            file_id: session.file_id,
+            upload_type: session.upload_type,
         });
         self.begin_transfer();
     }
@@ -779,8 +778,6 @@ impl Upload {
         });
         self.session = Some(SessionRecord {
             upload_url: SessionUrl::new(url),
-            gcs_path: None,
-            file_id: None,
             expires_at,
             chunk_size: self.chunk_size,
         });
@@ -1045,33 +1042,66 @@ impl Upload {
     }
 }
 
-/// What a checkpoint's destination is, so it is never resumed against another.
+/// Whether `checkpoint` was written by the upload `target` describes:
+/// the same format, protocol, flow and destination.
+fn same_upload(checkpoint: &Checkpoint, target: &Target) -> Result<(), SourceError> {
+    let mismatch = |why| Err(SourceError::CheckpointMismatch(why));
+    let format1 = matches!(checkpoint.flow, Flow::Format1 { .. });
+    match checkpoint.format {
+        1 if format1 => {}
+        CHECKPOINT_FORMAT if !format1 => {}
+        _ => return mismatch("unknown checkpoint format"),
+    }
+    if checkpoint.protocol != protocol_of(target) {
+        return mismatch("written for another protocol");
+    }
+    let (same_kind, same_destination) = match &checkpoint.flow {
+        Flow::Format1 { flow, target: text } => (
+            *flow == format1_flow_of(target),
+            *text == format1_identity(target),
+        ),
+        flow => {
+            let own = flow_of(target);
+            (
+                std::mem::discriminant(flow) == std::mem::discriminant(&own),
+                flow.same_destination(&own),
+            )
+        }
+    };
+    if !same_kind {
+        return mismatch("written by another kind of upload");
+    }
+    if !same_destination {
+        return mismatch("written for another destination");
+    }
+    Ok(())
+}
+
+/// The flow and destination a checkpoint names, so it is never resumed
+/// against another.
 ///
 /// A GCS initiation's preconditions are left out on purpose: they belong to
 /// the session, which the server keeps with it and re-checks at finalize,
 /// not to the destination; a replacement session is initiated with the
 /// preconditions of the configuration at hand. Leaving them out also keeps
 /// checkpoints written before preconditions existed resumable.
-fn target_identity(target: &Target) -> String {
+fn flow_of(target: &Target) -> Flow {
     match target {
-        Target::FileApi(api) => format!(
-            "file-api {} {} {} {}",
-            api.api_base.trim_end_matches('/'),
-            api.organization,
-            api.filename,
-            api.mime_type
-        ),
-        Target::GcsInitiate(init) => format!(
-            "gcs {} {} {}",
-            init.endpoint.trim_end_matches('/'),
-            init.bucket,
-            init.object
-        ),
+        Target::FileApi(api) => Flow::FileApi {
+            api_base: api.api_base.trim_end_matches('/').to_owned(),
+            organization: api.organization.clone(),
+            filename: api.filename.clone(),
+            mime_type: api.mime_type.clone(),
+        },
+        Target::GcsInitiate(init) => Flow::GcsInitiate {
+            endpoint: init.endpoint.trim_end_matches('/').to_owned(),
+            bucket: init.bucket.clone(),
+            object: init.object.clone(),
+        },
         // The session URL is itself the destination, and a credential: keep a hash.
-        Target::GcsSession(url) => format!(
-            "gcs-session {:08x}",
-            crc32c::crc32c(url.expose().as_bytes())
-        ),
+        Target::GcsSession(url) => Flow::GcsSession {
+            url_crc32c: crc32c::crc32c(url.expose().as_bytes()),
+        },
     }
 }
 
@@ -1079,10 +1109,38 @@ fn unusable_session() -> Error {
     ProtocolError::BadSession("unusable session URL").into()
 }
 
-fn flow_of(target: &Target) -> Flow {
+/// The protocol an upload to `target` speaks: GCS's, for every target so far.
+fn protocol_of(target: &Target) -> Protocol {
     match target {
-        Target::FileApi(_) => Flow::FileApi,
-        _ => Flow::Gcs,
+        Target::FileApi(_) | Target::GcsInitiate(_) | Target::GcsSession(_) => Protocol::Gcs,
+    }
+}
+
+/// The destination as format 1 wrote it, to resume a checkpoint of that
+/// format exactly as its release did. The text is compared, not parsed:
+/// a file name or a MIME type may hold a space, its separator.
+fn format1_identity(target: &Target) -> String {
+    match flow_of(target) {
+        Flow::FileApi {
+            api_base,
+            organization,
+            filename,
+            mime_type,
+        } => format!("file-api {api_base} {organization} {filename} {mime_type}"),
+        Flow::GcsInitiate {
+            endpoint,
+            bucket,
+            object,
+        } => format!("gcs {endpoint} {bucket} {object}"),
+        Flow::GcsSession { url_crc32c } => format!("gcs-session {url_crc32c:08x}"),
+        Flow::Format1 { target, .. } => target,
+    }
+}
+
+fn format1_flow_of(target: &Target) -> Format1Flow {
+    match target {
+        Target::FileApi(_) => Format1Flow::FileApi,
+        _ => Format1Flow::Gcs,
     }
 }
 

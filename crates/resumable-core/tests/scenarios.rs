@@ -7,9 +7,10 @@ use std::time::{Duration, Instant, SystemTime};
 
 use bytes::Bytes;
 use resumable_core::{
-    Action, Body, Checkpoint, Chunking, Config, ConfigError, Error, Event, FileApi, Fingerprint,
-    GcsInitiate, IntegrityError, Preconditions, ProtocolError, Purpose, Request, RetryPolicy,
-    Secret, SessionUrl, SourceError, TransportErrorKind, Upload, UsageError,
+    Action, Body, Checkpoint, Chunking, Config, ConfigError, Error, Event, FileApi, FileApiSession,
+    Fingerprint, Flow, Format1Flow, GcsInitiate, IntegrityError, Preconditions, Protocol,
+    ProtocolError, Purpose, Request, RetryPolicy, Secret, SessionUrl, SourceError,
+    TransportErrorKind, Upload, UsageError,
 };
 use sim::{Fault, Server, UNIT};
 
@@ -1242,17 +1243,37 @@ fn the_prefix_check_can_be_turned_off_for_sources_that_cannot_be_read_again() {
 }
 
 fn initiate_with(preconditions: Preconditions, total: u64) -> (Upload, Instant) {
+    let cfg = initiate_config("https://storage.example", "o", preconditions, total);
+    let now = Instant::now();
+    (Upload::new(cfg, now, wall0()).unwrap(), now)
+}
+
+fn initiate_config(
+    endpoint: &str,
+    object: &str,
+    preconditions: Preconditions,
+    total: u64,
+) -> Config {
     let init = GcsInitiate {
-        endpoint: "https://storage.example".into(),
+        endpoint: endpoint.into(),
         bucket: "bk".into(),
-        object: "o".into(),
+        object: object.into(),
         preconditions,
         ..Default::default()
     };
     let mut cfg = Config::gcs_initiate(init, Some(total));
     cfg.chunking = Chunking::Fixed(UNIT);
-    let now = Instant::now();
-    (Upload::new(cfg, now, wall0()).unwrap(), now)
+    cfg
+}
+
+/// Initiates `up`'s session and sends its first chunk, which the server keeps.
+fn initiate_and_persist_one_chunk(up: &mut Upload, now: Instant) {
+    let i = next_request(up, now);
+    up.handle_response(i.id, response(200, &[("location", SESSION)], ""), now)
+        .unwrap();
+    let c = next_request(up, now);
+    up.handle_response(c.id, response(308, &[("range", "bytes=0-262143")], ""), now)
+        .unwrap();
 }
 
 const PRECONDITION_FAILED: &str = r#"{"error":{"code":412,"reason":"conditionNotMet","message":"At least one of the pre-conditions you specified did not hold."}}"#;
@@ -1321,12 +1342,7 @@ fn a_412_at_finalize_is_precondition_failed_and_nothing_counts_as_persisted() {
     for via_query in [false, true] {
         let total = 2 * UNIT;
         let (mut up, now) = initiate_with(Preconditions::object_absent(), total);
-        let i = next_request(&mut up, now);
-        up.handle_response(i.id, response(200, &[("location", SESSION)], ""), now)
-            .unwrap();
-        let c = next_request(&mut up, now);
-        up.handle_response(c.id, response(308, &[("range", "bytes=0-262143")], ""), now)
-            .unwrap();
+        initiate_and_persist_one_chunk(&mut up, now);
         let last = next_request(&mut up, now);
         assert_eq!(header(&last, "content-range"), "bytes 262144-524287/524288");
         let answered = if via_query {
@@ -1406,4 +1422,197 @@ fn cancel_of_a_resumed_upload_deletes_its_session_without_reading_the_source() {
         Action::Send(req) => assert_eq!(req.purpose, Purpose::Cancel),
         other => panic!("expected the DELETE, got {other:?}"),
     }
+}
+
+// --- checkpoint formats ---------------------------------------------------
+
+fn mismatch(result: Result<Upload, Error>) -> &'static str {
+    match result {
+        Err(Error::Source(SourceError::CheckpointMismatch(why))) => why,
+        Err(other) => panic!("refused for another reason: {other}"),
+        Ok(_) => panic!("resumed"),
+    }
+}
+
+#[test]
+fn a_checkpoint_names_its_protocol_flow_and_file_api_session_in_typed_fields() {
+    let (cfg, data, cp) = interrupted_after_one_chunk();
+    assert_eq!((cp.format, cp.protocol), (2, Protocol::Gcs));
+    assert_eq!(
+        cp.flow,
+        Flow::FileApi {
+            api_base: sim::API.into(),
+            organization: "org".into(),
+            filename: "data.bin".into(),
+            mime_type: "application/octet-stream".into(),
+        }
+    );
+    let file_api = cp.file_api.clone().unwrap();
+    assert_eq!(file_api.gcs_path, "files/org/file_1/data.bin");
+    assert_eq!(file_api.upload_type.as_deref(), Some("resumable"));
+    let read: Checkpoint = serde_json::from_str(&serde_json::to_string(&cp).unwrap()).unwrap();
+    assert_eq!(read, cp);
+    let now = Instant::now();
+    let mut up = Upload::resume(cfg, read, now, wall0()).unwrap();
+    assert_eq!(request_over(&mut up, now, &data).purpose, Purpose::Query);
+}
+
+#[test]
+fn a_format_1_checkpoint_resumes_by_its_text_and_its_successors_are_typed() {
+    let (cfg, data, cp) = interrupted_after_one_chunk();
+    let session = cp.session.clone().unwrap();
+    let file_api = cp.file_api.clone().unwrap();
+    let v1 = |flow: &str, target: &str| {
+        let json = serde_json::json!({
+            "format": 1, "flow": flow, "target": target,
+            "session": {
+                "upload_url": session.upload_url, "gcs_path": file_api.gcs_path,
+                "file_id": file_api.file_id, "expires_at": session.expires_at,
+                "chunk_size": session.chunk_size,
+            },
+            "total": cp.total, "persisted": cp.persisted, "crc32c": cp.crc32c,
+            "fingerprint": cp.fingerprint, "object": null, "restarts": 0,
+        });
+        serde_json::from_value::<Checkpoint>(json).unwrap()
+    };
+    let own = "file-api https://api.sim org data.bin application/octet-stream";
+    // Format 1 ignored a trailing `/` of the base too.
+    let mut slashed = cfg.clone();
+    if let resumable_core::Target::FileApi(api) = &mut slashed.target {
+        api.api_base.push('/');
+    }
+    let now = Instant::now();
+    let mut up = Upload::resume(slashed, v1("file_api", own), now, wall0()).unwrap();
+    let q = request_over(&mut up, now, &data);
+    assert_eq!(
+        (q.purpose, q.http.uri().to_string()),
+        (Purpose::Query, session.upload_url.expose().to_owned())
+    );
+    up.handle_response(q.id, response(308, &[("range", "bytes=0-262143")], ""), now)
+        .unwrap();
+    let c = request_over(&mut up, now, &data);
+    assert_eq!(c.http.body(), &Body::Source(UNIT..2 * UNIT));
+    up.handle_response(c.id, response(308, &[("range", "bytes=0-524287")], ""), now)
+        .unwrap();
+    let next = up.checkpoint();
+    assert_eq!((next.format, &next.flow), (2, &cp.flow));
+    assert_eq!(
+        (next.persisted, next.file_api),
+        (
+            2 * UNIT,
+            Some(FileApiSession {
+                upload_type: None,
+                ..file_api.clone()
+            })
+        )
+    );
+
+    let other = "file-api https://api.sim org other.bin application/octet-stream";
+    let resume = |cp: Checkpoint| mismatch(Upload::resume(cfg.clone(), cp, now, wall0()));
+    assert_eq!(
+        resume(v1("file_api", other)),
+        "written for another destination"
+    );
+    assert_eq!(resume(v1("gcs", own)), "written by another kind of upload");
+}
+
+#[test]
+fn formats_and_layouts_that_do_not_go_together_are_refused() {
+    let (cfg, _, cp) = interrupted_after_one_chunk();
+    let resume =
+        |cp: Checkpoint| mismatch(Upload::resume(cfg.clone(), cp, Instant::now(), wall0()));
+    for format in [0, 1, 3, 99] {
+        let unknown = Checkpoint {
+            format,
+            ..cp.clone()
+        };
+        assert_eq!(resume(unknown), "unknown checkpoint format", "{format}");
+    }
+    let text_as_2 = Checkpoint {
+        flow: Flow::Format1 {
+            flow: Format1Flow::FileApi,
+            target: "file-api https://api.sim org data.bin application/octet-stream".into(),
+        },
+        ..cp
+    };
+    assert_eq!(resume(text_as_2), "unknown checkpoint format");
+}
+
+#[test]
+fn an_initiated_upload_resumes_by_endpoint_bucket_and_object_only() {
+    let total = 2 * UNIT;
+    let now = Instant::now();
+    let cfg = initiate_config(
+        "https://storage.example",
+        "dir/a.bin",
+        Preconditions::default(),
+        total,
+    );
+    let mut up = Upload::new(cfg, now, wall0()).unwrap();
+    initiate_and_persist_one_chunk(&mut up, now);
+    let cp = up.checkpoint();
+    assert_eq!(
+        cp.flow,
+        Flow::GcsInitiate {
+            endpoint: "https://storage.example".into(),
+            bucket: "bk".into(),
+            object: "dir/a.bin".into(),
+        }
+    );
+    assert_eq!((cp.persisted, cp.file_api.clone()), (UNIT, None));
+
+    // Another trailing `/`, other preconditions: the same destination.
+    let same = initiate_config(
+        "https://storage.example/",
+        "dir/a.bin",
+        Preconditions::object_absent(),
+        total,
+    );
+    let mut up = Upload::resume(same, cp.clone(), now, wall0()).unwrap();
+    let q = next_request(&mut up, now);
+    assert_eq!(
+        (q.purpose, q.http.uri().to_string()),
+        (Purpose::Query, SESSION.into())
+    );
+    let elsewhere = initiate_config(
+        "https://storage.example",
+        "dir/b.bin",
+        Preconditions::default(),
+        total,
+    );
+    assert_eq!(
+        mismatch(Upload::resume(elsewhere, cp.clone(), now, wall0())),
+        "written for another destination"
+    );
+    let bare = Config::gcs_session(SessionUrl::new(SESSION), Some(total));
+    assert_eq!(
+        mismatch(Upload::resume(bare, cp, now, wall0())),
+        "written by another kind of upload"
+    );
+}
+
+#[test]
+fn a_bare_session_is_named_by_a_hash_never_by_its_url() {
+    let (up, now) = raw(Some(2 * UNIT));
+    let cp = up.checkpoint();
+    assert_eq!(
+        cp.flow,
+        Flow::GcsSession {
+            url_crc32c: crc32c::crc32c(SESSION.as_bytes())
+        }
+    );
+    let identity = format!("{} {:?}", serde_json::to_string(&cp.flow).unwrap(), cp.flow);
+    for secret in [SESSION, "SECRETID", "upload.example"] {
+        assert!(!identity.contains(secret), "{identity}");
+    }
+    let again = Config::gcs_session(SessionUrl::new(SESSION), Some(2 * UNIT));
+    assert!(Upload::resume(again, cp.clone(), now, wall0()).is_ok());
+    let other = Config::gcs_session(
+        SessionUrl::new(SESSION.replace("SECRETID", "OTHER")),
+        Some(2 * UNIT),
+    );
+    assert_eq!(
+        mismatch(Upload::resume(other, cp, now, wall0())),
+        "written for another destination"
+    );
 }

@@ -451,22 +451,19 @@ impl CheckpointStore for FileCheckpointStore {
 
 #[cfg(test)]
 mod tests {
-    use resumable_core::{CHECKPOINT_FORMAT, Flow, RunningCrc32c};
+    use std::time::{Instant, SystemTime};
+
+    use resumable_core::{Config, SessionUrl, Upload};
 
     use super::*;
 
     fn cp(persisted: u64) -> Checkpoint {
+        let url = SessionUrl::new("https://up.example/u?upload_id=SECRET");
+        let config = Config::gcs_session(url, Some(10));
+        let up = Upload::new(config, Instant::now(), SystemTime::now());
         Checkpoint {
-            format: CHECKPOINT_FORMAT,
-            flow: Flow::FileApi,
-            target: "t".into(),
-            session: None,
-            total: Some(10),
             persisted,
-            crc32c: RunningCrc32c::default(),
-            fingerprint: None,
-            object: None,
-            restarts: 0,
+            ..up.unwrap().checkpoint()
         }
     }
 

@@ -384,8 +384,8 @@ impl<T: AsyncTransport> Uploader<T> {
     ) -> Result<Outcome, UploadError> {
         let transport = self.transport.ready()?;
         let flow = match up.checkpoint().flow {
-            resumable_core::Flow::FileApi => "file-api",
-            resumable_core::Flow::Gcs => "gcs",
+            resumable_core::Flow::FileApi { .. } => "file-api",
+            _ => "gcs",
         };
         let span = tracing::info_span!(
             "upload",

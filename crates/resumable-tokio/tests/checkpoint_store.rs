@@ -5,30 +5,18 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::fs;
+use std::time::{Instant, SystemTime};
 
-use resumable_core::{
-    CHECKPOINT_FORMAT, Checkpoint, Flow, RunningCrc32c, SessionRecord, SessionUrl,
-};
+use resumable_core::{Checkpoint, Config, SessionUrl, Upload};
 use resumable_tokio::{CheckpointStore, FileCheckpointStore, MemoryCheckpointStore};
 
 fn checkpoint(persisted: u64) -> Checkpoint {
+    let url = SessionUrl::new("https://up.example/u?upload_id=SECRET");
+    let config = Config::gcs_session(url, Some(10_000_000));
+    let up = Upload::new(config, Instant::now(), SystemTime::now());
     Checkpoint {
-        format: CHECKPOINT_FORMAT,
-        flow: Flow::FileApi,
-        target: "https://api.example|org_1|a.bin".into(),
-        session: Some(SessionRecord {
-            upload_url: SessionUrl::new("https://up.example/u?upload_id=SECRET"),
-            gcs_path: Some("files/org/abc/a.bin".into()),
-            file_id: Some("file_abc".into()),
-            expires_at: None,
-            chunk_size: 262_144,
-        }),
-        total: Some(10_000_000),
         persisted,
-        crc32c: RunningCrc32c::default(),
-        fingerprint: None,
-        object: None,
-        restarts: 0,
+        ..up.unwrap().checkpoint()
     }
 }
 

@@ -19,6 +19,7 @@ use bytes::Bytes;
 use http::{HeaderMap, StatusCode};
 
 use crate::action::Body;
+use crate::checkpoint::Protocol;
 use crate::config::GcsInitiate;
 use crate::error::ProtocolError;
 use crate::outcome::ObjectMeta;
@@ -41,14 +42,6 @@ pub(crate) fn trim_ows(mut text: &[u8]) -> &[u8] {
         text = rest;
     }
     text
-}
-
-/// The protocol an upload speaks. One variant per protocol: the engine
-/// dispatches on it, so `Upload` has no type parameter.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Protocol {
-    /// Google Cloud Storage resumable uploads.
-    Gcs,
 }
 
 /// What the engine sent, as the codec needs to know to read the answer.
@@ -162,6 +155,8 @@ pub(crate) struct BuildError {
     pub(crate) what: &'static str,
 }
 
+/// The codecs, one per protocol: the engine dispatches on the protocol, so
+/// `Upload` has no type parameter.
 impl Protocol {
     /// What the engine must keep to with this protocol.
     pub(crate) fn rules(self) -> Rules {
