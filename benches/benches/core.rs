@@ -106,7 +106,7 @@ fn whole_plan(c: &mut Criterion) {
                         up.handle_response(req.id, answer, now)
                             .unwrap_or_else(|e| panic!("{e}"));
                     }
-                    Action::Checkpoint(_) | Action::Checksum(_) => {}
+                    Action::Checkpoint(_) | Action::Checksum(_) | Action::RemoveCheckpoint => {}
                     Action::Done(outcome) => break black_box(outcome),
                     other => panic!("unexpected {other:?}"),
                 }

@@ -13,8 +13,8 @@ use bytes::Bytes;
 use libfuzzer_sys::fuzz_target;
 use resumable_core::crc32c_base64;
 use resumable_core::{
-    Action, Body, Checkpoint, Chunking, Config, Event, FileApi, Purpose, RetryPolicy, Secret,
-    SessionUrl, TransportErrorKind, Upload,
+    Action, Body, Checkpoint, Chunking, Config, Error, Event, FileApi, Purpose, RetryPolicy, Secret,
+    SessionUrl, SourceError, TransportErrorKind, Upload,
 };
 
 const UNIT: u64 = 256 * 1024;
@@ -203,15 +203,6 @@ fuzz_target!(|script: Script| {
 
     for step in 0..20_000u32 {
         assert!(step < 19_999, "no end after the script ran out: {script:?}");
-        if stream && !total_told && up.persisted().saturating_add(up.chunk_size()) >= total {
-            // The server claimed more than the stream holds: a typed refusal
-            // ends the upload, as a driver reports it.
-            if up.set_total(total).is_err() {
-                assert!(up.persisted() > total);
-                break;
-            }
-            total_told = true;
-        }
         let before = up.persisted();
         match up.poll_action(now) {
             Action::Send(req) => {
@@ -321,7 +312,15 @@ fuzz_target!(|script: Script| {
                 now += Duration::from_millis(1);
             }
             Action::Checksum(r) => up.feed_checksum(r.start, source(r.start..r.end.min(total))),
+            // A stream read ahead: it ends before `to` or holds it all.
+            Action::ReadAhead { to } => {
+                assert!(stream, "a known total is never read ahead");
+                let ends = total < to;
+                up.handle_read_ahead(ends.then_some(total)).unwrap();
+                total_told |= ends;
+            }
             Action::Checkpoint(cp) => last_checkpoint = Some(cp),
+            Action::RemoveCheckpoint => last_checkpoint = None,
             Action::Wait(until) => {
                 assert!(until > now);
                 now = until;
@@ -336,6 +335,13 @@ fuzz_target!(|script: Script| {
                 if let Some(stored) = outcome.object.crc32c {
                     assert_eq!(stored, crc32c::crc32c(source(0..total)), "verified");
                 }
+                break;
+            }
+            // The server claimed more than the stream holds: a typed
+            // refusal ends the upload.
+            Action::Failed(Error::Source(SourceError::EndedEarly { total: at, held })) => {
+                assert_eq!(at, total);
+                assert!(held > total);
                 break;
             }
             Action::Failed(_) => break,

@@ -1,28 +1,24 @@
 //! The pump: carries out the core's actions with blocking IO.
 
-use std::hash::{BuildHasher, RandomState};
 use std::io;
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
-use http::{HeaderName, HeaderValue};
-use resumable_core::{
-    Action, Body, Checkpoint, Chunking, Config, Error, Event, GcsInitiate, Outcome, Purpose,
-    RetryPolicy, SessionUrl, SourceError, Upload, url_policy,
-};
-use resumable_local::driver::drain_events;
+use resumable_core::{Action, Checkpoint, Config, GcsInitiate, Outcome, SessionUrl, Upload};
+use resumable_local::driver::{self, Ending, EventCallback, Halt, Settings, drain_events};
 use resumable_local::{
     CheckpointLock, CheckpointStore, FileApiTarget, FileSource, UploadError, checkpoint_key,
 };
-use tracing::{debug, info, warn};
+use tracing::{debug, warn};
 
 use crate::source::Source;
 use crate::transport::{RequestBody, Transport};
 
 /// Stops a running upload from another thread (e.g. on Ctrl-C). The upload
-/// returns [`UploadError::Interrupted`] with its checkpoint saved.
+/// returns [`UploadError::Interrupted`] with its current checkpoint saved
+/// (the engine hands it out, see `resumable_core::Upload::interrupt`).
 #[derive(Debug, Clone, Default)]
 pub struct StopHandle(Arc<AtomicBool>);
 
@@ -37,18 +33,12 @@ impl StopHandle {
     }
 }
 
-type EventCallback = Box<dyn FnMut(&Event) + Send>;
-
 /// Uploads files and streams with blocking IO.
 pub struct Uploader<T> {
     transport: T,
-    chunking: Chunking,
-    retry: RetryPolicy,
+    settings: Settings,
     store: Option<Box<dyn CheckpointStore + Send>>,
     on_event: Option<EventCallback>,
-    upload_headers: http::HeaderMap,
-    allow_insecure_http: bool,
-    verify_resumed_prefix: bool,
     stop: StopHandle,
     buffer: Vec<u8>,
 }
@@ -56,9 +46,7 @@ pub struct Uploader<T> {
 impl<T> std::fmt::Debug for Uploader<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Uploader")
-            .field("chunking", &self.chunking)
-            .field("retry", &self.retry)
-            .field("allow_insecure_http", &self.allow_insecure_http)
+            .field("settings", &self.settings)
             .finish_non_exhaustive()
     }
 }
@@ -91,69 +79,20 @@ impl<T: Transport> Uploader<T> {
     pub fn with_transport(transport: T) -> Self {
         Self {
             transport,
-            chunking: Chunking::Auto,
-            retry: RetryPolicy::default(),
+            settings: Settings::default(),
             store: None,
             on_event: None,
-            upload_headers: http::HeaderMap::new(),
-            allow_insecure_http: false,
-            verify_resumed_prefix: true,
             stop: StopHandle::default(),
             buffer: Vec::new(),
         }
     }
 
-    /// How the bytes are split into requests.
-    #[must_use]
-    pub fn chunking(mut self, chunking: Chunking) -> Self {
-        self.chunking = chunking;
-        self
-    }
-
-    /// How failures are retried.
-    #[must_use]
-    pub fn retry(mut self, retry: RetryPolicy) -> Self {
-        self.retry = retry;
-        self
-    }
+    resumable_local::uploader_settings!();
 
     /// Keeps checkpoints in `store`, so an interrupted upload resumes.
     #[must_use]
     pub fn checkpoint_store(mut self, store: impl CheckpointStore + Send + 'static) -> Self {
         self.store = Some(Box::new(store));
-        self
-    }
-
-    /// Calls `f` with every progress event.
-    #[must_use]
-    pub fn on_event(mut self, f: impl FnMut(&Event) + Send + 'static) -> Self {
-        self.on_event = Some(Box::new(f));
-        self
-    }
-
-    /// Adds a header to every request to the upload host (not the file API).
-    #[must_use]
-    pub fn upload_header(mut self, name: HeaderName, value: HeaderValue) -> Self {
-        self.upload_headers.append(name, value);
-        self
-    }
-
-    /// Allows plain `http` to hosts other than loopback.
-    #[must_use]
-    pub fn allow_insecure_http(mut self, allow: bool) -> Self {
-        self.allow_insecure_http = allow;
-        self
-    }
-
-    /// Whether a resumed upload first reads the bytes its checkpoint hashed
-    /// again and compares them (on by default, for sources that can be read
-    /// again): a file rewritten with its size and modification time kept then
-    /// fails with [`UploadError::Changed`] instead of resuming into a mixed
-    /// object. It costs one read of the persisted part of the file; see
-    /// `Config::verify_resumed_prefix`.
-    #[must_use]
-    pub fn verify_resumed_prefix(mut self, verify: bool) -> Self {
-        self.verify_resumed_prefix = verify;
         self
     }
 
@@ -202,44 +141,27 @@ impl<T: Transport> Uploader<T> {
     /// `checkpoint_key` and a store, it takes the key's lock
     /// ([`CheckpointStore::lock`]) and holds it until it returns, resumes
     /// from the stored checkpoint and keeps it current; the checkpoint is
-    /// removed when the upload is done (or its session is gone for good).
-    /// Another upload holding the lock fails it with
+    /// removed when the upload is done (or its session is gone for good),
+    /// and kept, as of the failure, when the source fails or the upload is
+    /// stopped. Another upload holding the lock fails it with
     /// [`UploadError::Busy`] before anything is loaded or sent.
     pub fn run(
         &mut self,
-        mut config: Config,
+        config: Config,
         source: &mut dyn Source,
         checkpoint_key: Option<&str>,
     ) -> Result<Outcome, UploadError> {
-        config.chunking = self.chunking;
-        config.retry = self.retry;
-        config.upload_headers.extend(self.upload_headers.clone());
-        config.jitter_seed = RandomState::new().hash_one(Instant::now());
-        config.fingerprint = source.fingerprint();
-        config.restartable_source = source.is_restartable();
-        config.verify_resumed_prefix = self.verify_resumed_prefix && source.is_restartable();
+        let config = self
+            .settings
+            .config(config, source.fingerprint(), source.is_restartable());
         let key = checkpoint_key.filter(|_| self.store.is_some());
         let _lock = self.lock(key)?;
-        let resume = match (key, self.store.as_mut()) {
-            (Some(key), Some(store)) => store.load(key).map_err(UploadError::Checkpoint)?,
-            _ => None,
+        let resume = match key {
+            Some(key) => self.load_checkpoint(key)?,
+            None => None,
         };
-        let (now, wall) = (Instant::now(), SystemTime::now());
-        let mut up = match resume {
-            Some(checkpoint) => {
-                info!(persisted = checkpoint.persisted, "resuming from checkpoint");
-                match Upload::resume(config, checkpoint, now, wall) {
-                    Err(Error::Source(SourceError::Changed)) => return Err(UploadError::Changed),
-                    other => other?,
-                }
-            }
-            None => Upload::new(config, now, wall)?,
-        };
-        let result = self.pump(&mut up, source, key);
-        if let Err(UploadError::Interrupted | UploadError::Source(_)) = &result {
-            self.save(key, &up.checkpoint())?;
-        }
-        result
+        let mut up = self.settings.start(config, resume, Instant::now())?;
+        self.pump(&mut up, source, key)
     }
 
     /// The checkpoint stored under `key`, if a store is set and holds one.
@@ -259,17 +181,9 @@ impl<T: Transport> Uploader<T> {
         let Some(checkpoint) = self.load_checkpoint(key)? else {
             return Ok(false);
         };
-        if let Some(session) = &checkpoint.session {
-            let mut config = Config::gcs_session(session.upload_url.clone(), checkpoint.total);
-            config.retry = self.retry;
-            config.upload_headers.extend(self.upload_headers.clone());
-            let mut up = Upload::new(config, Instant::now(), SystemTime::now())?;
-            up.cancel();
+        if let Some(mut up) = self.settings.cancelling(&checkpoint, Instant::now())? {
             let mut nothing = crate::source::BytesSource::new(bytes::Bytes::new());
-            match self.pump(&mut up, &mut nothing, None) {
-                Err(UploadError::Upload(Error::Cancelled)) | Ok(_) => {}
-                Err(e) => return Err(e),
-            }
+            driver::cancelled(self.pump(&mut up, &mut nothing, None))?;
         }
         self.forget(Some(key))?;
         Ok(true)
@@ -281,54 +195,46 @@ impl<T: Transport> Uploader<T> {
         source: &mut dyn Source,
         key: Option<&str>,
     ) -> Result<Outcome, UploadError> {
+        let mut ending = Ending::default();
         loop {
             if self.stop.is_stopped() {
-                return Err(UploadError::Interrupted);
+                up.interrupt();
             }
-            if up.total().is_none() {
-                let end = up
-                    .persisted()
-                    .saturating_add(up.chunk_size())
-                    .saturating_add(1);
-                if let Some(total) = source.fill_to(end).map_err(UploadError::Source)? {
-                    up.set_total(total)
-                        .map_err(|_| UploadError::Source(shrunk()))?;
-                }
-            }
-            let action = up.poll_action(Instant::now());
-            match action {
-                Action::Send(request) => self.send(up, source, request)?,
-                Action::Checksum(range) => self.hash(up, source, range)?,
+            let step = match up.poll_action(Instant::now()) {
+                Action::Send(request) => self.send(up, source, request),
+                Action::Checksum(range) => self.hash(up, source, range),
+                Action::ReadAhead { to } => match source.fill_to(to) {
+                    Ok(total) => up.handle_read_ahead(total).map_err(Halt::from),
+                    Err(error) => Err(Halt::Source(error)),
+                },
                 Action::Checkpoint(checkpoint) => {
                     self.save(key, &checkpoint)?;
                     source.release(checkpoint.persisted);
+                    Ok(())
                 }
-                Action::Wait(until) => self.sleep_until(until)?,
+                Action::RemoveCheckpoint => {
+                    if let Err(UploadError::Checkpoint(error)) = self.forget(key) {
+                        driver::warn_not_removed(&error);
+                    }
+                    Ok(())
+                }
+                Action::Wait(until) => self.sleep_until(until),
                 Action::Done(outcome) => {
                     self.drain_events(up);
-                    // The upload is done and registered: a stale checkpoint
-                    // only costs a status query next time, so it is no failure.
-                    if let Err(error) = self.forget(key) {
-                        warn!(%error, "could not remove the finished upload's checkpoint");
-                    }
                     return Ok(outcome);
                 }
                 Action::Failed(error) => {
                     self.drain_events(up);
-                    if matches!(error, Error::SessionGone | Error::Cancelled) {
-                        self.forget(key)?;
-                    }
-                    return Err(match error {
-                        // Found while resuming: the same error as a changed fingerprint.
-                        Error::Source(SourceError::Changed) => UploadError::Changed,
-                        other => other.into(),
-                    });
+                    return Err(ending.failure(error));
                 }
                 // AwaitResponse: a sequential pump answers every request
                 // before polling again, so this is a bug, reported not panicked.
-                _ => {
-                    return Err(UploadError::DriverBug(format!("unexpected {action:?}")));
-                }
+                other => Err(Halt::End(UploadError::DriverBug(format!(
+                    "unexpected {other:?}"
+                )))),
+            };
+            if let Err(halt) = step {
+                ending.halt(up, halt)?;
             }
             self.drain_events(up);
         }
@@ -339,25 +245,15 @@ impl<T: Transport> Uploader<T> {
         up: &mut Upload,
         source: &mut dyn Source,
         request: resumable_core::Request,
-    ) -> Result<(), UploadError> {
-        let uri = request.http.uri();
-        if !url_policy::is_allowed(uri, self.allow_insecure_http) {
-            return Err(UploadError::Insecure {
-                host: uri.host().unwrap_or_default().to_owned(),
-            });
-        }
+    ) -> Result<(), Halt> {
         let range = request
             .http
             .headers()
             .get(http::header::CONTENT_RANGE)
             .cloned();
         debug!(purpose = ?request.purpose, content_range = ?range, "sending");
-        // Before register too: a file changed during its last chunk is not
-        // the file that was uploaded.
-        if (matches!(request.http.body(), Body::Source(_)) || request.purpose == Purpose::Register)
-            && !source.is_unchanged().map_err(UploadError::Source)?
-        {
-            return Err(UploadError::ChangedDuringUpload);
+        if request.check_source && !source.is_unchanged().map_err(Halt::Source)? {
+            return Err(UploadError::ChangedDuringUpload.into());
         }
         let id = request.id;
         let (parts, body) = request.http.into_parts();
@@ -368,23 +264,23 @@ impl<T: Transport> Uploader<T> {
             self.transport.send(http::Request::from_parts(parts, body))
         };
         if self.stop.is_stopped() {
-            return Err(UploadError::Interrupted);
+            return Err(Halt::Stopped);
         }
         if let Some(error) = source_error {
-            return Err(UploadError::Source(error));
+            return Err(Halt::Source(error));
         }
         let now = Instant::now();
-        let handled = match result {
+        match result {
             Ok(response) => {
                 debug!(status = response.status().as_u16(), "answered");
-                up.handle_response(id, response, now)
+                up.handle_response(id, response, now)?;
             }
             Err(error) => {
                 warn!(%error, "request failed");
-                up.handle_transport_error(id, error.kind, now)
+                up.handle_transport_error(id, error.kind, now)?;
             }
-        };
-        handled.map_err(|e| UploadError::DriverBug(e.to_string()))
+        }
+        Ok(())
     }
 
     fn hash(
@@ -392,22 +288,22 @@ impl<T: Transport> Uploader<T> {
         up: &mut Upload,
         source: &mut dyn Source,
         range: std::ops::Range<u64>,
-    ) -> Result<(), UploadError> {
+    ) -> Result<(), Halt> {
         self.buffer.resize(256 * 1024, 0);
         let mut pos = range.start;
         while pos < range.end {
             // A resume may hash gigabytes here first.
             if self.stop.is_stopped() {
-                return Err(UploadError::Interrupted);
+                return Err(Halt::Stopped);
             }
             let want = usize::try_from(range.end - pos)
                 .unwrap_or(usize::MAX)
                 .min(self.buffer.len());
             let n = source
                 .read_at(pos, &mut self.buffer[..want])
-                .map_err(UploadError::Source)?;
+                .map_err(Halt::Source)?;
             if n == 0 {
-                return Err(UploadError::Source(shrunk()));
+                return Err(Halt::Source(shrunk()));
             }
             up.feed_checksum(pos, &self.buffer[..n]);
             pos += n as u64;
@@ -415,10 +311,10 @@ impl<T: Transport> Uploader<T> {
         Ok(())
     }
 
-    fn sleep_until(&self, until: Instant) -> Result<(), UploadError> {
+    fn sleep_until(&self, until: Instant) -> Result<(), Halt> {
         loop {
             if self.stop.is_stopped() {
-                return Err(UploadError::Interrupted);
+                return Err(Halt::Stopped);
             }
             let left = until.saturating_duration_since(Instant::now());
             if left.is_zero() {

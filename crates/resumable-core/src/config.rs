@@ -59,6 +59,14 @@ pub struct Config {
     /// from its start (a one-pass stream), or when reading it costs more
     /// than sending it again; the fingerprint is then the only check.
     pub verify_resumed_prefix: bool,
+    /// Allow plain `http` to hosts other than loopback. Off by default:
+    /// requests carry credentials (the API key, the session URL), so every
+    /// URL the core sends to must be `https`, or `http` to a loopback host
+    /// ([`crate::url_policy`]). A configured URL that breaks the rule fails
+    /// [`crate::Upload::new`]; one a server hands out (a session's
+    /// `upload_url`, an initiation's `Location`) ends the upload when it
+    /// arrives; both with [`crate::Error::Insecure`], nothing sent to it.
+    pub allow_insecure_http: bool,
 }
 
 /// Where an upload goes.
@@ -240,6 +248,7 @@ impl Config {
             require_crc32c: true,
             upload_headers: http::HeaderMap::new(),
             verify_resumed_prefix: true,
+            allow_insecure_http: false,
         }
     }
 

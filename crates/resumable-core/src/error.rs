@@ -86,6 +86,20 @@ pub enum Error {
     /// deleted (or already gone).
     #[error("the upload was cancelled")]
     Cancelled,
+    /// A URL would carry credentials in clear text: plain `http` to `host`,
+    /// which is not loopback, without [`crate::Config::allow_insecure_http`].
+    /// Nothing was sent to it: a configured URL fails [`crate::Upload::new`],
+    /// one a server handed out ends the upload as it arrives.
+    #[error("refusing plain http to {host}: use https, or allow insecure http explicitly")]
+    Insecure {
+        /// The host refused.
+        host: String,
+    },
+    /// The driver stopped the upload on its user's request
+    /// ([`crate::Upload::interrupt`]); the checkpoint handed out just
+    /// before is the one to resume from.
+    #[error("interrupted; the checkpoint is kept and the upload resumes when run again")]
+    Interrupted,
 }
 
 /// A configuration that cannot work.
@@ -126,6 +140,22 @@ pub enum SourceError {
     /// The checkpoint belongs to another kind of upload or another format.
     #[error("the checkpoint does not belong to this upload: {0}")]
     CheckpointMismatch(&'static str),
+    /// The driver could not read the source
+    /// ([`crate::Upload::handle_source_error`]); the driver holds the
+    /// underlying error. The checkpoint handed out just before is the one to
+    /// resume from once the source reads again.
+    #[error("the source could not be read")]
+    Unreadable,
+    /// A stream of unknown length ended (found by [`crate::Action::ReadAhead`])
+    /// below the bytes the upload already sent or the server holds: it is
+    /// not the stream the upload began with.
+    #[error("the source ended at {total} bytes, before the {held} the upload already holds")]
+    EndedEarly {
+        /// Where the source ended.
+        total: u64,
+        /// The bytes already sent or persisted.
+        held: u64,
+    },
 }
 
 /// A server broke the protocol.

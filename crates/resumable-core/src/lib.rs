@@ -33,18 +33,27 @@
 //!
 //! | action | what the driver does next |
 //! |---|---|
-//! | [`Action::Send`] | send the request, streaming [`Body::Source`] from the source and feeding each piece to [`Upload::feed_checksum`]; hand the answer to [`Upload::handle_response`] or the failure to [`Upload::handle_transport_error`] |
+//! | [`Action::Send`] | if [`Request::check_source`] is set, check the source is unchanged (a changed one: send nothing, end the upload); send the request, streaming [`Body::Source`] from the source and feeding each piece to [`Upload::feed_checksum`]; hand the answer to [`Upload::handle_response`] or the failure to [`Upload::handle_transport_error`] |
 //! | [`Action::Checksum`] | read those bytes of the source and feed them to [`Upload::feed_checksum`] |
+//! | [`Action::ReadAhead`] | read a source of unknown length ahead to that offset; report where it ended, if it did, to [`Upload::handle_read_ahead`] |
 //! | [`Action::Checkpoint`] | store it durably, replacing the previous one |
+//! | [`Action::RemoveCheckpoint`] | delete the stored checkpoint (a failure is a warning); the end follows |
 //! | [`Action::Wait`] | sleep until that instant, then poll again |
 //! | [`Action::AwaitResponse`] | deliver the response of the request in flight first |
-//! | [`Action::Done`] | delete the checkpoint; the upload is finished |
-//! | [`Action::Failed`] | report the error; keep the checkpoint to resume later |
+//! | [`Action::Done`] | the upload is finished |
+//! | [`Action::Failed`] | report the error; the checkpoint is as the core left it |
+//!
+//! Two inputs end an upload on the driver's word, and the core still says
+//! what happens to the checkpoint: [`Upload::handle_source_error`] (the
+//! source could not be read) and [`Upload::interrupt`] (the user stopped
+//! it). After either, poll on: the current checkpoint is handed out to
+//! keep, then [`Action::Failed`]. An upload dropped without either keeps
+//! the last checkpoint the driver stored.
 //!
 //! Drain [`Upload::poll_event`] whenever convenient for progress.
 //!
 //! A complete loop, against a toy in-memory server that persists whatever it
-//! is sent:
+//! is sent, for a source whose length is found at its end:
 //!
 //! ```
 //! use std::time::{Instant, SystemTime};
@@ -56,7 +65,7 @@
 //! let mut stored = Vec::new(); // the toy server's object
 //!
 //! let url = SessionUrl::new("https://storage.example/upload?upload_id=secret");
-//! let mut config = Config::gcs_session(url, Some(source.len() as u64));
+//! let mut config = Config::gcs_session(url, None);
 //! config.chunking = resumable_core::Chunking::Fixed(256 * 1024);
 //! let start = Instant::now();
 //! let mut up = Upload::new(config, start, SystemTime::now())?;
@@ -65,7 +74,8 @@
 //!     let now = Instant::now();
 //!     match up.poll_action(now) {
 //!         Action::Send(req) => {
-//!             // A real driver sends `req.http` over the network here.
+//!             // A real driver checks the source first when `req.check_source`
+//!             // says so, then sends `req.http` over the network.
 //!             if let Body::Source(range) = req.http.body() {
 //!                 let bytes = &source[range.start as usize..range.end as usize];
 //!                 up.feed_checksum(range.start, bytes);
@@ -77,7 +87,13 @@
 //!         Action::Checksum(range) => {
 //!             up.feed_checksum(range.start, &source[range.start as usize..range.end as usize]);
 //!         }
+//!         Action::ReadAhead { to } => {
+//!             // A stream would be read into memory up to `to` here.
+//!             let len = source.len() as u64;
+//!             up.handle_read_ahead((len < to).then_some(len)).expect("one total");
+//!         }
 //!         Action::Checkpoint(_checkpoint) => { /* store it durably */ }
+//!         Action::RemoveCheckpoint => { /* delete the stored checkpoint */ }
 //!         Action::Wait(until) => std::thread::sleep(until - now),
 //!         Action::AwaitResponse(_) => unreachable!("this loop answers every request"),
 //!         Action::Done(outcome) => break outcome,

@@ -35,6 +35,7 @@ use crate::flow::file_api::{self, ApiAnswer};
 use crate::outcome::{File, ObjectMeta, Outcome};
 use crate::protocol::{self, Answer, Base, Sent};
 use crate::secret::SessionUrl;
+use crate::url_policy;
 
 /// The largest response body the core reads. Drivers must stop reading a
 /// body past this size and report [`TransportErrorKind::BodyTooLarge`].
@@ -84,6 +85,14 @@ pub struct Upload {
     /// The session URL, parsed.
     uri_cache: Option<ParsedSessionUrl>,
     end: Option<Result<Outcome, Error>>,
+    /// The highest offset asked for with [`Action::ReadAhead`].
+    read_ahead_asked: u64,
+    /// Whether the step before the end ([`Action::RemoveCheckpoint`], or
+    /// the checkpoint to keep) was handed out.
+    end_told: bool,
+    /// The upload was abandoned by the driver (a source failure, a stop):
+    /// the current checkpoint is handed out before the end.
+    keep_checkpoint: bool,
 }
 
 /// Where the flow is.
@@ -135,9 +144,12 @@ impl Upload {
     /// Starts an upload. `now` and `wall_now` are the driver's current
     /// monotonic and wall-clock times; the core reads no clock of its own.
     ///
-    /// Fails, before any request, when the configuration cannot work.
+    /// Fails, before any request, when the configuration cannot work, or
+    /// when a URL it names breaks the https rule
+    /// ([`Config::allow_insecure_http`]): [`Error::Insecure`].
     pub fn new(mut config: Config, now: Instant, wall_now: SystemTime) -> Result<Self, Error> {
         validate(&config)?;
+        check_configured_urls(&config)?;
         // Signed-URL parameters and proxy credentials travel in these.
         for value in config.upload_headers.values_mut() {
             value.set_sensitive(true);
@@ -180,6 +192,9 @@ impl Upload {
             flow: flow_of(&config.target),
             uri_cache: None,
             end: None,
+            read_ahead_asked: 0,
+            end_told: false,
+            keep_checkpoint: false,
             config,
         };
         up.chunk_size = up.pick_chunk_size(None);
@@ -281,11 +296,8 @@ impl Upload {
     /// [`Action::Done`] or [`Action::Failed`].
     pub fn poll_action(&mut self, now: Instant) -> Action {
         loop {
-            if let Some(end) = &self.end {
-                return match end {
-                    Ok(outcome) => Action::Done(outcome.clone()),
-                    Err(error) => Action::Failed(error.clone()),
-                };
+            if let Some(action) = self.ended() {
+                return action;
             }
             if self.checkpoint_due {
                 self.checkpoint_due = false;
@@ -299,6 +311,9 @@ impl Upload {
                     return Action::Wait(until);
                 }
                 self.wait_until = None;
+            }
+            if let Some(to) = self.read_ahead_due() {
+                return Action::ReadAhead { to };
             }
             if let Some(expected) = self.prefix_check {
                 let (through, end) = (self.crc.through(), expected.through());
@@ -491,9 +506,10 @@ impl Upload {
         self.crc.feed(end, tail);
     }
 
-    /// Tells the core the source's total size, once a stream of unknown
-    /// length reached its end. Call it before polling for the request that
-    /// would read past the end.
+    /// Tells the core the source's total size, for a caller that learns it
+    /// other than by [`Action::ReadAhead`] (whose answer is
+    /// [`Upload::handle_read_ahead`]). Call it before polling for the
+    /// request that would read past the end.
     pub fn set_total(&mut self, total: u64) -> Result<(), UsageError> {
         match self.total {
             Some(known) if known != total => Err(UsageError::TotalMismatch),
@@ -504,6 +520,104 @@ impl Upload {
                 Ok(())
             }
         }
+    }
+
+    /// Reports what an [`Action::ReadAhead`] found: `None` when the source
+    /// holds at least the bytes asked for, `Some(total)` when it ended
+    /// first, at `total` bytes. A stream that ended below the bytes already
+    /// sent or persisted ends the upload with [`SourceError::EndedEarly`]
+    /// (the checkpoint is handed out first, and kept).
+    ///
+    /// A total other than one already known is refused with
+    /// [`UsageError::TotalMismatch`] and changes nothing.
+    pub fn handle_read_ahead(&mut self, total: Option<u64>) -> Result<(), UsageError> {
+        let Some(total) = total else {
+            return Ok(());
+        };
+        if self.total.is_some() {
+            return self.set_total(total);
+        }
+        let held = self.persisted.max(self.sent_high);
+        if total < held {
+            self.abandon(SourceError::EndedEarly { total, held }.into());
+            return Ok(());
+        }
+        self.set_total(total)
+    }
+
+    /// Reports that the driver could not read the source (for a request's
+    /// body, a checksum, a read ahead, or the check before a request). The
+    /// request in flight, if any, is abandoned; the core then hands out the
+    /// current checkpoint to keep, and ends with
+    /// [`SourceError::Unreadable`]: the driver reports its own error, and the
+    /// upload resumes from the checkpoint once the source reads again.
+    pub fn handle_source_error(&mut self) {
+        self.abandon(SourceError::Unreadable.into());
+    }
+
+    /// Stops the upload because the driver's user asked (a blocking driver's
+    /// stop handle, a Ctrl-C): the request in flight, if any, is abandoned,
+    /// the core hands out the current checkpoint to keep, then ends with
+    /// [`Error::Interrupted`]. Running the same upload again resumes it. A
+    /// driver whose upload is stopped by dropping it (an async future) calls
+    /// nothing: the last checkpoint it stored stays.
+    pub fn interrupt(&mut self) {
+        self.abandon(Error::Interrupted);
+    }
+
+    /// Ends the upload with `error` on the driver's word, keeping the
+    /// current checkpoint.
+    fn abandon(&mut self, error: Error) {
+        if self.end.is_some() {
+            return;
+        }
+        self.in_flight = None;
+        self.wait_until = None;
+        self.keep_checkpoint = true;
+        self.end = Some(Err(error));
+    }
+
+    /// Once the upload has ended: what the checkpoint needs (once), then the
+    /// end itself.
+    fn ended(&mut self) -> Option<Action> {
+        let end = self.end.as_ref()?;
+        if !self.end_told {
+            self.end_told = true;
+            if matches!(end, Ok(_) | Err(Error::SessionGone | Error::Cancelled)) {
+                return Some(Action::RemoveCheckpoint);
+            }
+            if self.keep_checkpoint {
+                return Some(Action::Checkpoint(self.checkpoint()));
+            }
+        }
+        Some(match end {
+            Ok(outcome) => Action::Done(outcome.clone()),
+            Err(error) => Action::Failed(error.clone()),
+        })
+    }
+
+    /// The offset to read a source of unknown length ahead to, when it grew
+    /// since last asked: one chunk and a byte past the persisted offset, so
+    /// the end is found before the chunk that reaches it is planned.
+    /// Deleting a session needs no source.
+    fn read_ahead_due(&mut self) -> Option<u64> {
+        if self.total.is_some() || matches!(self.state, State::Cancel) {
+            return None;
+        }
+        let to = self
+            .persisted
+            .saturating_add(self.chunk_size)
+            .saturating_add(1);
+        if to <= self.read_ahead_asked {
+            return None;
+        }
+        self.read_ahead_asked = to;
+        Some(to)
+    }
+
+    /// A URL a server handed out, checked as it arrives.
+    fn check_handed_out(&self, url: &str) -> Result<(), Error> {
+        check_url_text(url, self.config.allow_insecure_http)
     }
 
     /// Cancels the upload: the request in flight is abandoned (its answer
@@ -536,9 +650,9 @@ impl Upload {
         self.total
     }
 
-    /// The size of data requests. A driver streaming a source of unknown
-    /// length reads ahead to `persisted() + chunk_size() + 1` bytes before
-    /// polling, and calls [`Upload::set_total`] when it finds the end first.
+    /// The size of data requests. A source of unknown length is read ahead
+    /// one chunk and a byte past the persisted offset: see
+    /// [`Action::ReadAhead`].
     #[must_use]
     pub fn chunk_size(&self) -> u64 {
         self.chunk_size
@@ -578,10 +692,19 @@ impl Upload {
     // --- requests ---------------------------------------------------------
 
     fn start(&mut self, purpose: Purpose, flight: Flight, http: http::Request<Body>) -> Action {
+        if let Err(e) = check_url(http.uri(), self.config.allow_insecure_http) {
+            return self.fail_now(e);
+        }
         let id = RequestId(self.next_id);
         self.next_id = self.next_id.wrapping_add(1);
         self.in_flight = Some((id, flight));
-        Action::Send(Request { id, purpose, http })
+        let check_source = matches!(http.body(), Body::Source(_)) || purpose == Purpose::Register;
+        Action::Send(Request {
+            id,
+            purpose,
+            check_source,
+            http,
+        })
     }
 
     fn send_create_session(&mut self) -> Action {
@@ -751,6 +874,9 @@ impl Upload {
     }
 
     fn session_created(&mut self, session: UploadSession) {
+        if let Err(e) = self.check_handed_out(session.upload_url.expose()) {
+            return self.fail(e);
+        }
         self.chunk_size = self.pick_chunk_size(session.chunk_size_recommended);
         self.events.push_back(Event::SessionStarted {
             expires_at: Some(session.expires_at),
@@ -770,6 +896,9 @@ impl Upload {
     }
 
     fn initiated(&mut self, url: String, now: Instant) {
+        if let Err(e) = self.check_handed_out(&url) {
+            return self.fail(e);
+        }
         let lifetime = self.protocol.rules().session_lifetime;
         let expires_at = self.clock.wall(now).checked_add(lifetime);
         self.events.push_back(Event::SessionStarted {
@@ -1026,7 +1155,7 @@ impl Upload {
 
     fn fail_now(&mut self, error: Error) -> Action {
         self.fail(error.clone());
-        Action::Failed(error)
+        self.ended().unwrap_or(Action::Failed(error))
     }
 
     fn pick_chunk_size(&self, recommended: Option<u64>) -> u64 {
@@ -1142,6 +1271,35 @@ fn format1_flow_of(target: &Target) -> Format1Flow {
         Target::FileApi(_) => Format1Flow::FileApi,
         _ => Format1Flow::Gcs,
     }
+}
+
+/// The https rule for one request URI: [`Error::Insecure`] when refused.
+fn check_url(uri: &http::Uri, allow_insecure_http: bool) -> Result<(), Error> {
+    if url_policy::is_allowed(uri, allow_insecure_http) {
+        return Ok(());
+    }
+    Err(Error::Insecure {
+        host: uri.host().unwrap_or_default().to_owned(),
+    })
+}
+
+/// The https rule for a URL not yet parsed. One that does not parse is
+/// refused elsewhere: by `validate`, or when a request is built with it.
+fn check_url_text(url: &str, allow_insecure_http: bool) -> Result<(), Error> {
+    match url.parse::<http::Uri>() {
+        Ok(uri) => check_url(&uri, allow_insecure_http),
+        Err(_) => Ok(()),
+    }
+}
+
+/// The https rule for the URL a configuration names, before any request.
+fn check_configured_urls(config: &Config) -> Result<(), Error> {
+    let url = match &config.target {
+        Target::FileApi(api) => api.api_base.as_str(),
+        Target::GcsInitiate(init) => init.endpoint.as_str(),
+        Target::GcsSession(url) => url.expose(),
+    };
+    check_url_text(url, config.allow_insecure_http)
 }
 
 fn validate(config: &Config) -> Result<(), ConfigError> {

@@ -47,6 +47,8 @@ fn next_request(up: &mut Upload, now: Instant) -> Request {
             }
             Action::Checkpoint(_) => {}
             Action::Checksum(r) => up.feed_checksum(r.start, &vec![0; (r.end - r.start) as usize]),
+            // These tests tell a stream's total with `set_total` themselves.
+            Action::ReadAhead { .. } => up.handle_read_ahead(None).unwrap(),
             other => panic!("expected a request, got {other:?}"),
         }
     }
@@ -56,9 +58,21 @@ fn failed(up: &mut Upload, now: Instant) -> Error {
     loop {
         match up.poll_action(now) {
             Action::Failed(e) => return e,
-            Action::Checkpoint(_) => {}
+            Action::Checkpoint(_) | Action::RemoveCheckpoint => {}
             other => panic!("expected failure, got {other:?}"),
         }
+    }
+}
+
+/// The outcome, after the removal of the checkpoint the core asks for first.
+fn done(up: &mut Upload, now: Instant) -> resumable_core::Outcome {
+    assert!(
+        matches!(up.poll_action(now), Action::RemoveCheckpoint),
+        "the checkpoint is removed before the end"
+    );
+    match up.poll_action(now) {
+        Action::Done(outcome) => outcome,
+        other => panic!("expected the end, got {other:?}"),
     }
 }
 
@@ -527,7 +541,7 @@ fn a_stream_of_unknown_length_names_its_total_at_the_end() {
     assert_eq!(header(&c, "content-range"), "bytes 262144-262148/262149");
     up.handle_response(c.id, response(201, &[], &zero_object(UNIT + 5)), now)
         .unwrap();
-    assert!(matches!(up.poll_action(now), Action::Done(o) if o.object.size == UNIT + 5));
+    assert_eq!(done(&mut up, now).object.size, UNIT + 5);
 
     // Ends exactly on a chunk boundary: finish with `bytes */T`.
     let (mut up, now) = raw(None);
@@ -545,7 +559,7 @@ fn a_stream_of_unknown_length_names_its_total_at_the_end() {
     );
     up.handle_response(f.id, response(200, &[], &zero_object(UNIT)), now)
         .unwrap();
-    assert!(matches!(up.poll_action(now), Action::Done(_)));
+    done(&mut up, now);
 }
 
 #[test]
@@ -563,7 +577,7 @@ fn an_empty_raw_upload_finishes_with_bytes_star_slash_zero() {
     assert_eq!(header(&f, "content-range"), "bytes */0");
     up.handle_response(f.id, response(200, &[], &zero_object(0)), now)
         .unwrap();
-    assert!(matches!(up.poll_action(now), Action::Done(_)));
+    done(&mut up, now);
 }
 
 #[test]
@@ -870,7 +884,7 @@ fn an_object_without_crc32c_is_refused_unless_allowed() {
     let c = next_request(&mut up, now);
     up.handle_response(c.id, response(200, &[], r#"{"size":"262144"}"#), now)
         .unwrap();
-    assert!(matches!(up.poll_action(now), Action::Done(_)));
+    done(&mut up, now);
 }
 
 #[test]
@@ -1615,4 +1629,287 @@ fn a_bare_session_is_named_by_a_hash_never_by_its_url() {
         mismatch(Upload::resume(other, cp, now, wall0())),
         "written for another destination"
     );
+}
+
+// --- what the core decides for every driver ----------------------------------
+
+/// A file-API upload of `size` bytes in `UNIT` chunks without faults, done.
+fn clean_file_api_run(size: u64) -> sim::Run {
+    let mut cfg = sim::file_api_config(size);
+    cfg.chunking = Chunking::Fixed(UNIT);
+    let data = sim::source(size as usize, 8);
+    let run = sim::drive(
+        &mut Server::new(),
+        cfg,
+        &data,
+        |_, _| Fault::None,
+        |_| false,
+        100,
+    );
+    assert!(matches!(run.result, Some(Ok(_))));
+    run
+}
+
+/// A bare session upload of `total` bytes whose first status query got
+/// `answer`.
+fn queried(total: Option<u64>, answer: http::Response<Bytes>) -> (Upload, Instant) {
+    let (mut up, now) = raw(total);
+    let q = next_request(&mut up, now);
+    up.handle_response(q.id, answer, now).unwrap();
+    (up, now)
+}
+
+/// A GCS initiation of a 1-byte object at `endpoint`.
+fn initiate(endpoint: &str) -> Config {
+    let init = GcsInitiate {
+        endpoint: endpoint.into(),
+        bucket: "b".into(),
+        object: "o".into(),
+        ..Default::default()
+    };
+    Config::gcs_initiate(init, Some(1))
+}
+
+fn session_body(upload_url: &str) -> String {
+    format!(
+        r#"{{"upload_url":"{upload_url}","gcs_path":"p","file_id":"f",
+        "expires_at":"2099-01-01T00:00:00Z","max_file_size":50,"upload_type":"resumable",
+        "chunk_size_recommended":262144}}"#
+    )
+}
+
+#[test]
+fn a_stream_is_read_ahead_a_chunk_and_a_byte_past_the_persisted_offset() {
+    let (mut up, now) = raw(None);
+    let Action::ReadAhead { to } = up.poll_action(now) else {
+        panic!("a stream is read ahead before the first request")
+    };
+    assert_eq!(to, UNIT + 1);
+    up.handle_read_ahead(None).unwrap();
+    // Asked once per offset: the query and the first chunk need no more.
+    let Action::Send(q) = up.poll_action(now) else {
+        panic!("expected the status query")
+    };
+    assert_eq!(header(&q, "content-range"), "bytes */*");
+    up.handle_response(q.id, response(308, &[], ""), now)
+        .unwrap();
+    let Action::Send(c) = up.poll_action(now) else {
+        panic!("expected the first chunk")
+    };
+    assert_eq!(header(&c, "content-range"), "bytes 0-262143/*");
+    up.feed_checksum(0, &vec![0; UNIT as usize]);
+    up.handle_response(c.id, response(308, &[("range", "bytes=0-262143")], ""), now)
+        .unwrap();
+    assert!(matches!(up.poll_action(now), Action::Checkpoint(_)));
+    let Action::ReadAhead { to } = up.poll_action(now) else {
+        panic!("read ahead again once the offset moved")
+    };
+    assert_eq!(to, 2 * UNIT + 1);
+    up.handle_read_ahead(Some(UNIT + 5)).unwrap();
+    assert_eq!(up.total(), Some(UNIT + 5));
+    // The end found, the next chunk is the last, and nothing is read ahead.
+    let c = next_request(&mut up, now);
+    assert_eq!(header(&c, "content-range"), "bytes 262144-262148/262149");
+    up.handle_response(c.id, response(201, &[], &zero_object(UNIT + 5)), now)
+        .unwrap();
+    assert_eq!(done(&mut up, now).object.size, UNIT + 5);
+
+    // A source of known size is never read ahead.
+    let run = clean_file_api_run(3 * UNIT);
+    assert!(run.read_aheads.is_empty(), "{:?}", run.read_aheads);
+}
+
+#[test]
+fn a_stream_ending_below_what_the_server_holds_fails_typed_keeping_its_checkpoint() {
+    let (mut up, now) = queried(None, response(308, &[], ""));
+    let c = next_request(&mut up, now);
+    up.handle_response(c.id, response(308, &[("range", "bytes=0-262143")], ""), now)
+        .unwrap();
+    assert!(matches!(up.poll_action(now), Action::Checkpoint(_)));
+    assert!(matches!(up.poll_action(now), Action::ReadAhead { to } if to == 2 * UNIT + 1));
+    up.handle_read_ahead(Some(10)).unwrap();
+    let Action::Checkpoint(kept) = up.poll_action(now) else {
+        panic!("the checkpoint to keep comes before the end")
+    };
+    assert_eq!(kept.persisted, UNIT);
+    let ended = Error::Source(SourceError::EndedEarly {
+        total: 10,
+        held: UNIT,
+    });
+    assert!(matches!(up.poll_action(now), Action::Failed(e) if e == ended));
+    assert!(matches!(up.poll_action(now), Action::Failed(e) if e == ended));
+}
+
+#[test]
+fn the_checkpoint_is_removed_when_done_or_the_session_is_gone_and_kept_otherwise() {
+    // Done: removed once, after the last checkpoint, before the end.
+    let run = clean_file_api_run(2 * UNIT + 7);
+    assert_eq!(run.removals, 1);
+
+    // A bare session that is gone cannot be replaced: nothing to resume.
+    let (mut up, now) = queried(Some(UNIT), response(404, &[], ""));
+    assert!(matches!(up.poll_action(now), Action::RemoveCheckpoint));
+    for _ in 0..2 {
+        assert!(matches!(
+            up.poll_action(now),
+            Action::Failed(Error::SessionGone)
+        ));
+    }
+
+    // Cancelled: the session is deleted, and so is the checkpoint.
+    let (mut up, now) = queried(Some(UNIT), response(308, &[], ""));
+    up.cancel();
+    let d = next_request(&mut up, now);
+    assert_eq!((d.purpose, d.check_source), (Purpose::Cancel, false));
+    up.handle_response(d.id, response(499, &[], ""), now)
+        .unwrap();
+    assert!(matches!(up.poll_action(now), Action::RemoveCheckpoint));
+    assert!(matches!(
+        up.poll_action(now),
+        Action::Failed(Error::Cancelled)
+    ));
+
+    // Refused: the session may be fine, the checkpoint stays.
+    let (mut up, now) = queried(Some(UNIT), response(403, &[], ""));
+    assert!(matches!(
+        up.poll_action(now),
+        Action::Failed(Error::Rejected { status: 403, .. })
+    ));
+}
+
+#[test]
+fn a_source_failure_abandons_the_request_and_hands_out_the_checkpoint_to_keep() {
+    let (mut up, now) = queried(
+        Some(2 * UNIT),
+        response(308, &[("range", "bytes=0-262143")], ""),
+    );
+    let c = next_request(&mut up, now);
+    assert_eq!(c.http.body(), &Body::Source(UNIT..2 * UNIT));
+    up.handle_source_error();
+    let Action::Checkpoint(kept) = up.poll_action(now) else {
+        panic!("the checkpoint to keep comes before the end")
+    };
+    assert_eq!(kept.persisted, UNIT);
+    assert_eq!(failed(&mut up, now), Error::Source(SourceError::Unreadable));
+    // The abandoned request's late answer changes nothing.
+    assert_eq!(
+        up.handle_response(c.id, response(200, &[], &zero_object(2 * UNIT)), now),
+        Err(UsageError::UnknownRequest)
+    );
+    assert_eq!(failed(&mut up, now), Error::Source(SourceError::Unreadable));
+}
+
+#[test]
+fn an_interrupt_hands_out_the_checkpoint_then_ends_interrupted() {
+    let (mut up, now) = queried(Some(UNIT), response(503, &[], ""));
+    assert!(matches!(up.poll_action(now), Action::Wait(_)));
+    up.interrupt();
+    let Action::Checkpoint(kept) = up.poll_action(now) else {
+        panic!("the checkpoint to keep comes before the end")
+    };
+    assert_eq!(kept.persisted, 0);
+    assert!(matches!(
+        up.poll_action(now),
+        Action::Failed(Error::Interrupted)
+    ));
+    // Ended is ended: a later source failure changes nothing.
+    up.handle_source_error();
+    assert!(matches!(
+        up.poll_action(now),
+        Action::Failed(Error::Interrupted)
+    ));
+}
+
+#[test]
+fn the_source_is_checked_before_data_and_register_only() {
+    let now = Instant::now();
+    let mut up = Upload::new(sim::file_api_config(10), now, wall0()).unwrap();
+    let s = next_request(&mut up, now);
+    assert_eq!((s.purpose, s.check_source), (Purpose::CreateSession, false));
+    let body = session_body("https://u.example/x?upload_id=1");
+    up.handle_response(s.id, response(200, &[], &body), now)
+        .unwrap();
+    let c = next_request(&mut up, now);
+    assert_eq!((c.purpose, c.check_source), (Purpose::Chunk, true));
+    up.handle_response(c.id, response(503, &[], ""), now)
+        .unwrap();
+    let Action::Wait(later) = up.poll_action(now) else {
+        panic!("expected a backoff")
+    };
+    let q = next_request(&mut up, later);
+    assert_eq!((q.purpose, q.check_source), (Purpose::Query, false));
+    up.handle_response(q.id, response(200, &[], &zero_object(10)), later)
+        .unwrap();
+    let r = next_request(&mut up, later);
+    assert_eq!((r.purpose, r.check_source), (Purpose::Register, true));
+
+    let mut up = Upload::new(initiate("https://storage.example"), now, wall0()).unwrap();
+    let i = next_request(&mut up, now);
+    assert_eq!((i.purpose, i.check_source), (Purpose::Initiate, false));
+}
+
+#[test]
+fn plain_http_is_refused_before_any_request_except_to_loopback_or_when_allowed() {
+    let now = Instant::now();
+    let new = |cfg: Config| Upload::new(cfg, now, wall0());
+    let insecure = |host: &str| Error::Insecure { host: host.into() };
+    let session = |url: &str| Config::gcs_session(SessionUrl::new(url), Some(1));
+    assert_eq!(
+        new(session("http://upload.example/x?upload_id=1")).unwrap_err(),
+        insecure("upload.example")
+    );
+    let mut api = sim::file_api_config(10);
+    if let resumable_core::Target::FileApi(a) = &mut api.target {
+        a.api_base = "http://api.example".into();
+    }
+    assert_eq!(new(api.clone()).unwrap_err(), insecure("api.example"));
+    assert_eq!(
+        new(initiate("http://storage.example")).unwrap_err(),
+        insecure("storage.example")
+    );
+
+    assert!(new(session("http://127.0.0.1:9/x?upload_id=1")).is_ok());
+    assert!(new(session("http://[::1]:9/x?upload_id=1")).is_ok());
+    api.allow_insecure_http = true;
+    let mut up = new(api).unwrap();
+    let s = next_request(&mut up, now);
+    assert_eq!(s.http.uri().host(), Some("api.example"));
+}
+
+#[test]
+fn a_plain_http_url_a_server_hands_out_ends_the_upload_before_anything_goes_to_it() {
+    let now = Instant::now();
+    let insecure = Error::Insecure {
+        host: "uploads.example".into(),
+    };
+    // The file API's upload_url (`failed` panics on any request).
+    let mut up = Upload::new(sim::file_api_config(10), now, wall0()).unwrap();
+    let s = next_request(&mut up, now);
+    let body = session_body("http://uploads.example/x?upload_id=1");
+    up.handle_response(s.id, response(200, &[], &body), now)
+        .unwrap();
+    assert_eq!(failed(&mut up, now), insecure);
+    assert!(up.session().is_none(), "the refused session is not kept");
+
+    // A GCS initiation's Location.
+    let mut up = Upload::new(initiate("https://storage.example"), now, wall0()).unwrap();
+    let i = next_request(&mut up, now);
+    let location = [("location", "http://uploads.example/u?upload_id=1")];
+    up.handle_response(i.id, response(200, &location, ""), now)
+        .unwrap();
+    assert_eq!(failed(&mut up, now), insecure);
+
+    // A session kept in a checkpoint while http was allowed, resumed
+    // without: refused when a request to it would be built.
+    let mut allowed = sim::file_api_config(10);
+    allowed.allow_insecure_http = true;
+    let mut up = Upload::new(allowed, now, wall0()).unwrap();
+    let s = next_request(&mut up, now);
+    up.handle_response(s.id, response(200, &[], &body), now)
+        .unwrap();
+    let Action::Checkpoint(cp) = up.poll_action(now) else {
+        panic!("the new session is checkpointed")
+    };
+    let mut up = Upload::resume(sim::file_api_config(10), cp, now, wall0()).unwrap();
+    assert_eq!(failed(&mut up, now), insecure);
 }

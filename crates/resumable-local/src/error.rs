@@ -16,7 +16,7 @@ pub enum UploadError {
     /// The checkpoint is kept unless the session is gone or cancelled, so
     /// running the same upload again resumes it.
     #[error(transparent)]
-    Upload(#[from] resumable_core::Error),
+    Upload(resumable_core::Error),
     /// The source could not be read. Fix the source, then upload again.
     #[error("cannot read the source: {0}")]
     Source(#[source] io::Error),
@@ -77,6 +77,23 @@ pub enum UploadError {
     /// configuration); nothing was sent.
     #[error(transparent)]
     TransportSetup(#[from] TransportSetupError),
+}
+
+/// The engine's error as a driver reports it: the cases a user handles
+/// alike in every driver get their own variant ([`UploadError::Changed`],
+/// [`UploadError::Insecure`], [`UploadError::Interrupted`]); the rest are
+/// [`UploadError::Upload`].
+impl From<resumable_core::Error> for UploadError {
+    fn from(error: resumable_core::Error) -> Self {
+        use resumable_core::{Error, SourceError};
+        match error {
+            // Found while resuming: the same error as a changed fingerprint.
+            Error::Source(SourceError::Changed) => Self::Changed,
+            Error::Insecure { host } => Self::Insecure { host },
+            Error::Interrupted => Self::Interrupted,
+            other => Self::Upload(other),
+        }
+    }
 }
 
 impl From<LockError> for UploadError {

@@ -15,7 +15,7 @@
 //! | [`FileApiTarget`], [`checkpoint_key`] | the application file API a file goes to, and the key its checkpoint is stored under (the same in both drivers, so either resumes the other's uploads) |
 //! | [`UploadError`], [`TransportSetupError`] | why an upload through either driver ended without success |
 //! | [`Secret`], [`Event`], [`Chunking`], [`RetryPolicy`], [`Outcome`], [`Error`], … | the engine's types an upload names, re-exported from `resumable-core` so that a driver is the one dependency |
-//! | [`driver`] | for writers of drivers: the engine's progress events, logged to `tracing` and handed to a callback |
+//! | [`driver`] | for writers of drivers: an uploader's settings and the upload they start (new, resumed or cancelling), an action the pump could not carry out handed back to the engine, the engine's progress events logged to `tracing` and handed to a callback |
 //!
 //! Each driver re-exports this crate's root whole (`pub use resumable_local::*`),
 //! so both offer the same names and cannot drift apart.

@@ -1,6 +1,7 @@
 //! One request and its answer: the body streamed in frames from the source
 //! while the response is awaited, under the stall timeout.
 
+use std::io;
 use std::ops::Range;
 use std::time::Duration;
 
@@ -11,7 +12,6 @@ use tokio::time::Instant;
 use crate::body::RequestBody;
 use crate::source::AsyncSource;
 use crate::transport::AsyncTransport;
-use resumable_local::UploadError;
 
 /// The size of one body frame read from the source.
 pub(crate) const FRAME_SIZE: usize = 128 * 1024;
@@ -43,7 +43,7 @@ impl<S: AsyncSource + ?Sized> Exchange<'_, S> {
         self,
         transport: &mut T,
         request: http::Request<Body>,
-    ) -> Result<Result<http::Response<Bytes>, TransportError>, UploadError> {
+    ) -> Result<Result<http::Response<Bytes>, TransportError>, io::Error> {
         let (parts, body) = request.into_parts();
         let (feed, body) = match body {
             Body::Source(range) => {
@@ -71,11 +71,7 @@ impl<S: AsyncSource + ?Sized> Exchange<'_, S> {
                     let len = usize::try_from(end - pos)
                         .unwrap_or(usize::MAX)
                         .min(FRAME_SIZE);
-                    let frame = self
-                        .source
-                        .read_frame(pos, len, self.scratch)
-                        .await
-                        .map_err(UploadError::Source)?;
+                    let frame = self.source.read_frame(pos, len, self.scratch).await?;
                     // Time spent reading the source is not the transport's.
                     deadline = Instant::now() + stall;
                     Some(frame)

@@ -113,12 +113,18 @@
 //!   checkpoint, and hold it until they return or their future is dropped.
 //!   A second upload of the same file meanwhile, in this process or
 //!   another, fails with [`UploadError::Busy`] and touches nothing.
-//! - **Streams of unknown length** are read one chunk and one byte ahead of
-//!   the persisted offset, so the engine learns the total
-//!   ([`resumable_core::Upload::set_total`]) before it plans the last chunk.
+//! - **Streams of unknown length** are read ahead where the engine asks
+//!   ([`resumable_core::Action::ReadAhead`]: one chunk and one byte past the
+//!   persisted offset), so it learns the total before it plans the last
+//!   chunk.
+//! - **Checkpoints are removed** when the engine says so
+//!   ([`resumable_core::Action::RemoveCheckpoint`]: done, or the session
+//!   gone or cancelled), and kept as of the failure when the source cannot
+//!   be read; a failed removal is a warning.
 //! - **Events** go to the [`Uploader::on_event`] callback and to `tracing`.
 //!
-//! To stop an upload, drop its future: the checkpoint stays, and running
+//! To stop an upload, drop its future: the last checkpoint saved stays
+//! (the engine is not told, so nothing newer is saved), and running
 //! the same upload again resumes it. To give it up, [`Uploader::cancel`] it
 //! by its checkpoint key: its session is deleted.
 //!
@@ -127,8 +133,9 @@
 //! - The API key goes to the file API only (`X-API-Key`), never to the
 //!   upload host; the session URL is its own credential.
 //! - Every URL must be `https`, except to loopback hosts, unless
-//!   [`Uploader::allow_insecure_http`] is set
-//!   ([`resumable_core::url_policy`]); a refused URL is
+//!   [`Uploader::allow_insecure_http`] is set (the engine applies
+//!   [`resumable_core::url_policy`] to every URL, configured or handed out
+//!   by a server); a refused URL is
 //!   [`UploadError::Insecure`] and nothing is sent to it.
 //! - Response bodies are capped at [`resumable_core::MAX_RESPONSE_BODY`].
 //! - Logs (`tracing` spans and events) carry offsets, statuses and the

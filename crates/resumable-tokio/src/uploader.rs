@@ -3,21 +3,17 @@
 //! meaning, as `resumable-blocking`'s `Uploader`, made async.
 
 use std::fmt;
-use std::hash::{BuildHasher as _, RandomState};
 use std::path::Path;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::Duration;
 
-use http::{HeaderName, HeaderValue};
-use resumable_core::{
-    Checkpoint, Chunking, Config, Error, Event, GcsInitiate, Outcome, RetryPolicy, SessionUrl,
-    SourceError, Upload,
-};
+use resumable_core::{Checkpoint, Config, GcsInitiate, Outcome, SessionUrl, Upload};
+use resumable_local::driver::{self, EventCallback, Settings};
 use resumable_local::{
     CheckpointStore, FileApiTarget, TransportSetupError, UploadError, checkpoint_key,
 };
 use tracing::Instrument as _;
 
-use crate::pump::{EventCallback, Pump, now};
+use crate::pump::{Pump, now};
 use crate::source::{AsyncSource, BytesSource, FileSource};
 use crate::store::{HeldLock, SharedStore, off_runtime};
 use crate::transport::AsyncTransport;
@@ -63,29 +59,24 @@ impl<T> Slot<T> {
 /// uploader runs one upload at a time and can be reused; its connections
 /// are kept alive between uploads.
 ///
-/// To stop an upload, drop its future: the last checkpoint stays in the
-/// store, and the same call later resumes where the server says it
+/// To stop an upload, drop its future: the last checkpoint the engine
+/// handed out stays in the store (the engine is not told, so nothing newer
+/// is saved), and the same call later resumes where the server says it
 /// stopped. To give the upload up instead, [`cancel`](Self::cancel) it by
 /// its checkpoint key, which deletes its session.
 pub struct Uploader<T> {
     transport: Slot<T>,
     stall_timeout: Duration,
-    chunking: Chunking,
-    retry: RetryPolicy,
+    settings: Settings,
     store: Option<SharedStore>,
     on_event: Option<EventCallback>,
-    upload_headers: http::HeaderMap,
-    allow_insecure_http: bool,
-    verify_resumed_prefix: bool,
 }
 
 impl<T> fmt::Debug for Uploader<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Uploader")
-            .field("chunking", &self.chunking)
-            .field("retry", &self.retry)
+            .field("settings", &self.settings)
             .field("stall_timeout", &self.stall_timeout)
-            .field("allow_insecure_http", &self.allow_insecure_http)
             .finish_non_exhaustive()
     }
 }
@@ -134,31 +125,13 @@ impl<T: AsyncTransport> Uploader<T> {
         Self {
             transport,
             stall_timeout: DEFAULT_STALL_TIMEOUT,
-            chunking: Chunking::Auto,
-            retry: RetryPolicy::default(),
+            settings: Settings::default(),
             store: None,
             on_event: None,
-            upload_headers: http::HeaderMap::new(),
-            allow_insecure_http: false,
-            verify_resumed_prefix: true,
         }
     }
 
-    /// How the bytes are split into requests (default: the server's
-    /// recommended chunk size, else 8 MiB; [`Chunking::SingleRequest`]
-    /// streams everything in one request).
-    #[must_use]
-    pub fn chunking(mut self, chunking: Chunking) -> Self {
-        self.chunking = chunking;
-        self
-    }
-
-    /// How failures are retried: attempts, time budget, backoff delays.
-    #[must_use]
-    pub fn retry(mut self, retry: RetryPolicy) -> Self {
-        self.retry = retry;
-        self
-    }
+    resumable_local::uploader_settings!();
 
     /// Keeps checkpoints in `store`, so an interrupted upload resumes: a
     /// `FileCheckpointStore` survives the process. The store is called on
@@ -166,44 +139,6 @@ impl<T: AsyncTransport> Uploader<T> {
     #[must_use]
     pub fn checkpoint_store(mut self, store: impl CheckpointStore + Send + 'static) -> Self {
         self.store = Some(SharedStore::new(store));
-        self
-    }
-
-    /// Calls `f` with every progress event ([`Event::Persisted`],
-    /// [`Event::Retrying`], …) as it happens. Keep it quick: the upload
-    /// waits for it.
-    #[must_use]
-    pub fn on_event(mut self, f: impl FnMut(&Event) + Send + 'static) -> Self {
-        self.on_event = Some(Box::new(f));
-        self
-    }
-
-    /// Adds a header to every request to the upload host (never to the file
-    /// API), e.g. for a proxy or a signed-URL session.
-    #[must_use]
-    pub fn upload_header(mut self, name: HeaderName, value: HeaderValue) -> Self {
-        self.upload_headers.append(name, value);
-        self
-    }
-
-    /// Allows plain `http` to hosts other than loopback. Requests carry
-    /// credentials (the API key, the session URL): only do this on a
-    /// network you trust.
-    #[must_use]
-    pub fn allow_insecure_http(mut self, allow: bool) -> Self {
-        self.allow_insecure_http = allow;
-        self
-    }
-
-    /// Whether a resumed upload first reads the bytes its checkpoint hashed
-    /// again and compares them (on by default, for sources that can be read
-    /// again): a file rewritten with its size and modification time kept then
-    /// fails with [`UploadError::Changed`] instead of resuming into a mixed
-    /// object. It costs one read of the persisted part of the file; see
-    /// `Config::verify_resumed_prefix`.
-    #[must_use]
-    pub fn verify_resumed_prefix(mut self, verify: bool) -> Self {
-        self.verify_resumed_prefix = verify;
         self
     }
 
@@ -232,7 +167,7 @@ impl<T: AsyncTransport> Uploader<T> {
     /// Uploads `source` to an existing resumable session. It starts with a
     /// status query, so calling it again with the same URL after a failure
     /// resumes it. A session that is gone cannot be replaced:
-    /// [`Error::SessionGone`].
+    /// [`Error::SessionGone`](resumable_core::Error::SessionGone).
     pub async fn upload_to_session(
         &mut self,
         url: SessionUrl,
@@ -257,26 +192,23 @@ impl<T: AsyncTransport> Uploader<T> {
     /// ([`CheckpointStore::lock`], on a blocking thread) and holds it until
     /// it returns or its future is dropped, resumes from the stored
     /// checkpoint and keeps it current; the checkpoint is removed when the
-    /// upload is done (or its session is gone for good), and kept when it
-    /// fails otherwise or its future is dropped. Another upload holding the
-    /// lock fails it with [`UploadError::Busy`] before anything is loaded or
+    /// upload is done (or its session is gone for good), kept as of the
+    /// failure when the source fails, and kept as last saved when it fails
+    /// otherwise or its future is dropped. Another upload holding the lock
+    /// fails it with [`UploadError::Busy`] before anything is loaded or
     /// sent.
     ///
     /// The uploader's chunking, retry policy and upload headers apply; the
     /// source gives the fingerprint and whether it can restart.
     pub async fn run(
         &mut self,
-        mut config: Config,
+        config: Config,
         source: &mut impl AsyncSource,
         checkpoint_key: Option<&str>,
     ) -> Result<Outcome, UploadError> {
-        config.chunking = self.chunking;
-        config.retry = self.retry;
-        config.upload_headers.extend(self.upload_headers.clone());
-        config.jitter_seed = RandomState::new().hash_one(Instant::now());
-        config.fingerprint = source.fingerprint();
-        config.restartable_source = source.is_restartable();
-        config.verify_resumed_prefix = self.verify_resumed_prefix && source.is_restartable();
+        let config = self
+            .settings
+            .config(config, source.fingerprint(), source.is_restartable());
         let key = checkpoint_key.filter(|_| self.store.is_some());
         let lock = self.lock(key).await?;
         let result = self.run_locked(config, source, key).await;
@@ -295,25 +227,8 @@ impl<T: AsyncTransport> Uploader<T> {
             Some(key) => self.load_checkpoint(key).await?,
             None => None,
         };
-        let (now, wall) = (now(), SystemTime::now());
-        let mut up = match resume {
-            Some(checkpoint) => {
-                tracing::info!(persisted = checkpoint.persisted, "resuming from checkpoint");
-                match Upload::resume(config, checkpoint, now, wall) {
-                    Err(Error::Source(SourceError::Changed)) => return Err(UploadError::Changed),
-                    other => other?,
-                }
-            }
-            None => Upload::new(config, now, wall)?,
-        };
-        let result = self.pump(&mut up, source, key).await;
-        if let (Err(UploadError::Source(_)), Some(key), Some(store)) = (&result, key, &self.store) {
-            store
-                .save(key, up.checkpoint())
-                .await
-                .map_err(UploadError::Checkpoint)?;
-        }
-        result
+        let mut up = self.settings.start(config, resume, now())?;
+        self.pump(&mut up, source, key).await
     }
 
     /// The checkpoint stored under `key`, if a store is set and holds one.
@@ -341,17 +256,9 @@ impl<T: AsyncTransport> Uploader<T> {
         let Some(checkpoint) = self.load_checkpoint(key).await? else {
             return Ok(false);
         };
-        if let Some(session) = &checkpoint.session {
-            let mut config = Config::gcs_session(session.upload_url.clone(), checkpoint.total);
-            config.retry = self.retry;
-            config.upload_headers.extend(self.upload_headers.clone());
-            let mut up = Upload::new(config, now(), SystemTime::now())?;
-            up.cancel();
+        if let Some(mut up) = self.settings.cancelling(&checkpoint, now())? {
             let mut nothing = BytesSource::new(bytes::Bytes::new());
-            match self.pump(&mut up, &mut nothing, None).await {
-                Err(UploadError::Upload(Error::Cancelled)) | Ok(_) => {}
-                Err(e) => return Err(e),
-            }
+            driver::cancelled(self.pump(&mut up, &mut nothing, None).await)?;
         }
         if let Some(store) = &self.store {
             store.remove(key).await.map_err(UploadError::Checkpoint)?;
@@ -398,7 +305,6 @@ impl<T: AsyncTransport> Uploader<T> {
             source,
             store: self.store.as_ref().zip(key),
             on_event: &mut self.on_event,
-            allow_insecure_http: self.allow_insecure_http,
             stall: self.stall_timeout,
         };
         pump.run(up).instrument(span).await

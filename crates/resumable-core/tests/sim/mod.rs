@@ -45,6 +45,10 @@ pub struct Run {
     pub transcript: Vec<String>,
     pub events: Vec<Event>,
     pub checkpoints: Vec<Checkpoint>,
+    /// How often the core said to remove the stored checkpoint.
+    pub removals: u32,
+    /// The offsets the core asked to read ahead to.
+    pub read_aheads: Vec<u64>,
     pub crashes: u32,
 }
 
@@ -124,6 +128,14 @@ pub fn drive(
                 ));
                 run.checkpoints.push(cp);
             }
+            // Neither touches the wire, so neither is in the transcript.
+            Action::ReadAhead { to } => {
+                run.read_aheads.push(to);
+                let len = data.len() as u64;
+                up.handle_read_ahead((len < to).then_some(len))
+                    .expect("one total");
+            }
+            Action::RemoveCheckpoint => run.removals += 1,
             Action::Wait(until) => {
                 run.transcript
                     .push(format!("wait {}ms", (until - now).as_millis()));
