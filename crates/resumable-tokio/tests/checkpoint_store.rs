@@ -9,7 +9,8 @@ use std::fs;
 use resumable_core::{
     CHECKPOINT_FORMAT, Checkpoint, Flow, RunningCrc32c, SessionRecord, SessionUrl,
 };
-use resumable_tokio::{CheckpointStore, FileCheckpointStore, MemoryCheckpointStore};
+use resumable_testkit::MemoryCheckpointStore;
+use resumable_tokio::{CheckpointStore, FileCheckpointStore};
 
 fn checkpoint(persisted: u64) -> Checkpoint {
     Checkpoint {
