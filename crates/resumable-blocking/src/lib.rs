@@ -11,9 +11,9 @@
 //! // The type is guessed from the extension, the name is the path's file
 //! // name; set `mime_type` or `filename` to choose them.
 //! let api = FileApiTarget::new(
-//!     "https://api.aitronos.com",
+//!     "https://api.example.com",
 //!     "org_123",
-//!     Secret::new(std::env::var("FREDDY_API_KEY")?),
+//!     Secret::new(std::env::var("FILE_API_KEY")?),
 //! );
 //! let mut uploader = Uploader::new()
 //!     .chunking(Chunking::Fixed(8 << 20))

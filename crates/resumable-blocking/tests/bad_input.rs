@@ -19,11 +19,11 @@ use catalogue::{
     emulator, file_in, is_root, retry, unreadable_as_nobody,
 };
 use resumable_blocking::{
-    BytesSource, MemoryCheckpointStore, Source, UploadError, Uploader, UreqTransport,
-    checkpoint_key,
+    BytesSource, Source, UploadError, Uploader, UreqTransport, checkpoint_key,
 };
 use resumable_core::{Chunking, Event};
 use resumable_emulator::EmulatorHandle;
+use resumable_testkit::MemoryCheckpointStore;
 
 fn uploader() -> Uploader<UreqTransport> {
     Uploader::new()

@@ -7,11 +7,12 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use resumable_blocking::{
-    BytesSource, FileApiTarget, FileCheckpointStore, LockHolder, MemoryCheckpointStore, ReadSource,
-    StopHandle, UploadError, Uploader,
+    BytesSource, FileApiTarget, FileCheckpointStore, LockHolder, ReadSource, StopHandle,
+    UploadError, Uploader,
 };
 use resumable_core::{Chunking, Error, Event, GcsInitiate, Preconditions, RetryPolicy, Secret};
 use resumable_emulator::{Emulator, EmulatorHandle, RequestKind, Storage};
+use resumable_testkit::MemoryCheckpointStore;
 
 const KEY: &str = "test-key";
 const UNIT: u64 = 256 * 1024;

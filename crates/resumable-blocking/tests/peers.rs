@@ -8,8 +8,9 @@ mod support {
 
 use std::sync::{Arc, Mutex};
 
-use resumable_blocking::{BytesSource, MemoryCheckpointStore, StopHandle, UploadError, Uploader};
+use resumable_blocking::{BytesSource, StopHandle, UploadError, Uploader};
 use resumable_core::{Chunking, Config, Event};
+use resumable_testkit::MemoryCheckpointStore;
 use support::peers::{Peer, data as peers_data};
 
 const UNIT: u64 = 256 * 1024;

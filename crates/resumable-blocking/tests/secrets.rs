@@ -17,11 +17,12 @@ use std::io;
 use std::sync::{Arc, Mutex, OnceLock};
 
 use resumable_blocking::{
-    BytesSource, CheckpointLock, CheckpointStore, LockError, MemoryCheckpointStore, RequestBody,
-    Transport, TransportError, UploadError, Uploader, UreqTransport, checkpoint_key,
+    BytesSource, CheckpointLock, CheckpointStore, LockError, RequestBody, Transport,
+    TransportError, UploadError, Uploader, UreqTransport, checkpoint_key,
 };
 use resumable_core::{Checkpoint, Chunking, Error, Event, SessionUrl};
 use resumable_emulator::{EmulatorHandle, RequestKind};
+use resumable_testkit::MemoryCheckpointStore;
 use shared::{
     Captured, KEY, UNIT, assert_clean, assert_key_stayed_home, assert_upload_host_got_no_key,
     builder, core_values_shown, fast_retries, file, kinds, secrets_of, shown, target,

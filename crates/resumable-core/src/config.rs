@@ -85,7 +85,7 @@ pub enum Target {
 /// The file-API flow's parameters.
 #[derive(Debug, Clone)]
 pub struct FileApi {
-    /// The API's base URL, e.g. `https://api.aitronos.com`.
+    /// The API's base URL, e.g. `https://api.example.com`.
     pub api_base: String,
     /// The organization the file belongs to.
     pub organization: String,

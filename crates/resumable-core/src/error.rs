@@ -223,9 +223,6 @@ pub enum ProtocolError {
     /// A response body is larger than any sane answer.
     #[error("response body of {0} bytes is larger than allowed")]
     BodyTooLarge(usize),
-    /// A status the protocol does not allow here.
-    #[error("unexpected status {0}")]
-    UnexpectedStatus(u16),
 }
 
 impl ProtocolError {

@@ -117,30 +117,19 @@ fn is_secret_param(name: &str) -> bool {
 /// `%XX` escapes (and `+` as a space) decoded; `None` when an escape is
 /// malformed or the result is not UTF-8.
 fn percent_decode(s: &str) -> Option<String> {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while let Some(&b) = bytes.get(i) {
-        match b {
-            b'%' => {
-                let hex = s.get(i + 1..i + 3)?;
-                if !hex.bytes().all(|h| h.is_ascii_hexdigit()) {
-                    return None;
-                }
-                out.push(u8::from_str_radix(hex, 16).ok()?);
-                i += 3;
-            }
-            b'+' => {
-                out.push(b' ');
-                i += 1;
-            }
-            _ => {
-                out.push(b);
-                i += 1;
-            }
-        }
+    // The crate passes a malformed escape through as it is, but a server may
+    // read it otherwise: such a name must not pass as harmless.
+    let well_formed = s.split('%').skip(1).all(|escape| {
+        let hex = escape.as_bytes().get(..2);
+        hex.is_some_and(|hex| hex.iter().all(u8::is_ascii_hexdigit))
+    });
+    if !well_formed {
+        return None;
     }
-    String::from_utf8(out).ok()
+    percent_encoding::percent_decode_str(&s.replace('+', " "))
+        .decode_utf8()
+        .ok()
+        .map(String::from)
 }
 
 impl fmt::Debug for SessionUrl {
@@ -190,6 +179,9 @@ mod tests {
             "https://up.example/u?name=a&UPLOAD%5fID=ABCsecret",
             "https://up.example/u?name=a&%75pload_id=ABCsecret",
             "https://up.example/u?name=a&%zzupload_id=ABCsecret",
+            "https://up.example/u?name=a&upload_id%=ABCsecret",
+            "https://up.example/u?name=a&upload_id%5=ABCsecret",
+            "https://up.example/u?name=a&upload_id%C3=ABCsecret",
         ] {
             let shown = SessionUrl::new(url).to_string();
             assert!(!shown.contains("ABCsecret"), "{shown}");

@@ -1,52 +1,41 @@
 //! Percent-encoding and query strings, the little of URLs the emulator needs.
 
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, percent_decode_str, utf8_percent_encode};
+
+/// Everything but RFC 3986 unreserved characters (`A-Z a-z 0-9 - . _ ~`).
+const NOT_UNRESERVED: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
 /// Percent-encodes everything but RFC 3986 unreserved characters.
 pub(crate) fn encode(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
-            out.push(char::from(b));
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
+    utf8_percent_encode(s, NOT_UNRESERVED).to_string()
 }
 
 /// Decodes `%XX` escapes (and `+` as a space when `plus_is_space`); `None` when
 /// an escape is malformed or the result is not UTF-8.
 pub(crate) fn decode(s: &str, plus_is_space: bool) -> Option<String> {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'%' => {
-                let hi = hex(*bytes.get(i + 1)?)?;
-                let lo = hex(*bytes.get(i + 2)?)?;
-                out.push(hi << 4 | lo);
-                i += 3;
-            }
-            b'+' if plus_is_space => {
-                out.push(b' ');
-                i += 1;
-            }
-            b => {
-                out.push(b);
-                i += 1;
-            }
-        }
+    // The crate passes a malformed escape through as it is; this server is strict.
+    let well_formed = s.split('%').skip(1).all(|escape| {
+        let hex = escape.as_bytes().get(..2);
+        hex.is_some_and(|hex| hex.iter().all(u8::is_ascii_hexdigit))
+    });
+    if !well_formed {
+        return None;
     }
-    String::from_utf8(out).ok()
-}
-
-fn hex(b: u8) -> Option<u8> {
-    match b {
-        b'0'..=b'9' => Some(b - b'0'),
-        b'a'..=b'f' => Some(b - b'a' + 10),
-        b'A'..=b'F' => Some(b - b'A' + 10),
-        _ => None,
-    }
+    let spaced;
+    let text = if plus_is_space {
+        spaced = s.replace('+', " ");
+        &spaced
+    } else {
+        s
+    };
+    percent_decode_str(text)
+        .decode_utf8()
+        .ok()
+        .map(String::from)
 }
 
 /// Decoded `key=value` pairs of a query string, in order; `None` if one is malformed.
@@ -109,6 +98,14 @@ mod tests {
         assert_eq!(decode("a+b", false).as_deref(), Some("a+b"));
         assert_eq!(decode("%zz", false), None);
         assert_eq!(decode("%4", false), None);
+        assert_eq!(decode("%", false), None);
+        assert_eq!(decode("a%C3", false), None);
+        assert_eq!(decode("%C3%bc%2b", false).as_deref(), Some("ü+"));
+        assert_eq!(decode("%2B+", true).as_deref(), Some("+ "));
+        assert_eq!(
+            encode("100% a?b#c&d=e+f~"),
+            "100%25%20a%3Fb%23c%26d%3De%2Bf~"
+        );
     }
 
     #[test]

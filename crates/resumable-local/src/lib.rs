@@ -10,7 +10,7 @@
 //! |---|---|
 //! | [`FileSource`], [`fingerprint`] | a file read at the offsets the engine asks for (positional reads), and the size and modification time that tell a changed file from the one an upload began with |
 //! | [`guess_mime`] | the MIME type a file is registered as, from its extension |
-//! | [`CheckpointStore`], [`FileCheckpointStore`], [`MemoryCheckpointStore`] | where checkpoints live between runs, so an interrupted upload resumes |
+//! | [`CheckpointStore`], [`FileCheckpointStore`] | where checkpoints live between runs, so an interrupted upload resumes |
 //! | [`CheckpointLock`], [`LockError`], [`LockHolder`] | one upload per checkpoint: a second one is refused, not run beside the first |
 //! | [`FileApiTarget`], [`checkpoint_key`] | the application file API a file goes to, and the key its checkpoint is stored under (the same in both drivers, so either resumes the other's uploads) |
 //! | [`UploadError`], [`TransportSetupError`] | why an upload through either driver ended without success |
@@ -35,7 +35,6 @@ mod target;
 
 pub use checkpoint_store::{
     CheckpointLock, CheckpointStore, FileCheckpointStore, LockError, LockHolder,
-    MemoryCheckpointStore,
 };
 pub use error::{TransportSetupError, UploadError};
 pub use file::{FileSource, fingerprint, guess_mime};

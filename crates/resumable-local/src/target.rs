@@ -11,7 +11,7 @@ use crate::file::guess_mime;
 /// `Uploader::upload_file`.
 #[derive(Debug, Clone)]
 pub struct FileApiTarget {
-    /// The API's base URL, e.g. `https://api.aitronos.com`.
+    /// The API's base URL, e.g. `https://api.example.com`.
     pub api_base: String,
     /// The organization.
     pub organization: String,

@@ -4,6 +4,13 @@
 //! are installed on first use into a virtualenv under the target directory,
 //! pinned, once per set of packages. A peer that cannot be installed fails
 //! the test that wanted it: these helpers panic, they never skip.
+//!
+//! [`MemoryCheckpointStore`] keeps checkpoints in memory, for the drivers'
+//! tests.
+
+mod memory_store;
+
+pub use memory_store::MemoryCheckpointStore;
 
 use std::fs::{self, File};
 use std::path::{Path, PathBuf};

@@ -21,9 +21,9 @@ use catalogue::{
 };
 use resumable_core::{Chunking, Event};
 use resumable_emulator::EmulatorHandle;
+use resumable_testkit::MemoryCheckpointStore;
 use resumable_tokio::{
-    AsyncSource, BytesSource, HyperTransport, MemoryCheckpointStore, UploadError, Uploader,
-    checkpoint_key,
+    AsyncSource, BytesSource, HyperTransport, UploadError, Uploader, checkpoint_key,
 };
 
 fn uploader() -> Uploader<HyperTransport> {

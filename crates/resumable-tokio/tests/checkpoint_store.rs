@@ -8,7 +8,8 @@ use std::fs;
 use std::time::{Instant, SystemTime};
 
 use resumable_core::{Checkpoint, Config, SessionUrl, Upload};
-use resumable_tokio::{CheckpointStore, FileCheckpointStore, MemoryCheckpointStore};
+use resumable_testkit::MemoryCheckpointStore;
+use resumable_tokio::{CheckpointStore, FileCheckpointStore};
 
 fn checkpoint(persisted: u64) -> Checkpoint {
     let url = SessionUrl::new("https://up.example/u?upload_id=SECRET");

@@ -6,7 +6,8 @@ use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
 use resumable_core::{Chunking, Config, Event, Outcome, SessionUrl, TransportErrorKind};
-use resumable_tokio::{BytesSource, MemoryCheckpointStore, ReadSource, UploadError};
+use resumable_testkit::MemoryCheckpointStore;
+use resumable_tokio::{BytesSource, ReadSource, UploadError};
 
 #[path = "support/mock.rs"]
 mod mock;

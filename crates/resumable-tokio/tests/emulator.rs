@@ -10,9 +10,10 @@ use resumable_core::{
     Chunking, Error, Event, GcsInitiate, Preconditions, ProtocolError, RetryPolicy, Secret,
 };
 use resumable_emulator::{Emulator, EmulatorHandle, RequestKind, Storage};
+use resumable_testkit::MemoryCheckpointStore;
 use resumable_tokio::{
-    FileApiTarget, FileCheckpointStore, LockHolder, MemoryCheckpointStore, ReadSource, UploadError,
-    Uploader, checkpoint_key,
+    FileApiTarget, FileCheckpointStore, LockHolder, ReadSource, UploadError, Uploader,
+    checkpoint_key,
 };
 use tokio::sync::mpsc;
 

@@ -11,9 +11,10 @@ use std::time::Duration;
 
 use resumable_core::{Checkpoint, Chunking, RetryPolicy, Secret};
 use resumable_emulator::{Emulator, Storage};
+use resumable_testkit::MemoryCheckpointStore;
 use resumable_tokio::{
-    CheckpointLock, CheckpointStore, FileApiTarget, LockError, MemoryCheckpointStore, UploadError,
-    Uploader, checkpoint_key,
+    CheckpointLock, CheckpointStore, FileApiTarget, LockError, UploadError, Uploader,
+    checkpoint_key,
 };
 
 /// A store whose saves after the first are slow; counts the saves started.

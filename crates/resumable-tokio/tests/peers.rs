@@ -12,9 +12,9 @@ use std::sync::{Arc, Mutex};
 use bytes::Bytes;
 use peers::{Peer, data as peers_data};
 use resumable_core::{Chunking, Config, Event, TransportError};
+use resumable_testkit::MemoryCheckpointStore;
 use resumable_tokio::{
-    AsyncTransport, BytesSource, CheckpointStore, HyperTransport, MemoryCheckpointStore,
-    RequestBody, Uploader,
+    AsyncTransport, BytesSource, CheckpointStore, HyperTransport, RequestBody, Uploader,
 };
 use tokio::sync::mpsc;
 

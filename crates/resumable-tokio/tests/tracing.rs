@@ -19,9 +19,9 @@ use std::time::Duration;
 
 use resumable_core::{Checkpoint, Chunking, Error, Event, TransportError};
 use resumable_emulator::{EmulatorHandle, RequestKind};
+use resumable_testkit::MemoryCheckpointStore;
 use resumable_tokio::{
-    AsyncTransport, HyperTransport, MemoryCheckpointStore, RequestBody, UploadError, Uploader,
-    checkpoint_key,
+    AsyncTransport, HyperTransport, RequestBody, UploadError, Uploader, checkpoint_key,
 };
 use shared::{
     Captured, UNIT, assert_clean, assert_key_stayed_home, builder, core_values_shown, fast_retries,
