@@ -188,7 +188,6 @@
 #![forbid(unsafe_code)]
 
 mod action;
-mod api;
 mod backoff;
 mod checkpoint;
 mod checksum;
@@ -203,10 +202,10 @@ mod protocol;
 mod secret;
 pub mod timestamp;
 mod upload;
+mod url;
 pub mod url_policy;
 
 pub use action::{Action, Body, Purpose, Request, RequestId};
-pub use api::{SessionError, UploadSession};
 pub use backoff::RetryPolicy;
 pub use checkpoint::{
     CHECKPOINT_FORMAT, Checkpoint, FileApiSession, Flow, Format1Flow, Protocol, SessionRecord,
@@ -219,6 +218,7 @@ pub use chunk::{
 pub use config::{Config, FileApi, Fingerprint, GCS_ENDPOINT, GcsInitiate, Preconditions, Target};
 pub use error::{ConfigError, Error, IntegrityError, ProtocolError, SourceError, UsageError};
 pub use event::{Event, RetryCause, TransportError, TransportErrorKind};
+pub use flow::file_api::{SessionError, UploadSession};
 pub use outcome::{File, ObjectMeta, Outcome};
 pub use protocol::gcs::content_range::ContentRangeError;
 pub use protocol::gcs::goog_hash::HashError;

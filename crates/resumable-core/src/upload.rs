@@ -20,7 +20,6 @@ use std::time::{Duration, Instant, SystemTime};
 use bytes::Bytes;
 
 use crate::action::{Action, Body, Purpose, Request, RequestId};
-use crate::api::{self, UploadSession};
 use crate::backoff::Backoff;
 use crate::checkpoint::{
     CHECKPOINT_FORMAT, Checkpoint, FileApiSession, Flow, Format1Flow, Protocol, SessionRecord,
@@ -31,10 +30,12 @@ use crate::clock::WallClock;
 use crate::config::{Config, Target};
 use crate::error::{ConfigError, Error, IntegrityError, ProtocolError, SourceError, UsageError};
 use crate::event::{Event, RetryCause, TransportErrorKind};
+use crate::flow::file_api::UploadSession;
 use crate::flow::file_api::{self, ApiAnswer};
 use crate::outcome::{File, ObjectMeta, Outcome};
 use crate::protocol::{self, Answer, Base, Sent};
 use crate::secret::SessionUrl;
+use crate::url;
 use crate::url_policy;
 
 /// The largest response body the core reads. Drivers must stop reading a
@@ -1314,7 +1315,7 @@ fn validate(config: &Config) -> Result<(), ConfigError> {
         }
         Target::GcsInitiate(init) => protocol::gcs::validate_initiate(init)?,
         Target::GcsSession(url) => {
-            if !api::is_absolute_http_url(url.expose()) {
+            if !url::is_absolute_http_url(url.expose()) {
                 return Err(ConfigError::BadUrl {
                     what: "the session URL",
                 });

@@ -25,6 +25,7 @@ use crate::error::ProtocolError;
 use crate::outcome::ObjectMeta;
 
 pub(crate) mod gcs;
+pub(crate) mod message;
 // `pub` for `crate::codecs` (fuzz targets, benches); without it, the
 // engine uses only part of them.
 #[cfg_attr(

@@ -14,12 +14,13 @@ use std::time::Duration;
 use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 
+use super::message::error_message;
 use super::{Answer, Base, BuildError, Rules, Sent, is_retryable, with_extra};
 use crate::action::Body;
-use crate::api;
 use crate::chunk::CHUNK_GRANULARITY;
 use crate::config::GcsInitiate;
 use crate::error::{ConfigError, ProtocolError};
+use crate::url;
 
 // `pub` for `crate::codecs` (fuzz targets, benches); without it, the
 // engine uses only part of them.
@@ -79,8 +80,8 @@ pub(crate) fn initiate(
     let mut uri = format!(
         "{}/upload/storage/v1/b/{}/o?uploadType=resumable&name={}",
         init.endpoint.trim_end_matches('/'),
-        api::percent_encode(&init.bucket),
-        api::percent_encode(&init.object),
+        url::percent_encode(&init.bucket),
+        url::percent_encode(&init.object),
     );
     // Integers need no percent-encoding.
     for (name, value) in init.preconditions.query_pairs() {
@@ -114,7 +115,7 @@ pub(crate) fn initiate(
 
 /// Checks an initiation's parameters, before any request.
 pub(crate) fn validate_initiate(init: &GcsInitiate) -> Result<(), ConfigError> {
-    if !api::is_absolute_http_url(&init.endpoint) {
+    if !url::is_absolute_http_url(&init.endpoint) {
         return Err(ConfigError::BadUrl {
             what: "the GCS endpoint",
         });
@@ -186,9 +187,9 @@ pub(crate) fn read(sent: Sent, status: StatusCode, headers: &HeaderMap, body: &B
     let code = status.as_u16();
     let refused = || Answer::Rejected {
         status: code,
-        message: api::error_message(status, body),
+        message: error_message(status, body),
     };
-    let precondition = || Answer::PreconditionFailed(api::error_message(status, body));
+    let precondition = || Answer::PreconditionFailed(error_message(status, body));
     match sent {
         Sent::Create => match code {
             200 | 201 => created(headers),
@@ -231,7 +232,7 @@ fn created(headers: &HeaderMap) -> Answer {
     let location = headers
         .get(header::LOCATION)
         .and_then(|v| v.to_str().ok())
-        .filter(|url| api::is_absolute_http_url(url));
+        .filter(|url| url::is_absolute_http_url(url));
     match location {
         Some(url) => Answer::Created(url.to_owned()),
         None => Answer::Malformed(ProtocolError::MissingLocation),

@@ -9,11 +9,17 @@ use bytes::Bytes;
 use http::{HeaderValue, Method, StatusCode, header};
 
 use crate::action::Body;
-use crate::api::{self, RegisterRequest, SessionError, UploadSession, UploadUrlRequest};
 use crate::config::FileApi;
 use crate::error::{ConfigError, Error, ProtocolError};
 use crate::outcome::File;
 use crate::protocol::is_retryable;
+use crate::protocol::message::error_message;
+use crate::url;
+
+mod session;
+
+use session::{RegisterRequest, UploadUrlRequest};
+pub use session::{SessionError, UploadSession};
 
 /// `X-API-Key`: the application API's key. Sent to the API host only.
 const X_API_KEY: &str = "x-api-key";
@@ -108,7 +114,7 @@ pub(crate) fn validate(api: &FileApi) -> Result<(), ConfigError> {
         return Err(ConfigError::FilenameLength(chars));
     }
     let uri = uri(api, "/files");
-    if !api::is_absolute_http_url(&api.api_base) || uri.parse::<http::Uri>().is_err() {
+    if !url::is_absolute_http_url(&api.api_base) || uri.parse::<http::Uri>().is_err() {
         return Err(ConfigError::BadUrl {
             what: "the API base URL",
         });
@@ -130,7 +136,7 @@ fn refused<T>(status: StatusCode, body: &[u8]) -> ApiAnswer<T> {
     }
     ApiAnswer::Failed(Error::Api {
         status: status.as_u16(),
-        message: api::error_message(status, body),
+        message: error_message(status, body),
     })
 }
 
@@ -139,7 +145,7 @@ fn uri(api: &FileApi, path: &str) -> String {
     format!(
         "{}/v1/organizations/{}{path}",
         api.api_base.trim_end_matches('/'),
-        api::percent_encode(&api.organization)
+        url::percent_encode(&api.organization)
     )
 }
 

@@ -1,9 +1,8 @@
-//! The application file API: request bodies, the upload session it hands out,
-//! and the messages of its errors.
+//! The file API's JSON: the request bodies, and the upload session it hands
+//! out, validated.
 
 use std::time::SystemTime;
 
-use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use serde::{Deserialize, Serialize};
 
 use crate::error::ProtocolError;
@@ -65,7 +64,7 @@ impl UploadSession {
     pub fn parse(body: &[u8], file_size: u64, now: SystemTime) -> Result<Self, SessionError> {
         let raw: RawSession =
             serde_json::from_slice(body).map_err(|e| ProtocolError::json("upload session", &e))?;
-        if !is_absolute_http_url(&raw.upload_url) {
+        if !crate::url::is_absolute_http_url(&raw.upload_url) {
             return Err(
                 ProtocolError::BadSession("upload_url is not an absolute http(s) URL").into(),
             );
@@ -124,74 +123,6 @@ impl From<ProtocolError> for SessionError {
     }
 }
 
-/// Whether `s` is an absolute `http` or `https` URL with a host.
-pub(crate) fn is_absolute_http_url(s: &str) -> bool {
-    match s.parse::<http::Uri>() {
-        Ok(uri) => {
-            matches!(uri.scheme_str(), Some("http" | "https"))
-                && uri.host().is_some_and(|h| !h.is_empty())
-        }
-        Err(_) => false,
-    }
-}
-
-/// The human message of an error answer: the JSON `message`, `detail` or
-/// `error` field in their usual shapes, else the body's first line when it
-/// is short text, else the status's reason phrase.
-pub(crate) fn error_message(status: http::StatusCode, body: &[u8]) -> String {
-    if let Ok(json) = serde_json::from_slice::<serde_json::Value>(body)
-        && let Some(msg) = json_message(&json)
-    {
-        return msg;
-    }
-    match std::str::from_utf8(body) {
-        Ok(text) if !text.trim().is_empty() && !text.contains('<') => {
-            let line = text.trim().lines().next().unwrap_or_default();
-            line.chars().take(300).collect()
-        }
-        _ => status.canonical_reason().unwrap_or("no message").to_owned(),
-    }
-}
-
-fn json_message(v: &serde_json::Value) -> Option<String> {
-    for key in ["message", "detail", "error", "error_description"] {
-        match v.get(key) {
-            Some(serde_json::Value::String(s)) => return Some(s.chars().take(300).collect()),
-            Some(inner @ serde_json::Value::Object(_)) => {
-                if let Some(m) = json_message(inner) {
-                    return Some(m);
-                }
-            }
-            Some(serde_json::Value::Array(items)) => {
-                // FastAPI validation errors: [{"msg": …, "loc": …}, …]
-                let msgs: Vec<&str> = items
-                    .iter()
-                    .filter_map(|i| i.get("msg").or_else(|| i.get("message")))
-                    .filter_map(serde_json::Value::as_str)
-                    .collect();
-                if !msgs.is_empty() {
-                    return Some(msgs.join("; ").chars().take(300).collect());
-                }
-            }
-            _ => {}
-        }
-    }
-    None
-}
-
-/// Everything but RFC 3986's unreserved characters (`A-Z a-z 0-9 - . _ ~`).
-const NOT_UNRESERVED: &AsciiSet = &NON_ALPHANUMERIC
-    .remove(b'-')
-    .remove(b'.')
-    .remove(b'_')
-    .remove(b'~');
-
-/// Percent-encodes everything but RFC 3986's unreserved characters, for a
-/// path segment or a query value: UTF-8 bytes as `%XX`, upper-case hex.
-pub(crate) fn percent_encode(s: &str) -> String {
-    utf8_percent_encode(s, NOT_UNRESERVED).to_string()
-}
-
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
@@ -247,70 +178,5 @@ mod tests {
                 max: 5_368_709_120
             })
         );
-    }
-
-    #[test]
-    fn error_messages_from_common_shapes() {
-        let s = http::StatusCode::BAD_REQUEST;
-        assert_eq!(
-            error_message(s, br#"{"error":{"code":"x","message":"bad name"}}"#),
-            "bad name"
-        );
-        assert_eq!(
-            error_message(s, br#"{"detail":"Invalid API key"}"#),
-            "Invalid API key"
-        );
-        assert_eq!(
-            error_message(s, br#"{"detail":[{"msg":"a"},{"msg":"b"}]}"#),
-            "a; b"
-        );
-        assert_eq!(error_message(s, b"plain words\nmore"), "plain words");
-        assert_eq!(error_message(s, b"<html>"), "Bad Request");
-        assert_eq!(error_message(s, b""), "Bad Request");
-        assert_eq!(error_message(s, &[0xff, 0xfe]), "Bad Request");
-    }
-
-    #[test]
-    fn urls_and_encoding() {
-        assert!(is_absolute_http_url("http://127.0.0.1:8080/x"));
-        assert!(!is_absolute_http_url("//h/x"));
-        assert!(!is_absolute_http_url("https:///x"));
-        assert_eq!(
-            percent_encode("files/org 1/ä.bin"),
-            "files%2Forg%201%2F%C3%A4.bin"
-        );
-    }
-
-    /// The encoding the transcript tests' URLs rely on, for names that need it.
-    #[test]
-    fn tricky_names_encode_as_before() {
-        for (name, encoded) in [
-            ("", ""),
-            ("plain-name_1.2~x", "plain-name_1.2~x"),
-            ("a/b/c", "a%2Fb%2Fc"),
-            ("my file", "my%20file"),
-            ("100%", "100%25"),
-            ("%2F", "%252F"),
-            ("a?b#c&d=e+f", "a%3Fb%23c%26d%3De%2Bf"),
-            ("ü", "%C3%BC"),
-            ("日本.txt", "%E6%97%A5%E6%9C%AC.txt"),
-            ("🎬.mp4", "%F0%9F%8E%AC.mp4"),
-            ("org:1;x,y@z!$'()*", "org%3A1%3Bx%2Cy%40z%21%24%27%28%29%2A"),
-            ("tab\there\n\0", "tab%09here%0A%00"),
-            ("[]{}|\\^`\"<>", "%5B%5D%7B%7D%7C%5C%5E%60%22%3C%3E"),
-            ("\u{7f}", "%7F"),
-        ] {
-            assert_eq!(percent_encode(name), encoded, "{name:?}");
-        }
-        // Every ASCII character: unreserved ones as they are, the rest `%XX`.
-        for b in 0..=127u8 {
-            let c = char::from(b);
-            let expected = if b.is_ascii_alphanumeric() || "-._~".contains(c) {
-                c.to_string()
-            } else {
-                format!("%{b:02X}")
-            };
-            assert_eq!(percent_encode(&c.to_string()), expected, "{b:#04x}");
-        }
     }
 }
