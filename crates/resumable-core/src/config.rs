@@ -203,12 +203,6 @@ impl Preconditions {
         }
     }
 
-    /// Whether no condition is set.
-    #[must_use]
-    pub fn is_empty(&self) -> bool {
-        self.query_pairs().next().is_none()
-    }
-
     /// The conditions set, as the JSON API's query parameters, in a fixed
     /// order.
     pub fn query_pairs(&self) -> impl Iterator<Item = (&'static str, i64)> {

@@ -7,6 +7,16 @@
 //! It speaks the Google Cloud Storage resumable protocol. Drivers
 //! (`resumable-blocking`, `resumable-tokio`, or your own) do the IO.
 //!
+//! Inside, three layers: the engine ([`Upload`]: offsets, chunk planning,
+//! retries, digests, checkpoints; every transition in one place), one
+//! stateless codec per wire protocol, which builds the requests and reads
+//! each answer into a protocol-independent answer the engine decides on,
+//! and the flows around a transfer (a bare session URL, a protocol's own
+//! session creation, or the file API's `upload-url` and register). A
+//! [`Checkpoint`] names the [`Protocol`] and the [`Flow`] with typed fields.
+//! The codecs are not public API; `cargo fuzz` (`cfg(fuzzing)`) and the
+//! `codecs` feature expose them as `resumable_core::codecs`.
+//!
 //! # Invariants
 //!
 //! - **No IO, no clock, no randomness of its own.** Time comes in as
