@@ -1,11 +1,10 @@
 //! Bad input, blocking driver: a lying server (the catalogue in
-//! `support/bad_input.rs`, shared with the async driver) and a bad local
+//! `resumable_conformance::bad_input`, shared with the async driver) and a bad local
 //! file. Each case ends with its typed error, no panic, nothing registered.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 #![cfg(unix)]
 
-#[path = "support/bad_input.rs"]
-mod catalogue;
+use resumable_conformance::bad_input as catalogue;
 
 use std::fs;
 use std::io;

@@ -2,16 +2,14 @@
 //! real sockets; every upload is verified by downloading the object.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod support {
-    pub mod peers;
-}
+use resumable_conformance::peers;
 
 use std::sync::{Arc, Mutex};
 
+use peers::{Peer, data as peers_data};
 use resumable_blocking::{BytesSource, StopHandle, UploadError, Uploader};
 use resumable_core::{Chunking, Config, Event};
 use resumable_testkit::MemoryCheckpointStore;
-use support::peers::{Peer, data as peers_data};
 
 const UNIT: u64 = 256 * 1024;
 

@@ -10,8 +10,7 @@
 //! requests (see the crate docs).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-#[path = "support/secrets.rs"]
-mod shared;
+use resumable_conformance::secrets as shared;
 
 use std::io;
 use std::sync::{Arc, Mutex, OnceLock};

@@ -1,7 +1,7 @@
 //! The soak under faults, blocking driver: for each seed, a random fault
 //! script in the emulator and a random-size file uploaded through the whole
 //! file-API flow (upload-url, chunks, register) with `upload_file`. Each run
-//! must end as its script dictates (see `support/soak.rs`): stored
+//! must end as its script dictates (see `resumable_conformance::soak`): stored
 //! byte-identical and registered exactly once, or, only where the script
 //! exceeds the retry budget, a typed error with nothing registered.
 //!
@@ -11,9 +11,7 @@
 //! `cargo test -p resumable-blocking --all-features --test soak`.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod support {
-    pub mod soak;
-}
+use resumable_conformance::soak;
 
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -22,7 +20,7 @@ use std::time::Instant;
 
 use resumable_blocking::{UploadError, Uploader};
 use resumable_core::Event;
-use support::soak::{Case, Tally, WORKERS, cases, report, retry_policy, target};
+use soak::{Case, Tally, WORKERS, cases, report, retry_policy, target};
 
 /// Uploads the case's file against its emulator and checks the result.
 fn run(case: &Case, dir: &Path) -> Result<Tally, String> {

@@ -8,8 +8,7 @@
 
 mod support;
 
-#[path = "../../resumable-blocking/tests/support/secrets.rs"]
-mod shared;
+use resumable_conformance::secrets as shared;
 
 use std::path::Path;
 use std::process::Output;

@@ -1,12 +1,11 @@
 //! Bad input, async driver: a lying server (the catalogue in
-//! `resumable-blocking/tests/support/bad_input.rs`, shared with the blocking
+//! `resumable_conformance::bad_input`, shared with the blocking
 //! driver) and a bad local file. Each case ends with its typed error, no
 //! panic, nothing registered.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 #![cfg(all(unix, feature = "hyper"))]
 
-#[path = "../../resumable-blocking/tests/support/bad_input.rs"]
-mod catalogue;
+use resumable_conformance::bad_input as catalogue;
 
 use std::fs;
 use std::io;

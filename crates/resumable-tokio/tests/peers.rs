@@ -4,8 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 #![cfg(feature = "hyper")]
 
-#[path = "../../resumable-blocking/tests/support/peers.rs"]
-mod peers;
+use resumable_conformance::peers;
 
 use std::sync::{Arc, Mutex};
 

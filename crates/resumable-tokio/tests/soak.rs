@@ -2,8 +2,7 @@
 //! in the emulator and a random-size file uploaded through the whole
 //! file-API flow (upload-url, chunks, register) with `upload_file` over the
 //! default hyper transport, several uploads at once on one runtime. Each run
-//! must end as its script dictates (see the blocking driver's
-//! `tests/support/soak.rs`): stored byte-identical and registered exactly
+//! must end as its script dictates (see `resumable_conformance::soak`): stored byte-identical and registered exactly
 //! once, or, only where the script exceeds the retry budget, a typed error
 //! with nothing registered.
 //!
@@ -14,8 +13,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 #![cfg(feature = "hyper")]
 
-#[path = "../../resumable-blocking/tests/support/soak.rs"]
-mod soak;
+use resumable_conformance::soak;
 
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};

