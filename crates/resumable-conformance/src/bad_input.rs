@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use resumable_core::RangeError;
 use resumable_core::{Config, Error, FileApi, IntegrityError, ProtocolError, RetryPolicy, Secret};
 use resumable_emulator::{Emulator, EmulatorHandle, Storage};
-use resumable_local::FileApiTarget;
+use resumable_local::{FileApiTarget, UploadError};
 
 /// The API key of every emulator here.
 pub const KEY: &str = "bad-input-key";
@@ -494,4 +494,145 @@ pub fn check_missing_and_directory(
         "{directory}"
     );
     assert!(emu.request_log().is_empty(), "{:?}", emu.request_log());
+}
+
+// --- the cases every driver runs, through [`crate::Driver`] ---------------
+
+/// The catalogue's uploader: `UNIT` chunks, [`retry`], and no store unless
+/// asked.
+fn uploader<D: crate::Driver>(checkpoints: bool, on_event: Option<crate::OnEvent>) -> D {
+    D::build(crate::Setup {
+        chunking: resumable_core::Chunking::Fixed(UNIT),
+        retry: retry(),
+        checkpoints,
+        on_event,
+    })
+}
+
+/// The source error an upload ended with; any other end fails the test.
+pub fn source_error(result: Result<resumable_core::Outcome, UploadError>) -> std::io::Error {
+    match result {
+        Err(UploadError::Source(e)) => e,
+        other => panic!("expected a source error, got {other:?}"),
+    }
+}
+
+/// Every lie of [`cases`] ends the upload with its typed error, and leaves
+/// nothing registered.
+pub fn a_lying_server_ends_the_upload_with_its_typed_error<D: crate::Driver>() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = file_in(dir.path(), &data(0));
+    let mut wrong = Vec::new();
+    for case in cases() {
+        let emu = emulator(&case.faults);
+        match uploader::<D>(false, None).upload_file(&api(&emu), &path) {
+            Err(UploadError::Upload(e)) if (case.matches)(&e) => {}
+            other => wrong.push(format!(
+                "{} ({}): expected {}, got {other:?}",
+                case.name,
+                D::NAME,
+                case.expected
+            )),
+        }
+        if let Err(e) = check_aftermath(&case, &emu) {
+            wrong.push(e);
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
+
+/// The control for the 1 GiB cases: space-padded JSON below the cap is a
+/// valid answer, so the cap, not the padding, is what refuses them.
+pub fn bloated_bodies_under_the_cap_are_read<D: crate::Driver>() {
+    let emu = emulator(BLOATED_UNDER_CAP);
+    let dir = tempfile::tempdir().unwrap();
+    let path = file_in(dir.path(), &data(0));
+    let outcome = uploader::<D>(false, None)
+        .upload_file(&api(&emu), &path)
+        .unwrap();
+    check_bloated_read(outcome.object.size, &emu);
+}
+
+/// A missing file and a directory are source errors before any request.
+pub fn a_missing_file_or_a_directory_is_a_source_error_before_any_request<D: crate::Driver>() {
+    let emu = emulator("");
+    let dir = tempfile::tempdir().unwrap();
+    let mut up = uploader::<D>(false, None);
+    let missing = source_error(up.upload_file(&api(&emu), &dir.path().join("nope.bin")));
+    let directory = source_error(up.upload_file(&api(&emu), dir.path()));
+    check_missing_and_directory(&missing, &directory, &emu);
+}
+
+/// Uploads the file, changing it as `how` says at the first event `when`
+/// picks; returns the uploader (with its checkpoint store) and the result.
+fn upload_changing<D: crate::Driver>(
+    emu: &EmulatorHandle,
+    path: &Path,
+    how: Change,
+    when: fn(&resumable_core::Event) -> bool,
+) -> (D, Result<resumable_core::Outcome, UploadError>) {
+    let fired = std::sync::Arc::new(std::sync::Mutex::new(false));
+    let (target, seen) = (path.to_owned(), std::sync::Arc::clone(&fired));
+    let mut up = uploader::<D>(
+        true,
+        Some(Box::new(move |event| {
+            let mut done = seen.lock().unwrap();
+            if !*done && when(event) {
+                *done = true;
+                change(&target, how);
+            }
+        })),
+    );
+    let result = up.upload_file(&api(emu), path);
+    assert!(*fired.lock().unwrap(), "the file was never changed");
+    (up, result)
+}
+
+fn assert_changed(result: Result<resumable_core::Outcome, UploadError>) {
+    assert!(
+        matches!(result, Err(UploadError::ChangedDuringUpload)),
+        "not a change: {result:?}"
+    );
+}
+
+/// A file that grows, shrinks or is rewritten mid-upload ends the upload
+/// unregistered; its checkpoint stays and names the file as it was, so
+/// running again says it changed rather than mixing old and new bytes.
+pub fn a_file_that_changes_mid_upload_ends_changed_and_unregistered<D: crate::Driver>() {
+    for how in CHANGES {
+        let emu = emulator("");
+        let dir = tempfile::tempdir().unwrap();
+        let path = file_in(dir.path(), &data(0));
+        let (mut up, result) = upload_changing::<D>(
+            &emu,
+            &path,
+            how,
+            |e| matches!(e, resumable_core::Event::Persisted { offset, .. } if *offset == UNIT),
+        );
+        assert_changed(result);
+        assert_eq!(emu.registrations(), 0, "{how:?}");
+        assert!(emu.object_names().is_empty(), "{how:?}");
+        let key = resumable_local::checkpoint_key(&api(&emu), &path);
+        let kept = up.load_checkpoint(&key).unwrap().expect("checkpoint kept");
+        assert_eq!(kept.persisted, UNIT, "{how:?}");
+        assert!(
+            matches!(up.upload_file(&api(&emu), &path), Err(UploadError::Changed)),
+            "{how:?}"
+        );
+        assert_eq!(emu.registrations(), 0, "{how:?}");
+    }
+}
+
+/// A file rewritten while its last chunk is on the way reaches the server
+/// whole, but is no longer the file: it is not registered.
+pub fn a_file_rewritten_during_its_last_chunk_is_not_registered<D: crate::Driver>() {
+    let emu = emulator("");
+    let dir = tempfile::tempdir().unwrap();
+    let path = file_in(dir.path(), &data(0));
+    let (_, result) = upload_changing::<D>(&emu, &path, Change::Rewrite, |e| {
+        matches!(e, resumable_core::Event::Finalized { .. })
+    });
+    assert_changed(result);
+    assert_eq!(emu.object_names().len(), 1);
+    assert_eq!(emu.registrations(), 0);
 }

