@@ -8,43 +8,14 @@
 use std::fs;
 use std::io;
 use std::os::unix::fs::PermissionsExt as _;
-use std::path::Path;
 
-use resumable_blocking::{BytesSource, Source, UploadError, Uploader, UreqTransport};
+use resumable_blocking::{BytesSource, Source, Uploader, UreqTransport};
 use resumable_conformance::bad_input::{
     self as catalogue, UNIT, api, child_report, child_upload, data, disk_config, emulator, file_in,
     is_root, retry, source_error, unreadable_as_nobody,
 };
-use resumable_conformance::{Driver, Setup};
-use resumable_core::{Checkpoint, Chunking, Outcome};
-use resumable_local::FileApiTarget;
-use resumable_testkit::MemoryCheckpointStore;
-
-/// The blocking driver, as the catalogue runs it.
-struct Blocking(Uploader<UreqTransport>);
-
-impl Driver for Blocking {
-    const NAME: &'static str = "blocking";
-
-    fn build(setup: Setup) -> Self {
-        let mut up = Uploader::new().chunking(setup.chunking).retry(setup.retry);
-        if setup.checkpoints {
-            up = up.checkpoint_store(MemoryCheckpointStore::default());
-        }
-        if let Some(on_event) = setup.on_event {
-            up = up.on_event(on_event);
-        }
-        Self(up)
-    }
-
-    fn upload_file(&mut self, api: &FileApiTarget, path: &Path) -> Result<Outcome, UploadError> {
-        self.0.upload_file(api, path)
-    }
-
-    fn load_checkpoint(&mut self, key: &str) -> Result<Option<Checkpoint>, UploadError> {
-        self.0.load_checkpoint(key)
-    }
-}
+use resumable_conformance::drivers::Blocking;
+use resumable_core::Chunking;
 
 fn uploader() -> Uploader<UreqTransport> {
     Uploader::new()

@@ -13,11 +13,12 @@
 //!
 //! The catalogues that need only the file API's calls run a driver through
 //! the [`Driver`] trait, so their cases are written once; a driver's test
-//! implements it in a few lines and calls each case.
+//! calls each case with its implementation from [`drivers`].
 
 #[cfg(unix)]
 pub mod bad_input;
 mod driver;
+pub mod drivers;
 pub mod peers;
 pub mod secrets;
 pub mod soak;

@@ -897,3 +897,61 @@ impl Gen {
         (rule, gave_up(max_attempts))
     }
 }
+
+/// Uploads the case's file with `D` against its emulator and checks the
+/// result.
+fn run<D: crate::Driver>(case: &Case, dir: &std::path::Path) -> Result<Tally, String> {
+    let started = Instant::now();
+    let data = case.data();
+    let path = dir.join(format!("soak-{}.bin", case.seed));
+    std::fs::write(&path, &data).unwrap();
+    let emu = case.emulator().start_in_background().unwrap();
+    let events = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let sink = std::sync::Arc::clone(&events);
+    let mut up = D::build(crate::Setup {
+        chunking: case.chunking,
+        retry: retry_policy(),
+        checkpoints: false,
+        on_event: Some(Box::new(move |e: &Event| {
+            sink.lock().unwrap().push(e.clone())
+        })),
+    });
+    let result = up.upload_file(&target(&emu), &path);
+    std::fs::remove_file(&path).unwrap();
+    let result = match &result {
+        Ok(outcome) => Ok(outcome),
+        Err(resumable_local::UploadError::Upload(e)) => Err((Some(e), e.to_string())),
+        Err(e) => Err((None, e.to_string())),
+    };
+    let events = events.lock().unwrap().clone();
+    case.check(result, &events, &emu, &data, started)
+}
+
+/// The soak: every seed's case uploaded with `D`, [`WORKERS`] at once, each
+/// ending as its script dictates; prints the counts ([`report`]).
+pub fn uploads_survive_random_fault_scripts_or_fail_typed_past_the_budget<D: crate::Driver>() {
+    let started = Instant::now();
+    let cases = cases();
+    let dir = tempfile::tempdir().unwrap();
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let runs = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..WORKERS)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut runs = Vec::new();
+                    while let Some(case) =
+                        cases.get(next.fetch_add(1, std::sync::atomic::Ordering::Relaxed))
+                    {
+                        runs.push(run::<D>(case, dir.path()));
+                    }
+                    runs
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|w| w.join().unwrap())
+            .collect()
+    });
+    report(D::NAME, started, runs);
+}

@@ -8,53 +8,14 @@
 use std::fs;
 use std::io;
 use std::os::unix::fs::PermissionsExt as _;
-use std::path::Path;
 
 use resumable_conformance::bad_input::{
     self as catalogue, UNIT, api, child_report, child_upload, data, disk_config, emulator, file_in,
     is_root, retry, source_error, unreadable_as_nobody,
 };
-use resumable_conformance::{Driver, Setup};
-use resumable_core::{Checkpoint, Chunking, Outcome};
-use resumable_local::FileApiTarget;
-use resumable_testkit::MemoryCheckpointStore;
-use resumable_tokio::{AsyncSource, BytesSource, HyperTransport, UploadError, Uploader};
-
-/// The async driver, as the catalogue runs it: each call on a runtime of
-/// its own, with two workers so that connection tasks go on closing what
-/// the client gave up while the catalogue checks the emulator.
-struct Tokio {
-    runtime: tokio::runtime::Runtime,
-    up: Uploader<HyperTransport>,
-}
-
-impl Driver for Tokio {
-    const NAME: &'static str = "tokio";
-
-    fn build(setup: Setup) -> Self {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .unwrap();
-        let mut up = Uploader::new().chunking(setup.chunking).retry(setup.retry);
-        if setup.checkpoints {
-            up = up.checkpoint_store(MemoryCheckpointStore::default());
-        }
-        if let Some(on_event) = setup.on_event {
-            up = up.on_event(on_event);
-        }
-        Self { runtime, up }
-    }
-
-    fn upload_file(&mut self, api: &FileApiTarget, path: &Path) -> Result<Outcome, UploadError> {
-        self.runtime.block_on(self.up.upload_file(api, path))
-    }
-
-    fn load_checkpoint(&mut self, key: &str) -> Result<Option<Checkpoint>, UploadError> {
-        self.runtime.block_on(self.up.load_checkpoint(key))
-    }
-}
+use resumable_conformance::drivers::Tokio;
+use resumable_core::Chunking;
+use resumable_tokio::{AsyncSource, BytesSource, HyperTransport, Uploader};
 
 fn uploader() -> Uploader<HyperTransport> {
     Uploader::new()
