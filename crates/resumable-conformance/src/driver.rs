@@ -5,7 +5,7 @@
 
 use std::path::Path;
 
-use resumable_core::{Checkpoint, Chunking, Event, Outcome, RetryPolicy};
+use resumable_core::{Checkpoint, Chunking, Event, GcsInitiate, Outcome, RetryPolicy};
 use resumable_local::{FileApiTarget, UploadError};
 
 /// What a progress hook is: called with every event, in order.
@@ -33,6 +33,9 @@ pub trait Driver: Sized {
 
     /// Uploads the file at `path` through the file API, to its end.
     fn upload_file(&mut self, api: &FileApiTarget, path: &Path) -> Result<Outcome, UploadError>;
+
+    /// Initiates a session with the GCS JSON API and uploads `data`.
+    fn upload_gcs(&mut self, init: GcsInitiate, data: Vec<u8>) -> Result<Outcome, UploadError>;
 
     /// The checkpoint stored under `key`, if any.
     fn load_checkpoint(&mut self, key: &str) -> Result<Option<Checkpoint>, UploadError>;

@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use resumable_core::{Checkpoint, Outcome};
+use resumable_core::{Checkpoint, GcsInitiate, Outcome};
 use resumable_local::{FileApiTarget, UploadError};
 use resumable_testkit::MemoryCheckpointStore;
 
@@ -29,6 +29,11 @@ impl Driver for Blocking {
 
     fn upload_file(&mut self, api: &FileApiTarget, path: &Path) -> Result<Outcome, UploadError> {
         self.0.upload_file(api, path)
+    }
+
+    fn upload_gcs(&mut self, init: GcsInitiate, data: Vec<u8>) -> Result<Outcome, UploadError> {
+        self.0
+            .upload_gcs(init, &mut resumable_blocking::BytesSource::new(data))
     }
 
     fn load_checkpoint(&mut self, key: &str) -> Result<Option<Checkpoint>, UploadError> {
@@ -75,6 +80,11 @@ impl Driver for Tokio {
 
     fn upload_file(&mut self, api: &FileApiTarget, path: &Path) -> Result<Outcome, UploadError> {
         runtime().block_on(self.up.upload_file(api, path))
+    }
+
+    fn upload_gcs(&mut self, init: GcsInitiate, data: Vec<u8>) -> Result<Outcome, UploadError> {
+        let mut source = resumable_tokio::BytesSource::new(data);
+        runtime().block_on(self.up.upload_gcs(init, &mut source))
     }
 
     fn load_checkpoint(&mut self, key: &str) -> Result<Option<Checkpoint>, UploadError> {

@@ -185,3 +185,52 @@ pub fn data(len: usize, seed: u32) -> Vec<u8> {
         .map(|i| (i.wrapping_mul(2_246_822_519).wrapping_add(seed) >> 11) as u8)
         .collect()
 }
+
+// --- the cases every driver runs, through [`crate::Driver`] ---------------
+
+const UNIT: u64 = 256 * 1024;
+
+fn uploader<D: crate::Driver>(chunking: resumable_core::Chunking) -> D {
+    D::build(crate::Setup {
+        chunking,
+        retry: resumable_core::RetryPolicy::default(),
+        checkpoints: false,
+        on_event: None,
+    })
+}
+
+/// Sizes around the 256 KiB unit, chunked and in one request, against
+/// `gcp-storage-emulator`; each object downloaded back whole.
+pub fn gcp_storage_emulator_single_request_and_boundary_sizes<D: crate::Driver>() {
+    let peer = Peer::gcp_storage_emulator();
+    for (i, size) in [1, UNIT - 1, UNIT, UNIT + 1, 2 * UNIT]
+        .into_iter()
+        .enumerate()
+    {
+        let bytes = data(size as usize, 10 + i as u32);
+        let name = format!("sizes/{i}.bin");
+        let chunking = if i % 2 == 0 {
+            resumable_core::Chunking::Fixed(UNIT)
+        } else {
+            resumable_core::Chunking::SingleRequest
+        };
+        uploader::<D>(chunking)
+            .upload_gcs(peer.initiate(&name), bytes.clone())
+            .unwrap_or_else(|e| panic!("{} size {size}: {e}", D::NAME));
+        assert_eq!(peer.download(&name), bytes, "size {size}");
+    }
+}
+
+/// Several chunked uploads in a row against `fake-gcs-server`.
+pub fn fake_gcs_server_sequential_chunked_upload<D: crate::Driver>() {
+    let peer = Peer::fake_gcs_server();
+    for (i, size) in [1, UNIT, 3 * UNIT + 5].into_iter().enumerate() {
+        let bytes = data(size as usize, 40 + i as u32);
+        let name = format!("seq/{i}.bin");
+        let outcome = uploader::<D>(resumable_core::Chunking::Fixed(UNIT))
+            .upload_gcs(peer.initiate(&name), bytes.clone())
+            .unwrap_or_else(|e| panic!("{} size {size}: {e}", D::NAME));
+        assert_eq!(outcome.object.size, size);
+        assert_eq!(peer.download(&name), bytes, "size {size}");
+    }
+}

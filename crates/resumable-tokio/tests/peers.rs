@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 #![cfg(feature = "hyper")]
 
+use resumable_conformance::drivers::Tokio;
 use resumable_conformance::peers;
 
 use std::sync::{Arc, Mutex};
@@ -109,41 +110,12 @@ async fn gcp_storage_emulator_chunked_upload_with_a_resume() {
     assert_eq!(peer.download("dir/resumed.bin"), bytes);
 }
 
-#[tokio::test]
-async fn gcp_storage_emulator_single_request_and_boundary_sizes() {
-    let peer = Peer::gcp_storage_emulator();
-    for (i, size) in [1, UNIT - 1, UNIT, UNIT + 1, 2 * UNIT]
-        .into_iter()
-        .enumerate()
-    {
-        let bytes = peers_data(size as usize, 10 + i as u32);
-        let name = format!("sizes/{i}.bin");
-        let chunking = if i % 2 == 0 {
-            Chunking::Fixed(UNIT)
-        } else {
-            Chunking::SingleRequest
-        };
-        Uploader::new()
-            .chunking(chunking)
-            .upload_gcs(peer.initiate(&name), &mut BytesSource::new(bytes.clone()))
-            .await
-            .unwrap_or_else(|e| panic!("size {size}: {e}"));
-        assert_eq!(peer.download(&name), bytes, "size {size}");
-    }
+#[test]
+fn gcp_storage_emulator_single_request_and_boundary_sizes() {
+    peers::gcp_storage_emulator_single_request_and_boundary_sizes::<Tokio>();
 }
 
-#[tokio::test]
-async fn fake_gcs_server_sequential_chunked_upload() {
-    let peer = Peer::fake_gcs_server();
-    for (i, size) in [1, UNIT, 3 * UNIT + 5].into_iter().enumerate() {
-        let bytes = peers_data(size as usize, 40 + i as u32);
-        let name = format!("seq/{i}.bin");
-        let outcome = Uploader::new()
-            .chunking(Chunking::Fixed(UNIT))
-            .upload_gcs(peer.initiate(&name), &mut BytesSource::new(bytes.clone()))
-            .await
-            .unwrap_or_else(|e| panic!("size {size}: {e}"));
-        assert_eq!(outcome.object.size, size);
-        assert_eq!(peer.download(&name), bytes, "size {size}");
-    }
+#[test]
+fn fake_gcs_server_sequential_chunked_upload() {
+    peers::fake_gcs_server_sequential_chunked_upload::<Tokio>();
 }
