@@ -5,9 +5,9 @@ use std::time::SystemTime;
 
 use http::{Request, StatusCode};
 use hyper::body::Incoming;
-use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
+use crate::file_record::FileRecord;
 use crate::inject;
 use crate::log::RequestKind;
 use crate::precondition::Preconditions;
@@ -17,30 +17,6 @@ use crate::time::rfc3339;
 
 /// The largest JSON body the file API reads.
 const MAX_JSON_BODY: usize = 1 << 20;
-
-/// A registered file, as the file API returns it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[non_exhaustive]
-pub struct FileRecord {
-    /// The file id (the `file_id` that `upload-url` issued for its `gcs_path`).
-    pub id: String,
-    /// The file name.
-    pub filename: String,
-    /// Where the object is stored.
-    pub gcs_path: String,
-    /// Size in bytes.
-    pub file_size: u64,
-    /// The content type.
-    pub mime_type: String,
-    /// The organization it belongs to.
-    pub organization_id: String,
-    /// When it was registered, RFC 3339.
-    pub created_at: String,
-    /// The object's CRC32C, base64 as Cloud Storage writes it.
-    pub crc32c: String,
-    /// The object's MD5, base64.
-    pub md5_hash: String,
-}
 
 type ApiError = (StatusCode, &'static str, String);
 

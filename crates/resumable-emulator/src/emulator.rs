@@ -8,10 +8,10 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use crate::api::FileRecord;
 use crate::control::{Stats, stats};
 use crate::error::Error;
 use crate::faults::{FaultPlan, FaultSpecError};
+use crate::file_record::FileRecord;
 use crate::log::RequestRecord;
 use crate::object::ObjectInfo;
 use crate::server::serve;

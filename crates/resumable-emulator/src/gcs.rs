@@ -15,6 +15,7 @@ use crate::headers::{CHUNK_GRANULARITY, ContentRange, GoogHash, is_chunked, rang
 use crate::inject;
 use crate::log::RequestKind;
 use crate::object::{Object, ObjectInfo, object_json};
+pub(crate) use crate::reply::Refusal;
 use crate::reply::{
     Body, Reply, SmallBody, drain, empty_response, error_response, json_response, read_small,
 };
@@ -25,9 +26,6 @@ use crate::url::{parse_query, query_value};
 
 const GUPLOADER: &str = "x-guploader-uploadid";
 const OVERRIDE: &str = "x-http-status-code-override";
-
-/// A request refused: status, reason word, human message.
-pub(crate) type Refusal = (StatusCode, &'static str, String);
 
 pub(crate) fn refusal(
     status: StatusCode,

@@ -306,6 +306,7 @@ mod download;
 mod emulator;
 mod error;
 mod faults;
+mod file_record;
 mod gcs;
 mod headers;
 mod initiate;
@@ -321,7 +322,6 @@ mod storage;
 mod time;
 mod url;
 
-pub use api::FileRecord;
 pub use control::Stats;
 pub use emulator::{
     DEFAULT_API_KEY, DEFAULT_BUCKET, DEFAULT_CHUNK_SIZE, DEFAULT_MAX_FILE_SIZE,
@@ -329,6 +329,7 @@ pub use emulator::{
 };
 pub use error::Error;
 pub use faults::{FaultPlan, FaultSpecError};
+pub use file_record::FileRecord;
 pub use headers::CHUNK_GRANULARITY;
 pub use log::{RequestKind, RequestRecord};
 pub use object::ObjectInfo;

@@ -15,6 +15,9 @@ use hyper::body::{Frame, Incoming, SizeHint};
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
+/// A request refused: status, reason word, human message.
+pub(crate) type Refusal = (http::StatusCode, &'static str, String);
+
 /// A response body: all at once, streamed from a channel (object downloads), or
 /// padded to a huge size by a `bloat=` fault.
 #[derive(Debug)]

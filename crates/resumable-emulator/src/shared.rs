@@ -12,12 +12,12 @@ use rand::SeedableRng as _;
 use rand::distr::{Alphanumeric, SampleString as _};
 use rand::rngs::StdRng;
 
-use crate::api::FileRecord;
 use crate::faults::{Fault, FaultEngine};
-use crate::gcs::Refusal;
+use crate::file_record::FileRecord;
 use crate::log::{RequestKind, RequestRecord};
 use crate::object::Object;
 use crate::precondition::Preconditions;
+use crate::reply::Refusal;
 use crate::reply::{BloatMeter, Reply};
 use crate::session::{Session, SessionInfo, SessionState};
 use crate::storage::{Digest, Store};
