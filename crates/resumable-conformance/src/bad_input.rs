@@ -338,13 +338,7 @@ pub fn check_aftermath(case: &Case, emu: &EmulatorHandle) -> Result<(), String> 
 
 /// The file API of the emulator at `api_base`.
 pub fn api_at(api_base: &str) -> FileApiTarget {
-    FileApiTarget {
-        api_base: api_base.to_owned(),
-        organization: "org_1".into(),
-        api_key: Secret::new(KEY),
-        mime_type: None,
-        filename: None,
-    }
+    FileApiTarget::new(api_base, "org_1", Secret::new(KEY))
 }
 
 /// The file API of `emu`.

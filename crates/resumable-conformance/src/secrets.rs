@@ -59,13 +59,7 @@ pub fn builder(faults: &str) -> EmulatorBuilder {
 
 /// The file API at `api_base`, with the key.
 pub fn target(api_base: &str) -> FileApiTarget {
-    FileApiTarget {
-        api_base: api_base.to_owned(),
-        organization: "org_1".into(),
-        api_key: Secret::new(KEY),
-        mime_type: None,
-        filename: None,
-    }
+    FileApiTarget::new(api_base, "org_1", Secret::new(KEY))
 }
 
 /// Retries without waiting long.

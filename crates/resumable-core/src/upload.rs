@@ -675,7 +675,7 @@ impl Upload {
         };
         Checkpoint {
             format: CHECKPOINT_FORMAT,
-            protocol: protocol_of(&self.config.target),
+            protocol: self.protocol,
             flow: self.flow.clone(),
             session: self.session.clone(),
             // Left from a session that is gone until the next one is issued.
