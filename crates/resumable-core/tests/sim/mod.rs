@@ -8,7 +8,7 @@ use bytes::Bytes;
 use http::Response;
 use resumable_core::{
     Action, Body, Checkpoint, Config, Error, Event, FileApi, Outcome, Purpose, Secret,
-    TransportErrorKind, Upload,
+    TransportError, TransportErrorKind, Upload,
 };
 pub use resumable_sim::{API, Fault, KEY, Reply, Server, UNIT};
 
@@ -110,7 +110,8 @@ pub fn drive(
                         let kind = TransportErrorKind::Reset;
                         line.push_str(&format!(" -> {kind:?}"));
                         run.transcript.push(line);
-                        up.handle_transport_error(req.id, kind, now)
+                        let error = TransportError::new(kind, "connection reset by peer");
+                        up.handle_transport_error(req.id, &error, now)
                             .expect("in flight");
                     }
                 }
