@@ -639,6 +639,33 @@ pub fn a_read_error_mid_upload_is_a_source_error<D: crate::Driver>() {
     assert!(emu.object_names().is_empty());
 }
 
+/// A stream that ends below what its session already holds (a stream
+/// resumed into a session that is shorter this time) is found where the
+/// engine reads ahead, after the status query and before any byte is sent,
+/// and is a typed source error naming both lengths.
+pub fn a_stream_shorter_than_the_session_holds_is_a_typed_source_error<D: crate::Driver>() {
+    use resumable_core::SourceError;
+    let emu = emulator("query#1 persisted=512KiB");
+    let (url, _) = crate::emulator::session_of_the_file_api(&emu, "stream.bin", SIZE);
+    let stream = vec![7u8; (UNIT + UNIT / 4) as usize];
+    let result = uploader::<D>(false, None).upload_to_session(
+        resumable_core::SessionUrl::new(url),
+        crate::Source::Stream(stream.clone()),
+    );
+    let Err(UploadError::Upload(Error::Source(SourceError::EndedEarly { total, held }))) = result
+    else {
+        panic!("{}: {result:?}", D::NAME)
+    };
+    assert_eq!((total, held), (stream.len() as u64, 2 * UNIT));
+    let sent: Vec<_> = emu
+        .request_log()
+        .into_iter()
+        .filter(|r| r.kind.is_upload_endpoint())
+        .map(|r| r.content_range)
+        .collect();
+    assert_eq!(sent, [Some("bytes */*".to_owned())], "no byte was sent");
+}
+
 /// Uploads the file, changing it as `how` says at the first event `when`
 /// picks; returns the uploader (with its checkpoint store) and the result.
 fn upload_changing<D: crate::Driver>(
@@ -727,6 +754,7 @@ macro_rules! bad_input_tests {
             #[ignore = "run as another user by an_unreadable_file_is_a_source_error_before_any_request"]
             unreadable_file_child,
             a_read_error_mid_upload_is_a_source_error,
+            a_stream_shorter_than_the_session_holds_is_a_typed_source_error,
             a_file_that_changes_mid_upload_ends_changed_and_unregistered,
             a_file_rewritten_during_its_last_chunk_is_not_registered,
         );
