@@ -77,8 +77,8 @@ macro_rules! configured {
     }};
 }
 
-/// The interruption an upload runs under; `trip` is what the blocking
-/// driver's progress hook stops at.
+/// The persisted offset at which the blocking driver's progress hook stops
+/// the upload under way, while [`Driver::interrupted`] has one armed.
 type Trip = Arc<Mutex<Option<u64>>>;
 
 /// The blocking driver.
