@@ -525,7 +525,8 @@ pub fn source_error(result: Result<resumable_core::Outcome, UploadError>) -> std
 }
 
 /// Every lie of [`cases`] ends the upload with its typed error, and leaves
-/// nothing registered.
+/// nothing registered: what a server says of offsets, objects and sessions
+/// is checked against what the protocol allows, never trusted.
 pub fn a_lying_server_ends_the_upload_with_its_typed_error<D: crate::Driver>() {
     let dir = tempfile::tempdir().unwrap();
     let path = file_in(dir.path(), &data(0));
@@ -560,7 +561,9 @@ pub fn bloated_bodies_under_the_cap_are_read<D: crate::Driver>() {
     check_bloated_read(outcome.object.size, &emu);
 }
 
-/// A missing file and a directory are source errors before any request.
+/// A missing file and a directory are source errors, of their own kinds and
+/// naming the path, before any request: no session is opened for a file
+/// that cannot be read.
 pub fn a_missing_file_or_a_directory_is_a_source_error_before_any_request<D: crate::Driver>() {
     let emu = emulator("");
     let dir = tempfile::tempdir().unwrap();

@@ -271,7 +271,9 @@ pub fn gcp_storage_emulator_chunked_upload_with_a_resume<D: crate::Driver>() {
 }
 
 /// Sizes around the 256 KiB unit, chunked and in one request, against
-/// `gcp-storage-emulator`; each object downloaded back whole.
+/// `gcp-storage-emulator`; each object downloaded back whole. Guards the
+/// chunk rule (every chunk but the last a multiple of 256 KiB) and the
+/// single-request form against a server we did not write.
 pub fn gcp_storage_emulator_single_request_and_boundary_sizes<D: crate::Driver>() {
     let peer = Peer::gcp_storage_emulator();
     for (i, size) in [1, UNIT - 1, UNIT, UNIT + 1, 2 * UNIT]
@@ -292,7 +294,9 @@ pub fn gcp_storage_emulator_single_request_and_boundary_sizes<D: crate::Driver>(
     }
 }
 
-/// Several chunked uploads in a row against `fake-gcs-server`.
+/// Several chunked uploads in a row against `fake-gcs-server`, which takes
+/// only plain sequential uploads: each chunk must start where the last one
+/// ended, with no status query needed.
 pub fn fake_gcs_server_sequential_chunked_upload<D: crate::Driver>() {
     let peer = Peer::fake_gcs_server();
     for (i, size) in [1, UNIT, 3 * UNIT + 5].into_iter().enumerate() {
