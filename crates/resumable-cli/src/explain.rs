@@ -17,6 +17,47 @@ pub(crate) struct Context {
     /// The preconditions given, as typed (`--if-generation-match 0`), to name
     /// them when one fails.
     pub(crate) preconditions: Vec<String>,
+    /// The checkpoint directory, to name when it cannot be written.
+    pub(crate) state_dir: String,
+    /// What the upload left behind, as far as the error's advice depends
+    /// on it.
+    pub(crate) left: Left,
+}
+
+/// What a failed upload left in the checkpoint store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Left {
+    /// Nothing: the next run starts anew.
+    Nothing,
+    /// A checkpoint of a transfer in progress: the next run resumes it.
+    Checkpoint,
+    /// A checkpoint of an object that is complete but not registered: the
+    /// next run registers it without sending its bytes again.
+    Unregistered,
+}
+
+impl Left {
+    /// What the stored checkpoint (if any) leaves.
+    pub(crate) fn of(checkpoint: Option<&resumable_core::Checkpoint>) -> Self {
+        match checkpoint {
+            None => Left::Nothing,
+            Some(c) if c.object.is_some() => Left::Unregistered,
+            Some(_) => Left::Checkpoint,
+        }
+    }
+
+    /// The advice for an error the same command may get past, as the rest
+    /// of a sentence: what the next run of it does.
+    fn next_run(self) -> &'static str {
+        match self {
+            Left::Nothing => "run the same command again to start anew",
+            Left::Checkpoint => "the checkpoint is kept: run the same command again to resume",
+            Left::Unregistered => {
+                "the bytes are stored in full but not registered: run the same command again \
+                 to register them without sending them again"
+            }
+        }
+    }
 }
 
 /// The one-line message for `error`, starting with the file's name.
@@ -34,30 +75,49 @@ pub(crate) fn explain(error: &UploadError, cx: &Context) -> String {
             cx.restart
         ),
         // Also before any checkpoint exists (a missing file, a directory).
-        UploadError::Source(e) => format!(
-            "cannot read the file: {e}; fix it and run the same command again, or start \
-             over with {}",
-            cx.restart
-        ),
+        UploadError::Source(e) => source(e, cx),
         UploadError::Checkpoint(e) if e.kind() == std::io::ErrorKind::InvalidData => format!(
             "its checkpoint cannot be read ({e}); start over with {} (the old session \
              expires on its own)",
             cx.restart
         ),
-        UploadError::Checkpoint(e) => {
-            format!("cannot write its checkpoint: {e}; pick a writable --state-dir")
-        }
+        UploadError::Checkpoint(e) => format!(
+            "cannot write its checkpoint in {}: {e}; make it writable or pick another with \
+             --state-dir",
+            cx.state_dir
+        ),
         UploadError::Insecure { host } => format!(
             "refusing plain http to {host}: the key or session would travel in clear text; \
              use https (or --allow-insecure-http)"
         ),
         UploadError::Busy { pid } => busy(*pid, cx),
-        UploadError::Interrupted => {
-            "interrupted; the checkpoint is kept: run the same command again to resume".into()
-        }
+        UploadError::Interrupted => format!("interrupted; {}", cx.left.next_run()),
         other => format!("{other}"),
     };
     format!("{}: {what}", cx.file)
+}
+
+/// A file that cannot be read: what it is, and what to do instead. Nothing
+/// was uploaded, so there is nothing to start over.
+fn source(e: &std::io::Error, cx: &Context) -> String {
+    match e.kind() {
+        std::io::ErrorKind::NotFound => format!("no such file ({e}); check the path"),
+        std::io::ErrorKind::IsADirectory => format!(
+            "is a directory; name the files in it ({}/*) to upload them",
+            cx.file.trim_end_matches('/')
+        ),
+        std::io::ErrorKind::PermissionDenied => {
+            format!("cannot be read ({e}); check its permissions, then run the command again")
+        }
+        _ => match cx.left {
+            Left::Nothing => format!("cannot read the file: {e}; fix it and run the command again"),
+            _ => format!(
+                "cannot read the file: {e}; fix it and run the same command again to resume, \
+                 or start over with {}",
+                cx.restart
+            ),
+        },
+    }
 }
 
 /// Another process holds the file's checkpoint: what it is, and that this
@@ -101,11 +161,22 @@ fn upload(error: &Error, cx: &Context) -> String {
             "the file API kept failing ({status}: {message}); run the same command again later"
         ),
         Error::Api { status, message } => format!("the file API refused ({status}: {message})"),
-        Error::Rejected { status, message } => format!(
-            "the upload host refused ({status}: {message}); run the same command again to \
-             resume, or start over with {}",
-            cx.restart
+        // Only an initiation can be refused 404: a session's 404 is gone.
+        Error::Rejected {
+            status: 404,
+            message,
+        } => format!(
+            "the upload host answered 404 ({message}): the bucket does not exist (or the \
+             endpoint is wrong); check --bucket and the URL; nothing was uploaded"
         ),
+        Error::Rejected { status, message } => match cx.left {
+            Left::Nothing => format!("the upload host refused ({status}: {message})"),
+            left => format!(
+                "the upload host refused ({status}: {message}); {}, or start over with {}",
+                left.next_run(),
+                cx.restart
+            ),
+        },
         Error::Integrity(e) => format!(
             "checksum mismatch: the stored object is not the file ({e}); nothing registered; \
              start over with {}",
@@ -116,9 +187,9 @@ fn upload(error: &Error, cx: &Context) -> String {
             elapsed,
             last,
         } => format!(
-            "gave up after {attempts} failed attempts in {} (last: {last}); the checkpoint \
-             is kept: run the same command again to resume",
-            seconds(*elapsed)
+            "gave up after {attempts} failed attempts in {} (last: {last}); {}",
+            seconds(*elapsed),
+            cx.left.next_run()
         ),
         Error::Unreachable(failure) => unreachable(failure),
         Error::SessionGone => "the upload session is gone (expired or cancelled) and could \
@@ -144,8 +215,8 @@ fn upload(error: &Error, cx: &Context) -> String {
         ),
         Error::Config(e) => format!("{e}"),
         Error::Protocol(e) => format!(
-            "the server broke the upload protocol ({e}); the checkpoint is kept: run again \
-             to resume, with -v for detail"
+            "the server broke the upload protocol ({e}); {} (-v for detail)",
+            cx.left.next_run()
         ),
         other => format!("{other}"),
     }
@@ -185,7 +256,55 @@ mod tests {
             key_source: "FREDDY_API_KEY".into(),
             restart: "`resumable upload --restart a.bin`".into(),
             preconditions: Vec::new(),
+            state_dir: "/state".into(),
+            left: Left::Checkpoint,
         }
+    }
+
+    #[test]
+    fn advice_fits_what_the_upload_left() {
+        let gave_up = UploadError::Upload(Error::GaveUp {
+            attempts: 6,
+            elapsed: Duration::from_secs(3),
+            last: resumable_core::RetryCause::Status(503),
+        });
+        let mut cx = cx();
+        for (left, expected, not) in [
+            (Left::Nothing, "to start anew", "checkpoint is kept"),
+            (Left::Checkpoint, "checkpoint is kept", "start anew"),
+            (Left::Unregistered, "without sending them again", "resume"),
+        ] {
+            cx.left = left;
+            let line = explain(&gave_up, &cx);
+            assert!(line.contains(expected) && !line.contains(not), "{line}");
+        }
+        cx.left = Left::Nothing;
+        let io = |kind| UploadError::Source(std::io::Error::from(kind));
+        for (error, expected) in [
+            (io(std::io::ErrorKind::NotFound), "no such file"),
+            (io(std::io::ErrorKind::IsADirectory), "a.bin/*"),
+            (io(std::io::ErrorKind::PermissionDenied), "permissions"),
+        ] {
+            let line = explain(&error, &cx);
+            assert!(
+                line.contains(expected) && !line.contains("--restart"),
+                "{line}"
+            );
+        }
+        let missing_bucket = UploadError::Upload(Error::Rejected {
+            status: 404,
+            message: "bucket not found".into(),
+        });
+        let line = explain(&missing_bucket, &cx);
+        assert!(
+            line.contains("--bucket") && !line.contains("resume"),
+            "{line}"
+        );
+        let line = explain(
+            &UploadError::Checkpoint(std::io::Error::from(std::io::ErrorKind::PermissionDenied)),
+            &cx,
+        );
+        assert!(line.contains("/state"), "{line}");
     }
 
     #[test]

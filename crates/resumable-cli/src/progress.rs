@@ -4,10 +4,10 @@
 
 use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use indicatif::{HumanBytes, ProgressBar, ProgressStyle};
-use resumable_core::Event;
+use resumable_core::{Checkpoint, Event};
 
 use crate::output::{Console, event_json};
 
@@ -119,14 +119,40 @@ impl FileProgress {
         self.retries.load(Ordering::SeqCst)
     }
 
-    /// The upload resumes from a checkpoint with `persisted` bytes stored.
-    pub(crate) fn resuming(&self, persisted: u64) {
+    /// Says what this run does with the file's stored checkpoint: register
+    /// bytes already stored in full, start anew where the session expired
+    /// while the upload was interrupted, or resume.
+    pub(crate) fn announce(&self, checkpoint: &Checkpoint) {
+        if checkpoint.object.is_some() {
+            self.console.note(&format!(
+                "{}: its bytes are stored in full; registering it without sending them again",
+                self.name
+            ));
+            return self.resuming_at(checkpoint.persisted);
+        }
+        let expired = checkpoint
+            .session
+            .as_ref()
+            .and_then(|s| s.expires_at)
+            .is_some_and(|at| at <= SystemTime::now());
+        if expired {
+            self.console.note(&format!(
+                "{}: the session of its interrupted upload has expired; uploading it anew",
+                self.name
+            ));
+            return;
+        }
         self.console.note(&format!(
             "{}: resuming from its checkpoint ({} of {} stored)",
             self.name,
-            HumanBytes(persisted),
+            HumanBytes(checkpoint.persisted),
             HumanBytes(self.size)
         ));
+        self.resuming_at(checkpoint.persisted);
+    }
+
+    /// Progress starts at `persisted` bytes, shown as old progress.
+    fn resuming_at(&self, persisted: u64) {
         if let Some(tenth) = persisted.saturating_mul(10).checked_div(self.size) {
             self.state.lock().unwrap_or_else(|e| e.into_inner()).tenth = tenth;
         }

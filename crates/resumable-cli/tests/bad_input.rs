@@ -73,9 +73,14 @@ const CASES: &[(&str, &str, Local, &str)] = &[
         "missing file",
         "",
         Local::Missing,
-        "nope.bin: cannot read the file: ",
+        "nope.bin: no such file (",
     ),
-    ("directory", "", Local::Directory, "not a regular file"),
+    (
+        "directory",
+        "",
+        Local::Directory,
+        "is a directory; name the files in it (",
+    ),
 ];
 
 fn emulator(faults: &str) -> EmulatorHandle {

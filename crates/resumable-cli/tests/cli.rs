@@ -515,7 +515,7 @@ fn some_files_failing_exits_3() {
         .map(|l| l["status"].as_str().unwrap().to_owned())
         .collect();
     assert_eq!(statuses, ["done", "failed"]);
-    assert!(stderr(&out).contains("missing.bin: cannot read the file"));
+    assert!(stderr(&out).contains("missing.bin: no such file"));
 }
 
 #[test]
@@ -808,4 +808,37 @@ fn if_generation_match_0_uploads_once_then_refuses_to_overwrite() {
         stored.generation
     );
     assert!(pending(&state).is_empty(), "no checkpoint left to resume");
+}
+
+/// A session that expired while its upload was interrupted is announced as
+/// a new upload, not as a resume; the failure that interrupted it said the
+/// checkpoint is kept because one was.
+#[test]
+fn an_upload_whose_session_expired_meanwhile_is_announced_as_new() {
+    let emu = Emulator::builder()
+        .api_key(KEY)
+        .storage(Storage::Memory)
+        .faults("chunk#2 status=400")
+        .session_lifetime(Duration::from_secs(1))
+        .start_in_background()
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state");
+    let path = write(dir.path(), "late.bin", &data(4 * UNIT, 5));
+    let args = upload_args(&emu, &[path.to_str().unwrap()]);
+    let out = resumable(&state).args(&args).output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("the checkpoint is kept"),
+        "{}",
+        stderr(&out)
+    );
+    std::thread::sleep(Duration::from_millis(1100));
+    emu.clear_faults();
+    let out = resumable(&state).args(&args).output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let said = stderr(&out);
+    assert!(said.contains("has expired; uploading it anew"), "{said}");
+    assert!(!said.contains("resuming"), "{said}");
+    assert_eq!(emu.sessions_created(), 2, "a new session replaced it");
 }

@@ -492,7 +492,7 @@ pub fn check_missing_and_directory(
     assert!(missing.to_string().contains("nope.bin"), "{missing}");
     assert_eq!(
         directory.kind(),
-        std::io::ErrorKind::InvalidInput,
+        std::io::ErrorKind::IsADirectory,
         "{directory}"
     );
     assert!(emu.request_log().is_empty(), "{:?}", emu.request_log());

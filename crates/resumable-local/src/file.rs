@@ -88,6 +88,12 @@ impl FileSource {
 
 fn fingerprint_of(file: &File) -> io::Result<Fingerprint> {
     let meta = file.metadata()?;
+    if meta.is_dir() {
+        return Err(io::Error::new(
+            io::ErrorKind::IsADirectory,
+            "is a directory, not a regular file",
+        ));
+    }
     if !meta.is_file() {
         return Err(io::Error::new(
             io::ErrorKind::InvalidInput,

@@ -149,7 +149,7 @@ async fn a_file_is_read_at_any_offset_and_changes_are_noticed() {
 async fn missing_files_and_directories_are_refused_with_their_path() {
     let dir = tempfile::tempdir().unwrap();
     let err = FileSource::open(dir.path()).await.unwrap_err();
-    assert_eq!(err.kind(), io::ErrorKind::InvalidInput);
+    assert_eq!(err.kind(), io::ErrorKind::IsADirectory);
     assert!(err.to_string().contains("not a regular file"), "{err}");
     assert!(
         err.to_string().contains(&dir.path().display().to_string()),

@@ -12,7 +12,7 @@ use crate::args::GcsUploadArgs;
 use crate::checkpoints::{gcs_key, open_store, state_dir};
 use crate::commands::upload::{busy_json, chunking};
 use crate::exit::{CliError, Exit};
-use crate::explain::{Context, explain};
+use crate::explain::{Context, Left, explain};
 use crate::interrupt::Interrupt;
 use crate::output::Console;
 use crate::progress::Progress;
@@ -98,6 +98,15 @@ pub(crate) fn run(args: GcsUploadArgs, console: &Arc<Console>) -> Result<Exit, C
             None => "a new session URL".into(),
         },
         preconditions: args.preconditions.given(),
+        state_dir: state_dir(&args.state)
+            .map(|d| d.display().to_string())
+            .unwrap_or_default(),
+        // A bare session URL is its own checkpoint: the server keeps its bytes.
+        left: if initiate.is_some() {
+            Left::Nothing
+        } else {
+            Left::Checkpoint
+        },
     };
     let mut source = FileSource::open(&args.file)
         .map_err(|e| CliError::Failed(explain(&UploadError::Source(e), &cx)))?;
@@ -107,13 +116,14 @@ pub(crate) fn run(args: GcsUploadArgs, console: &Arc<Console>) -> Result<Exit, C
     let events = Arc::clone(&file_progress);
     let mut uploader = uploader.on_event(move |event| events.event(event));
     Interrupt::get(console, crate::interrupt::UPLOAD_STOPPING).watch(uploader.stop_handle());
+    let key = initiate.as_ref().map(|(_, key, _)| key.clone());
     let result = match (args.session_url, initiate) {
         (Some(url), _) => uploader.upload_to_session(SessionUrl::new(url), &mut source),
         (None, Some((init, key, _))) => {
             if let Ok(Some(checkpoint)) = uploader.load_checkpoint(&key)
                 && checkpoint.fingerprint == source.fingerprint()
             {
-                file_progress.resuming(checkpoint.persisted);
+                file_progress.announce(&checkpoint);
             }
             let result = uploader.run(
                 Config::gcs_initiate(init, Some(size)),
@@ -168,6 +178,10 @@ pub(crate) fn run(args: GcsUploadArgs, console: &Arc<Console>) -> Result<Exit, C
             Err(CliError::Busy(message))
         }
         Err(error) => {
+            let mut cx = cx;
+            if let Some(key) = &key {
+                cx.left = Left::of(uploader.load_checkpoint(key).ok().flatten().as_ref());
+            }
             let message = explain(&error, &cx);
             console.emit(&json!({
                 "type": "result",

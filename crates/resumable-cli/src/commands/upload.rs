@@ -13,7 +13,7 @@ use serde_json::json;
 use crate::args::{DEFAULT_API_URL, TransferArgs, UploadArgs};
 use crate::checkpoints::{HeldStore, open_store, state_dir};
 use crate::exit::{CliError, Exit};
-use crate::explain::{Context, explain};
+use crate::explain::{Context, Left, explain};
 use crate::interrupt::{Interrupt, UPLOAD_STOPPING};
 use crate::ledger::{Ledger, Uploaded};
 use crate::output::Console;
@@ -241,6 +241,8 @@ pub(crate) fn upload_files(
             key_source: settings.key_source.clone(),
             restart: restart_hint(name),
             preconditions: Vec::new(),
+            state_dir: settings.state_dir.display().to_string(),
+            left: Left::Nothing,
         };
         let result = upload_one(settings, path, &file_progress, &interrupt, &cx, console);
         file_progress.finish(matches!(
@@ -340,7 +342,7 @@ fn upload_one(
         && checkpoint.fingerprint.is_some()
         && checkpoint.fingerprint == before
     {
-        progress.resuming(checkpoint.persisted);
+        progress.announce(&checkpoint);
     }
     match uploader.upload_file(&settings.api, path) {
         Ok(outcome) => {
@@ -366,7 +368,10 @@ fn upload_one(
             pid,
             message: explain(&error, cx),
         },
-        Err(error) => FileResult::Failed(explain(&error, cx)),
+        Err(error) => {
+            let left = Left::of(uploader.load_checkpoint(&key).ok().flatten().as_ref());
+            FileResult::Failed(explain(&error, &Context { left, ..cx.clone() }))
+        }
     }
 }
 
