@@ -243,4 +243,9 @@ pub use upload::{MAX_RESPONSE_BODY, Upload};
 pub mod codecs {
     pub use crate::protocol::gcs::{content_range, goog_hash, object, range};
     pub use crate::protocol::retry_after;
+
+    /// tus 1.0's header codecs.
+    pub mod tus {
+        pub use crate::protocol::tus::{checksum, discovery, expires, location, metadata, number};
+    }
 }

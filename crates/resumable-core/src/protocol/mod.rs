@@ -26,6 +26,7 @@ use crate::outcome::ObjectMeta;
 
 pub(crate) mod gcs;
 pub(crate) mod message;
+pub(crate) mod tus;
 // `pub` for `crate::codecs` (fuzz targets, benches); without it, the
 // engine uses only part of them.
 #[cfg_attr(
