@@ -209,6 +209,7 @@ mod event;
 mod flow;
 mod outcome;
 mod protocol;
+mod request_digest;
 mod secret;
 pub mod timestamp;
 mod upload;
@@ -219,13 +220,16 @@ pub use action::{Action, Body, Purpose, Request, RequestId};
 pub use backoff::RetryPolicy;
 pub use checkpoint::{
     CHECKPOINT_FORMAT, Checkpoint, FileApiSession, Flow, Format1Flow, Protocol, SessionRecord,
+    TusSession,
 };
 pub use checksum::{RunningCrc32c, crc32c_base64};
 pub use chunk::{
     CHUNK_GRANULARITY, Chunking, DEFAULT_CHUNK_SIZE, MAX_RECOMMENDED_CHUNK, next_range,
     round_chunk_size,
 };
-pub use config::{Config, FileApi, Fingerprint, GCS_ENDPOINT, GcsInitiate, Preconditions, Target};
+pub use config::{
+    Config, FileApi, Fingerprint, GCS_ENDPOINT, GcsInitiate, Preconditions, Target, TusCreate,
+};
 pub use error::{ConfigError, Error, IntegrityError, ProtocolError, SourceError, UsageError};
 pub use event::{Event, RetryCause, TransportError, TransportErrorKind};
 pub use flow::file_api::{SessionError, UploadSession};
@@ -233,6 +237,10 @@ pub use outcome::{File, ObjectMeta, Outcome};
 pub use protocol::gcs::content_range::ContentRangeError;
 pub use protocol::gcs::goog_hash::HashError;
 pub use protocol::gcs::range::RangeError;
+pub use protocol::tus::ChecksumAlgorithm;
+pub use protocol::tus::discovery::DiscoveryError;
+pub use protocol::tus::location::LocationError;
+pub use protocol::tus::number::NumberError;
 pub use secret::{Secret, SessionUrl};
 pub use upload::{MAX_RESPONSE_BODY, Upload};
 
