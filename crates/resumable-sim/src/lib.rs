@@ -14,7 +14,9 @@
 
 mod fault;
 mod server;
+mod tus;
 pub mod wire;
 
 pub use fault::Fault;
 pub use server::{API, KEY, Reply, Server, SimSession, UNIT, Violations};
+pub use tus::{TUS_ENDPOINT, TusFault, TusOptions, TusServer, TusUpload};
