@@ -34,7 +34,7 @@ use crate::event::{Event, RetryCause, TransportErrorKind};
 use crate::flow::file_api::UploadSession;
 use crate::flow::file_api::{self, ApiAnswer};
 use crate::outcome::{File, ObjectMeta, Outcome};
-use crate::protocol::tus::{ChecksumAlgorithm, PatchExtras};
+use crate::protocol::tus::{ChecksumAlgorithm, Declared, PatchExtras};
 use crate::protocol::{self, Answer, Base, Rules, Sent};
 use crate::request_digest::RequestDigest;
 use crate::secret::SessionUrl;
@@ -446,7 +446,7 @@ impl Upload {
                 answer => self.refused(answer, now, retry_after),
             },
             Flight::Initiate { url, deferred } => match read(Sent::Create, &url) {
-                Answer::Created(url) => self.initiated(url, deferred, now),
+                Answer::Created(url) => self.initiated(url, deferred, expires_at, now),
                 answer => self.refused(answer, now, retry_after),
             },
             Flight::Chunk { range, hashed } => match read_session(Sent::Append {
@@ -1042,7 +1042,14 @@ impl Upload {
         self.begin_transfer();
     }
 
-    fn initiated(&mut self, url: String, deferred: bool, now: Instant) {
+    /// A session was created at `url`; `expires_at` when its answer said.
+    fn initiated(
+        &mut self,
+        url: String,
+        deferred: bool,
+        expires_at: Option<SystemTime>,
+        now: Instant,
+    ) {
         if let Err(e) = self.check_handed_out(&url) {
             return self.fail(e);
         }
@@ -1050,7 +1057,8 @@ impl Upload {
             tus.length_deferred = deferred;
         }
         let lifetime = self.rules().session_lifetime;
-        let expires_at = lifetime.and_then(|l| self.clock.wall(now).checked_add(l));
+        let expires_at =
+            expires_at.or_else(|| lifetime.and_then(|l| self.clock.wall(now).checked_add(l)));
         self.events.push_back(Event::SessionStarted {
             expires_at,
             chunk_size: self.chunk_size,
@@ -1357,18 +1365,29 @@ impl Upload {
         }
     }
 
-    /// An answer carried the upload's length as the server holds it: it is
-    /// told, and must be the source's.
+    /// An answer said what the server holds as the upload's length: once
+    /// told, it must be the source's; still deferred, the next `PATCH`
+    /// once the total is known tells it (an upload created elsewhere).
     fn note_declared_length(&mut self, headers: &http::HeaderMap) -> Result<(), ProtocolError> {
-        let Some(declared) = self.protocol.declared_length(headers)? else {
-            return Ok(());
-        };
-        if let Some(total) = self.total
-            && total != declared
-        {
-            return Err(ProtocolError::LengthMismatch { declared, total });
+        match self.protocol.declared_length(headers)? {
+            None => {}
+            Some(Declared::Length(declared)) => {
+                if let Some(total) = self.total
+                    && total != declared
+                {
+                    return Err(ProtocolError::LengthMismatch { declared, total });
+                }
+                self.length_told();
+            }
+            Some(Declared::Deferred) => {
+                if let Some(tus) = self.tus.as_mut()
+                    && !tus.length_deferred
+                {
+                    tus.length_deferred = true;
+                    self.checkpoint_due = true;
+                }
+            }
         }
-        self.length_told();
         Ok(())
     }
 

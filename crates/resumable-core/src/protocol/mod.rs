@@ -283,7 +283,10 @@ impl Protocol {
     }
 
     /// The upload's length as the server holds it, when an answer says so.
-    pub(crate) fn declared_length(self, headers: &HeaderMap) -> Result<Option<u64>, ProtocolError> {
+    pub(crate) fn declared_length(
+        self,
+        headers: &HeaderMap,
+    ) -> Result<Option<tus::Declared>, ProtocolError> {
         match self {
             Self::Gcs => Ok(None),
             Self::Tus => tus::declared_length(headers),

@@ -48,6 +48,7 @@ use crate::action::Body;
 use crate::config::TusCreate;
 use crate::error::{ConfigError, ProtocolError};
 use crate::outcome::ObjectMeta;
+use crate::protocol::trim_ows;
 use crate::url;
 use discovery::{Capabilities, TUS_VERSION};
 pub use hash::ChecksumAlgorithm;
@@ -270,26 +271,40 @@ fn query_answer(headers: &HeaderMap) -> Answer {
         Err(e) => return Answer::Malformed(e),
     };
     match declared_length(headers) {
-        Ok(Some(length)) if offset > length => {
+        Ok(Some(Declared::Length(length))) if offset > length => {
             Answer::Malformed(ProtocolError::OffsetBeyondLength { offset, length })
         }
-        Ok(Some(length)) if offset == length => Answer::Complete(Ok(object(offset))),
+        Ok(Some(Declared::Length(length))) if offset == length => {
+            Answer::Complete(Ok(object(offset)))
+        }
         Ok(_) => Answer::Persisted(offset),
         Err(e) => Answer::Malformed(e),
     }
 }
 
-/// The upload's `Upload-Length`, when an answer carries one.
-pub(crate) fn declared_length(headers: &HeaderMap) -> Result<Option<u64>, ProtocolError> {
-    headers
-        .get(UPLOAD_LENGTH)
-        .map(|v| {
-            number::parse(v).map_err(|error| ProtocolError::TusNumber {
+/// What an answer says of the upload's length.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Declared {
+    /// The server holds it with this length (`Upload-Length`).
+    Length(u64),
+    /// Its length is still to be told (`Upload-Defer-Length: 1`).
+    Deferred,
+}
+
+/// What an answer says of the upload's length, when it says anything.
+pub(crate) fn declared_length(headers: &HeaderMap) -> Result<Option<Declared>, ProtocolError> {
+    if let Some(v) = headers.get(UPLOAD_LENGTH) {
+        return number::parse(v)
+            .map(|n| Some(Declared::Length(n)))
+            .map_err(|error| ProtocolError::TusNumber {
                 header: "Upload-Length",
                 error,
-            })
-        })
-        .transpose()
+            });
+    }
+    let deferred = headers
+        .get(UPLOAD_DEFER_LENGTH)
+        .is_some_and(|v| trim_ows(v.as_bytes()) == b"1");
+    Ok(deferred.then_some(Declared::Deferred))
 }
 
 /// When the upload expires, when an answer says (`Upload-Expires`). A
@@ -657,10 +672,13 @@ mod tests {
             expires_at(&map),
             Some(SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_403_712_000))
         );
-        assert_eq!(declared_length(&map), Ok(Some(100)));
+        assert_eq!(declared_length(&map), Ok(Some(Declared::Length(100))));
         map.insert(UPLOAD_EXPIRES, HeaderValue::from_static("soon"));
         map.insert(UPLOAD_LENGTH, HeaderValue::from_static("1e2"));
         assert_eq!(expires_at(&map), None);
         assert!(declared_length(&map).is_err());
+        map.remove(UPLOAD_LENGTH);
+        map.insert(UPLOAD_DEFER_LENGTH, HeaderValue::from_static("1"));
+        assert_eq!(declared_length(&map), Ok(Some(Declared::Deferred)));
     }
 }
