@@ -43,7 +43,10 @@ pub struct Checkpoint {
     pub session: Option<SessionRecord>,
     /// What the file API said of the session in use, in the file-API flow.
     pub file_api: Option<FileApiSession>,
-    /// What a tus upload needs beside its URL, for a tus session.
+    /// What a tus upload needs beside its URL, for a tus session. Left out
+    /// of the serialized form when `None`, so a GCS checkpoint is written
+    /// as before.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub tus: Option<TusSession>,
     /// The source's size, when known.
     pub total: Option<u64>,

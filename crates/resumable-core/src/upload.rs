@@ -133,10 +133,12 @@ enum Flight {
         url: String,
         deferred: bool,
     },
-    /// Bytes of the source; `hashed` when it carried the upload's digest.
+    /// Bytes of the source; `hashed` when it carried the upload's digest,
+    /// `told_length` when it told the server the upload's length.
     Chunk {
         range: Range<u64>,
         hashed: bool,
+        told_length: bool,
     },
     Query,
     Register(ObjectMeta),
@@ -304,6 +306,11 @@ impl Upload {
         }
         up.session = Some(session);
         up.file_api = checkpoint.file_api;
+        // A tus checkpoint written before the server was asked what it
+        // supports: ask first, then go on as above.
+        if up.protocol == Protocol::Tus && up.tus.is_none() {
+            up.state = State::Discover;
+        }
         Ok(up)
     }
 
@@ -410,18 +417,14 @@ impl Upload {
         let wall = self.clock.wall(now);
         let retry_after = protocol::retry_after(&parts.headers, wall);
         let status = parts.status;
-        let session_url = self
-            .session
-            .as_ref()
-            .map(|s| s.upload_url.expose().to_owned())
-            .unwrap_or_default();
-        let read = |sent, url: &str| protocol.read(sent, url, status, &parts.headers, &body);
-        let read_session = |sent| read(sent, &session_url);
         let expires_at = protocol.expires_at(&parts.headers);
         if let Err(e) = self.note_declared_length(&parts.headers) {
             self.fail(e.into());
             return Ok(());
         }
+        let session_url = self.session.as_ref().map_or("", |s| s.upload_url.expose());
+        let read = |sent, url: &str| protocol.read(sent, url, status, &parts.headers, &body);
+        let read_session = |sent| read(sent, session_url);
         match flight {
             Flight::CreateSession => {
                 match file_api::read_session(status, &body, self.total.unwrap_or_default(), wall) {
@@ -449,7 +452,11 @@ impl Upload {
                 Answer::Created(url) => self.initiated(url, deferred, expires_at, now),
                 answer => self.refused(answer, now, retry_after),
             },
-            Flight::Chunk { range, hashed } => match read_session(Sent::Append {
+            Flight::Chunk {
+                range,
+                hashed,
+                told_length,
+            } => match read_session(Sent::Append {
                 digest: hashed,
                 total: self.total,
             }) {
@@ -458,7 +465,9 @@ impl Upload {
                 }
                 Answer::Complete(_) => self.fail(ProtocolError::UnexpectedFinal.into()),
                 Answer::Persisted(persisted) => {
-                    self.length_told();
+                    if told_length {
+                        self.length_told();
+                    }
                     if let Some(advanced) = self.apply_persisted(persisted)
                         && !advanced
                         && !range.is_empty()
@@ -954,6 +963,7 @@ impl Upload {
         let flight = Flight::Chunk {
             range,
             hashed: digest,
+            told_length: extras.declare_length.is_some(),
         };
         self.start_session_request(Purpose::Chunk, flight, request)
     }

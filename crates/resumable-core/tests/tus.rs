@@ -553,3 +553,43 @@ fn a_tus_checkpoint_is_not_resumed_by_a_gcs_upload() {
         ))
     ));
 }
+
+#[test]
+fn a_length_learned_while_a_patch_is_in_flight_is_told_with_the_next() {
+    let mut server = TusServer::new();
+    let data = sim::source(150_000, 7);
+    let now = Instant::now();
+    let mut up = Upload::new(config(None), now, wall0()).unwrap();
+    let mut told = Vec::new();
+    let done = loop {
+        match up.poll_action(now) {
+            Action::Send(req) => {
+                let mut body = Vec::new();
+                if let Body::Source(r) = req.http.body() {
+                    body.extend_from_slice(&data[r.start as usize..r.end as usize]);
+                    told.push(req.http.headers().contains_key("upload-length"));
+                }
+                let reply = server.serve(&req.http, &body, TusFault::None, wall0());
+                let sim::Reply::Response(resp) = reply else {
+                    panic!("reset")
+                };
+                // The caller learns the total other than by reading ahead,
+                // while the first PATCH (which could not tell it) is out.
+                if told.len() == 1 {
+                    up.set_total(150_000).unwrap();
+                }
+                up.handle_response(req.id, resp, now).unwrap();
+            }
+            Action::Checksum(r) => {
+                up.feed_checksum(r.start, &data[r.start as usize..r.end as usize])
+            }
+            Action::ReadAhead { .. } => up.handle_read_ahead(None).unwrap(),
+            Action::Checkpoint(_) | Action::RemoveCheckpoint => {}
+            Action::Done(outcome) => break outcome,
+            other => panic!("unexpected {other:?}"),
+        }
+    };
+    assert_eq!(done.object.size, 150_000);
+    assert_eq!(told, [false, true]);
+    assert_stored(&server, &data);
+}
