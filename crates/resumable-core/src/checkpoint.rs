@@ -333,6 +333,10 @@ mod tests {
         assert_eq!(json["flow"]["file_api"]["filename"], "large video.mp4");
         assert_eq!(json["file_api"]["upload_type"], "resumable");
         assert!(json["session"].get("gcs_path").is_none());
+        assert!(
+            json.get("tus").is_none(),
+            "a GCS checkpoint is written as before"
+        );
         let back: Checkpoint = serde_json::from_value(json).unwrap();
         assert_eq!(back, v2());
         for flow in [

@@ -593,3 +593,29 @@ fn a_length_learned_while_a_patch_is_in_flight_is_told_with_the_next() {
     assert_eq!(told, [false, true]);
     assert_stored(&server, &data);
 }
+
+#[test]
+fn an_upload_url_holding_another_length_is_refused() {
+    let mut server = TusServer::new();
+    let url = server.open_upload(Some(10), wall0());
+    let data = sim::source(20, 7);
+    let cfg = Config::tus_upload(SessionUrl::new(&url), Some(20));
+    let run = sim::drive(
+        &mut server,
+        cfg,
+        &data,
+        |_, _| TusFault::None,
+        |_| false,
+        100,
+    );
+    assert_eq!(
+        run.result,
+        Some(Err(Error::Protocol(
+            resumable_core::ProtocolError::LengthMismatch {
+                declared: 10,
+                total: 20
+            }
+        )))
+    );
+    assert!(server.uploads[&url].data.is_empty(), "nothing sent");
+}
