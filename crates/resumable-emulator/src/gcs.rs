@@ -1,5 +1,9 @@
-//! The Cloud Storage resumable session: chunks, status queries, cancel, and the
-//! finished object; plus the helpers the other Cloud Storage endpoints share.
+//! The Cloud Storage resumable session served over hyper: chunks streamed to
+//! storage, status queries, cancel, and the finished object; plus the helpers
+//! the other Cloud Storage endpoints share. Every protocol decision (which
+//! requests a session takes, what a `PUT` asks for, how it ends) is
+//! `resumable_sim::gcs`'s, the same rules the in-memory sim applies; this
+//! file does the IO around them.
 
 use std::sync::Arc;
 use std::time::SystemTime;
@@ -9,15 +13,17 @@ use http::request::Parts;
 use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode, header};
 use http_body_util::BodyExt as _;
 use hyper::body::Incoming;
+use resumable_sim::gcs::{self, Digests, End, Plan, Route, Span, UNIT};
+use resumable_sim::wire::{self, GoogHash, PutRange};
 
 use crate::faults::{Respond, SessionEffect};
-use crate::headers::{CHUNK_GRANULARITY, ContentRange, GoogHash, is_chunked, range_header};
 use crate::inject;
 use crate::log::RequestKind;
 use crate::object::{Object, ObjectInfo, object_json};
 pub(crate) use crate::reply::Refusal;
 use crate::reply::{
     Body, Reply, SmallBody, drain, empty_response, error_response, json_response, read_small,
+    refusal_response,
 };
 use crate::session::{Session, SessionState};
 use crate::shared::{Call, SessionSlot, Shared};
@@ -27,21 +33,9 @@ use crate::url::{parse_query, query_value};
 const GUPLOADER: &str = "x-guploader-uploadid";
 const OVERRIDE: &str = "x-http-status-code-override";
 
-pub(crate) fn refusal(
-    status: StatusCode,
-    reason: &'static str,
-    message: impl Into<String>,
-) -> Refusal {
-    (status, reason, message.into())
-}
-
-pub(crate) fn bad(message: impl Into<String>) -> Refusal {
-    refusal(StatusCode::BAD_REQUEST, "invalid_argument", message)
-}
-
-pub(crate) fn refuse(body: Incoming, shared: &Shared, (status, reason, message): Refusal) -> Reply {
+pub(crate) fn refuse(body: Incoming, shared: &Shared, refusal: Refusal) -> Reply {
     drain(body, shared.config.idle_timeout);
-    error_response(status, reason, &message).into()
+    refusal_response(&refusal).into()
 }
 
 pub(crate) fn with_guploader(mut reply: Reply, id: &str) -> Reply {
@@ -66,7 +60,7 @@ pub(crate) fn object_response(shared: &Shared, info: &ObjectInfo) -> Response<Bo
 /// `308 Resume Incomplete`, with `Range` unless nothing is persisted or `no_range`.
 fn incomplete(persisted: u64, no_range: bool) -> Response<Body> {
     let mut r = empty_response(StatusCode::PERMANENT_REDIRECT);
-    if let Some(range) = range_header(persisted).filter(|_| !no_range)
+    if let Some(range) = wire::persisted_range(persisted).filter(|_| !no_range)
         && let Ok(v) = HeaderValue::from_str(&range)
     {
         r.headers_mut().insert(header::RANGE, v);
@@ -82,16 +76,24 @@ pub(crate) fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a s
 fn classify(headers: &HeaderMap) -> RequestKind {
     match header_str(headers, "content-range") {
         None => RequestKind::Final,
-        Some(v) => match ContentRange::parse(v) {
-            Ok(ContentRange::Query { .. }) => RequestKind::Query,
-            Ok(ContentRange::Data {
-                last,
+        Some(v) => match wire::put_range(v) {
+            Ok(PutRange::Query { .. }) => RequestKind::Query,
+            Ok(PutRange::Bytes {
+                end,
                 total: Some(t),
                 ..
-            }) if last + 1 == t => RequestKind::Final,
-            Ok(ContentRange::Data { .. }) => RequestKind::Chunk,
+            }) if end == t => RequestKind::Final,
+            Ok(PutRange::Bytes { .. }) => RequestKind::Chunk,
             Err(_) => RequestKind::Put,
         },
+    }
+}
+
+/// The digests `digest` holds, as the shared rules compare them.
+fn digests(digest: &Digest) -> Digests {
+    Digests {
+        crc32c: digest.crc32c(),
+        md5: Some(digest.md5()),
     }
 }
 
@@ -114,15 +116,15 @@ pub(crate) async fn session_request(shared: Arc<Shared>, req: Request<Incoming>)
     let reply = match inject::before_body(&mut call, body, shared.config.idle_timeout).await {
         Err(reply) => reply,
         Ok(body) => match (slot, upload_id) {
-            (_, None) => refuse(body, &shared, bad("the session URL has no upload_id")),
+            (_, None) => refuse(
+                body,
+                &shared,
+                Refusal::bad("the session URL has no upload_id"),
+            ),
             (None, Some(_)) => refuse(
                 body,
                 &shared,
-                refusal(
-                    StatusCode::NOT_FOUND,
-                    "not_found",
-                    "no upload session with this upload_id",
-                ),
+                Refusal::new(404, "not_found", "no upload session with this upload_id"),
             ),
             (Some(slot), Some(_)) => on_session(&shared, &mut call, &parts, body, &slot).await,
         },
@@ -149,116 +151,26 @@ async fn on_session(
         }
     }
     session.check_expiry(SystemTime::now());
-    let reply = match (&parts.method, &session.state) {
-        (_, SessionState::Cancelled | SessionState::Killed) => {
-            let msg = "the upload session does not exist (cancelled or killed)";
-            refuse(
-                body,
-                shared,
-                refusal(StatusCode::NOT_FOUND, "not_found", msg),
-            )
-        }
-        (_, SessionState::Expired) => {
-            let msg = "the upload session has expired; start a new one";
-            refuse(body, shared, refusal(StatusCode::GONE, "gone", msg))
-        }
-        (&Method::DELETE, _) => {
+    let reply = match gcs::route(&parts.method, session.state.standing()) {
+        Route::Refuse(r) => refuse(body, shared, r),
+        Route::Cancel => {
             drain(body, shared.config.idle_timeout);
             session.part.discard().await;
             session.state = SessionState::Cancelled;
             empty_response(StatusCode::from_u16(499).unwrap_or(StatusCode::OK)).into()
         }
-        (&Method::PUT, SessionState::Complete(object)) => {
+        Route::Object => {
             drain(body, shared.config.idle_timeout);
-            object_response(shared, &object.info).into()
-        }
-        (&Method::PUT, SessionState::Active) => put(shared, call, parts, body, &mut session).await,
-        _ => {
-            let msg = format!(
-                "{} is not allowed on an upload session; use PUT or DELETE",
-                parts.method
-            );
-            let mut r = refuse(
-                body,
-                shared,
-                refusal(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", msg),
-            );
-            if let Reply::Respond(r) = &mut r {
-                r.headers_mut()
-                    .insert(header::ALLOW, HeaderValue::from_static("PUT, DELETE"));
+            match &session.state {
+                SessionState::Complete(object) => object_response(shared, &object.info).into(),
+                _ => refusal_response(&Refusal::new(404, "not_found", "no object")).into(),
             }
-            r
         }
+        Route::Put => put(shared, call, parts, body, &mut session).await,
     };
-    call.record.persisted = Some(session.persisted);
+    call.record.persisted = Some(session.progress.persisted);
     shared.update_session_info(&session);
     reply
-}
-
-fn content_length(headers: &HeaderMap) -> Result<Option<u64>, String> {
-    match headers.get(header::CONTENT_LENGTH) {
-        None => Ok(None),
-        Some(v) => v
-            .to_str()
-            .ok()
-            .and_then(|s| s.trim().parse().ok())
-            .map(Some)
-            .ok_or_else(|| "Content-Length is not a number".to_owned()),
-    }
-}
-
-/// Checks a total a request names against what the session knows.
-fn check_total(session: &Session, total: u64) -> Result<(), Refusal> {
-    if let Some(d) = session.declared_len.filter(|d| *d != total) {
-        return Err(bad(format!(
-            "the total {total} differs from the declared upload length {d}"
-        )));
-    }
-    if let Some(k) = session.total.filter(|k| *k != total) {
-        return Err(bad(format!(
-            "the total {total} differs from the total {k} named earlier"
-        )));
-    }
-    if total < session.persisted {
-        return Err(bad(format!(
-            "the total {total} is less than the {} bytes already persisted",
-            session.persisted
-        )));
-    }
-    Ok(())
-}
-
-/// `X-Goog-Hash` of a request that may finalize.
-fn declared_hash(headers: &HeaderMap) -> Result<GoogHash, Refusal> {
-    GoogHash::parse(
-        headers
-            .get_all("x-goog-hash")
-            .iter()
-            .filter_map(|v| v.to_str().ok()),
-    )
-    .map_err(bad)
-}
-
-/// Compares a declared hash with the data; the message says what differs.
-fn hash_mismatch(declared: &GoogHash, digest: &Digest) -> Option<String> {
-    use crate::headers::{crc32c_b64, md5_b64};
-    if let Some(c) = declared.crc32c.filter(|c| *c != digest.crc32c()) {
-        return Some(format!(
-            "X-Goog-Hash crc32c={} does not match the data received (crc32c={}); the object \
-             was not finalized",
-            crc32c_b64(c),
-            crc32c_b64(digest.crc32c())
-        ));
-    }
-    if let Some(m) = declared.md5.filter(|m| *m != digest.md5()) {
-        return Some(format!(
-            "X-Goog-Hash md5={} does not match the data received (md5={}); the object was \
-             not finalized",
-            md5_b64(&m),
-            md5_b64(&digest.md5())
-        ));
-    }
-    None
 }
 
 pub(crate) fn storage_error(e: &std::io::Error) -> Reply {
@@ -271,151 +183,6 @@ pub(crate) fn storage_error(e: &std::io::Error) -> Reply {
     .into()
 }
 
-/// How a request body is framed: the two forms Cloud Storage accepts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Framing {
-    /// `Content-Length: N`.
-    Length(u64),
-    /// `Transfer-Encoding: chunked`: the length is known at the body's end.
-    Chunked,
-}
-
-/// The body's framing; 411 when it has neither (as Cloud Storage answers).
-fn framing(headers: &HeaderMap) -> Result<Framing, Refusal> {
-    let chunked = is_chunked(headers);
-    if chunked {
-        return Ok(Framing::Chunked);
-    }
-    match content_length(headers).map_err(bad)? {
-        Some(n) => Ok(Framing::Length(n)),
-        None => Err(refusal(
-            StatusCode::LENGTH_REQUIRED,
-            "length_required",
-            "an upload request needs Content-Length (0 for a status query) or \
-             Transfer-Encoding: chunked",
-        )),
-    }
-}
-
-/// What a valid `PUT` asks for.
-enum Plan {
-    /// `bytes */T` or `bytes */*`: report, or finish when exactly `T` are persisted.
-    /// A chunked query's body is read to check it is empty.
-    Query {
-        total: Option<u64>,
-        hash: GoogHash,
-        chunked: bool,
-    },
-    /// Data: the bytes `span` names, and the hash a finalizing request declares.
-    Data { span: Span, hash: GoogHash },
-}
-
-/// Checks a `PUT`'s headers against the session; nothing is read or stored yet.
-fn plan(parts: &Parts, session: &mut Session) -> Result<Plan, Refusal> {
-    let framing = framing(&parts.headers)?;
-    let range = match (header_str(&parts.headers, "content-range"), framing) {
-        (None, Framing::Length(0)) => ContentRange::Query { total: Some(0) },
-        (None, Framing::Length(cl)) => ContentRange::Data {
-            first: 0,
-            last: cl - 1,
-            total: Some(cl),
-        },
-        // The whole object, its length known at the body's end.
-        (None, Framing::Chunked) => {
-            return Ok(Plan::Data {
-                span: Span {
-                    first: 0,
-                    len: session.known_total(),
-                    chunked: true,
-                    finishes: true,
-                },
-                hash: declared_hash(&parts.headers)?,
-            });
-        }
-        (Some(v), _) => ContentRange::parse(v).map_err(bad)?,
-    };
-    match range {
-        ContentRange::Query { total } => {
-            if let Framing::Length(cl) = framing
-                && cl != 0
-            {
-                return Err(bad(format!(
-                    "a status query (Content-Range: bytes */…) must have Content-Length: 0, \
-                     not {cl}"
-                )));
-            }
-            let mut hash = GoogHash::default();
-            if let Some(t) = total {
-                check_total(session, t)?;
-                hash = declared_hash(&parts.headers)?;
-                session.total = Some(t);
-            }
-            Ok(Plan::Query {
-                total,
-                hash,
-                chunked: framing == Framing::Chunked,
-            })
-        }
-        ContentRange::Data { first, last, total } => {
-            let len = last - first + 1;
-            if let Framing::Length(cl) = framing
-                && cl != len
-            {
-                return Err(bad(format!(
-                    "Content-Length {cl} does not match Content-Range bytes {first}-{last} \
-                     ({len} bytes)"
-                )));
-            }
-            if let Some(t) = total {
-                check_total(session, t)?;
-            }
-            let known = total.or(session.known_total());
-            if let Some(t) = known.filter(|t| last >= *t) {
-                return Err(bad(format!(
-                    "bytes {first}-{last} go past the total of {t} bytes"
-                )));
-            }
-            let finishes = known == Some(last + 1);
-            if !finishes && len % CHUNK_GRANULARITY != 0 {
-                return Err(bad(format!(
-                    "a chunk that does not end the upload must be a multiple of 262144 bytes \
-                     (256 KiB); this one has {len}"
-                )));
-            }
-            if !finishes && first % CHUNK_GRANULARITY != 0 {
-                return Err(bad(format!(
-                    "a chunk that does not end the upload must start on a 262144-byte \
-                     boundary; this one starts at {first}"
-                )));
-            }
-            if first > session.persisted {
-                return Err(bad(format!(
-                    "the chunk starts at byte {first} but only {} bytes are persisted; \
-                     resume from the persisted offset (nothing was stored)",
-                    session.persisted
-                )));
-            }
-            let hash = if finishes {
-                declared_hash(&parts.headers)?
-            } else {
-                GoogHash::default()
-            };
-            if total.is_some() {
-                session.total = total;
-            }
-            Ok(Plan::Data {
-                span: Span {
-                    first,
-                    len: Some(len),
-                    chunked: framing == Framing::Chunked,
-                    finishes,
-                },
-                hash,
-            })
-        }
-    }
-}
-
 /// A `PUT` on an active session.
 async fn put(
     shared: &Shared,
@@ -424,7 +191,7 @@ async fn put(
     body: Incoming,
     session: &mut Session,
 ) -> Reply {
-    let plan = match plan(parts, session) {
+    let plan = match gcs::plan_put(&parts.headers, &mut session.progress) {
         Ok(p) => p,
         Err(r) => return refuse(body, shared, r),
     };
@@ -481,7 +248,7 @@ async fn put(
 /// Drops everything persisted, so that a 308 without `Range` is true.
 async fn forget(session: &mut Session) {
     session.part.discard().await;
-    session.persisted = 0;
+    session.progress.persisted = 0;
     session.digest = Digest::new();
 }
 
@@ -497,18 +264,18 @@ async fn query(
     if no_range {
         forget(session).await;
     }
-    if total == Some(session.persisted) {
-        if let Some(msg) = hash_mismatch(hash, &session.digest) {
-            return error_response(StatusCode::BAD_REQUEST, "invalid_argument", &msg).into();
+    match gcs::query_end(&session.progress, total, hash, digests(&session.digest)) {
+        End::Incomplete(persisted) => incomplete(persisted, no_range).into(),
+        End::Refuse(r) => refusal_response(&r).into(),
+        End::Finalize => {
+            let _finalizing = shared.finalizing.lock().await;
+            if let Err(r) = shared.check_preconditions(session) {
+                return refusal_response(&r).into();
+            }
+            let digest = session.digest.clone();
+            finalize(shared, session, digest).await
         }
-        let _finalizing = shared.finalizing.lock().await;
-        if let Err((status, reason, msg)) = shared.check_preconditions(session) {
-            return error_response(status, reason, &msg).into();
-        }
-        let digest = session.digest.clone();
-        return finalize(shared, session, digest).await;
     }
-    incomplete(session.persisted, no_range).into()
 }
 
 /// How reading a request body ended.
@@ -523,19 +290,6 @@ enum BodyEnd {
     Mismatch { more: bool },
     /// A fault's `after=` threshold was reached and it answers or resets.
     Fault,
-}
-
-/// The bytes a data `PUT` carries, as its headers say.
-#[derive(Debug, Clone, Copy)]
-struct Span {
-    /// The offset of its first byte.
-    first: u64,
-    /// How many bytes; `None`: as many as its chunked body has.
-    len: Option<u64>,
-    /// Framed by `Transfer-Encoding: chunked`: the length is checked at the end.
-    chunked: bool,
-    /// It ends at the upload's total.
-    finishes: bool,
 }
 
 /// A data `PUT`: streams the body into the session's part.
@@ -553,21 +307,27 @@ async fn data(
     let limit = match (fault.short, span.len) {
         (Some(short), Some(len)) => {
             let kept = (first + len).saturating_sub(short);
-            (kept - kept % CHUNK_GRANULARITY).max(session.persisted)
+            (kept - kept % UNIT).max(session.progress.persisted)
         }
         (None, Some(len)) => first + len,
         (_, None) => u64::MAX,
     };
     let mut trigger =
         (fault.after > 0).then_some(span.len.map_or(fault.after, |l| fault.after.min(l)));
-    let mut app =
-        match Appender::open(&mut session.part, session.persisted, &session.digest, limit).await {
-            Ok(a) => a,
-            Err(e) => {
-                drain(body, idle);
-                return storage_error(&e);
-            }
-        };
+    let mut app = match Appender::open(
+        &mut session.part,
+        session.progress.persisted,
+        &session.digest,
+        limit,
+    )
+    .await
+    {
+        Ok(a) => a,
+        Err(e) => {
+            drain(body, idle);
+            return storage_error(&e);
+        }
+    };
     let mut received = 0u64;
     let all_in = |received: u64| span.len.is_none_or(|l| received == l);
     let result: std::io::Result<BodyEnd> = async {
@@ -628,12 +388,12 @@ async fn data(
         (BodyEnd::Complete, None) => Some(first + received),
         _ => None,
     };
-    let refused_total = total_at_end.and_then(|t| check_total(session, t).err());
+    let refused_total = total_at_end.and_then(|t| session.progress.check_total(t).err());
     match end_state {
         BodyEnd::CutOff | BodyEnd::Fault | BodyEnd::Mismatch { .. } => {
             match app.close(&mut session.part, Keep::WholeUnits).await {
                 Ok((n, d)) => {
-                    session.persisted = n;
+                    session.progress.persisted = n;
                     session.digest = d;
                 }
                 Err(e) => return storage_error(&e),
@@ -646,7 +406,7 @@ async fn data(
                      nothing was finalized",
                     if more { "more than" } else { "fewer than" },
                     span.len.unwrap_or(0),
-                    session.persisted
+                    session.progress.persisted
                 );
                 return error_response(StatusCode::BAD_REQUEST, "invalid_argument", &msg).into();
             }
@@ -665,18 +425,18 @@ async fn data(
             Reply::Reset
         }
         BodyEnd::Complete => {
-            if let Some((status, reason, msg)) = refused_total {
+            if let Some(refusal) = refused_total {
                 return match app.close(&mut session.part, Keep::WholeUnits).await {
                     Ok((n, d)) => {
-                        session.persisted = n;
+                        session.progress.persisted = n;
                         session.digest = d;
-                        error_response(status, reason, &msg).into()
+                        refusal_response(&refusal).into()
                     }
                     Err(e) => storage_error(&e),
                 };
             }
             if total_at_end.is_some() {
-                session.total = total_at_end;
+                session.progress.total = total_at_end;
             }
             let end = first + span.len.unwrap_or(received);
             if fault.no_range {
@@ -684,28 +444,32 @@ async fn data(
                 forget(session).await;
                 return incomplete(0, true).into();
             }
-            let reaches_end = span.finishes && app.pos() == end;
-            if reaches_end && let Some(msg) = hash_mismatch(hash, app.digest()) {
-                if let Err(e) = app.close(&mut session.part, Keep::Nothing).await {
-                    return storage_error(&e);
-                }
-                return error_response(StatusCode::BAD_REQUEST, "invalid_argument", &msg).into();
-            }
+            let reaches_end =
+                match gcs::data_end(&span, end, app.pos(), hash, digests(app.digest())) {
+                    End::Incomplete(_) => false,
+                    End::Finalize => true,
+                    End::Refuse(r) => {
+                        if let Err(e) = app.close(&mut session.part, Keep::Nothing).await {
+                            return storage_error(&e);
+                        }
+                        return refusal_response(&r).into();
+                    }
+                };
             let _finalizing = match reaches_end {
                 true => Some(shared.finalizing.lock().await),
                 false => None,
             };
             // Checked again as the object is written: nothing of this request is
             // kept, and the session stays active at its earlier offset.
-            if reaches_end && let Err((status, reason, msg)) = shared.check_preconditions(session) {
+            if reaches_end && let Err(r) = shared.check_preconditions(session) {
                 if let Err(e) = app.close(&mut session.part, Keep::Nothing).await {
                     return storage_error(&e);
                 }
-                return error_response(status, reason, &msg).into();
+                return refusal_response(&r).into();
             }
             match app.close(&mut session.part, Keep::All).await {
                 Ok((n, d)) => {
-                    session.persisted = n;
+                    session.progress.persisted = n;
                     session.digest = d;
                 }
                 Err(e) => return storage_error(&e),
@@ -714,7 +478,7 @@ async fn data(
                 let digest = session.digest.clone();
                 finalize(shared, session, digest).await
             } else {
-                incomplete(session.persisted, false).into()
+                incomplete(session.progress.persisted, false).into()
             }
         }
     }
@@ -730,7 +494,7 @@ async fn finalize(shared: &Shared, session: &mut Session, digest: Digest) -> Rep
     let info = ObjectInfo {
         bucket: session.bucket.clone(),
         name: session.name.clone(),
-        size: session.persisted,
+        size: session.progress.persisted,
         crc32c: digest.crc32c(),
         md5: digest.md5(),
         content_type: session.content_type.clone(),

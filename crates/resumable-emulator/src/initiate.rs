@@ -7,11 +7,13 @@ use http::{HeaderValue, Request, StatusCode, header};
 use hyper::body::Incoming;
 use serde_json::Value;
 
-use crate::gcs::{bad, header_str, refuse, with_guploader};
+use crate::gcs::{header_str, refuse, with_guploader};
 use crate::inject;
 use crate::log::RequestKind;
 use crate::precondition::Preconditions;
-use crate::reply::{Reply, SmallBody, empty_response, error_response, read_small};
+use crate::reply::{
+    Refusal, Reply, SmallBody, empty_response, error_response, read_small, refusal_response,
+};
 use crate::shared::{Call, Shared, bucket_name_problem};
 use crate::url::{parse_query, query_value};
 
@@ -39,15 +41,21 @@ async fn initiate_inner(
     let idle = shared.config.idle_timeout;
     let body = inject::before_body(call, body, idle).await?;
     let Some(query) = parse_query(parts.uri.query()) else {
-        return Err(refuse(body, shared, bad("malformed query string")));
+        return Err(refuse(body, shared, Refusal::bad("malformed query string")));
     };
     match query_value(&query, "uploadType") {
         Some("resumable") => {}
         Some(other) => {
             let msg = format!("uploadType={other} is not supported; use uploadType=resumable");
-            return Err(refuse(body, shared, bad(msg)));
+            return Err(refuse(body, shared, Refusal::bad(msg)));
         }
-        None => return Err(refuse(body, shared, bad("missing uploadType=resumable"))),
+        None => {
+            return Err(refuse(
+                body,
+                shared,
+                Refusal::bad("missing uploadType=resumable"),
+            ));
+        }
     }
     let preconditions = match Preconditions::parse(&query) {
         Ok(p) => p,
@@ -56,7 +64,7 @@ async fn initiate_inner(
     // Buckets come into being on their first use.
     if let Some(problem) = bucket_name_problem(bucket) {
         let msg = format!("{bucket:?} is not a valid bucket name: {problem}");
-        return Err(refuse(body, shared, bad(msg)));
+        return Err(refuse(body, shared, Refusal::bad(msg)));
     }
     let declared = match header_str(&parts.headers, "x-upload-content-length") {
         None => None,
@@ -64,7 +72,7 @@ async fn initiate_inner(
             Ok(n) => Some(n),
             Err(_) => {
                 let msg = format!("X-Upload-Content-Length {v:?} is not a number");
-                return Err(refuse(body, shared, bad(msg)));
+                return Err(refuse(body, shared, Refusal::bad(msg)));
             }
         },
     };
@@ -119,8 +127,8 @@ async fn initiate_inner(
         .or_else(|| meta_str("contentType"))
         .unwrap_or_else(|| "application/octet-stream".to_owned());
     let live = shared.object(bucket, &name);
-    if let Err((status, reason, message)) = preconditions.check(live.as_ref().map(|o| &o.info)) {
-        return Err(error_response(status, reason, &message).into());
+    if let Err(r) = preconditions.check(live.as_ref().map(|o| &o.info)) {
+        return Err(refusal_response(&r).into());
     }
     shared.state().buckets.insert(bucket.to_owned());
     let (upload_id, slot) =

@@ -8,9 +8,9 @@ use hyper::body::Incoming;
 use serde_json::Value;
 
 use crate::faults::{Fault, JsonEdit, RangeLie, Respond};
-use crate::headers::range_header;
 use crate::reply::{Bloat, Body, CutClose, Reply, drain, error_response};
 use crate::shared::{Call, Shared};
+use resumable_sim::wire::persisted_range;
 
 /// The response of a `status=` fault.
 pub(crate) fn fault_status(code: u16, retry_after: Option<u64>) -> http::Response<Body> {
@@ -106,7 +106,9 @@ fn lie(shared: &Shared, fault: &Fault, mut r: Response<Body>) -> Response<Body> 
     if let (Some(range), true) = (&fault.range, incomplete) {
         let value = match range {
             RangeLie::Text(text) => HeaderValue::from_str(text).ok(),
-            RangeLie::Persisted(n) => range_header(*n).and_then(|v| HeaderValue::from_str(&v).ok()),
+            RangeLie::Persisted(n) => {
+                persisted_range(*n).and_then(|v| HeaderValue::from_str(&v).ok())
+            }
         };
         match value {
             Some(v) => r.headers_mut().insert(header::RANGE, v),

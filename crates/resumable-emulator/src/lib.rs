@@ -308,7 +308,6 @@ mod error;
 mod faults;
 mod file_record;
 mod gcs;
-mod headers;
 mod initiate;
 mod inject;
 mod log;
@@ -330,7 +329,8 @@ pub use emulator::{
 pub use error::Error;
 pub use faults::{FaultPlan, FaultSpecError};
 pub use file_record::FileRecord;
-pub use headers::CHUNK_GRANULARITY;
+/// Chunks other than the last must be a multiple of this many bytes (256 KiB).
+pub const CHUNK_GRANULARITY: u64 = resumable_sim::UNIT;
 pub use log::{RequestKind, RequestRecord};
 pub use object::ObjectInfo;
 pub use session::{SessionInfo, SessionStatus};

@@ -3,9 +3,9 @@
 use serde::Serialize;
 use serde_json::{Value, json};
 
-use crate::headers::{crc32c_b64, md5_b64};
 use crate::storage::ObjectData;
 use crate::url::encode;
+use resumable_sim::wire::{crc32c_base64, md5_base64};
 
 /// A stored object: what Cloud Storage would report about it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -37,12 +37,12 @@ pub struct ObjectInfo {
 impl ObjectInfo {
     /// The CRC32C as Cloud Storage writes it: base64 of the big-endian bytes.
     pub fn crc32c_base64(&self) -> String {
-        crc32c_b64(self.crc32c)
+        crc32c_base64(self.crc32c)
     }
 
     /// The MD5 as Cloud Storage writes it: base64.
     pub fn md5_base64(&self) -> String {
-        md5_b64(&self.md5)
+        md5_base64(&self.md5)
     }
 
     /// The `x-goog-hash` response header value: `crc32c=…,md5=…`.

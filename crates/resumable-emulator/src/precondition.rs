@@ -1,10 +1,8 @@
 //! `ifGenerationMatch` and its kin: conditions an initiation puts on the object it
 //! will write, checked at the initiation and again when the session finalizes.
 
-use http::StatusCode;
-
-use crate::gcs::{Refusal, bad, refusal};
 use crate::object::ObjectInfo;
+use crate::reply::Refusal;
 use crate::url::query_value;
 
 /// The four conditions of a Cloud Storage upload, as the initiation's query gave them.
@@ -33,7 +31,7 @@ impl Preconditions {
                 match text.parse::<i64>() {
                     Ok(v) => *slot = Some(v),
                     Err(_) => {
-                        return Err(bad(format!(
+                        return Err(Refusal::bad(format!(
                             "{name}={text:?} is not a whole number (an int64 generation)"
                         )));
                     }
@@ -93,8 +91,8 @@ impl Preconditions {
         ];
         for ((name, value), held) in NAMES.iter().zip(values).zip(held) {
             if let (Some(value), Some(false)) = (value, held) {
-                return Err(refusal(
-                    StatusCode::PRECONDITION_FAILED,
+                return Err(Refusal::new(
+                    412,
                     "conditionNotMet",
                     format!("the precondition {name}={value} did not hold: {now}"),
                 ));
@@ -138,7 +136,7 @@ mod tests {
         assert!(!parse(&[("ifGenerationMatch", "0")]).unwrap().is_empty());
         for bad in ["", "x", "1.5", "99999999999999999999", " 1"] {
             let e = parse(&[("ifMetagenerationNotMatch", bad)]).unwrap_err();
-            assert_eq!(e.0, StatusCode::BAD_REQUEST, "{bad:?}");
+            assert_eq!(e.status, 400, "{bad:?}");
         }
     }
 
@@ -164,9 +162,9 @@ mod tests {
             let p = parse(&[(name, value)]).unwrap();
             let result = p.check(object);
             assert_eq!(result.is_ok(), holds, "{name}={value} on {object:?}");
-            if let Err((status, reason, message)) = result {
-                assert_eq!((status.as_u16(), reason), (412, "conditionNotMet"));
-                assert!(message.contains(&format!("{name}={value}")), "{message}");
+            if let Err(r) = result {
+                assert_eq!((r.status, r.reason), (412, "conditionNotMet"));
+                assert!(r.message.contains(&format!("{name}={value}")), "{r:?}");
             }
         }
     }

@@ -12,11 +12,10 @@ use bytes::Bytes;
 use http::{HeaderValue, Response, StatusCode, header};
 use http_body_util::BodyExt as _;
 use hyper::body::{Frame, Incoming, SizeHint};
-use serde_json::{Value, json};
+use serde_json::Value;
 use tokio::sync::mpsc;
 
-/// A request refused: status, reason word, human message.
-pub(crate) type Refusal = (http::StatusCode, &'static str, String);
+pub(crate) use resumable_sim::Refusal;
 
 /// A response body: all at once, streamed from a channel (object downloads), or
 /// padded to a huge size by a `bloat=` fault.
@@ -208,11 +207,28 @@ pub(crate) fn json_response(status: StatusCode, value: &Value) -> Response<Body>
 
 /// The one error shape of every endpoint:
 /// `{"error": {"code": 400, "reason": "invalid_argument", "message": "…"}}`.
-pub(crate) fn error_response(status: StatusCode, reason: &str, message: &str) -> Response<Body> {
+pub(crate) fn error_response(
+    status: StatusCode,
+    reason: &'static str,
+    message: &str,
+) -> Response<Body> {
     json_response(
         status,
-        &json!({"error": {"code": status.as_u16(), "reason": reason, "message": message}}),
+        &Refusal::new(status.as_u16(), reason, message).json(),
     )
+}
+
+/// The JSON error answer of a refusal (`405` with its `Allow`).
+pub(crate) fn refusal_response(refusal: &Refusal) -> Response<Body> {
+    let status = StatusCode::from_u16(refusal.status).unwrap_or(StatusCode::BAD_REQUEST);
+    let mut r = error_response(status, refusal.reason, &refusal.message);
+    if status == StatusCode::METHOD_NOT_ALLOWED {
+        r.headers_mut().insert(
+            header::ALLOW,
+            HeaderValue::from_static(resumable_sim::gcs::ALLOW),
+        );
+    }
+    r
 }
 
 /// A response with no body.

@@ -5,6 +5,8 @@ use std::time::SystemTime;
 
 use serde::{Deserialize, Serialize};
 
+use resumable_sim::gcs::{Progress, Standing};
+
 use crate::object::Object;
 use crate::precondition::Preconditions;
 use crate::storage::{Digest, Part};
@@ -19,6 +21,19 @@ pub(crate) enum SessionState {
     Expired,
 }
 
+impl SessionState {
+    /// The standing the protocol rules route by.
+    pub(crate) fn standing(&self) -> Standing {
+        match self {
+            SessionState::Active => Standing::Active,
+            SessionState::Complete(_) => Standing::Complete,
+            SessionState::Cancelled => Standing::Cancelled,
+            SessionState::Killed => Standing::Killed,
+            SessionState::Expired => Standing::Expired,
+        }
+    }
+}
+
 /// One resumable upload session.
 #[derive(Debug)]
 pub(crate) struct Session {
@@ -26,16 +41,13 @@ pub(crate) struct Session {
     pub(crate) bucket: String,
     pub(crate) name: String,
     pub(crate) content_type: String,
-    /// The length promised when the session was created (`file_size`,
-    /// `X-Upload-Content-Length`).
-    pub(crate) declared_len: Option<u64>,
     /// The initiation's `ifGenerationMatch` and kin, checked again at finalize.
     pub(crate) preconditions: Preconditions,
-    /// The total named by a `Content-Range`.
-    pub(crate) total: Option<u64>,
     pub(crate) expires_at: SystemTime,
     pub(crate) state: SessionState,
-    pub(crate) persisted: u64,
+    /// Bytes persisted, the total a request named, the length promised at
+    /// creation (`file_size`, `X-Upload-Content-Length`).
+    pub(crate) progress: Progress,
     pub(crate) digest: Digest,
     pub(crate) part: Part,
     pub(crate) bytes_received: u64,
@@ -43,11 +55,6 @@ pub(crate) struct Session {
 }
 
 impl Session {
-    /// The total as far as known: named by a request, or declared at creation.
-    pub(crate) fn known_total(&self) -> Option<u64> {
-        self.total.or(self.declared_len)
-    }
-
     /// Active but past its lifetime: becomes expired.
     pub(crate) fn check_expiry(&mut self, now: SystemTime) {
         if matches!(self.state, SessionState::Active) && now >= self.expires_at {
@@ -67,8 +74,8 @@ impl Session {
                 SessionState::Killed => SessionStatus::Killed,
                 SessionState::Expired => SessionStatus::Expired,
             },
-            persisted: self.persisted,
-            total: self.known_total(),
+            persisted: self.progress.persisted,
+            total: self.progress.known_total(),
             bytes_received: self.bytes_received,
             requests: self.requests,
             expires_at: crate::time::rfc3339(self.expires_at),

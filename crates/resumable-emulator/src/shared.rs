@@ -11,6 +11,7 @@ use http::{StatusCode, header};
 use rand::SeedableRng as _;
 use rand::distr::{Alphanumeric, SampleString as _};
 use rand::rngs::StdRng;
+use resumable_sim::gcs::Progress;
 
 use crate::faults::{Fault, FaultEngine};
 use crate::file_record::FileRecord;
@@ -199,7 +200,7 @@ impl Shared {
             host: header(header::HOST),
             content_range: header(header::CONTENT_RANGE),
             content_length: header(header::CONTENT_LENGTH).and_then(|v| v.parse().ok()),
-            chunked: crate::headers::is_chunked(&parts.headers),
+            chunked: resumable_sim::wire::is_chunked(&parts.headers),
             x_api_key: parts.headers.contains_key("x-api-key"),
             authorization: parts.headers.contains_key(header::AUTHORIZATION),
             x_goog_hash: header(header::HeaderName::from_static("x-goog-hash")),
@@ -294,12 +295,10 @@ impl Shared {
             bucket: bucket.to_owned(),
             name: name.to_owned(),
             content_type: content_type.to_owned(),
-            declared_len,
             preconditions,
-            total: None,
             expires_at: expiry(self.config.session_lifetime),
             state: SessionState::Active,
-            persisted: 0,
+            progress: Progress::new(declared_len),
             digest: Digest::new(),
             part: self.store.new_part(number),
             bytes_received: 0,

@@ -8,7 +8,7 @@ use bytes::Bytes;
 use md5::{Digest as _, Md5};
 use tokio::io::{AsyncSeekExt as _, AsyncWriteExt as _, BufWriter};
 
-use crate::headers::CHUNK_GRANULARITY;
+use resumable_sim::UNIT as CHUNK_GRANULARITY;
 
 /// Where the emulator keeps uploaded bytes.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -1,7 +1,14 @@
-//! IO-free models of the servers the engine talks to, for tests, fuzzing
-//! and benches: the application file API and Google Cloud Storage's
-//! resumable upload host in one [`Server`], with scripted [`Fault`]s and
-//! the caller's virtual wall clock.
+//! IO-free models of the servers the engine talks to, for tests, fuzzing,
+//! benches and the emulator: the application file API and Google Cloud
+//! Storage's resumable upload host.
+//!
+//! The protocol rules are written once, as pure functions over headers and
+//! a session's progress: [`gcs`] (which requests a session takes, what a
+//! `PUT` asks for, how it ends) and [`file_api`] (the key, the JSON bodies,
+//! what a registration must match), refusing with a [`Refusal`]. Two servers
+//! apply them: [`Server`] here, with whole bodies in memory, scripted
+//! [`Fault`]s and the caller's virtual wall clock; and the emulator, which
+//! streams bodies to storage over real sockets.
 //!
 //! The models read requests with their own parsers ([`wire`]), not the
 //! client's codecs, so they are an independent oracle: a client header
@@ -13,10 +20,15 @@
 //! [`Reply`] back to the engine.
 
 mod fault;
+pub mod file_api;
+pub mod gcs;
+mod refusal;
 mod server;
 mod tus;
 pub mod wire;
 
 pub use fault::Fault;
-pub use server::{API, KEY, Reply, Server, SimSession, UNIT, Violations};
+pub use gcs::UNIT;
+pub use refusal::Refusal;
+pub use server::{API, KEY, MAX_FILE_SIZE, Reply, Server, SimSession, Violations};
 pub use tus::{TUS_ENDPOINT, TusFault, TusOptions, TusServer, TusUpload};

@@ -1,41 +1,76 @@
 //! One model that answers as both the application file API (`upload-url`,
 //! register) and Google Cloud Storage's resumable upload host, strictly: a
 //! request that breaks the protocol is logged as a [`Violations`] entry and
-//! refused, never guessed at.
+//! refused, never guessed at. The protocol decisions are the shared rules of
+//! [`gcs`](crate::gcs) and [`file_api`](crate::file_api), the emulator's too;
+//! this file applies them to whole bodies in memory.
 
 use std::collections::HashMap;
 use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
-use http::{Method, Response};
+use http::Response;
 
 use crate::fault::Fault;
-use crate::wire::{self, PutRange};
+use crate::file_api::{self, RegisterRequest, UploadUrlRequest};
+use crate::gcs::{self, Digests, End, Plan, Progress, Route, Standing, UNIT};
+use crate::refusal::Refusal;
+use crate::wire;
 
-/// Every chunk of an upload but the last is a multiple of this (256 KiB).
-pub const UNIT: u64 = 256 * 1024;
 /// The file API's base URL.
 pub const API: &str = "https://api.sim";
 /// The only API key the file API accepts.
 pub const KEY: &str = "sk-sim-key";
+/// The largest `file_size` the file API takes (5 GB).
+pub const MAX_FILE_SIZE: u64 = 5_368_709_120;
 
 /// One upload session.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct SimSession {
     /// The bytes persisted so far.
     pub data: Vec<u8>,
-    /// The total, once the client declared it.
+    /// The length promised at creation (the file API's `file_size`).
+    pub declared_len: Option<u64>,
+    /// The total a request named.
     pub total: Option<u64>,
-    /// Whether the object is written.
-    pub finalized: bool,
-    /// Deleted, or killed by a fault.
-    pub gone: bool,
+    /// Where it stands.
+    pub standing: Standing,
     /// Where the object goes.
     pub gcs_path: String,
     /// The file's MIME type, in the file-API flow.
     pub mime: String,
     /// When the session stops taking bytes (virtual wall time).
     pub expires_at: Option<SystemTime>,
+}
+
+impl SimSession {
+    fn new(declared_len: Option<u64>, gcs_path: String) -> Self {
+        Self {
+            data: Vec::new(),
+            declared_len,
+            total: None,
+            standing: Standing::Active,
+            gcs_path,
+            mime: String::new(),
+            expires_at: None,
+        }
+    }
+
+    /// What the protocol rules read of the session.
+    pub fn progress(&self) -> Progress {
+        Progress {
+            persisted: self.data.len() as u64,
+            total: self.total,
+            declared_len: self.declared_len,
+        }
+    }
+
+    fn digests(&self) -> Digests {
+        Digests {
+            crc32c: crc32c::crc32c(&self.data),
+            md5: None,
+        }
+    }
 }
 
 /// Protocol rules the server saw the client break, in order.
@@ -58,6 +93,8 @@ pub struct Server {
     pub sessions: HashMap<String, SimSession>,
     /// Finished objects by path.
     pub objects: HashMap<String, Vec<u8>>,
+    /// Finished objects' content types by path.
+    pub content_types: HashMap<String, String>,
     /// Every successful register call's path, repeats included.
     pub registrations: Vec<String>,
     /// Registered Files' ids by path.
@@ -118,21 +155,12 @@ fn range_308(persisted: u64, override308: bool) -> Reply {
     respond(r, Bytes::new())
 }
 
-/// What a JSON request body holds, or why the request is refused.
-fn request_json(body: &[u8]) -> Result<serde_json::Value, String> {
-    serde_json::from_slice(body).map_err(|e| format!("request body is not JSON: {e}"))
-}
-
-fn field_u64(v: &serde_json::Value, name: &str) -> Result<u64, String> {
-    v[name]
-        .as_u64()
-        .ok_or_else(|| format!("request field {name} is not a byte count"))
-}
-
-fn field_str<'a>(v: &'a serde_json::Value, name: &str) -> Result<&'a str, String> {
-    v[name]
-        .as_str()
-        .ok_or_else(|| format!("request field {name} is not a string"))
+fn refused(refusal: &Refusal) -> Reply {
+    let mut r = reply(refusal.status).header("content-type", "application/json");
+    if refusal.status == 405 {
+        r = r.header("allow", gcs::ALLOW);
+    }
+    respond(r, Bytes::from(refusal.body()))
 }
 
 impl Server {
@@ -144,27 +172,31 @@ impl Server {
         }
     }
 
-    /// Opens a session for a raw GCS upload; returns its URL.
+    /// Opens a session for a raw GCS upload that promises `total` bytes (or
+    /// none); returns its URL.
     pub fn open_session(&mut self, total: Option<u64>) -> String {
         self.next_session += 1;
         let url = format!(
             "https://upload.sim/upload/o?name=obj&upload_id=sess{}",
             self.next_session
         );
-        self.sessions.insert(
-            url.clone(),
-            SimSession {
-                total,
-                gcs_path: format!("raw/obj{}", self.next_session),
-                ..SimSession::default()
-            },
-        );
+        let path = format!("raw/obj{}", self.next_session);
+        self.sessions
+            .insert(url.clone(), SimSession::new(total, path));
         url
     }
 
     /// Logs a rule the client broke.
     pub fn violation(&mut self, v: String) {
         self.violations.0.push(v);
+    }
+
+    /// Answers a refusal, logging it when it says the client broke a rule.
+    fn refuse(&mut self, refusal: Refusal) -> Reply {
+        if refusal.is_violation() {
+            self.violation(refusal.message.clone());
+        }
+        refused(&refusal)
     }
 
     /// Serves one request. `body` is the bytes the client streamed (the
@@ -180,26 +212,17 @@ impl Server {
         self.requests += 1;
         self.bytes_received += body.len() as u64;
         let uri = req.uri().to_string();
-        if uri.starts_with(API) {
-            if req.headers().get("x-api-key").and_then(|v| v.to_str().ok()) != Some(KEY) {
-                return json(401, r#"{"detail":"bad key"}"#.into());
+        if let Some(path) = uri.strip_prefix(API) {
+            let key = req.headers().get("x-api-key").map(|v| v.as_bytes());
+            if let Err(r) = file_api::check_key(key, KEY) {
+                return refused(&r);
             }
             match fault {
                 Fault::Status(s, ra) => return status_fault(s, ra),
                 Fault::Reset => return Reply::Reset,
                 _ => {}
             }
-            let real = if uri.ends_with("/files/upload-url") {
-                self.create_session(body, wall)
-            } else if uri.ends_with("/files") {
-                self.register(body)
-            } else {
-                Ok(json(404, "{}".into()))
-            };
-            let real = real.unwrap_or_else(|v| {
-                self.violation(v);
-                json(400, r#"{"detail":"bad request"}"#.into())
-            });
+            let real = self.serve_api(path, body, wall);
             return after(real, fault);
         }
         if req.headers().contains_key("x-api-key") {
@@ -207,58 +230,62 @@ impl Server {
         }
         if fault == Fault::KillSession
             && let Some(s) = self.sessions.get_mut(&uri)
+            && s.standing == Standing::Active
         {
-            s.gone = true;
+            s.standing = Standing::Killed;
         }
         match fault {
             Fault::Status(s, ra) => return status_fault(s, ra),
             Fault::Reset => return Reply::Reset,
             _ => {}
         }
-        let real = self
-            .serve_upload(req, &uri, body, fault, wall)
-            .unwrap_or_else(|v| {
-                self.violation(v);
-                json(400, "{}".into())
-            });
+        let real = self.serve_upload(req, &uri, body, fault, wall);
         after(real, fault)
     }
 
-    fn create_session(&mut self, body: &[u8], wall: SystemTime) -> Result<Reply, String> {
-        let v = request_json(body)?;
-        let size = field_u64(&v, "file_size")?;
-        let name = field_str(&v, "filename")?.to_owned();
-        let mime = field_str(&v, "mime_type")?.to_owned();
-        let url = self.open_session(Some(size));
+    /// `POST {API}/v1/organizations/{org}/files[/upload-url]`.
+    fn serve_api(&mut self, path: &str, body: &[u8], wall: SystemTime) -> Reply {
+        let Some(rest) = path.strip_prefix("/v1/organizations/") else {
+            return refused(&Refusal::new(404, "not_found", "no such endpoint"));
+        };
+        let (org, endpoint) = rest.split_once('/').unwrap_or((rest, ""));
+        let answer = file_api::json_object(body).and_then(|json| match endpoint {
+            "files/upload-url" => UploadUrlRequest::parse(&json, MAX_FILE_SIZE)
+                .map(|r| self.create_session(org, r, wall)),
+            "files" => RegisterRequest::parse(&json, MAX_FILE_SIZE).and_then(|r| self.register(r)),
+            _ => Err(Refusal::new(404, "not_found", "no such endpoint")),
+        });
+        answer.unwrap_or_else(|r| self.refuse(r))
+    }
+
+    fn create_session(&mut self, org: &str, req: UploadUrlRequest, wall: SystemTime) -> Reply {
+        let url = self.open_session(Some(req.file_size));
         let expires = wall + self.session_lifetime;
         let file_id = format!("file_{}", self.next_session);
-        let gcs_path = format!("files/org/{file_id}/{name}");
+        let gcs_path = file_api::gcs_path(org, &file_id, &req.filename);
         if let Some(s) = self.sessions.get_mut(&url) {
             s.gcs_path = gcs_path.clone();
-            s.mime = mime;
+            s.mime = req.mime_type;
             s.expires_at = Some(expires);
         }
-        Ok(json(
+        json(
             200,
             serde_json::json!({
                 "upload_url": url, "gcs_path": gcs_path, "file_id": file_id,
-                "expires_at": wire::rfc3339(expires), "max_file_size": 5_368_709_120u64,
+                "expires_at": wire::rfc3339(expires), "max_file_size": MAX_FILE_SIZE,
                 "upload_type": "resumable", "chunk_size_recommended": 5_242_880u64,
             })
             .to_string(),
-        ))
+        )
     }
 
-    fn register(&mut self, body: &[u8]) -> Result<Reply, String> {
-        let v = request_json(body)?;
-        let path = field_str(&v, "gcs_path")?.to_owned();
-        let size = field_u64(&v, "file_size")?;
-        let Some(obj) = self.objects.get(&path) else {
-            return Ok(json(404, r#"{"detail":"object not found"}"#.into()));
+    fn register(&mut self, req: RegisterRequest) -> Result<Reply, Refusal> {
+        let path = &req.gcs_path;
+        let Some(obj) = self.objects.get(path) else {
+            return Err(req.not_found());
         };
-        if obj.len() as u64 != size {
-            return Ok(json(409, r#"{"detail":"size mismatch"}"#.into()));
-        }
+        let content_type = self.content_types.get(path).map_or("", String::as_str);
+        req.check_object(obj.len() as u64, content_type)?;
         self.registrations.push(path.clone());
         let n = self.files.len() + 1;
         let id = self
@@ -274,7 +301,7 @@ impl Server {
 
     fn final_object(&self, uri: &str) -> Reply {
         let Some(s) = self.sessions.get(uri) else {
-            return json(404, "{}".into());
+            return refused(&unknown_session());
         };
         let crc = wire::crc32c_base64(crc32c::crc32c(&s.data));
         let body = serde_json::json!({
@@ -287,14 +314,16 @@ impl Server {
         )
     }
 
-    /// Writes the session's bytes as its object.
-    fn finalize(&mut self, uri: &str, total: Option<u64>) {
+    /// Writes the session's bytes as its object and answers with it.
+    fn finalize(&mut self, uri: &str) -> Reply {
         if let Some(s) = self.sessions.get_mut(uri) {
-            s.finalized = true;
-            s.total = total;
-            let (path, data) = (s.gcs_path.clone(), s.data.clone());
-            self.objects.insert(path, data);
+            s.standing = Standing::Complete;
+            s.total = Some(s.data.len() as u64);
+            self.objects.insert(s.gcs_path.clone(), s.data.clone());
+            self.content_types
+                .insert(s.gcs_path.clone(), s.mime.clone());
         }
+        self.final_object(uri)
     }
 
     fn serve_upload<T>(
@@ -304,100 +333,86 @@ impl Server {
         body: &[u8],
         fault: Fault,
         wall: SystemTime,
-    ) -> Result<Reply, String> {
+    ) -> Reply {
         let Some(s) = self.sessions.get_mut(uri) else {
-            return Ok(json(404, "{}".into()));
+            return refused(&unknown_session());
         };
-        if s.gone {
-            return Ok(json(404, "{}".into()));
+        if s.standing == Standing::Active && s.expires_at.is_some_and(|t| t <= wall) {
+            s.standing = Standing::Expired;
         }
-        if s.expires_at.is_some_and(|t| t <= wall) {
-            return Ok(json(410, "{}".into()));
+        match gcs::route(req.method(), s.standing) {
+            Route::Refuse(r) => return self.refuse(r),
+            Route::Cancel => {
+                s.standing = Standing::Cancelled;
+                return respond(reply(499), Bytes::new());
+            }
+            Route::Object => return self.final_object(uri),
+            Route::Put => {}
         }
-        if req.method() == Method::DELETE {
-            s.gone = true;
-            return Ok(respond(reply(499), Bytes::new()));
-        }
-        if req.method() != Method::PUT {
-            return Err(format!("{} to the session URL", req.method()));
-        }
-        let header = |name: &str| {
-            req.headers()
-                .get(name)
-                .and_then(|v| v.to_str().ok())
-                .ok_or_else(|| format!("a PUT without a readable {name}"))
+        let mut progress = s.progress();
+        let plan = gcs::plan_put(req.headers(), &mut progress);
+        s.total = progress.total;
+        let plan = match plan {
+            Ok(p) => p,
+            Err(r) => return self.refuse(r),
         };
-        let declared: u64 = header("content-length")?
-            .parse()
-            .map_err(|_| "Content-Length is not a number".to_owned())?;
-        if declared != body.len() as u64 {
-            return Err(format!("content-length {declared} but body {}", body.len()));
-        }
-        let range = wire::put_range(header("content-range")?)?;
         let override308 = fault == Fault::Override308;
-        if s.finalized {
-            return Ok(self.final_object(uri));
-        }
-        let have = s.data.len() as u64;
-        let (first, end, total) = match range {
-            PutRange::Query { total } => {
-                if total == Some(have) {
-                    self.finalize(uri, total);
-                    return Ok(self.final_object(uri));
+        let end = match plan {
+            Plan::Query { total, hash, .. } => {
+                if !body.is_empty() {
+                    return self.refuse(Refusal::bad(
+                        "a status query (Content-Range: bytes */…) must have an empty body",
+                    ));
                 }
-                return Ok(range_308(have, override308));
+                gcs::query_end(&progress, total, &hash, s.digests())
             }
-            PutRange::Bytes { first, end, total } => (first, end, total),
-        };
-        if end - first != body.len() as u64 {
-            return Err(format!(
-                "Content-Range {first}..{end} but a body of {}",
-                body.len()
-            ));
-        }
-        if first > have {
-            return Err(format!(
-                "chunk starts at {first} beyond persisted {have}: bytes skipped"
-            ));
-        }
-        let is_final = total == Some(end);
-        if !is_final && (end - first) % UNIT != 0 {
-            return Err(format!(
-                "non-final chunk {first}..{end} not a 256 KiB multiple"
-            ));
-        }
-        let fresh = body
-            .get(usize::try_from(have - first).unwrap_or(usize::MAX)..)
-            .unwrap_or_default();
-        if let Some(value) = req.headers().get("x-goog-hash") {
-            if !is_final {
-                self.violations
-                    .0
-                    .push("X-Goog-Hash on a non-final chunk".into());
-            }
-            let text = value
-                .to_str()
-                .map_err(|_| "X-Goog-Hash is not text".to_owned())?;
-            if let Some(claimed) = wire::goog_hash_crc32c(text)? {
-                let whole = crc32c::crc32c_append(crc32c::crc32c(&s.data), fresh);
-                if whole != claimed {
-                    return Err("X-Goog-Hash does not match the data".into());
+            Plan::Data { span, hash } => {
+                let len = span.len.unwrap_or(body.len() as u64);
+                if len != body.len() as u64 {
+                    return self.refuse(Refusal::bad(format!(
+                        "the request names {len} bytes but its body has {}",
+                        body.len()
+                    )));
                 }
+                if !span.finishes && req.headers().contains_key("x-goog-hash") {
+                    self.violation("X-Goog-Hash on a chunk that does not finish".into());
+                }
+                let Some(s) = self.sessions.get_mut(uri) else {
+                    return refused(&unknown_session());
+                };
+                let before = s.data.len();
+                let skip = usize::try_from(progress.persisted - span.first).unwrap_or(usize::MAX);
+                let fresh = body.get(skip..).unwrap_or_default();
+                let keep = match fault {
+                    Fault::PersistUnits(n) if !span.finishes || n * UNIT < fresh.len() as u64 => {
+                        (n * UNIT).min(fresh.len() as u64) as usize
+                    }
+                    _ => fresh.len(),
+                };
+                s.data.extend_from_slice(&fresh[..keep]);
+                let end = gcs::data_end(
+                    &span,
+                    span.first + len,
+                    s.data.len() as u64,
+                    &hash,
+                    s.digests(),
+                );
+                if matches!(end, End::Refuse(_)) {
+                    s.data.truncate(before);
+                }
+                end
             }
-        }
-        let keep = match fault {
-            Fault::PersistUnits(n) if !is_final || n * UNIT < fresh.len() as u64 => {
-                (n * UNIT).min(fresh.len() as u64) as usize
-            }
-            _ => fresh.len(),
         };
-        s.data.extend_from_slice(&fresh[..keep]);
-        if is_final && keep == fresh.len() {
-            self.finalize(uri, total);
-            return Ok(self.final_object(uri));
+        match end {
+            End::Incomplete(n) => range_308(n, override308),
+            End::Finalize => self.finalize(uri),
+            End::Refuse(r) => self.refuse(r),
         }
-        Ok(range_308(s.data.len() as u64, override308))
     }
+}
+
+fn unknown_session() -> Refusal {
+    Refusal::new(404, "not_found", "no upload session with this upload_id")
 }
 
 /// A fault that lets the server do the work, then spoils the answer.

@@ -30,6 +30,7 @@ pub enum PutRange {
 /// uploads). The error says what is wrong, for the violation log.
 pub fn put_range(value: &str) -> Result<PutRange, String> {
     let rest = value
+        .trim()
         .strip_prefix("bytes ")
         .ok_or_else(|| format!("Content-Range {value:?} does not start with `bytes `"))?;
     let (range, total) = rest
@@ -66,25 +67,112 @@ fn number(text: &str, whole: &str) -> Result<u64, String> {
         .map_err(|_| format!("Content-Range {whole:?}: {text:?} does not fit 64 bits"))
 }
 
-/// The `crc32c=` item of an `X-Goog-Hash` request value, decoded.
-/// `Ok(None)` when the value names only other digests.
-pub fn goog_hash_crc32c(value: &str) -> Result<Option<u32>, String> {
-    for item in value.split(',') {
-        let Some((algorithm, encoded)) = item.trim().split_once('=') else {
-            return Err(format!("X-Goog-Hash item {item:?} has no `=`"));
-        };
-        if algorithm != "crc32c" {
-            continue;
+/// The digests a client declared with `X-Goog-Hash`
+/// (`crc32c=<base64>`, `md5=<base64>`, comma separated, in one or more
+/// values). Other algorithms are ignored, as Cloud Storage does.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct GoogHash {
+    /// The declared CRC32C.
+    pub crc32c: Option<u32>,
+    /// The declared MD5.
+    pub md5: Option<[u8; 16]>,
+}
+
+impl GoogHash {
+    /// Reads every `X-Goog-Hash` value of a request. The error says what is
+    /// wrong, for a `400` and the violation log.
+    pub fn parse<'a>(values: impl IntoIterator<Item = &'a str>) -> Result<Self, String> {
+        let mut out = GoogHash::default();
+        for value in values {
+            for item in value.split(',').map(str::trim).filter(|i| !i.is_empty()) {
+                let (algorithm, encoded) = item
+                    .split_once('=')
+                    .ok_or_else(|| format!("X-Goog-Hash item {item:?} is not `alg=value`"))?;
+                match algorithm {
+                    "crc32c" => out.crc32c = Some(u32::from_be_bytes(decode(algorithm, encoded)?)),
+                    "md5" => out.md5 = Some(decode(algorithm, encoded)?),
+                    _ => {}
+                }
+            }
         }
-        let bytes = STANDARD
-            .decode(encoded)
-            .map_err(|e| format!("X-Goog-Hash crc32c {encoded:?} is not base64: {e}"))?;
-        let bytes: [u8; 4] = bytes
-            .try_into()
-            .map_err(|_| format!("X-Goog-Hash crc32c {encoded:?} is not four bytes"))?;
-        return Ok(Some(u32::from_be_bytes(bytes)));
+        Ok(out)
     }
-    Ok(None)
+
+    /// Reads the `X-Goog-Hash` values of `headers` (none: nothing declared).
+    pub fn of(headers: &http::HeaderMap) -> Result<Self, String> {
+        let mut values = Vec::new();
+        for v in headers.get_all("x-goog-hash") {
+            values.push(
+                v.to_str()
+                    .map_err(|_| "X-Goog-Hash is not text".to_owned())?,
+            );
+        }
+        Self::parse(values)
+    }
+
+    /// Why a declared digest differs from the data's, naming both; `None`
+    /// when every declared digest matches.
+    pub fn mismatch(&self, crc32c: u32, md5: Option<[u8; 16]>) -> Option<String> {
+        if let Some(c) = self.crc32c.filter(|c| *c != crc32c) {
+            return Some(format!(
+                "X-Goog-Hash crc32c={} does not match the data received (crc32c={}); the \
+                 object was not finalized",
+                crc32c_base64(c),
+                crc32c_base64(crc32c)
+            ));
+        }
+        if let (Some(declared), Some(real)) = (self.md5, md5)
+            && declared != real
+        {
+            return Some(format!(
+                "X-Goog-Hash md5={} does not match the data received (md5={}); the object \
+                 was not finalized",
+                md5_base64(&declared),
+                md5_base64(&real)
+            ));
+        }
+        None
+    }
+}
+
+fn decode<const N: usize>(algorithm: &str, encoded: &str) -> Result<[u8; N], String> {
+    let bytes = STANDARD
+        .decode(encoded)
+        .map_err(|e| format!("X-Goog-Hash {algorithm} {encoded:?} is not base64: {e}"))?;
+    bytes
+        .try_into()
+        .map_err(|_| format!("X-Goog-Hash {algorithm} {encoded:?} is not {N} bytes"))
+}
+
+/// Whether a request's body is framed by `Transfer-Encoding: chunked`. A
+/// server refuses a request whose last coding is not `chunked`, so any
+/// mention of it is the framing (and it overrides a `Content-Length`).
+pub fn is_chunked(headers: &http::HeaderMap) -> bool {
+    headers
+        .get_all(http::header::TRANSFER_ENCODING)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|coding| coding.trim().eq_ignore_ascii_case("chunked"))
+}
+
+/// A request's `Content-Length`, if it has one; an error when it is not a
+/// number.
+pub fn content_length(headers: &http::HeaderMap) -> Result<Option<u64>, String> {
+    match headers.get(http::header::CONTENT_LENGTH) {
+        None => Ok(None),
+        Some(v) => v
+            .to_str()
+            .ok()
+            .and_then(|s| s.trim().parse().ok())
+            .map(Some)
+            .ok_or_else(|| "Content-Length is not a number".to_owned()),
+    }
+}
+
+/// An MD5 as GCS writes it in object JSON and `X-Goog-Hash`.
+pub fn md5_base64(md5: &[u8; 16]) -> String {
+    STANDARD.encode(md5)
 }
 
 /// A CRC32C as GCS writes it in object JSON and `X-Goog-Hash`.
@@ -158,16 +246,23 @@ mod tests {
     }
 
     #[test]
-    fn reads_the_crc32c_of_goog_hash() {
-        assert_eq!(goog_hash_crc32c("crc32c=yZRlqg=="), Ok(Some(0xc994_65aa)));
+    fn reads_goog_hash() {
+        let h = GoogHash::parse(["md5=XrY7u+Ae7tCTyyK7j1rNww==, crc32c=yZRlqg=="]).unwrap();
+        assert_eq!(h.crc32c, Some(0xc994_65aa));
+        assert_eq!(md5_base64(&h.md5.unwrap()), "XrY7u+Ae7tCTyyK7j1rNww==");
+        let h = GoogHash::parse(["crc32c=AAAAAQ==", "sha1=xyz"]).unwrap();
+        assert_eq!((h.crc32c, h.md5), (Some(1), None));
         assert_eq!(
-            goog_hash_crc32c("md5=XrY7u+Ae7tCTyyK7j1rNww==, crc32c=yZRlqg=="),
-            Ok(Some(0xc994_65aa))
+            GoogHash::parse(["md5=XrY7u+Ae7tCTyyK7j1rNww=="])
+                .unwrap()
+                .crc32c,
+            None
         );
-        assert_eq!(goog_hash_crc32c("md5=XrY7u+Ae7tCTyyK7j1rNww=="), Ok(None));
-        assert!(goog_hash_crc32c("crc32c=%%").is_err());
-        assert!(goog_hash_crc32c("crc32c=AAAAAAA=").is_err());
-        assert!(goog_hash_crc32c("crc32c").is_err());
+        for bad in ["crc32c=%%", "crc32c=AAAAAAA=", "crc32c", "md5=AAAAAQ=="] {
+            assert!(GoogHash::parse([bad]).is_err(), "{bad:?}");
+        }
+        assert_eq!(h.mismatch(1, None), None);
+        assert!(h.mismatch(2, None).unwrap().contains("crc32c=AAAAAQ=="));
         assert_eq!(crc32c_base64(0xc994_65aa), "yZRlqg==");
     }
 
