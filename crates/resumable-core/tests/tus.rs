@@ -49,6 +49,45 @@ fn upload_to(
     (run, data)
 }
 
+/// The fault `fault` on request `at` only.
+fn once(at: u64, fault: TusFault) -> impl FnMut(u64, Purpose) -> TusFault {
+    move |n, _| if n == at { fault } else { TusFault::None }
+}
+
+/// The server's answer to `req`, whose body is its range of `data`, for
+/// the tests that drive the core by hand.
+fn serve_by_hand(
+    server: &mut TusServer,
+    req: &resumable_core::Request,
+    data: &[u8],
+) -> http::Response<bytes::Bytes> {
+    let body = match req.http.body() {
+        Body::Source(r) => &data[r.start as usize..r.end as usize],
+        _ => &[],
+    };
+    match server.serve(&req.http, body, TusFault::None, wall0()) {
+        sim::Reply::Response(resp) => resp,
+        sim::Reply::Reset => panic!("the server behaves"),
+    }
+}
+
+/// A 250 000-byte upload with `fault` on request `at`, which must end
+/// with the source stored; the run, the server, and where the faulted
+/// request is in the transcript.
+fn with_fault(at: u64, fault: TusFault) -> (Run, TusServer, usize) {
+    let mut server = TusServer::new();
+    let (run, data) = upload_to(&mut server, config(Some(250_000)), 250_000, once(at, fault));
+    outcome(&run);
+    assert_stored(&server, &data);
+    let mark = format!("[{fault:?}]");
+    let i = run
+        .transcript
+        .iter()
+        .position(|l| l.contains(&mark))
+        .unwrap();
+    (run, server, i)
+}
+
 fn lines(s: &str) -> Vec<String> {
     s.lines()
         .map(str::trim)
@@ -159,18 +198,8 @@ fn the_strongest_common_checksum_is_used_and_none_without_the_extension() {
 
 #[test]
 fn a_partial_patch_resumes_from_the_offset_the_server_reports() {
-    let mut server = TusServer::new();
-    let (run, data) = upload_to(&mut server, config(Some(250_000)), 250_000, |n, _| {
-        if n == 2 {
-            TusFault::PersistBytes(1234)
-        } else {
-            TusFault::None
-        }
-    });
-    outcome(&run);
-    assert_stored(&server, &data);
+    let (run, _, i) = with_fault(2, TusFault::PersistBytes(1234));
     let t = &run.transcript;
-    let i = t.iter().position(|l| l.contains("[PersistBytes")).unwrap();
     assert!(t[i].ends_with("-> 204 offset=1234"), "{t:?}");
     assert_eq!(t[i + 1], "checkpoint persisted=1234");
     assert_eq!(t[i + 2], "checksum 1234..101234");
@@ -182,18 +211,8 @@ fn a_partial_patch_resumes_from_the_offset_the_server_reports() {
 
 #[test]
 fn a_409_is_followed_by_a_head_never_a_guess() {
-    let mut server = TusServer::new();
-    let (run, data) = upload_to(&mut server, config(Some(250_000)), 250_000, |n, _| {
-        if n == 3 {
-            TusFault::Status(409)
-        } else {
-            TusFault::None
-        }
-    });
-    outcome(&run);
-    assert_stored(&server, &data);
+    let (run, _, i) = with_fault(3, TusFault::Status(409));
     let t = &run.transcript;
-    let i = t.iter().position(|l| l.contains("[Status(409)]")).unwrap();
     assert!(t[i].ends_with("-> 409"));
     assert!(t[i + 1].starts_with("wait "), "{t:?}");
     assert_eq!(t[i + 2], "HEAD /files/u0001 -> 200 offset=100000");
@@ -208,19 +227,9 @@ fn a_409_is_followed_by_a_head_never_a_guess() {
 
 #[test]
 fn a_460_sends_the_same_request_again_and_counts_nothing_persisted() {
-    let mut server = TusServer::new();
-    let (run, data) = upload_to(&mut server, config(Some(250_000)), 250_000, |n, _| {
-        if n == 3 {
-            TusFault::Corrupt
-        } else {
-            TusFault::None
-        }
-    });
-    outcome(&run);
-    assert_stored(&server, &data);
+    let (run, server, i) = with_fault(3, TusFault::Corrupt);
     assert_eq!(server.checksum_mismatches, 1);
     let t = &run.transcript;
-    let i = t.iter().position(|l| l.contains("[Corrupt]")).unwrap();
     assert_eq!(t[i], "PATCH /files/u0001 @100000 +100000 [Corrupt] -> 460");
     assert!(t[i + 1].starts_with("wait "), "{t:?}");
     // The digest is kept: the same request goes again, nothing read twice.
@@ -244,13 +253,12 @@ fn a_460_sends_the_same_request_again_and_counts_nothing_persisted() {
 fn a_lost_answer_is_followed_by_a_head_even_for_the_last_patch() {
     for lost in [2, 4] {
         let mut server = TusServer::new();
-        let (run, data) = upload_to(&mut server, config(Some(250_000)), 250_000, |n, _| {
-            if n == lost {
-                TusFault::LostResponse
-            } else {
-                TusFault::None
-            }
-        });
+        let (run, data) = upload_to(
+            &mut server,
+            config(Some(250_000)),
+            250_000,
+            once(lost, TusFault::LostResponse),
+        );
         outcome(&run);
         assert_stored(&server, &data);
         let t = &run.transcript;
@@ -267,19 +275,9 @@ fn a_lost_answer_is_followed_by_a_head_even_for_the_last_patch() {
 
 #[test]
 fn an_upload_the_server_expired_starts_over() {
-    let mut server = TusServer::new();
-    let (run, data) = upload_to(&mut server, config(Some(250_000)), 250_000, |n, _| {
-        if n == 3 {
-            TusFault::Expire
-        } else {
-            TusFault::None
-        }
-    });
-    let outcome = outcome(&run);
-    assert_eq!(outcome.restarts, 1);
-    assert_stored(&server, &data);
+    let (run, _, i) = with_fault(3, TusFault::Expire);
+    assert_eq!(outcome(&run).restarts, 1);
     let t = &run.transcript;
-    let i = t.iter().position(|l| l.contains("[Expire]")).unwrap();
     assert!(t[i].ends_with("-> 410"));
     assert_eq!(t[i + 1], "checkpoint persisted=0");
     assert_eq!(t[i + 2], "POST /files/ -> 201", "no second OPTIONS");
@@ -296,13 +294,7 @@ fn an_upload_past_its_upload_expires_is_replaced_before_any_request_to_it() {
         initial_delay: Duration::from_secs(3),
         ..RetryPolicy::default()
     };
-    let (run, data) = upload_to(&mut server, cfg, 250_000, |n, _| {
-        if n == 3 {
-            TusFault::Status(503)
-        } else {
-            TusFault::None
-        }
-    });
+    let (run, data) = upload_to(&mut server, cfg, 250_000, once(3, TusFault::Status(503)));
     assert_eq!(outcome(&run).restarts, 1, "{:#?}", run.transcript);
     assert_stored(&server, &data);
     let t = &run.transcript;
@@ -371,15 +363,8 @@ fn cancelling_terminates_the_upload() {
     let error = loop {
         match up.poll_action(now) {
             Action::Send(req) => {
-                let mut body = Vec::new();
-                if let Body::Source(r) = req.http.body() {
-                    body.extend_from_slice(&data[r.start as usize..r.end as usize]);
-                    patches += 1;
-                }
-                let reply = server.serve(&req.http, &body, TusFault::None, wall0());
-                let sim::Reply::Response(resp) = reply else {
-                    panic!("reset")
-                };
+                patches += u32::from(matches!(req.http.body(), Body::Source(_)));
+                let resp = serve_by_hand(&mut server, &req, &data);
                 up.handle_response(req.id, resp, now).unwrap();
                 if patches == 1 && req.purpose == Purpose::Chunk {
                     up.cancel();
@@ -564,15 +549,10 @@ fn a_length_learned_while_a_patch_is_in_flight_is_told_with_the_next() {
     let done = loop {
         match up.poll_action(now) {
             Action::Send(req) => {
-                let mut body = Vec::new();
-                if let Body::Source(r) = req.http.body() {
-                    body.extend_from_slice(&data[r.start as usize..r.end as usize]);
+                if let Body::Source(_) = req.http.body() {
                     told.push(req.http.headers().contains_key("upload-length"));
                 }
-                let reply = server.serve(&req.http, &body, TusFault::None, wall0());
-                let sim::Reply::Response(resp) = reply else {
-                    panic!("reset")
-                };
+                let resp = serve_by_hand(&mut server, &req, &data);
                 // The caller learns the total other than by reading ahead,
                 // while the first PATCH (which could not tell it) is out.
                 if told.len() == 1 {
