@@ -472,7 +472,7 @@ impl TusServer {
             self.violation(why.clone());
             return Err((409, why));
         }
-        match (declared, upload.length) {
+        let length = match (declared, upload.length) {
             (Some(_), Some(_)) => {
                 return Err((
                     400,
@@ -482,12 +482,12 @@ impl TusServer {
             (Some(l), None) if l < held + body.len() as u64 => {
                 return Err((400, format!("Upload-Length {l} below the bytes sent")));
             }
-            (Some(l), None) => upload.length = Some(l),
-            (None, _) => {}
-        }
-        if upload.length.is_some_and(|l| held + body.len() as u64 > l) {
+            (told, known) => told.or(known),
+        };
+        if length.is_some_and(|l| held + body.len() as u64 > l) {
             return Err((400, "a PATCH past the upload's length".into()));
         }
+        // A mismatch changes nothing, not even a length told with it.
         if let Some((algorithm, expected)) = checksum
             && digest(algorithm, body) != expected
         {
@@ -495,6 +495,7 @@ impl TusServer {
             return Ok(tus(460));
         }
         let upload = self.live(url, now)?;
+        upload.length = length;
         let keep = match fault {
             TusFault::PersistBytes(n) => body.len().min(usize::try_from(n).unwrap_or(usize::MAX)),
             _ => body.len(),
@@ -791,6 +792,21 @@ mod tests {
         let r = answer(s.serve(&patch("7", Some("11")), b"orld", TusFault::None, t0()));
         assert_eq!(r.status(), 204);
         assert_eq!(s.completed(&url), Some(&b"hello world"[..]));
+        let url2 = s.open_upload(None, t0());
+        let told = request(
+            Method::PATCH,
+            &url2,
+            &[
+                ("tus-resumable", "1.0.0"),
+                ("content-type", OFFSET_OCTET_STREAM),
+                ("upload-offset", "0"),
+                ("upload-length", "11"),
+                ("upload-checksum", "sha1 Kq5sNclPz7QV2+lfQIuc6R7oRu0="),
+            ],
+        );
+        let r = answer(s.serve(&told, b"hello world", TusFault::Corrupt, t0()));
+        assert_eq!(r.status(), 460);
+        assert_eq!(s.uploads[&url2].length, None, "a 460 changes nothing");
         let again = answer(s.serve(&patch("11", Some("11")), b"", TusFault::None, t0()));
         assert_eq!(again.status(), 400, "a length is told once");
         assert_eq!(s.violations.len(), 1, "{:?}", s.violations);
