@@ -277,7 +277,7 @@ impl<T: Transport> Uploader<T> {
             }
             Err(error) => {
                 warn!(%error, "request failed");
-                up.handle_transport_error(id, error.kind, now)?;
+                up.handle_transport_error(id, &error, now)?;
             }
         }
         Ok(())

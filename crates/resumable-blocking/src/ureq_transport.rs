@@ -1,10 +1,10 @@
 //! The default HTTPS transport: ureq 3 with rustls.
 
-use std::io;
 use std::time::Duration;
 
 use bytes::Bytes;
 use resumable_core::{MAX_RESPONSE_BODY, TransportError, TransportErrorKind};
+use resumable_local::transport_kind;
 
 use crate::transport::{RequestBody, Transport};
 
@@ -67,21 +67,19 @@ impl Transport for UreqTransport {
     }
 }
 
+/// The kind of a ureq failure: ureq's own variants first, socket, lookup
+/// and TLS errors as every transport reads them (`transport_kind`).
 fn classify(error: ureq::Error) -> TransportError {
     use TransportErrorKind as K;
     let kind = match &error {
-        ureq::Error::Io(e) => match e.kind() {
-            io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock => K::Timeout,
-            io::ErrorKind::ConnectionRefused | io::ErrorKind::NotFound => K::Connect,
-            io::ErrorKind::UnexpectedEof | io::ErrorKind::InvalidData => K::BadResponse,
-            _ => K::Reset,
-        },
+        ureq::Error::Io(e) => transport_kind::chain_kind(e).unwrap_or(K::Reset),
+        ureq::Error::Timeout(ureq::Timeout::Connect | ureq::Timeout::Resolve) => K::ConnectTimeout,
         ureq::Error::Timeout(_) | ureq::Error::BodyStalled => K::Timeout,
-        ureq::Error::HostNotFound
-        | ureq::Error::ConnectionFailed
-        | ureq::Error::Tls(_)
-        | ureq::Error::Rustls(_)
-        | ureq::Error::ConnectProxyFailed(_) => K::Connect,
+        // The lookup answered, with no address of a wanted family.
+        ureq::Error::HostNotFound => K::NoSuchHost,
+        ureq::Error::Rustls(e) => transport_kind::tls_kind(e),
+        ureq::Error::Tls(_) => K::TlsHandshake,
+        ureq::Error::ConnectionFailed | ureq::Error::ConnectProxyFailed(_) => K::Connect,
         ureq::Error::BodyExceedsLimit(_) => K::BodyTooLarge,
         ureq::Error::Protocol(_) | ureq::Error::LargeResponseHeader(..) => K::BadResponse,
         _ => K::Other,

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use resumable_blocking::UploadError;
-use resumable_core::{Error, SourceError};
+use resumable_core::{Error, SourceError, TransportErrorKind, TransportFailure};
 
 /// What an error message needs to know beyond the error.
 #[derive(Debug, Clone)]
@@ -120,6 +120,7 @@ fn upload(error: &Error, cx: &Context) -> String {
              is kept: run the same command again to resume",
             seconds(*elapsed)
         ),
+        Error::Unreachable(failure) => unreachable(failure),
         Error::SessionGone => "the upload session is gone (expired or cancelled) and could \
                                not be replaced; run the same command again to start anew"
             .into(),
@@ -148,6 +149,26 @@ fn upload(error: &Error, cx: &Context) -> String {
         ),
         other => format!("{other}"),
     }
+}
+
+/// A transport failure that ended the run before any server answered: what
+/// failed, with which host, and the fix that kind calls for.
+fn unreachable(failure: &TransportFailure) -> String {
+    let fix = match failure.kind {
+        TransportErrorKind::NoSuchHost => "check the host name in the URL",
+        TransportErrorKind::ConnectRefused => {
+            "nothing listens there: check the URL's port, or start the server"
+        }
+        TransportErrorKind::TlsCertificate => {
+            "the server's certificate is not one the public web roots vouch for (self-signed, \
+             a private CA, expired, or for another name)"
+        }
+        TransportErrorKind::TlsHandshake => {
+            "the server does not speak TLS there: is it http:// rather than https://?"
+        }
+        _ => "check the URL",
+    };
+    format!("{failure}; {fix}; nothing was sent, so run the same command again once fixed")
 }
 
 fn seconds(d: Duration) -> String {

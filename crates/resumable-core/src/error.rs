@@ -7,7 +7,7 @@
 
 use std::time::Duration;
 
-use crate::event::RetryCause;
+use crate::event::{RetryCause, TransportFailure};
 use crate::protocol::gcs::content_range::ContentRangeError;
 use crate::protocol::gcs::goog_hash::HashError;
 use crate::protocol::gcs::range::RangeError;
@@ -80,6 +80,14 @@ pub enum Error {
         /// The last failure.
         last: RetryCause,
     },
+    /// A request failed, before any server of the run answered, in a way
+    /// that fails fast ([`crate::TransportErrorKind::fails_fast`]): a name
+    /// that does not exist, a refused connection, a certificate the trust
+    /// store rejects, a server that does not speak TLS. Nothing was retried:
+    /// fix the URL (the port? `http` for `https`?) or the trust store, then
+    /// run again; a checkpoint, if any, is kept.
+    #[error("{0}")]
+    Unreachable(TransportFailure),
     /// The session is gone (expired or cancelled) and cannot be replaced: the
     /// upload was started from a bare session URL, the source cannot be read
     /// again from the start, or the restart budget ran out.

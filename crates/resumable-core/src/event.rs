@@ -53,13 +53,14 @@ pub enum Event {
 }
 
 /// What failed in an attempt that will be retried.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum RetryCause {
     /// A retryable status (408, 429, 500, 502, 503, 504).
     Status(u16),
-    /// The transport failed.
-    Transport(TransportErrorKind),
+    /// The transport failed: how, with which host, and the underlying
+    /// error's text.
+    Transport(TransportFailure),
     /// A data request was answered with `308` but no byte was persisted.
     NoProgress,
     /// An answer's body arrived cut short (empty, or its JSON ends early):
@@ -77,7 +78,7 @@ impl fmt::Display for RetryCause {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Status(s) => write!(f, "status {s}"),
-            Self::Transport(k) => write!(f, "transport: {k}"),
+            Self::Transport(t) => t.fmt(f),
             Self::NoProgress => f.write_str("no bytes persisted"),
             Self::CutShort => f.write_str("answer cut short"),
             Self::OffsetConflict => f.write_str("offset conflict"),
@@ -86,19 +87,39 @@ impl fmt::Display for RetryCause {
     }
 }
 
-/// How a request failed below HTTP, as the driver saw it. Every kind is
-/// retried; a request that failed this way may or may not have reached the
-/// server, so a data request is followed by a status query.
+/// How a request failed below HTTP, as the driver saw it. A request that
+/// failed this way may or may not have reached the server, so a data
+/// request is followed by a status query. Every kind is retried, but for
+/// those that fail fast ([`TransportErrorKind::fails_fast`]) before any
+/// server of the run answered: then the upload ends at once with
+/// [`crate::Error::Unreachable`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum TransportErrorKind {
-    /// The connection could not be made (refused, DNS, TLS handshake).
+    /// The name does not exist: DNS answered "no such host".
+    NoSuchHost,
+    /// The name could not be resolved now (a temporary DNS failure).
+    Dns,
+    /// The server refused the connection: nothing listens on the port.
+    ConnectRefused,
+    /// The connection was not made within the driver's connect timeout.
+    ConnectTimeout,
+    /// The connection could not be made for another reason (no route, a
+    /// proxy refused it).
     Connect,
+    /// The server's TLS certificate was rejected (an issuer the trust store
+    /// does not know, expired, issued for another name).
+    TlsCertificate,
+    /// The TLS handshake failed for another reason; most often the server
+    /// does not speak TLS on that port (`https` to a plain-http port).
+    TlsHandshake,
     /// The connection was reset or closed while sending or receiving.
     Reset,
     /// No progress within the driver's timeout.
     Timeout,
-    /// The response was cut off or could not be parsed as HTTP.
+    /// The response ended before the length its headers promised.
+    Truncated,
+    /// The response could not be parsed as HTTP.
     BadResponse,
     /// The response body was larger than [`crate::MAX_RESPONSE_BODY`]; the
     /// driver stopped reading it.
@@ -107,16 +128,78 @@ pub enum TransportErrorKind {
     Other,
 }
 
+impl TransportErrorKind {
+    /// Whether it ends a run at once when it happens before any server of
+    /// the run answered. A name that does not exist, a certificate the
+    /// trust store rejects and a server that does not speak TLS stay so
+    /// however often they are retried, and a refused connection before
+    /// anything answered is most often a wrong port: the URL needs fixing,
+    /// not minutes of backoff. Once a server answered, every kind is
+    /// retried (a server restarting refuses connections for a while); the
+    /// others (a reset, a timeout, a temporary DNS failure) are retried
+    /// always.
+    pub fn fails_fast(self) -> bool {
+        matches!(
+            self,
+            Self::NoSuchHost | Self::ConnectRefused | Self::TlsCertificate | Self::TlsHandshake
+        )
+    }
+}
+
 impl fmt::Display for TransportErrorKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
+            Self::NoSuchHost => "no such host",
+            Self::Dns => "name resolution failed",
+            Self::ConnectRefused => "connection refused",
+            Self::ConnectTimeout => "connect timed out",
             Self::Connect => "could not connect",
+            Self::TlsCertificate => "TLS certificate rejected",
+            Self::TlsHandshake => "TLS handshake failed",
             Self::Reset => "connection reset",
             Self::Timeout => "timed out",
-            Self::BadResponse => "bad or truncated response",
+            Self::Truncated => "response cut short",
+            Self::BadResponse => "bad response",
             Self::BodyTooLarge => "response body too large",
             Self::Other => "transport failure",
         })
+    }
+}
+
+/// A transport failure as the engine keeps it, for retry events and the
+/// final error: the kind it decided on, the host (and port) the request
+/// went to, and the underlying error's text with the request's path and
+/// query redacted from it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TransportFailure {
+    /// How it failed.
+    pub kind: TransportErrorKind,
+    /// The request's host and port (`127.0.0.1:1`), never its path or query.
+    pub host: String,
+    /// What the transport said, its causes joined with `: `.
+    pub detail: String,
+}
+
+impl fmt::Display for TransportFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (host, detail) = (&self.host, &self.detail);
+        match self.kind {
+            TransportErrorKind::NoSuchHost => write!(f, "no such host: {host} ({detail})"),
+            TransportErrorKind::Dns => write!(f, "could not resolve {host}: {detail}"),
+            TransportErrorKind::ConnectRefused => {
+                write!(f, "could not connect to {host}: connection refused")
+            }
+            TransportErrorKind::ConnectTimeout => write!(f, "timed out connecting to {host}"),
+            TransportErrorKind::Connect => write!(f, "could not connect to {host}: {detail}"),
+            TransportErrorKind::TlsCertificate => {
+                write!(f, "the TLS certificate of {host} was rejected: {detail}")
+            }
+            TransportErrorKind::TlsHandshake => {
+                write!(f, "the TLS handshake with {host} failed: {detail}")
+            }
+            TransportErrorKind::Timeout => write!(f, "{host} did not answer in time ({detail})"),
+            kind => write!(f, "{kind} ({host}): {detail}"),
+        }
     }
 }
 
@@ -133,6 +216,22 @@ pub struct TransportError {
 }
 
 impl TransportError {
+    /// The underlying error's text, its causes joined with `: ` (each once,
+    /// where an error repeats its cause's text in its own).
+    pub fn detail(&self) -> String {
+        let mut text = self.source.to_string();
+        let mut next = self.source.source();
+        while let Some(cause) = next {
+            let more = cause.to_string();
+            if !text.contains(&more) {
+                text.push_str(": ");
+                text.push_str(&more);
+            }
+            next = cause.source();
+        }
+        text
+    }
+
     /// A failure of `kind` caused by `source`.
     pub fn new(
         kind: TransportErrorKind,

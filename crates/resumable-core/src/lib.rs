@@ -265,7 +265,7 @@ pub use config::{
     Config, FileApi, Fingerprint, GCS_ENDPOINT, GcsInitiate, Preconditions, Target, TusCreate,
 };
 pub use error::{ConfigError, Error, IntegrityError, ProtocolError, SourceError, UsageError};
-pub use event::{Event, RetryCause, TransportError, TransportErrorKind};
+pub use event::{Event, RetryCause, TransportError, TransportErrorKind, TransportFailure};
 pub use flow::file_api::{SessionError, UploadSession};
 pub use outcome::{File, ObjectMeta, Outcome};
 pub use protocol::gcs::content_range::ContentRangeError;

@@ -30,7 +30,7 @@ use crate::chunk::{self, Chunking, DEFAULT_CHUNK_SIZE};
 use crate::clock::WallClock;
 use crate::config::{Config, Target};
 use crate::error::{ConfigError, Error, IntegrityError, ProtocolError, SourceError, UsageError};
-use crate::event::{Event, RetryCause, TransportErrorKind};
+use crate::event::{Event, RetryCause, TransportError, TransportErrorKind, TransportFailure};
 use crate::flow::file_api::UploadSession;
 use crate::flow::file_api::{self, ApiAnswer};
 use crate::outcome::{File, ObjectMeta, Outcome};
@@ -85,6 +85,14 @@ pub struct Upload {
     backoff: Backoff,
     next_id: u64,
     in_flight: Option<(RequestId, Flight)>,
+    /// The host and port of the request in flight, for transport failures.
+    flight_host: String,
+    /// Its path and query, to redact from a transport's error text (a
+    /// session URL's query is its credential).
+    flight_path: FlightPath,
+    /// Whether any request of this run got an HTTP answer: until one did, a
+    /// transport failure that fails fast ends the run.
+    answered: bool,
     wait_until: Option<Instant>,
     checkpoint_due: bool,
     events: VecDeque<Event>,
@@ -153,6 +161,17 @@ struct ParsedSessionUrl {
     uri: http::Uri,
 }
 
+/// The path and query of the request in flight. `Debug` hides it: a
+/// session URL's query is its credential.
+#[derive(Default)]
+struct FlightPath(String);
+
+impl std::fmt::Debug for FlightPath {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
 impl std::fmt::Debug for ParsedSessionUrl {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("ParsedSessionUrl(<redacted>)")
@@ -207,6 +226,9 @@ impl Upload {
             restarts: 0,
             next_id: 0,
             in_flight: None,
+            flight_host: String::new(),
+            flight_path: FlightPath::default(),
+            answered: false,
             wait_until: None,
             checkpoint_due: false,
             events: VecDeque::new(),
@@ -407,6 +429,7 @@ impl Upload {
         now: Instant,
     ) -> Result<(), UsageError> {
         let flight = self.take_flight(id)?;
+        self.answered = true;
         let (parts, body) = response.into_parts();
         let protocol = self.protocol;
         self.note_upload_id(protocol.upload_id(&parts.headers));
@@ -544,23 +567,42 @@ impl Upload {
         }
     }
 
-    /// Reports that request `id` failed below HTTP. The core retries after a
-    /// backoff; a data request is followed by a status query.
+    /// Reports that request `id` failed below HTTP, with the transport's
+    /// error. The core retries after a backoff (a data request is followed
+    /// by a status query), except for a failure that fails fast before any
+    /// server of the run answered ([`TransportErrorKind::fails_fast`]),
+    /// which ends the upload with [`Error::Unreachable`].
     pub fn handle_transport_error(
         &mut self,
         id: RequestId,
-        kind: TransportErrorKind,
+        error: &TransportError,
         now: Instant,
     ) -> Result<(), UsageError> {
         let flight = self.take_flight(id)?;
+        let kind = error.kind;
         if kind == TransportErrorKind::BodyTooLarge {
             self.fail(ProtocolError::BodyTooLarge(MAX_RESPONSE_BODY).into());
+            return Ok(());
+        }
+        let mut detail = error.detail();
+        let path = self.flight_path.0.as_str();
+        // `/` alone names nothing secret, and would redact every slash.
+        if path.len() > 1 {
+            detail = detail.replace(path, "/<redacted>");
+        }
+        let failure = TransportFailure {
+            kind,
+            host: std::mem::take(&mut self.flight_host),
+            detail,
+        };
+        if kind.fails_fast() && !self.answered {
+            self.fail(Error::Unreachable(failure));
             return Ok(());
         }
         if matches!(flight, Flight::Chunk { .. }) {
             self.state = State::Transfer { query: true };
         }
-        self.retry(now, RetryCause::Transport(kind), None);
+        self.retry(now, RetryCause::Transport(failure), None);
         Ok(())
     }
 
@@ -785,6 +827,14 @@ impl Upload {
         let id = RequestId(self.next_id);
         self.next_id = self.next_id.wrapping_add(1);
         self.in_flight = Some((id, flight));
+        let uri = http.uri();
+        self.flight_host = uri
+            .authority()
+            .map_or_else(String::new, |a| a.as_str().to_owned());
+        self.flight_path = FlightPath(
+            uri.path_and_query()
+                .map_or_else(String::new, |p| p.as_str().to_owned()),
+        );
         let check_source = matches!(http.body(), Body::Source(_)) || purpose == Purpose::Register;
         Action::Send(Request {
             id,

@@ -9,8 +9,8 @@ use bytes::Bytes;
 use resumable_core::{
     Action, Body, Checkpoint, Chunking, Config, ConfigError, Error, Event, FileApi, FileApiSession,
     Fingerprint, Flow, Format1Flow, GcsInitiate, IntegrityError, Preconditions, Protocol,
-    ProtocolError, Purpose, Request, RetryPolicy, Secret, SessionUrl, SourceError,
-    TransportErrorKind, Upload, UsageError,
+    ProtocolError, Purpose, Request, RetryCause, RetryPolicy, Secret, SessionUrl, SourceError,
+    TransportError, TransportErrorKind, TransportFailure, Upload, UsageError,
 };
 use sim::{Fault, Server, UNIT};
 
@@ -283,13 +283,91 @@ fn the_final_chunk_carries_the_crc32c_after_hashing_ahead() {
 fn stale_and_unknown_responses_are_refused() {
     let (mut up, now) = raw(Some(UNIT));
     let q = next_request(&mut up, now);
-    up.handle_transport_error(q.id, TransportErrorKind::Timeout, now)
-        .unwrap();
+    up.handle_transport_error(
+        q.id,
+        &TransportError::new(TransportErrorKind::Timeout, "injected"),
+        now,
+    )
+    .unwrap();
     assert_eq!(
         up.handle_response(q.id, response(308, &[], ""), now),
         Err(UsageError::UnknownRequest)
     );
     assert!(matches!(up.poll_action(now), Action::Wait(_)));
+}
+
+/// A failure that fails fast (a name that does not exist, a refused port, a
+/// rejected certificate, a server that does not speak TLS) before any server
+/// answered ends the upload at once, naming the host: a run against a wrong
+/// URL must not retry for minutes before it says so.
+#[test]
+fn a_hopeless_transport_failure_before_any_answer_ends_the_run_at_once() {
+    for kind in [
+        TransportErrorKind::NoSuchHost,
+        TransportErrorKind::ConnectRefused,
+        TransportErrorKind::TlsCertificate,
+        TransportErrorKind::TlsHandshake,
+    ] {
+        let (mut up, now) = raw(Some(UNIT));
+        let q = next_request(&mut up, now);
+        let error = TransportError::new(kind, "the transport's own words");
+        up.handle_transport_error(q.id, &error, now).unwrap();
+        let Error::Unreachable(failure) = failed(&mut up, now) else {
+            panic!("{kind:?}: expected the run to end unreachable")
+        };
+        assert_eq!(
+            (failure.kind, failure.host.as_str()),
+            (kind, "upload.example")
+        );
+        assert!(
+            failure.detail.contains("the transport's own words"),
+            "{failure}"
+        );
+        assert!(failure.to_string().contains("upload.example"), "{failure}");
+        assert!(
+            !std::iter::from_fn(|| up.poll_event()).any(|e| matches!(e, Event::Retrying { .. }))
+        );
+    }
+}
+
+/// Once a server answered, the same failures are retried like any other
+/// (a load balancer handing out a bad certificate for a while), and what a
+/// retry event says names the host and the transport's text, with the
+/// session URL's path and query (its credential) redacted.
+#[test]
+fn transport_failures_after_an_answer_are_retried_with_host_and_text() {
+    let (mut up, now) = raw(Some(UNIT));
+    let q = next_request(&mut up, now);
+    up.handle_response(q.id, response(308, &[], ""), now)
+        .unwrap();
+    let c = next_request(&mut up, now);
+    let leaked = format!("error sending request for url ({SESSION})");
+    let error = TransportError::new(TransportErrorKind::TlsHandshake, leaked);
+    up.handle_transport_error(c.id, &error, now).unwrap();
+    let cause = std::iter::from_fn(|| up.poll_event())
+        .find_map(|e| match e {
+            Event::Retrying { cause, .. } => Some(cause),
+            _ => None,
+        })
+        .expect("a retry");
+    let RetryCause::Transport(failure) = cause else {
+        panic!("expected a transport cause, got {cause:?}")
+    };
+    assert_eq!(failure.host, "upload.example");
+    assert!(!failure.detail.contains("upload_id"), "{failure}");
+    assert!(
+        failure.detail.contains("https://upload.example/<redacted>"),
+        "{failure}"
+    );
+    let refused = TransportFailure {
+        kind: TransportErrorKind::ConnectRefused,
+        host: "127.0.0.1:1".into(),
+        detail: "Connection refused (os error 111)".into(),
+    };
+    assert_eq!(
+        refused.to_string(),
+        "could not connect to 127.0.0.1:1: connection refused"
+    );
 }
 
 #[test]
@@ -325,8 +403,12 @@ fn retry_after_is_honoured_and_the_budget_ends_in_gave_up() {
     };
     now = until;
     let q = next_request(&mut up, now);
-    up.handle_transport_error(q.id, TransportErrorKind::Reset, now)
-        .unwrap();
+    up.handle_transport_error(
+        q.id,
+        &TransportError::new(TransportErrorKind::Reset, "injected"),
+        now,
+    )
+    .unwrap();
     assert!(matches!(
         failed(&mut up, now),
         Error::GaveUp { attempts: 3, .. }
@@ -611,8 +693,12 @@ fn a_response_body_too_large_is_cut_off_not_trusted() {
 
     let (mut up, now) = raw(Some(UNIT));
     let q = next_request(&mut up, now);
-    up.handle_transport_error(q.id, TransportErrorKind::BodyTooLarge, now)
-        .unwrap();
+    up.handle_transport_error(
+        q.id,
+        &TransportError::new(TransportErrorKind::BodyTooLarge, "injected"),
+        now,
+    )
+    .unwrap();
     assert!(matches!(
         failed(&mut up, now),
         Error::Protocol(ProtocolError::BodyTooLarge(_))
@@ -974,8 +1060,12 @@ fn set_total_below_what_was_sent_is_refused() {
         .unwrap();
     let c = next_request(&mut up, now);
     assert_eq!(c.http.body(), &Body::Source(0..UNIT));
-    up.handle_transport_error(c.id, TransportErrorKind::Reset, now)
-        .unwrap();
+    up.handle_transport_error(
+        c.id,
+        &TransportError::new(TransportErrorKind::Reset, "injected"),
+        now,
+    )
+    .unwrap();
     assert_eq!(up.set_total(10), Err(UsageError::TotalMismatch));
 }
 
@@ -1360,8 +1450,12 @@ fn a_412_at_finalize_is_precondition_failed_and_nothing_counts_as_persisted() {
         let last = next_request(&mut up, now);
         assert_eq!(header(&last, "content-range"), "bytes 262144-524287/524288");
         let answered = if via_query {
-            up.handle_transport_error(last.id, TransportErrorKind::Reset, now)
-                .unwrap();
+            up.handle_transport_error(
+                last.id,
+                &TransportError::new(TransportErrorKind::Reset, "injected"),
+                now,
+            )
+            .unwrap();
             let later = match up.poll_action(now) {
                 Action::Wait(until) => until,
                 other => panic!("expected a wait, got {other:?}"),

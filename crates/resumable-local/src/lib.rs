@@ -32,6 +32,7 @@ pub mod driver;
 mod error;
 mod file;
 mod target;
+pub mod transport_kind;
 
 pub use checkpoint_store::{
     CheckpointLock, CheckpointStore, FileCheckpointStore, LockError, LockHolder,

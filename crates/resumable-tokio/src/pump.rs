@@ -154,7 +154,7 @@ impl<T: AsyncTransport, S: AsyncSource + ?Sized> Pump<'_, T, S> {
             }
             Err(error) => {
                 tracing::warn!(kind = %error.kind, error = %error.source, "request failed");
-                upload.handle_transport_error(request.id, error.kind, at)?;
+                upload.handle_transport_error(request.id, &error, at)?;
             }
         }
         Ok(())

@@ -136,7 +136,10 @@ async fn a_stalled_transport_times_out_and_is_retried() {
         matches!(
             e,
             Event::Retrying {
-                cause: resumable_core::RetryCause::Transport(TransportErrorKind::Timeout),
+                cause: resumable_core::RetryCause::Transport(resumable_core::TransportFailure {
+                    kind: TransportErrorKind::Timeout,
+                    ..
+                }),
                 ..
             }
         )

@@ -90,13 +90,7 @@ async fn a_cut_off_answer_and_a_refused_connection_are_classified() {
     let url = one_shot("HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\n".into(), 10).await;
     let mut transport = HyperTransport::new(Duration::from_secs(5)).unwrap();
     let err = transport.send(put(&url)).await.unwrap_err();
-    assert!(
-        matches!(
-            err.kind,
-            TransportErrorKind::Reset | TransportErrorKind::BadResponse
-        ),
-        "{err:?}"
-    );
+    assert_eq!(err.kind, TransportErrorKind::Truncated, "{err:?}");
 
     // A port nobody listens on.
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -106,5 +100,5 @@ async fn a_cut_off_answer_and_a_refused_connection_are_classified() {
         .send(put(&format!("http://{addr}/x")))
         .await
         .unwrap_err();
-    assert_eq!(err.kind, TransportErrorKind::Connect, "{err:?}");
+    assert_eq!(err.kind, TransportErrorKind::ConnectRefused, "{err:?}");
 }

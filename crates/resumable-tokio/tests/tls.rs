@@ -129,7 +129,7 @@ async fn http1_is_used_when_the_server_offers_only_that() {
 }
 
 #[tokio::test]
-async fn an_unknown_certificate_is_a_connect_failure() {
+async fn an_unknown_certificate_is_a_certificate_failure() {
     let (url, _trusting, _) = server(&[b"h2"]).await;
     // The default transport trusts the public roots only.
     let mut transport = HyperTransport::new(Duration::from_secs(10)).unwrap();
@@ -138,7 +138,31 @@ async fn an_unknown_certificate_is_a_connect_failure() {
         .body(RequestBody::empty())
         .unwrap();
     let err = transport.send(request).await.unwrap_err();
-    assert_eq!(err.kind, TransportErrorKind::Connect, "{err:?}");
+    assert_eq!(err.kind, TransportErrorKind::TlsCertificate, "{err:?}");
+}
+
+#[tokio::test]
+async fn https_to_a_plain_http_port_is_a_handshake_failure() {
+    // A plain HTTP/1.1 server: its answer to a ClientHello is not TLS.
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        while let Ok((mut tcp, _)) = listener.accept().await {
+            use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+            let mut buf = [0u8; 1024];
+            let _ = tcp.read(&mut buf).await;
+            let _ = tcp
+                .write_all(b"HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\n\r\n")
+                .await;
+        }
+    });
+    let mut transport = HyperTransport::new(Duration::from_secs(10)).unwrap();
+    let request = http::Request::put(format!("https://localhost:{port}/x"))
+        .header("content-length", 0)
+        .body(RequestBody::empty())
+        .unwrap();
+    let err = transport.send(request).await.unwrap_err();
+    assert_eq!(err.kind, TransportErrorKind::TlsHandshake, "{err:?}");
 }
 
 #[tokio::test]
@@ -158,7 +182,7 @@ async fn a_handshake_that_never_ends_is_bounded_by_the_connect_timeout() {
         .body(RequestBody::empty())
         .unwrap();
     let err = transport.send(request).await.unwrap_err();
-    assert_eq!(err.kind, TransportErrorKind::Connect, "{err:?}");
+    assert_eq!(err.kind, TransportErrorKind::ConnectTimeout, "{err:?}");
     assert!(
         format!("{err:?}").contains("connecting took longer"),
         "{err:?}"

@@ -14,7 +14,7 @@ use bytes::Bytes;
 use http::Response;
 use resumable_core::{
     Action, Body, Checkpoint, Config, Error, Event, FileApi, Outcome, Purpose, Secret,
-    TransportErrorKind, Upload,
+    TransportError, TransportErrorKind, Upload,
 };
 pub use resumable_sim::{API, Fault, KEY, Reply, Server, TusFault, TusServer, UNIT};
 
@@ -160,7 +160,8 @@ pub fn drive<M: Model>(
                         let kind = TransportErrorKind::Reset;
                         line.push_str(&format!(" -> {kind:?}"));
                         run.transcript.push(line);
-                        up.handle_transport_error(req.id, kind, now)
+                        let error = TransportError::new(kind, "connection reset by peer");
+                        up.handle_transport_error(req.id, &error, now)
                             .expect("in flight");
                     }
                 }

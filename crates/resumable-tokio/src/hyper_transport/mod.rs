@@ -6,7 +6,6 @@ mod tls;
 
 use std::error::Error as StdError;
 use std::future::Future;
-use std::io;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -20,7 +19,7 @@ use resumable_core::{MAX_RESPONSE_BODY, TransportError, TransportErrorKind};
 use crate::body::RequestBody;
 use crate::transport::AsyncTransport;
 use connect::TimeoutConnector;
-use resumable_local::TransportSetupError;
+use resumable_local::{TransportSetupError, transport_kind};
 
 type Connector = TimeoutConnector<HttpsConnector<HttpConnector>>;
 
@@ -89,11 +88,7 @@ impl AsyncTransport for HyperTransport {
         let responding = self.client.request(request);
         async move {
             let response = responding.await.map_err(|e| {
-                let kind = if e.is_connect() {
-                    TransportErrorKind::Connect
-                } else {
-                    classify(&e)
-                };
+                let kind = classify(&e, e.is_connect());
                 TransportError::new(kind, e)
             })?;
             let (parts, body) = response.into_parts();
@@ -104,7 +99,7 @@ impl AsyncTransport for HyperTransport {
                     let kind = if e.is::<LengthLimitError>() {
                         TransportErrorKind::BodyTooLarge
                     } else {
-                        classify(&*e)
+                        classify(&*e, false)
                     };
                     TransportError::new(kind, e)
                 })?
@@ -114,21 +109,19 @@ impl AsyncTransport for HyperTransport {
     }
 }
 
-/// What kind of failure an error (or any error in its chain) was.
-fn classify(error: &(dyn StdError + 'static)) -> TransportErrorKind {
+/// What kind of failure an error (or any error in its chain) was; while
+/// `connecting`, what is not told apart otherwise is a failed connect.
+fn classify(error: &(dyn StdError + 'static), connecting: bool) -> TransportErrorKind {
     use TransportErrorKind as K;
+    if let Some(kind) = transport_kind::chain_kind(error) {
+        return match kind {
+            K::Timeout if connecting => K::ConnectTimeout,
+            K::Reset | K::Other if connecting => K::Connect,
+            kind => kind,
+        };
+    }
     let mut current = Some(error);
     while let Some(e) = current {
-        if let Some(io) = e.downcast_ref::<io::Error>() {
-            return match io.kind() {
-                io::ErrorKind::TimedOut => K::Timeout,
-                io::ErrorKind::ConnectionRefused
-                | io::ErrorKind::NotFound
-                | io::ErrorKind::AddrNotAvailable => K::Connect,
-                io::ErrorKind::InvalidData => K::BadResponse,
-                _ => K::Reset,
-            };
-        }
         if let Some(h) = e.downcast_ref::<hyper::Error>() {
             if h.is_timeout() {
                 return K::Timeout;
@@ -145,5 +138,5 @@ fn classify(error: &(dyn StdError + 'static)) -> TransportErrorKind {
         }
         current = e.source();
     }
-    K::Other
+    if connecting { K::Connect } else { K::Other }
 }

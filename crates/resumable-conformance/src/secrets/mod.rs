@@ -1,7 +1,16 @@
-//! What the secrets tests of the blocking driver, the async driver and the
-//! CLI share: the emulator and its key, the files, the captured logs, the
-//! strings that must never show, and the searches for them.
+//! Secrets kept out of sight: what the secrets tests of the drivers and the
+//! CLI share (the emulator and its key, the files, the captured logs, the
+//! strings that must never show, and the searches for them), and the
+//! catalogue both drivers run: no secret in any log line, `Debug` output,
+//! error or request to the upload host ([`logs`](mod@logs)), and plain
+//! `http` refused off loopback ([`plain_http`]).
 #![allow(dead_code, unreachable_pub, clippy::unwrap_used, clippy::expect_used)]
+
+pub mod logs;
+pub mod plain_http;
+
+pub use logs::*;
+pub use plain_http::*;
 
 use std::io;
 use std::sync::{Arc, Mutex};
@@ -46,6 +55,31 @@ impl Captured {
     pub fn text(&self) -> String {
         String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
     }
+}
+
+/// The one capture of this process's logs, from every thread, level and
+/// target: a global subscriber, installed at the first call (the drivers
+/// log on runtime and caller threads alike, and ureq through the `log`
+/// crate, which only a global subscriber receives). ureq is kept at DEBUG,
+/// as the CLI keeps it: its TRACE output dumps raw requests. Each test that
+/// searches the logs calls it before anything else.
+pub fn captured_logs() -> &'static Captured {
+    use tracing_subscriber::EnvFilter;
+    use tracing_subscriber::fmt::format::FmtSpan;
+    use tracing_subscriber::util::SubscriberInitExt as _;
+    static LOGS: std::sync::OnceLock<Captured> = std::sync::OnceLock::new();
+    LOGS.get_or_init(|| {
+        let captured = Captured::default();
+        tracing_subscriber::fmt()
+            .with_env_filter(EnvFilter::new("trace,ureq=debug,ureq_proto=debug"))
+            .with_span_events(FmtSpan::FULL)
+            .with_writer(captured.clone())
+            .with_ansi(false)
+            .finish()
+            .try_init()
+            .expect("the only subscriber of this test binary");
+        captured
+    })
 }
 
 /// An emulator with the key, in memory, with these faults.
