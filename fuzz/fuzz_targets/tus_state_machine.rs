@@ -14,8 +14,8 @@ use arbitrary::Arbitrary;
 use bytes::Bytes;
 use libfuzzer_sys::fuzz_target;
 use resumable_core::{
-    Action, Body, Checkpoint, Chunking, Config, Event, RetryPolicy, SessionUrl, TransportErrorKind,
-    TusCreate, Upload,
+    Action, Body, Checkpoint, Chunking, Config, Event, RetryPolicy, SessionUrl, TransportError,
+    TransportErrorKind, TusCreate, Upload,
 };
 use resumable_sim::{Reply as SimReply, TUS_ENDPOINT, TusFault, TusOptions, TusServer};
 
@@ -121,6 +121,11 @@ fn answer(status: u16, headers: &[(HeaderPick, Vec<u8>)]) -> Option<http::Respon
     r.body(Bytes::new()).ok()
 }
 
+/// A transport failure of `kind`, as a driver reports one.
+fn failure(kind: TransportErrorKind) -> TransportError {
+    TransportError::new(kind, "a fuzzed transport failure")
+}
+
 fuzz_target!(|script: Script| {
     let total = u64::from(script.size) % (MAX_SIZE + 1);
     let wall0 = SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000);
@@ -181,8 +186,12 @@ fuzz_target!(|script: Script| {
                         match server.serve(&req.http, body, f, wall(now)) {
                             SimReply::Response(r) => Some(r),
                             SimReply::Reset => {
-                                up.handle_transport_error(req.id, TransportErrorKind::Reset, now)
-                                    .unwrap();
+                                up.handle_transport_error(
+                                    req.id,
+                                    &failure(TransportErrorKind::Reset),
+                                    now,
+                                )
+                                .unwrap();
                                 None
                             }
                         }
@@ -194,7 +203,8 @@ fuzz_target!(|script: Script| {
                             1 => TransportErrorKind::Reset,
                             _ => TransportErrorKind::Timeout,
                         };
-                        up.handle_transport_error(req.id, kind, now).unwrap();
+                        up.handle_transport_error(req.id, &failure(kind), now)
+                            .unwrap();
                         None
                     }
                     Reply::Crash => {
@@ -228,7 +238,7 @@ fuzz_target!(|script: Script| {
                 now = until;
             }
             Action::AwaitResponse(id) => {
-                up.handle_transport_error(id, TransportErrorKind::Other, now)
+                up.handle_transport_error(id, &failure(TransportErrorKind::Other), now)
                     .unwrap();
             }
             Action::Done(outcome) => {
