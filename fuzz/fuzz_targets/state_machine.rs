@@ -13,8 +13,8 @@ use bytes::Bytes;
 use libfuzzer_sys::fuzz_target;
 use resumable_core::crc32c_base64;
 use resumable_core::{
-    Action, Body, Checkpoint, Chunking, Config, Error, Event, FileApi, Purpose, RetryPolicy, Secret,
-    SessionUrl, SourceError, TransportErrorKind, Upload,
+    Action, Body, Checkpoint, Chunking, Config, Error, Event, FileApi, Purpose, RetryPolicy,
+    Secret, SessionUrl, SourceError, TransportError, TransportErrorKind, Upload,
 };
 
 const UNIT: u64 = 256 * 1024;
@@ -180,6 +180,11 @@ fn config(script: &Script, total: u64) -> Config {
     config
 }
 
+/// A transport failure of `kind`, as a driver reports one.
+fn failure(kind: TransportErrorKind) -> TransportError {
+    TransportError::new(kind, "a fuzzed transport failure")
+}
+
 fuzz_target!(|script: Script| {
     let mut total = u64::from(script.size) % (MAX_SIZE + 1);
     if matches!(script.flow, Flow::FileApi) {
@@ -246,7 +251,8 @@ fuzz_target!(|script: Script| {
                             3 => TransportErrorKind::BadResponse,
                             _ => TransportErrorKind::Other,
                         };
-                        up.handle_transport_error(req.id, kind, now).unwrap();
+                        up.handle_transport_error(req.id, &failure(kind), now)
+                            .unwrap();
                         None
                     }
                     Reply::Range {
@@ -327,7 +333,7 @@ fuzz_target!(|script: Script| {
             }
             // A reply the harness could not build: the request failed.
             Action::AwaitResponse(id) => {
-                up.handle_transport_error(id, TransportErrorKind::Other, now)
+                up.handle_transport_error(id, &failure(TransportErrorKind::Other), now)
                     .unwrap();
             }
             Action::Done(outcome) => {

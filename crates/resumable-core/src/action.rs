@@ -80,12 +80,16 @@ pub struct RequestId(pub(crate) u64);
 pub enum Purpose {
     /// File API: ask for an upload session (`POST …/files/upload-url`).
     CreateSession,
-    /// GCS JSON API: initiate a resumable session (`POST …?uploadType=resumable`).
+    /// GCS JSON API: initiate a resumable session (`POST …?uploadType=resumable`);
+    /// tus: create an upload (`POST` to the endpoint).
     Initiate,
-    /// Send bytes of the source (`PUT` with `Content-Range: bytes a-b/…`).
+    /// tus: ask what the server supports (`OPTIONS`).
+    Discover,
+    /// Send bytes of the source (GCS: `PUT` with `Content-Range: bytes
+    /// a-b/…`; tus: `PATCH` at `Upload-Offset`).
     Chunk,
     /// Ask how much is persisted, or finish with the total
-    /// (`PUT` with `Content-Range: bytes */…` and no body).
+    /// (GCS: `PUT` with `Content-Range: bytes */…` and no body; tus: `HEAD`).
     Query,
     /// File API: register the uploaded object (`POST …/files`).
     Register,

@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use crate::checksum::RunningCrc32c;
 use crate::config::Fingerprint;
 use crate::outcome::ObjectMeta;
+use crate::protocol::tus::ChecksumAlgorithm;
 use crate::secret::SessionUrl;
 
 /// The format [`crate::Upload`] writes into every checkpoint. Format 1 (an
@@ -42,6 +43,11 @@ pub struct Checkpoint {
     pub session: Option<SessionRecord>,
     /// What the file API said of the session in use, in the file-API flow.
     pub file_api: Option<FileApiSession>,
+    /// What a tus upload needs beside its URL, for a tus session. Left out
+    /// of the serialized form when `None`, so a GCS checkpoint is written
+    /// as before.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tus: Option<TusSession>,
     /// The source's size, when known.
     pub total: Option<u64>,
     /// Bytes the server has persisted.
@@ -63,6 +69,8 @@ pub struct Checkpoint {
 pub enum Protocol {
     /// The Google Cloud Storage resumable protocol.
     Gcs,
+    /// tus 1.0 (tus.io).
+    Tus,
 }
 
 /// Which flow wrote a checkpoint, and where its upload goes: what a
@@ -98,6 +106,18 @@ pub enum Flow {
         /// a credential: the identity names it by this hash only.
         url_crc32c: u32,
     },
+    /// An upload created at a tus server's creation endpoint. Its
+    /// metadata is left out, as a GCS initiation's preconditions are: it
+    /// belongs to the upload, which the server keeps with it.
+    TusCreate {
+        /// The creation endpoint, without a trailing `/`.
+        endpoint: String,
+    },
+    /// An existing tus upload URL, handed in by the caller.
+    TusUpload {
+        /// The CRC32C of the upload URL, which is a credential.
+        url_crc32c: u32,
+    },
     /// The destination of a checkpoint written in format 1, as that format
     /// wrote it: text, compared as text on resume. Never written by this
     /// release: a resumed upload's next checkpoint has typed fields.
@@ -128,8 +148,9 @@ impl Flow {
 
     fn normalized(&self) -> Self {
         let mut flow = self.clone();
-        if let Self::FileApi { api_base: url, .. } | Self::GcsInitiate { endpoint: url, .. } =
-            &mut flow
+        if let Self::FileApi { api_base: url, .. }
+        | Self::GcsInitiate { endpoint: url, .. }
+        | Self::TusCreate { endpoint: url } = &mut flow
         {
             url.truncate(url.trim_end_matches('/').len());
         }
@@ -147,6 +168,21 @@ pub struct SessionRecord {
     pub expires_at: Option<SystemTime>,
     /// The chunk size in use.
     pub chunk_size: u64,
+}
+
+/// What a tus upload needs to resume beside its URL and expiry (which are
+/// in [`SessionRecord`]): what the server said it supports, and whether
+/// the length is still to be told.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TusSession {
+    /// The upload was created with its length deferred, and the length has
+    /// not been told yet: the next `PATCH` once it is known tells it.
+    pub length_deferred: bool,
+    /// The checksum algorithm each `PATCH` carries, when the server
+    /// supports one the engine computes.
+    pub checksum: Option<ChecksumAlgorithm>,
+    /// The largest upload the server takes, when it said (`Tus-Max-Size`).
+    pub max_size: Option<u64>,
 }
 
 /// What the file API handed out with a session, beside the session itself:
@@ -172,6 +208,7 @@ struct Stored {
     target: Option<String>,
     session: Option<StoredSession>,
     file_api: Option<FileApiSession>,
+    tus: Option<TusSession>,
     total: Option<u64>,
     persisted: u64,
     crc32c: RunningCrc32c,
@@ -229,6 +266,7 @@ impl TryFrom<Stored> for Checkpoint {
                 chunk_size: s.chunk_size,
             }),
             file_api,
+            tus: stored.tus,
             total: stored.total,
             persisted: stored.persisted,
             crc32c: stored.crc32c,
@@ -266,6 +304,7 @@ mod tests {
                 file_id: "file_1".into(),
                 upload_type: Some("resumable".into()),
             }),
+            tus: None,
             total: Some(1_000_000),
             persisted: 524_288,
             crc32c: RunningCrc32c::default(),
@@ -294,6 +333,10 @@ mod tests {
         assert_eq!(json["flow"]["file_api"]["filename"], "large video.mp4");
         assert_eq!(json["file_api"]["upload_type"], "resumable");
         assert!(json["session"].get("gcs_path").is_none());
+        assert!(
+            json.get("tus").is_none(),
+            "a GCS checkpoint is written as before"
+        );
         let back: Checkpoint = serde_json::from_value(json).unwrap();
         assert_eq!(back, v2());
         for flow in [
@@ -303,6 +346,10 @@ mod tests {
                 object: "dir/o.bin".into(),
             },
             Flow::GcsSession { url_crc32c: 7 },
+            Flow::TusCreate {
+                endpoint: "https://tus.example/files".into(),
+            },
+            Flow::TusUpload { url_crc32c: 9 },
         ] {
             let cp = Checkpoint {
                 flow,
@@ -312,6 +359,35 @@ mod tests {
             let text = serde_json::to_string(&cp).unwrap();
             assert_eq!(serde_json::from_str::<Checkpoint>(&text).unwrap(), cp);
         }
+    }
+
+    #[test]
+    fn a_tus_checkpoint_keeps_what_the_server_supports() {
+        let cp = Checkpoint {
+            protocol: Protocol::Tus,
+            flow: Flow::TusCreate {
+                endpoint: "https://tus.example/files".into(),
+            },
+            file_api: None,
+            tus: Some(TusSession {
+                length_deferred: true,
+                checksum: Some(ChecksumAlgorithm::Sha1),
+                max_size: Some(1 << 30),
+            }),
+            ..v2()
+        };
+        let json = serde_json::to_value(&cp).unwrap();
+        assert_eq!(json["protocol"], "tus");
+        assert_eq!(json["tus"]["checksum"], "sha1");
+        assert_eq!(
+            json["flow"]["tus_create"]["endpoint"],
+            "https://tus.example/files"
+        );
+        assert_eq!(serde_json::from_value::<Checkpoint>(json).unwrap(), cp);
+        // Written before tus existed: no `tus` field at all.
+        let mut json = serde_json::to_value(v2()).unwrap();
+        json.as_object_mut().unwrap().remove("tus");
+        assert_eq!(serde_json::from_value::<Checkpoint>(json).unwrap(), v2());
     }
 
     #[test]

@@ -9,8 +9,9 @@ use crate::chunk::Chunking;
 use crate::secret::{Secret, SessionUrl};
 
 /// Everything [`crate::Upload::new`] needs. Build one with
-/// [`Config::file_api`], [`Config::gcs_session`] or [`Config::gcs_initiate`],
-/// then adjust the public fields.
+/// [`Config::file_api`], [`Config::gcs_session`], [`Config::gcs_initiate`],
+/// [`Config::tus_create`] or [`Config::tus_upload`], then adjust the public
+/// fields.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct Config {
@@ -41,8 +42,8 @@ pub struct Config {
     /// `md5Hash` is then checked too.
     pub expected_md5: Option<[u8; 16]>,
     /// Refuse a final object that carries no CRC32C (in its JSON or its
-    /// `x-goog-hash` header). On by default: without it only the size
-    /// could be checked.
+    /// `x-goog-hash` header). On by default for GCS: without it only the
+    /// size could be checked. Off for tus, whose servers report none.
     pub require_crc32c: bool,
     /// Extra headers on every request to the upload host (signed-URL
     /// sessions, proxies). Never sent to the file API.
@@ -80,6 +81,70 @@ pub enum Target {
     /// An existing resumable session URL: upload (starting with a status
     /// query, since it may hold bytes already).
     GcsSession(SessionUrl),
+    /// A tus 1.0 server: create an upload at its endpoint, upload.
+    TusCreate(TusCreate),
+    /// An existing tus upload URL: upload (starting with a `HEAD`, since it
+    /// may hold bytes already).
+    TusUpload(SessionUrl),
+}
+
+/// Parameters to create an upload on a tus 1.0 server (its creation
+/// extension).
+///
+/// `filename` and `filetype` go into `Upload-Metadata` first, then the
+/// caller's own `metadata` pairs in their order; every value is sent
+/// Base64-encoded, keys as they are. A key must be visible ASCII without a
+/// comma, and appear once; [`crate::Upload::new`] refuses others with
+/// [`crate::ConfigError::BadHeader`].
+///
+/// ```
+/// use resumable_core::{Config, TusCreate};
+///
+/// let create = TusCreate {
+///     filename: Some("video.mp4".into()),
+///     filetype: Some("video/mp4".into()),
+///     metadata: vec![("album".into(), "holidays".into())],
+///     ..TusCreate::new("https://tus.example/files/")
+/// };
+/// let config = Config::tus_create(create, Some(1_000_000));
+/// ```
+#[derive(Debug, Clone)]
+pub struct TusCreate {
+    /// The creation endpoint, e.g. `https://tus.example/files/`. A
+    /// relative `Location` in its answer is resolved against it.
+    pub endpoint: String,
+    /// The file's name (metadata `filename`).
+    pub filename: Option<String>,
+    /// The file's MIME type (metadata `filetype`).
+    pub filetype: Option<String>,
+    /// Further metadata pairs, in order.
+    pub metadata: Vec<(String, String)>,
+}
+
+impl TusCreate {
+    /// A creation at `endpoint`, with no metadata.
+    #[must_use]
+    pub fn new(endpoint: impl Into<String>) -> Self {
+        Self {
+            endpoint: endpoint.into(),
+            filename: None,
+            filetype: None,
+            metadata: Vec::new(),
+        }
+    }
+
+    /// Every metadata pair, as sent: `filename`, `filetype`, then the rest.
+    pub(crate) fn metadata_pairs(&self) -> impl Iterator<Item = (&str, &[u8])> {
+        let named = [("filename", &self.filename), ("filetype", &self.filetype)];
+        named
+            .into_iter()
+            .filter_map(|(k, v)| v.as_deref().map(|v| (k, v.as_bytes())))
+            .chain(
+                self.metadata
+                    .iter()
+                    .map(|(k, v)| (k.as_str(), v.as_bytes())),
+            )
+    }
 }
 
 /// The file-API flow's parameters.
@@ -257,6 +322,33 @@ impl Config {
     #[must_use]
     pub fn gcs_session(url: SessionUrl, total: Option<u64>) -> Self {
         Self::with_target(Target::GcsSession(url), total)
+    }
+
+    /// An upload that first creates an upload on a tus server; `total` is
+    /// `None` for a stream whose length is found at its end (the upload is
+    /// then created with `Upload-Defer-Length: 1`, and the length told with
+    /// the first `PATCH` once known).
+    ///
+    /// A tus server reports no digest of the whole upload, so
+    /// [`Config::require_crc32c`] is off: the upload ends when the server's
+    /// offset reaches the source's length, each `PATCH` carries the
+    /// strongest `Upload-Checksum` both sides support, and the source's own
+    /// CRC32C is in the outcome.
+    #[must_use]
+    pub fn tus_create(create: TusCreate, total: Option<u64>) -> Self {
+        let mut config = Self::with_target(Target::TusCreate(create), total);
+        config.require_crc32c = false;
+        config
+    }
+
+    /// An upload to an existing tus upload URL, as [`Config::tus_create`]
+    /// verifies it. An upload created elsewhere with a deferred length gets
+    /// it told with the first `PATCH` once known.
+    #[must_use]
+    pub fn tus_upload(url: SessionUrl, total: Option<u64>) -> Self {
+        let mut config = Self::with_target(Target::TusUpload(url), total);
+        config.require_crc32c = false;
+        config
     }
 
     /// An upload that first initiates a session with the GCS JSON API.

@@ -11,6 +11,9 @@ use crate::event::{RetryCause, TransportFailure};
 use crate::protocol::gcs::content_range::ContentRangeError;
 use crate::protocol::gcs::goog_hash::HashError;
 use crate::protocol::gcs::range::RangeError;
+use crate::protocol::tus::discovery::DiscoveryError;
+use crate::protocol::tus::location::LocationError;
+use crate::protocol::tus::number::NumberError;
 use crate::timestamp::TimestampError;
 
 /// Why an upload ended without success.
@@ -103,6 +106,24 @@ pub enum Error {
         /// The host refused.
         host: String,
     },
+    /// The upload host refuses an upload this large (tus: `413`, or a
+    /// length past the `Tus-Max-Size` it announced, found before anything
+    /// was sent). Retrying cannot help.
+    #[error("the upload host refuses an upload this large: {message}")]
+    TooLarge {
+        /// The server's message, or what the engine found.
+        message: String,
+        /// The largest upload the server takes, when it said.
+        max: Option<u64>,
+    },
+    /// The tus server does not speak version 1.0.0 of the protocol (it
+    /// answered `412` with `Tus-Version`, or its `OPTIONS` answer lists
+    /// other versions only). Nothing was done.
+    #[error("the tus server speaks versions {offered:?}, not 1.0.0")]
+    UnsupportedVersion {
+        /// The versions the server speaks, most preferred first.
+        offered: Vec<String>,
+    },
     /// The driver stopped the upload on its user's request
     /// ([`crate::Upload::interrupt`]); the checkpoint handed out just
     /// before is the one to resume from.
@@ -186,6 +207,39 @@ pub enum ProtocolError {
         field: &'static str,
         /// What is wrong.
         error: TimestampError,
+    },
+    /// A tus byte count (`Upload-Offset`, `Upload-Length`) is malformed.
+    #[error("bad {header} header: {error}")]
+    TusNumber {
+        /// The header.
+        header: &'static str,
+        /// What is wrong.
+        error: NumberError,
+    },
+    /// An answer lacks a header the protocol requires of it.
+    #[error("the answer lacks its {0} header")]
+    MissingHeader(&'static str),
+    /// A tus creation's `Location` names no usable upload URL.
+    #[error("bad Location header: {0}")]
+    Location(#[from] LocationError),
+    /// A tus server's `OPTIONS` answer is malformed.
+    #[error("bad OPTIONS answer: {0}")]
+    Discovery(#[from] DiscoveryError),
+    /// A tus server reports an offset past the upload's length.
+    #[error("server reports offset {offset} past the upload's length {length}")]
+    OffsetBeyondLength {
+        /// The offset reported.
+        offset: u64,
+        /// The upload's length.
+        length: u64,
+    },
+    /// A tus server holds the upload with another length than the source's.
+    #[error("the server holds the upload as {declared} bytes, the source has {total}")]
+    LengthMismatch {
+        /// The length the server reports.
+        declared: u64,
+        /// The source's size.
+        total: u64,
     },
     /// The persisted offset went backwards.
     #[error("persisted offset went backwards from {before} to {after}")]

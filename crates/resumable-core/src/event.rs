@@ -66,6 +66,12 @@ pub enum RetryCause {
     /// An answer's body arrived cut short (empty, or its JSON ends early):
     /// what the server did is in doubt, so it is asked again.
     CutShort,
+    /// The server holds another offset than the request's (tus `409`): it
+    /// is asked for its offset, never guessed.
+    OffsetConflict,
+    /// The server found a request's body did not match its checksum (tus
+    /// `460`) and kept none of it: the request is sent again.
+    ChecksumMismatch,
 }
 
 impl fmt::Display for RetryCause {
@@ -75,6 +81,8 @@ impl fmt::Display for RetryCause {
             Self::Transport(t) => t.fmt(f),
             Self::NoProgress => f.write_str("no bytes persisted"),
             Self::CutShort => f.write_str("answer cut short"),
+            Self::OffsetConflict => f.write_str("offset conflict"),
+            Self::ChecksumMismatch => f.write_str("checksum mismatch"),
         }
     }
 }

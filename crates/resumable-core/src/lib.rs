@@ -4,7 +4,8 @@
 //! chunks, builds every request as [`http`] types, reads every response,
 //! decides retries and backoff, keeps the CRC32C and the checkpoints, and
 //! walks an application file API's flow from session to upload to register.
-//! It speaks the Google Cloud Storage resumable protocol. Drivers
+//! It speaks the Google Cloud Storage resumable protocol and tus 1.0
+//! ([`Config::tus_create`], [`Config::tus_upload`]). Drivers
 //! (`resumable-blocking`, `resumable-tokio`, or your own) do the IO.
 //!
 //! Inside, three layers: the engine ([`Upload`]: offsets, chunk planning,
@@ -31,7 +32,8 @@
 //!   chunk starts at the offset the server reports. The persisted offset
 //!   never goes backwards within a session.
 //! - **Nothing unverified is registered:** the final object's size, CRC32C
-//!   (and MD5 when known) must match the source.
+//!   (and MD5 when known) must match the source. A tus server reports no
+//!   digest of the whole upload: see [tus](#tus) for what is verified there.
 //! - **Secrets stay out of logs:** `Debug`/`Display` redact the API key and
 //!   the session URL's `upload_id`, and the API key is sent to the API host
 //!   only, never to the upload host.
@@ -187,6 +189,38 @@
 //! `412` at either ends the upload with [`Error::PreconditionFailed`],
 //! never retried, nothing written.
 //!
+//! # tus
+//!
+//! A tus upload starts with `OPTIONS` (what the server supports: versions,
+//! extensions, checksum algorithms, `Tus-Max-Size`), then a `POST` to the
+//! endpoint creates it ([`TusCreate`]: `Upload-Length`, or
+//! `Upload-Defer-Length: 1` for a stream, and `Upload-Metadata`), or a
+//! `HEAD` asks an existing upload URL ([`Config::tus_upload`]) for its
+//! offset. `PATCH`es append at the offset the server reports; a `409`, a
+//! lost answer or any doubtful failure is followed by a `HEAD`, never a
+//! guess; a `PATCH` kept in part resumes from the offset the server names.
+//! `Upload-Expires` is the session's expiry: an expired upload starts over
+//! as an expired GCS session does. A checkpoint keeps what the server said
+//! it supports, so a resumed upload asks no `OPTIONS` again.
+//!
+//! What is verified, and what is not:
+//!
+//! - **Each request's bytes**, where the server has the checksum
+//!   extension: every `PATCH` carries `Upload-Checksum` with the strongest
+//!   of sha1, md5 and crc32 the server lists; the engine asks for the range
+//!   ([`Action::Checksum`]) before sending it, since the header comes
+//!   first. The server checks it before keeping a byte; a `460` sends the
+//!   request again, and nothing of it counts as persisted. Without the
+//!   extension, no request's bytes are checked.
+//! - **The length:** the upload ends when the offset the server reports
+//!   reaches the source's length, and a server that holds another
+//!   `Upload-Length` ends it with [`ProtocolError::LengthMismatch`].
+//! - **Not the whole upload's content:** tus has no digest of the whole
+//!   upload for the server to report, so [`Config::require_crc32c`] is off
+//!   for tus, [`ObjectMeta::crc32c`] stays `None`, and the engine's own
+//!   CRC32C of the whole source is in [`Outcome::crc32c`] for the caller to
+//!   compare with what the application behind the server exposes.
+//!
 //! # Errors
 //!
 //! [`UsageError`] is the driver's mistake (a response for a request not in
@@ -209,6 +243,7 @@ mod event;
 mod flow;
 mod outcome;
 mod protocol;
+mod request_digest;
 mod secret;
 pub mod timestamp;
 mod upload;
@@ -219,13 +254,16 @@ pub use action::{Action, Body, Purpose, Request, RequestId};
 pub use backoff::RetryPolicy;
 pub use checkpoint::{
     CHECKPOINT_FORMAT, Checkpoint, FileApiSession, Flow, Format1Flow, Protocol, SessionRecord,
+    TusSession,
 };
 pub use checksum::{RunningCrc32c, crc32c_base64};
 pub use chunk::{
     CHUNK_GRANULARITY, Chunking, DEFAULT_CHUNK_SIZE, MAX_RECOMMENDED_CHUNK, next_range,
     round_chunk_size,
 };
-pub use config::{Config, FileApi, Fingerprint, GCS_ENDPOINT, GcsInitiate, Preconditions, Target};
+pub use config::{
+    Config, FileApi, Fingerprint, GCS_ENDPOINT, GcsInitiate, Preconditions, Target, TusCreate,
+};
 pub use error::{ConfigError, Error, IntegrityError, ProtocolError, SourceError, UsageError};
 pub use event::{Event, RetryCause, TransportError, TransportErrorKind, TransportFailure};
 pub use flow::file_api::{SessionError, UploadSession};
@@ -233,6 +271,10 @@ pub use outcome::{File, ObjectMeta, Outcome};
 pub use protocol::gcs::content_range::ContentRangeError;
 pub use protocol::gcs::goog_hash::HashError;
 pub use protocol::gcs::range::RangeError;
+pub use protocol::tus::ChecksumAlgorithm;
+pub use protocol::tus::discovery::DiscoveryError;
+pub use protocol::tus::location::LocationError;
+pub use protocol::tus::number::NumberError;
 pub use secret::{Secret, SessionUrl};
 pub use upload::{MAX_RESPONSE_BODY, Upload};
 
@@ -243,4 +285,9 @@ pub use upload::{MAX_RESPONSE_BODY, Upload};
 pub mod codecs {
     pub use crate::protocol::gcs::{content_range, goog_hash, object, range};
     pub use crate::protocol::retry_after;
+
+    /// tus 1.0's header codecs.
+    pub mod tus {
+        pub use crate::protocol::tus::{checksum, discovery, expires, location, metadata, number};
+    }
 }

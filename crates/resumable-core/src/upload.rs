@@ -23,6 +23,7 @@ use crate::action::{Action, Body, Purpose, Request, RequestId};
 use crate::backoff::Backoff;
 use crate::checkpoint::{
     CHECKPOINT_FORMAT, Checkpoint, FileApiSession, Flow, Format1Flow, Protocol, SessionRecord,
+    TusSession,
 };
 use crate::checksum::RunningCrc32c;
 use crate::chunk::{self, Chunking, DEFAULT_CHUNK_SIZE};
@@ -33,7 +34,9 @@ use crate::event::{Event, RetryCause, TransportError, TransportErrorKind, Transp
 use crate::flow::file_api::UploadSession;
 use crate::flow::file_api::{self, ApiAnswer};
 use crate::outcome::{File, ObjectMeta, Outcome};
-use crate::protocol::{self, Answer, Base, Sent};
+use crate::protocol::tus::{ChecksumAlgorithm, Declared, PatchExtras};
+use crate::protocol::{self, Answer, Base, Rules, Sent};
+use crate::request_digest::RequestDigest;
 use crate::secret::SessionUrl;
 use crate::url;
 use crate::url_policy;
@@ -56,6 +59,11 @@ pub struct Upload {
     session: Option<SessionRecord>,
     /// What the file API said of `session`, in the file-API flow.
     file_api: Option<FileApiSession>,
+    /// What a tus server said it supports, once asked, and whether the
+    /// upload's length is still to be told.
+    tus: Option<TusSession>,
+    /// The digest of the next `PATCH`'s body, where the server checks one.
+    request_digest: Option<RequestDigest>,
     total: Option<u64>,
     persisted: u64,
     /// The end of the highest byte range sent to the current session: the
@@ -108,6 +116,8 @@ pub struct Upload {
 #[derive(Debug, Clone)]
 enum State {
     CreateSession,
+    /// Asking the server what it supports (tus `OPTIONS`).
+    Discover,
     Initiate,
     /// Sending data; `query` means the next request is a status query.
     Transfer {
@@ -124,11 +134,19 @@ enum State {
 #[derive(Debug, Clone)]
 enum Flight {
     CreateSession,
-    Initiate,
-    /// Bytes of the source; `hashed` when it carried the upload's digest.
+    Discover,
+    /// A session creation, to this URL; `deferred` when it left the length
+    /// to be told later.
+    Initiate {
+        url: String,
+        deferred: bool,
+    },
+    /// Bytes of the source; `hashed` when it carried the upload's digest,
+    /// `told_length` when it told the server the upload's length.
     Chunk {
         range: Range<u64>,
         hashed: bool,
+        told_length: bool,
     },
     Query,
     Register(ObjectMeta),
@@ -178,9 +196,10 @@ impl Upload {
             Target::FileApi(_) => State::CreateSession,
             Target::GcsInitiate(_) => State::Initiate,
             Target::GcsSession(_) => State::Transfer { query: true },
+            Target::TusCreate(_) | Target::TusUpload(_) => State::Discover,
         };
         let session = match &config.target {
-            Target::GcsSession(url) => Some(SessionRecord {
+            Target::GcsSession(url) | Target::TusUpload(url) => Some(SessionRecord {
                 upload_url: url.clone(),
                 expires_at: None,
                 chunk_size: 0,
@@ -195,6 +214,8 @@ impl Upload {
             state,
             session,
             file_api: None,
+            tus: None,
+            request_digest: None,
             persisted: 0,
             sent_high: 0,
             offset_unknown: false,
@@ -225,7 +246,10 @@ impl Upload {
             s.chunk_size = up.chunk_size;
         }
         // A bare session URL may hold bytes from an earlier run.
-        up.offset_unknown = matches!(up.config.target, Target::GcsSession(_));
+        up.offset_unknown = matches!(
+            up.config.target,
+            Target::GcsSession(_) | Target::TusUpload(_)
+        );
         Ok(up)
     }
 
@@ -253,6 +277,13 @@ impl Upload {
         let mut up = Self::new(config, now, wall_now)?;
         up.total = up.total.or(checkpoint.total);
         up.restarts = checkpoint.restarts;
+        // What the server said it supports holds for a new session too.
+        if let Some(tus) = checkpoint.tus {
+            up.tus = Some(tus);
+            if matches!(up.state, State::Discover) {
+                up.state = up.after_discovery();
+            }
+        }
         // Starting over from byte 0 (no session, or an expired one), every
         // byte is sent and hashed anew: nothing old to check or keep.
         let Some(session) = checkpoint.session else {
@@ -297,6 +328,11 @@ impl Upload {
         }
         up.session = Some(session);
         up.file_api = checkpoint.file_api;
+        // A tus checkpoint written before the server was asked what it
+        // supports: ask first, then go on as above.
+        if up.protocol == Protocol::Tus && up.tus.is_none() {
+            up.state = State::Discover;
+        }
         Ok(up)
     }
 
@@ -350,6 +386,10 @@ impl Upload {
             }
             match self.state.clone() {
                 State::CreateSession => return self.send_create_session(),
+                State::Discover => match self.send_discover() {
+                    Some(action) => return action,
+                    None => continue,
+                },
                 State::Initiate => return self.send_initiate(),
                 State::Register(object) => return self.send_register(object),
                 State::Verify(object) => {
@@ -400,7 +440,14 @@ impl Upload {
         let wall = self.clock.wall(now);
         let retry_after = protocol::retry_after(&parts.headers, wall);
         let status = parts.status;
-        let read = |sent| protocol.read(sent, status, &parts.headers, &body);
+        let expires_at = protocol.expires_at(&parts.headers);
+        if let Err(e) = self.note_declared_length(&parts.headers) {
+            self.fail(e.into());
+            return Ok(());
+        }
+        let session_url = self.session.as_ref().map_or("", |s| s.upload_url.expose());
+        let read = |sent, url: &str| protocol.read(sent, url, status, &parts.headers, &body);
+        let read_session = |sent| read(sent, session_url);
         match flight {
             Flight::CreateSession => {
                 match file_api::read_session(status, &body, self.total.unwrap_or_default(), wall) {
@@ -420,16 +467,30 @@ impl Upload {
                 ApiAnswer::CutShort => self.retry(now, RetryCause::CutShort, None),
                 ApiAnswer::Failed(e) => self.fail(e),
             },
-            Flight::Initiate => match read(Sent::Create) {
-                Answer::Created(url) => self.initiated(url, now),
+            Flight::Discover => match read_session(Sent::Discover) {
+                Answer::Discovered(caps) => self.discovered(caps),
                 answer => self.refused(answer, now, retry_after),
             },
-            Flight::Chunk { range, hashed } => match read(Sent::Append { digest: hashed }) {
+            Flight::Initiate { url, deferred } => match read(Sent::Create, &url) {
+                Answer::Created(url) => self.initiated(url, deferred, expires_at, now),
+                answer => self.refused(answer, now, retry_after),
+            },
+            Flight::Chunk {
+                range,
+                hashed,
+                told_length,
+            } => match read_session(Sent::Append {
+                digest: hashed,
+                total: self.total,
+            }) {
                 Answer::Complete(object) if self.total == Some(range.end) => {
                     self.finish(object, Some(now));
                 }
                 Answer::Complete(_) => self.fail(ProtocolError::UnexpectedFinal.into()),
                 Answer::Persisted(persisted) => {
+                    if told_length {
+                        self.length_told();
+                    }
                     if let Some(advanced) = self.apply_persisted(persisted)
                         && !advanced
                         && !range.is_empty()
@@ -437,13 +498,17 @@ impl Upload {
                         self.retry(now, RetryCause::NoProgress, retry_after);
                     }
                 }
+                // Nothing of it was kept: the same request goes again.
+                Answer::ChecksumMismatch => {
+                    self.retry(now, RetryCause::ChecksumMismatch, retry_after);
+                }
                 answer @ Answer::Retry { .. } => {
                     self.state = State::Transfer { query: true };
                     self.refused(answer, now, retry_after);
                 }
                 answer => self.refused(answer, now, retry_after),
             },
-            Flight::Query => match read(Sent::Query) {
+            Flight::Query => match read_session(Sent::Query) {
                 Answer::Complete(object) if self.total.is_some() => self.finish(object, None),
                 Answer::Complete(_) => self.fail(ProtocolError::UnexpectedFinal.into()),
                 Answer::Persisted(persisted) => {
@@ -458,10 +523,13 @@ impl Upload {
                 }
                 answer => self.refused(answer, now, retry_after),
             },
-            Flight::Cancel => match read(Sent::Cancel) {
+            Flight::Cancel => match read_session(Sent::Cancel) {
                 Answer::Deleted => self.end = Some(Err(Error::Cancelled)),
                 answer => self.refused(answer, now, retry_after),
             },
+        }
+        if let Some(at) = expires_at {
+            self.session_expires(at);
         }
         Ok(())
     }
@@ -478,8 +546,22 @@ impl Upload {
             Answer::DigestRejected => self.fail(IntegrityError::HashRejected.into()),
             Answer::Rejected { status, message } => self.fail(Error::Rejected { status, message }),
             Answer::Malformed(e) => self.fail(e.into()),
+            Answer::Conflict => {
+                self.state = State::Transfer { query: true };
+                self.retry(now, RetryCause::OffsetConflict, retry_after);
+            }
+            Answer::ChecksumMismatch => self.retry(now, RetryCause::ChecksumMismatch, retry_after),
+            Answer::TooLarge(message) => self.fail(Error::TooLarge {
+                message,
+                max: self.tus.as_ref().and_then(|t| t.max_size),
+            }),
+            Answer::VersionRejected(offered) => self.fail(Error::UnsupportedVersion { offered }),
             // Not an answer this request can have.
-            Answer::Created(_) | Answer::Persisted(_) | Answer::Complete(_) | Answer::Deleted => {
+            Answer::Created(_)
+            | Answer::Persisted(_)
+            | Answer::Complete(_)
+            | Answer::Deleted
+            | Answer::Discovered(_) => {
                 self.fail(ProtocolError::UnexpectedFinal.into());
             }
         }
@@ -530,6 +612,9 @@ impl Upload {
     /// with the bytes an [`Action::Checksum`] asks for. Bytes already hashed
     /// are skipped, so feeding a retry again is harmless.
     pub fn feed_checksum(&mut self, offset: u64, data: &[u8]) {
+        if let Some(digest) = self.request_digest.as_mut() {
+            digest.feed(offset, data);
+        }
         let Some(expected) = self.prefix_check else {
             self.crc.feed(offset, data);
             return;
@@ -722,6 +807,7 @@ impl Upload {
             session: self.session.clone(),
             // Left from a session that is gone until the next one is issued.
             file_api: self.session.as_ref().and(self.file_api.clone()),
+            tus: self.tus.clone(),
             total: self.total,
             persisted: self.persisted,
             // While the source is hashed again, what the checkpoint had holds.
@@ -782,15 +868,49 @@ impl Upload {
     }
 
     fn send_initiate(&mut self) -> Action {
-        let Target::GcsInitiate(init) = &self.config.target else {
-            return self.fail_now(Error::SessionGone);
-        };
-        let request = self
-            .protocol
-            .create(init, self.total, &self.config.upload_headers);
+        if let (Some(total), Some(max)) = (self.total, self.tus.as_ref().and_then(|t| t.max_size))
+            && total > max
+        {
+            return self.fail_now(Error::TooLarge {
+                message: format!("{total} bytes, more than the {max} the server takes"),
+                max: Some(max),
+            });
+        }
+        let request =
+            self.protocol
+                .create(&self.config.target, self.total, &self.config.upload_headers);
         match request {
-            Ok(request) => self.start(Purpose::Initiate, Flight::Initiate, request),
+            Ok(request) => {
+                let flight = Flight::Initiate {
+                    url: request.uri().to_string(),
+                    deferred: self.total.is_none(),
+                };
+                self.start(Purpose::Initiate, flight, request)
+            }
             Err(e) => self.fail_now(ConfigError::BadHeader { what: e.what }.into()),
+        }
+    }
+
+    /// Asks the server what it supports: at the creation endpoint, or at
+    /// the upload URL. `None` for a protocol that asks nothing: the flow
+    /// goes on without.
+    fn send_discover(&mut self) -> Option<Action> {
+        let url = match &self.config.target {
+            Target::TusCreate(create) => create.endpoint.as_str(),
+            Target::TusUpload(url) => url.expose(),
+            _ => "",
+        };
+        let request = url
+            .parse::<http::Uri>()
+            .ok()
+            .and_then(|uri| self.protocol.discover(&uri, &self.config.upload_headers));
+        match request {
+            Some(Ok(request)) => Some(self.start(Purpose::Discover, Flight::Discover, request)),
+            Some(Err(_)) => Some(self.fail_now(unusable_session())),
+            None => {
+                self.state = self.after_discovery();
+                None
+            }
         }
     }
 
@@ -816,7 +936,7 @@ impl Upload {
             self.checksum_asked = persisted;
             return Action::Checksum(self.crc.through()..persisted);
         }
-        let rules = self.protocol.rules();
+        let rules = self.rules();
         if self.total == Some(persisted) {
             // Every byte is persisted: finish with a query, or with an empty
             // last append where a query cannot.
@@ -842,22 +962,58 @@ impl Upload {
             self.checksum_asked = range.end;
             return Action::Checksum(through..range.end);
         }
+        if let Some(action) = self.request_digest_due(&range) {
+            return action;
+        }
         self.send_chunk(range)
     }
 
+    /// Asks for the bytes of `range` when its request carries their digest
+    /// and it is not known yet; `None` when the request can go.
+    fn request_digest_due(&mut self, range: &Range<u64>) -> Option<Action> {
+        let algorithm = self.tus.as_ref().and_then(|t| t.checksum)?;
+        if range.is_empty() {
+            return None;
+        }
+        match &self.request_digest {
+            Some(d) if d.covers(range, algorithm) && d.digest().is_some() => None,
+            // Asked for and not fed: the request cannot carry its digest.
+            Some(d) if d.covers(range, algorithm) => {
+                Some(self.fail_now(IntegrityError::SourceNotHashed.into()))
+            }
+            _ => {
+                self.request_digest = Some(RequestDigest::new(range.clone(), algorithm));
+                Some(Action::Checksum(range.clone()))
+            }
+        }
+    }
+
     fn send_chunk(&mut self, range: Range<u64>) -> Action {
-        let digest = self.protocol.rules().final_digest
+        let digest = self.rules().final_digest
             && self.total == Some(range.end)
             && self.crc.through() == range.end;
         let crc32c = digest.then(|| self.crc.value());
         self.sent_high = self.sent_high.max(range.end);
+        let extras = PatchExtras {
+            declare_length: self
+                .tus
+                .as_ref()
+                .filter(|t| t.length_deferred)
+                .and(self.total),
+            checksum: self
+                .request_digest
+                .as_ref()
+                .filter(|d| self.tus.as_ref().and_then(|t| t.checksum) == Some(d.algorithm()))
+                .and_then(|d| d.digest().map(|digest| (d.algorithm(), digest))),
+        };
         let request = self.session_base().map(|base| {
             self.protocol
-                .append(&base, range.clone(), self.total, crc32c)
+                .append(&base, range.clone(), self.total, crc32c, extras)
         });
         let flight = Flight::Chunk {
             range,
             hashed: digest,
+            told_length: extras.declare_length.is_some(),
         };
         self.start_session_request(Purpose::Chunk, flight, request)
     }
@@ -946,12 +1102,23 @@ impl Upload {
         self.begin_transfer();
     }
 
-    fn initiated(&mut self, url: String, now: Instant) {
+    /// A session was created at `url`; `expires_at` when its answer said.
+    fn initiated(
+        &mut self,
+        url: String,
+        deferred: bool,
+        expires_at: Option<SystemTime>,
+        now: Instant,
+    ) {
         if let Err(e) = self.check_handed_out(&url) {
             return self.fail(e);
         }
-        let lifetime = self.protocol.rules().session_lifetime;
-        let expires_at = self.clock.wall(now).checked_add(lifetime);
+        if let Some(tus) = self.tus.as_mut() {
+            tus.length_deferred = deferred;
+        }
+        let lifetime = self.rules().session_lifetime;
+        let expires_at =
+            expires_at.or_else(|| lifetime.and_then(|l| self.clock.wall(now).checked_add(l)));
         self.events.push_back(Event::SessionStarted {
             expires_at,
             chunk_size: self.chunk_size,
@@ -988,7 +1155,7 @@ impl Upload {
             return None;
         }
         let total = self.total.unwrap_or(u64::MAX);
-        let sent = if self.offset_unknown || self.protocol.rules().offset_may_pass_sent {
+        let sent = if self.offset_unknown || self.rules().offset_may_pass_sent {
             total
         } else {
             self.sent_high.min(total)
@@ -1121,8 +1288,10 @@ impl Upload {
     /// The session is gone: replace it and restart from 0 when the flow and
     /// the source allow, else fail.
     fn session_gone(&mut self, count: bool) {
-        let can_replace = !matches!(self.config.target, Target::GcsSession(_))
-            && self.config.restartable_source
+        let can_replace = !matches!(
+            self.config.target,
+            Target::GcsSession(_) | Target::TusUpload(_)
+        ) && self.config.restartable_source
             && self.restarts < self.config.max_session_restarts;
         if !can_replace {
             return self.fail(Error::SessionGone);
@@ -1218,7 +1387,90 @@ impl Upload {
                 recommended.map_or(DEFAULT_CHUNK_SIZE, |r| r.min(chunk::MAX_RECOMMENDED_CHUNK))
             }
         };
-        chunk::round_to_unit(size, self.protocol.rules().granularity)
+        chunk::round_to_unit(size, self.rules().granularity)
+    }
+
+    /// The protocol's rules, with what the server said of its limits.
+    fn rules(&self) -> Rules {
+        let mut rules = self.protocol.rules();
+        if let Some(max) = self.tus.as_ref().and_then(|t| t.max_size) {
+            rules.max_append = Some(rules.max_append.map_or(max, |m| m.min(max)));
+        }
+        rules
+    }
+
+    /// What the server supports is known (or it would not say): create
+    /// the upload, or ask how much an existing one holds.
+    fn discovered(&mut self, caps: Option<crate::protocol::tus::discovery::Capabilities>) {
+        let checksum = caps
+            .as_ref()
+            .filter(|c| c.supports("checksum"))
+            .and_then(|c| {
+                ChecksumAlgorithm::strongest(c.checksum_algorithms.iter().map(String::as_str))
+            });
+        self.tus = Some(TusSession {
+            length_deferred: false,
+            checksum,
+            max_size: caps.and_then(|c| c.max_size),
+        });
+        self.backoff.reset();
+        self.state = self.after_discovery();
+    }
+
+    /// Where the flow goes once the server's support is known.
+    fn after_discovery(&self) -> State {
+        match self.session {
+            Some(_) => State::Transfer { query: true },
+            None => State::Initiate,
+        }
+    }
+
+    /// An answer said what the server holds as the upload's length: once
+    /// told, it must be the source's; still deferred, the next `PATCH`
+    /// once the total is known tells it (an upload created elsewhere).
+    fn note_declared_length(&mut self, headers: &http::HeaderMap) -> Result<(), ProtocolError> {
+        match self.protocol.declared_length(headers)? {
+            None => {}
+            Some(Declared::Length(declared)) => {
+                if let Some(total) = self.total
+                    && total != declared
+                {
+                    return Err(ProtocolError::LengthMismatch { declared, total });
+                }
+                self.length_told();
+            }
+            Some(Declared::Deferred) => {
+                if let Some(tus) = self.tus.as_mut()
+                    && !tus.length_deferred
+                {
+                    tus.length_deferred = true;
+                    self.checkpoint_due = true;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The server knows the upload's length now.
+    fn length_told(&mut self) {
+        if let Some(tus) = self.tus.as_mut()
+            && tus.length_deferred
+            && self.total.is_some()
+        {
+            tus.length_deferred = false;
+            self.checkpoint_due = true;
+        }
+    }
+
+    /// An answer named when the session expires (tus `Upload-Expires`,
+    /// which may move).
+    fn session_expires(&mut self, at: SystemTime) {
+        if let Some(session) = self.session.as_mut()
+            && session.expires_at != Some(at)
+        {
+            session.expires_at = Some(at);
+            self.checkpoint_due = true;
+        }
     }
 }
 
@@ -1282,6 +1534,12 @@ fn flow_of(target: &Target) -> Flow {
         Target::GcsSession(url) => Flow::GcsSession {
             url_crc32c: crc32c::crc32c(url.expose().as_bytes()),
         },
+        Target::TusCreate(create) => Flow::TusCreate {
+            endpoint: create.endpoint.trim_end_matches('/').to_owned(),
+        },
+        Target::TusUpload(url) => Flow::TusUpload {
+            url_crc32c: crc32c::crc32c(url.expose().as_bytes()),
+        },
     }
 }
 
@@ -1289,10 +1547,11 @@ fn unusable_session() -> Error {
     ProtocolError::BadSession("unusable session URL").into()
 }
 
-/// The protocol an upload to `target` speaks: GCS's, for every target so far.
+/// The protocol an upload to `target` speaks.
 fn protocol_of(target: &Target) -> Protocol {
     match target {
         Target::FileApi(_) | Target::GcsInitiate(_) | Target::GcsSession(_) => Protocol::Gcs,
+        Target::TusCreate(_) | Target::TusUpload(_) => Protocol::Tus,
     }
 }
 
@@ -1313,6 +1572,8 @@ fn format1_identity(target: &Target) -> String {
             object,
         } => format!("gcs {endpoint} {bucket} {object}"),
         Flow::GcsSession { url_crc32c } => format!("gcs-session {url_crc32c:08x}"),
+        // Format 1 spoke GCS only: no text of it names a tus upload.
+        Flow::TusCreate { .. } | Flow::TusUpload { .. } => String::new(),
         Flow::Format1 { target, .. } => target,
     }
 }
@@ -1348,7 +1609,8 @@ fn check_configured_urls(config: &Config) -> Result<(), Error> {
     let url = match &config.target {
         Target::FileApi(api) => api.api_base.as_str(),
         Target::GcsInitiate(init) => init.endpoint.as_str(),
-        Target::GcsSession(url) => url.expose(),
+        Target::GcsSession(url) | Target::TusUpload(url) => url.expose(),
+        Target::TusCreate(create) => create.endpoint.as_str(),
     };
     check_url_text(url, config.allow_insecure_http)
 }
@@ -1364,13 +1626,14 @@ fn validate(config: &Config) -> Result<(), ConfigError> {
             file_api::validate(api)?;
         }
         Target::GcsInitiate(init) => protocol::gcs::validate_initiate(init)?,
-        Target::GcsSession(url) => {
+        Target::GcsSession(url) | Target::TusUpload(url) => {
             if !url::is_absolute_http_url(url.expose()) {
                 return Err(ConfigError::BadUrl {
                     what: "the session URL",
                 });
             }
         }
+        Target::TusCreate(create) => protocol::tus::validate_create(create)?,
     }
     Ok(())
 }

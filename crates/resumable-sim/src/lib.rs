@@ -24,9 +24,11 @@ pub mod file_api;
 pub mod gcs;
 mod refusal;
 mod server;
+mod tus;
 pub mod wire;
 
 pub use fault::Fault;
 pub use gcs::UNIT;
 pub use refusal::Refusal;
 pub use server::{API, KEY, MAX_FILE_SIZE, Reply, Server, SimSession, Violations};
+pub use tus::{TUS_ENDPOINT, TusFault, TusOptions, TusServer, TusUpload};

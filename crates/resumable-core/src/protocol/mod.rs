@@ -20,12 +20,13 @@ use http::{HeaderMap, StatusCode};
 
 use crate::action::Body;
 use crate::checkpoint::Protocol;
-use crate::config::GcsInitiate;
+use crate::config::Target;
 use crate::error::ProtocolError;
 use crate::outcome::ObjectMeta;
 
 pub(crate) mod gcs;
 pub(crate) mod message;
+pub(crate) mod tus;
 // `pub` for `crate::codecs` (fuzz targets, benches); without it, the
 // engine uses only part of them.
 #[cfg_attr(
@@ -48,6 +49,8 @@ pub(crate) fn trim_ows(mut text: &[u8]) -> &[u8] {
 /// What the engine sent, as the codec needs to know to read the answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Sent {
+    /// A question for what the server supports.
+    Discover,
     /// A session creation.
     Create,
     /// An offset query (which may also finish the upload).
@@ -56,6 +59,8 @@ pub(crate) enum Sent {
     Append {
         /// Whether the request carried the upload's digest.
         digest: bool,
+        /// The upload's total, when known.
+        total: Option<u64>,
     },
     /// A session deletion.
     Cancel,
@@ -94,6 +99,18 @@ pub(crate) enum Answer {
     },
     /// The answer breaks the protocol.
     Malformed(ProtocolError),
+    /// What the server supports, or `None` when it would not say.
+    Discovered(Option<tus::discovery::Capabilities>),
+    /// The request's offset was not the server's: ask for it, never guess.
+    Conflict,
+    /// The server hashed this request's body and it did not match the
+    /// digest sent with it: nothing of it was kept; send it again.
+    ChecksumMismatch,
+    /// The server refuses an upload this large.
+    TooLarge(String),
+    /// The server does not speak the protocol version sent; these are the
+    /// versions it does.
+    VersionRejected(Vec<String>),
 }
 
 /// What the engine must keep to with a protocol.
@@ -113,8 +130,9 @@ pub(crate) struct Rules {
     /// Whether the last append carries the whole upload's CRC32C, so the
     /// server refuses to finish corrupted data.
     pub(crate) final_digest: bool,
-    /// How long a session it creates lives, when the server does not say.
-    pub(crate) session_lifetime: Duration,
+    /// How long a session it creates lives, when the server does not say;
+    /// `None`: until the server says it is gone.
+    pub(crate) session_lifetime: Option<Duration>,
 }
 
 /// Where a request to the upload host goes, and the caller's extra headers
@@ -163,18 +181,36 @@ impl Protocol {
     pub(crate) fn rules(self) -> Rules {
         match self {
             Self::Gcs => gcs::RULES,
+            Self::Tus => tus::RULES,
         }
     }
 
-    /// The protocol's own creation of a session for `init`.
+    /// A question for what the server at `uri` supports, for a protocol
+    /// that asks one; `None` for one that does not.
+    pub(crate) fn discover(
+        self,
+        uri: &http::Uri,
+        extra: &HeaderMap,
+    ) -> Option<Result<http::Request<Body>, BuildError>> {
+        match self {
+            Self::Gcs => None,
+            Self::Tus => Some(tus::discover(uri, extra)),
+        }
+    }
+
+    /// The protocol's own creation of a session for `target`.
     pub(crate) fn create(
         self,
-        init: &GcsInitiate,
+        target: &Target,
         total: Option<u64>,
         extra: &HeaderMap,
     ) -> Result<http::Request<Body>, BuildError> {
-        match self {
-            Self::Gcs => gcs::initiate(init, total, extra),
+        match (self, target) {
+            (Self::Gcs, Target::GcsInitiate(init)) => gcs::initiate(init, total, extra),
+            (Self::Tus, Target::TusCreate(create)) => tus::create(create, total, extra),
+            _ => Err(BuildError {
+                what: "a creation for another protocol",
+            }),
         }
     }
 
@@ -186,20 +222,24 @@ impl Protocol {
     ) -> Result<http::Request<Body>, BuildError> {
         match self {
             Self::Gcs => gcs::query(base, total),
+            Self::Tus => tus::query(base),
         }
     }
 
     /// A request that appends `range` of the source; `crc32c`, the whole
-    /// upload's, on the last one when the rules ask for it.
+    /// upload's, on the last one when the rules ask for it; `tus`, what a
+    /// tus `PATCH` carries beside.
     pub(crate) fn append(
         self,
         base: &Base<'_>,
         range: Range<u64>,
         total: Option<u64>,
         crc32c: Option<u32>,
+        tus: tus::PatchExtras<'_>,
     ) -> Result<http::Request<Body>, BuildError> {
         match self {
             Self::Gcs => gcs::append(base, range, total, crc32c),
+            Self::Tus => tus::append(base, range, tus),
         }
     }
 
@@ -207,19 +247,22 @@ impl Protocol {
     pub(crate) fn cancel(self, base: &Base<'_>) -> Result<http::Request<Body>, BuildError> {
         match self {
             Self::Gcs => gcs::cancel(base),
+            Self::Tus => tus::cancel(base),
         }
     }
 
-    /// Reads the answer to `sent`.
+    /// Reads the answer to `sent`, a request to `request_url`.
     pub(crate) fn read(
         self,
         sent: Sent,
+        request_url: &str,
         status: StatusCode,
         headers: &HeaderMap,
         body: &Bytes,
     ) -> Answer {
         match self {
             Self::Gcs => gcs::read(sent, status, headers, body),
+            Self::Tus => tus::read(sent, request_url, status, headers, body),
         }
     }
 
@@ -227,6 +270,26 @@ impl Protocol {
     pub(crate) fn upload_id(self, headers: &HeaderMap) -> Option<&str> {
         match self {
             Self::Gcs => gcs::upload_id(headers),
+            Self::Tus => None,
+        }
+    }
+
+    /// When the session expires, when an answer says so.
+    pub(crate) fn expires_at(self, headers: &HeaderMap) -> Option<SystemTime> {
+        match self {
+            Self::Gcs => None,
+            Self::Tus => tus::expires_at(headers),
+        }
+    }
+
+    /// The upload's length as the server holds it, when an answer says so.
+    pub(crate) fn declared_length(
+        self,
+        headers: &HeaderMap,
+    ) -> Result<Option<tus::Declared>, ProtocolError> {
+        match self {
+            Self::Gcs => Ok(None),
+            Self::Tus => tus::declared_length(headers),
         }
     }
 }

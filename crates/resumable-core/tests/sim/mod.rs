@@ -1,6 +1,12 @@
 //! The core driven against the independent server model of
 //! `resumable-sim`, with a virtual clock: a driver loop that pumps the core.
-#![allow(dead_code, unreachable_pub, clippy::unwrap_used, clippy::expect_used)]
+#![allow(
+    dead_code,
+    unused_imports,
+    unreachable_pub,
+    clippy::unwrap_used,
+    clippy::expect_used
+)]
 
 use std::time::{Duration, Instant, SystemTime};
 
@@ -10,7 +16,51 @@ use resumable_core::{
     Action, Body, Checkpoint, Config, Error, Event, FileApi, Outcome, Purpose, Secret,
     TransportError, TransportErrorKind, Upload,
 };
-pub use resumable_sim::{API, Fault, KEY, Reply, Server, UNIT};
+pub use resumable_sim::{API, Fault, KEY, Reply, Server, TusFault, TusServer, UNIT};
+
+/// A server model the driver pumps the core against, with its own faults.
+pub trait Model {
+    /// What the model can be told to do wrong with one request.
+    type Fault: Copy + PartialEq + std::fmt::Debug;
+    /// The fault that is none.
+    const BEHAVE: Self::Fault;
+    /// Serves one request with the body bytes the driver streamed.
+    fn serve_one(
+        &mut self,
+        req: &http::Request<Body>,
+        body: &[u8],
+        fault: Self::Fault,
+        wall: SystemTime,
+    ) -> Reply;
+}
+
+impl Model for Server {
+    type Fault = Fault;
+    const BEHAVE: Fault = Fault::None;
+    fn serve_one(
+        &mut self,
+        req: &http::Request<Body>,
+        body: &[u8],
+        fault: Fault,
+        wall: SystemTime,
+    ) -> Reply {
+        self.serve(req, body, fault, wall)
+    }
+}
+
+impl Model for TusServer {
+    type Fault = TusFault;
+    const BEHAVE: TusFault = TusFault::None;
+    fn serve_one(
+        &mut self,
+        req: &http::Request<Body>,
+        body: &[u8],
+        fault: TusFault,
+        wall: SystemTime,
+    ) -> Reply {
+        self.serve(req, body, fault, wall)
+    }
+}
 
 /// The file-API configuration the simulations use.
 pub fn file_api_config(size: u64) -> Config {
@@ -56,11 +106,11 @@ pub struct Run {
 /// `faults(n)` gives the fault of the n-th request; `crash_at(n)` says
 /// whether the process "dies" before polling step n (the upload is then
 /// rebuilt from its last checkpoint).
-pub fn drive(
-    server: &mut Server,
+pub fn drive<M: Model>(
+    server: &mut M,
     cfg: Config,
     data: &[u8],
-    mut faults: impl FnMut(u64, Purpose) -> Fault,
+    mut faults: impl FnMut(u64, Purpose) -> M::Fault,
     mut crash_at: impl FnMut(u64) -> bool,
     max_steps: u64,
 ) -> Run {
@@ -95,10 +145,10 @@ pub fn drive(
                 let fault = faults(n, req.purpose);
                 n += 1;
                 let mut line = describe(&req.http);
-                if fault != Fault::None {
+                if fault != M::BEHAVE {
                     line.push_str(&format!(" [{fault:?}]"));
                 }
-                let reply = server.serve(&req.http, &body, fault, wall(now));
+                let reply = server.serve_one(&req.http, &body, fault, wall(now));
                 now += Duration::from_millis(10);
                 match reply {
                     Reply::Response(resp) => {
@@ -167,10 +217,16 @@ pub fn drive(
 
 fn describe(req: &http::Request<Body>) -> String {
     let path = req.uri().path();
-    match req.headers().get("content-range") {
+    let mut line = match req.headers().get("content-range") {
         Some(cr) => format!("{} {}", req.method(), cr.to_str().unwrap()),
         None => format!("{} {path}", req.method()),
+    };
+    // tus: where a PATCH appends, and how many bytes it carries.
+    if let Some(offset) = req.headers().get("upload-offset") {
+        let len = req.headers()["content-length"].to_str().unwrap();
+        line.push_str(&format!(" @{} +{len}", offset.to_str().unwrap()));
     }
+    line
 }
 
 fn describe_response(resp: &Response<Bytes>) -> String {
@@ -180,6 +236,9 @@ fn describe_response(resp: &Response<Bytes>) -> String {
     }
     if resp.headers().contains_key("x-http-status-code-override") {
         s.push_str(" override=308");
+    }
+    if let Some(offset) = resp.headers().get("upload-offset") {
+        s.push_str(&format!(" offset={}", offset.to_str().unwrap()));
     }
     s
 }

@@ -68,7 +68,7 @@ pub(crate) const RULES: Rules = Rules {
     offset_may_pass_sent: false,
     query_finishes: true,
     final_digest: true,
-    session_lifetime: Duration::from_secs(7 * 24 * 3600),
+    session_lifetime: Some(Duration::from_secs(7 * 24 * 3600)),
 };
 
 /// The JSON API's initiation of a resumable session for `init`.
@@ -209,9 +209,11 @@ pub(crate) fn read(sent: Sent, status: StatusCode, headers: &HeaderMap, body: &B
             // at finalize (which a query with every byte persisted does too).
             412 => precondition(),
             // The server hashed what it received and it was not the source.
-            400 if sent == (Sent::Append { digest: true }) => Answer::DigestRejected,
+            400 if matches!(sent, Sent::Append { digest: true, .. }) => Answer::DigestRejected,
             _ => refused(),
         },
+        // GCS has no discovery; the engine never asks.
+        Sent::Discover => refused(),
         Sent::Cancel => match code {
             200..=299 | 404 | 410 | 499 => Answer::Deleted,
             _ if is_retryable(status) => Answer::Retry { status: code },
@@ -274,8 +276,14 @@ mod tests {
         read(sent, status, &map, &Bytes::from(body.to_owned()))
     }
 
-    const DATA: Sent = Sent::Append { digest: false };
-    const HASHED: Sent = Sent::Append { digest: true };
+    const DATA: Sent = Sent::Append {
+        digest: false,
+        total: None,
+    };
+    const HASHED: Sent = Sent::Append {
+        digest: true,
+        total: Some(3),
+    };
 
     #[test]
     fn offsets_from_a_308_or_its_override() {

@@ -1,0 +1,96 @@
+//! Property tests for tus: for any fault script of the sim's tus server
+//! (and crashes of the client), the server ends up holding exactly the
+//! source in one complete upload, the client breaks no protocol rule, the
+//! persisted offset never goes backwards, or the upload fails with a budget
+//! error.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod sim;
+
+use proptest::prelude::*;
+use resumable_core::{Chunking, Config, Error, Event, Purpose, RetryPolicy, TusCreate};
+use resumable_sim::TUS_ENDPOINT;
+use sim::{TusFault, TusServer};
+
+fn fault() -> impl Strategy<Value = TusFault> {
+    prop_oneof![
+        8 => Just(TusFault::None),
+        1 => prop_oneof![Just(500u16), Just(502), Just(503), Just(504), Just(408), Just(429), Just(409)]
+            .prop_map(TusFault::Status),
+        1 => prop_oneof![Just(500u16), Just(503)].prop_map(TusFault::StatusAfter),
+        1 => Just(TusFault::Reset),
+        1 => Just(TusFault::LostResponse),
+        1 => (0u64..50_000).prop_map(TusFault::PersistBytes),
+        1 => Just(TusFault::Corrupt),
+        1 => Just(TusFault::Expire),
+        1 => Just(TusFault::Kill),
+    ]
+}
+
+/// A `409` answers only a `PATCH` at the wrong offset: to any other request
+/// it is a refusal, which ends the upload by rule (a scenario test's job).
+fn applicable(f: TusFault, purpose: Purpose) -> TusFault {
+    match (purpose, f) {
+        (Purpose::Chunk, _) => f,
+        (_, TusFault::Status(409)) => TusFault::None,
+        _ => f,
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 192, ..ProptestConfig::default() })]
+
+    #[test]
+    fn any_fault_script_stores_the_source_exactly(
+        size in 0usize..300_000,
+        chunk in 1_000u64..120_000,
+        stream in any::<bool>(),
+        script in prop::collection::vec(fault(), 0..40),
+        crashes in prop::collection::btree_set(1u64..200, 0..4),
+        seed in any::<u64>(),
+        data_seed in any::<u8>(),
+    ) {
+        let data = sim::source(size, data_seed);
+        let total = (!stream).then_some(size as u64);
+        let mut cfg = Config::tus_create(TusCreate::new(TUS_ENDPOINT), total);
+        cfg.restartable_source = !stream;
+        cfg.chunking = Chunking::Fixed(chunk);
+        cfg.jitter_seed = seed;
+        cfg.retry = RetryPolicy { max_attempts: 8, ..RetryPolicy::default() };
+        let mut server = TusServer::new();
+        let run = sim::drive(
+            &mut server,
+            cfg,
+            &data,
+            |n, purpose| applicable(script.get(n as usize).copied().unwrap_or(TusFault::None), purpose),
+            |step| crashes.contains(&step),
+            20_000,
+        );
+
+        prop_assert!(server.violations.is_empty(), "{:?}\n{:#?}", server.violations, run.transcript);
+        let mut last = 0;
+        for e in &run.events {
+            match e {
+                Event::Persisted { offset, .. } => {
+                    prop_assert!(*offset >= last, "persisted went backwards: {:#?}", run.transcript);
+                    last = *offset;
+                }
+                Event::SessionRestarted { .. } => last = 0,
+                _ => {}
+            }
+        }
+        let complete: Vec<_> = server.uploads.values().filter(|u| u.complete() && !u.gone).collect();
+        match run.result.expect("the run ended") {
+            Ok(outcome) => {
+                prop_assert_eq!(complete.len(), 1, "{:#?}", run.transcript);
+                prop_assert!(complete[0].data == data, "stored upload differs");
+                prop_assert_eq!(outcome.crc32c, Some(crc32c::crc32c(&data)));
+                prop_assert_eq!(outcome.object.size, size as u64);
+            }
+            Err(Error::GaveUp { .. } | Error::SessionGone) => {
+                prop_assert!(complete.iter().all(|u| u.data == data), "a wrong upload completed");
+            }
+            Err(other) => prop_assert!(false, "unexpected error {other}: {:#?}", run.transcript),
+        }
+    }
+}
