@@ -27,6 +27,7 @@ pub mod peers;
 pub mod secrets;
 pub mod sim;
 pub mod soak;
+pub mod tus_peers;
 
 pub use driver::{Call, Driver, Interrupt, Noted, Notes, OnEvent, Setup, Source, Wire};
 
