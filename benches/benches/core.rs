@@ -1,32 +1,101 @@
 //! The core's cost: one chunk cycle, a whole 1 TiB plan, the header codecs.
 //!
+//! The chunk cycle runs against the `resumable-sim` server: its answers to
+//! one upload are recorded, then replayed to fresh uploads of the same
+//! session, so that the timed loop measures the core alone; the same cycle
+//! with the sim taking each chunk and answering live is timed beside it.
+//!
 //! `cargo bench -p resumable-benches --bench core`
 
 use std::hint::black_box;
 use std::time::{Duration, Instant, SystemTime};
 
-use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
-use resumable_benches::{CountingAlloc, allocations, final_object, persisted_308};
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use resumable_benches::sim::{Live, Recording, answer, next_request};
+use resumable_benches::{
+    CHUNK, CountingAlloc, allocations, final_object, persisted_308, session_config,
+};
 use resumable_core::codecs::content_range::ContentRange;
 use resumable_core::codecs::goog_hash::GoogHash;
 use resumable_core::codecs::range::parse_persisted;
-use resumable_core::{Action, Body, Chunking, Config, SessionUrl, Upload};
+use resumable_core::{Action, Body, Upload};
 
 #[global_allocator]
 static ALLOC: CountingAlloc = CountingAlloc;
 
 const TIB: u64 = 1 << 40;
-const CHUNK: u64 = 8 << 20;
 
-/// An upload of `total` bytes in 8 MiB chunks, past its first status query.
+/// The chunks of one recorded (or live) upload: the sim keeps them all,
+/// 128 MiB.
+const CHUNKS: u64 = 16;
+
+/// `iters` chunk cycles replaying `recording`, a fresh upload every
+/// [`CHUNKS`] cycles; returns the time spent in the cycles alone and the
+/// allocations they made.
+fn replayed(recording: &Recording, iters: u64) -> (Duration, u64) {
+    let (mut spent, mut allocated, mut left) = (Duration::ZERO, 0, iters);
+    while left > 0 {
+        let now = Instant::now();
+        let (mut up, answers) = recording.replay(now);
+        let n = left.min(answers.len() as u64);
+        let answers = answers.into_iter().take(n as usize);
+        let (start, before) = (Instant::now(), allocations());
+        for response in answers {
+            let req = next_request(&mut up, now);
+            black_box(&req);
+            answer(&mut up, &req, response, now);
+        }
+        spent += start.elapsed();
+        allocated += allocations() - before;
+        left -= n;
+    }
+    (spent, allocated)
+}
+
+/// `iters` chunk cycles against the sim, a fresh sim and upload every
+/// [`CHUNKS`] cycles; returns the time spent in the cycles alone.
+fn live(iters: u64) -> Duration {
+    let (mut spent, mut left) = (Duration::ZERO, iters);
+    while left > 0 {
+        let mut live = Live::new(CHUNKS);
+        live.cycle(); // the status query
+        let n = left.min(CHUNKS);
+        let start = Instant::now();
+        for _ in 0..n {
+            live.cycle();
+        }
+        spent += start.elapsed();
+        left -= n;
+    }
+    spent
+}
+
+fn chunk_cycle(c: &mut Criterion) {
+    let recording = Recording::record(CHUNKS);
+    recording.check();
+    c.bench_function(
+        "chunk cycle (poll, the sim's 308 with Range replayed, checkpoint)",
+        |b| b.iter_custom(|iters| replayed(&recording, iters).0),
+    );
+    c.bench_function(
+        "chunk cycle against the sim (poll, the sim keeps the 8 MiB and answers, checkpoint)",
+        |b| b.iter_custom(live),
+    );
+
+    // Allocations per cycle, the answers copied outside the count.
+    let cycles = 10_000;
+    let (_, allocated) = replayed(&recording, cycles);
+    let per_cycle = allocated as f64 / cycles as f64;
+    println!("allocations per chunk cycle: {per_cycle:.1}");
+}
+
+/// An upload of `total` bytes in 8 MiB chunks, past its first status query,
+/// answered by hand: the sim would keep every byte of the plan.
 fn started(total: u64) -> (Upload, Instant) {
-    let url = SessionUrl::new("https://storage.example/upload/o?name=x&upload_id=bench");
-    let mut config = Config::gcs_session(url, Some(total));
-    config.chunking = Chunking::Fixed(CHUNK);
-    config.require_crc32c = false;
-    config.checksum_ahead_limit = 0;
+    let url = "https://storage.example/upload/o?name=x&upload_id=bench";
     let now = Instant::now();
-    let mut up = Upload::new(config, now, SystemTime::now()).unwrap_or_else(|e| panic!("{e}"));
+    let mut up = Upload::new(session_config(url, total), now, SystemTime::now())
+        .unwrap_or_else(|e| panic!("{e}"));
     let Action::Send(query) = up.poll_action(now) else {
         panic!("expected the status query")
     };
@@ -35,58 +104,9 @@ fn started(total: u64) -> (Upload, Instant) {
     (up, now)
 }
 
-/// One cycle: poll to the next chunk, answer it with a 308 naming its end.
-/// The bench sends no data, so the core's requests to hash the bytes it
-/// never saw are polled and ignored, as is the checkpoint.
-fn cycle(up: &mut Upload, now: Instant, answer: http::Response<bytes::Bytes>) {
-    let req = loop {
-        match up.poll_action(now) {
-            Action::Send(req) => break req,
-            Action::Failed(e) => panic!("{e}"),
-            other => {
-                let _ = black_box(other);
-            }
-        }
-    };
-    black_box(&req);
-    up.handle_response(req.id, answer, now)
-        .unwrap_or_else(|e| panic!("{e}"));
-    while let Some(e) = up.poll_event() {
-        black_box(e);
-    }
-}
-
-/// A total no run of the cycle bench reaches.
-const ENDLESS: u64 = 1 << 62;
-
-fn chunk_cycle(c: &mut Criterion) {
-    let (mut up, now) = started(ENDLESS);
-    let mut end = 0;
-    c.bench_function("chunk cycle (poll, 308 with Range, checkpoint)", |b| {
-        b.iter_batched(
-            || {
-                end += CHUNK;
-                persisted_308(end)
-            },
-            |answer| cycle(&mut up, now, answer),
-            BatchSize::SmallInput,
-        )
-    });
-
-    // Allocations per cycle, the answer built outside the count.
-    let (mut up, now) = started(ENDLESS);
-    let cycles = 10_000;
-    let answers: Vec<_> = (1..=cycles).map(|i| persisted_308(i * CHUNK)).collect();
-    let before = allocations();
-    for answer in answers {
-        cycle(&mut up, now, answer);
-    }
-    let per_cycle = (allocations() - before) as f64 / cycles as f64;
-    println!("allocations per chunk cycle: {per_cycle:.1}");
-}
-
 fn whole_plan(c: &mut Criterion) {
     let cycles = TIB / CHUNK;
+    // The sim keeps every byte it is sent: 1 TiB is answered by hand.
     let mut group = c.benchmark_group("1 TiB in 8 MiB chunks, no data");
     group
         .sample_size(10)

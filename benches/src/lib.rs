@@ -1,11 +1,29 @@
-//! Shared pieces of the benchmarks: a counting allocator and a server that
-//! answers the core without IO.
+//! Shared pieces of the benchmarks: a counting allocator, the core driven
+//! against the `resumable-sim` server or replaying its answers ([`sim`]),
+//! and the answers of a plan too large for the sim to hold.
 #![allow(unsafe_code)]
+
+pub mod sim;
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use bytes::Bytes;
+use resumable_core::{Chunking, Config, SessionUrl};
+
+/// The chunk size the core benches plan: 8 MiB.
+pub const CHUNK: u64 = 8 << 20;
+
+/// The core benches' upload: `total` bytes to the session at `url`, in
+/// [`CHUNK`]s. The benches send bytes they never hash, so no checksum is
+/// asked for ahead or required.
+pub fn session_config(url: &str, total: u64) -> Config {
+    let mut config = Config::gcs_session(SessionUrl::new(url), Some(total));
+    config.chunking = Chunking::Fixed(CHUNK);
+    config.require_crc32c = false;
+    config.checksum_ahead_limit = 0;
+    config
+}
 
 /// The system allocator, counting allocations. Install it in a bench with
 /// `#[global_allocator] static A: CountingAlloc = CountingAlloc;`.
@@ -40,16 +58,19 @@ pub fn allocations() -> u64 {
     ALLOCATIONS.load(Ordering::Relaxed)
 }
 
-/// A `308` saying the first `persisted` bytes are stored.
+/// A `308` saying the first `persisted` bytes are stored, its `Range` as the
+/// sim writes it: for a plan the sim cannot serve, since its sessions keep
+/// every byte they are sent.
 pub fn persisted_308(persisted: u64) -> http::Response<Bytes> {
     let mut r = http::Response::builder().status(308);
-    if persisted > 0 {
-        r = r.header("range", format!("bytes=0-{}", persisted - 1));
+    if let Some(range) = resumable_sim::wire::persisted_range(persisted) {
+        r = r.header("range", range);
     }
     r.body(Bytes::new()).unwrap_or_default()
 }
 
-/// The final object of `size` bytes, without a checksum (the benches send no data).
+/// The final object of `size` bytes, without a checksum (the plan it ends
+/// sends no data), for a plan the sim cannot serve.
 pub fn final_object(size: u64) -> http::Response<Bytes> {
     http::Response::builder()
         .status(200)

@@ -1,24 +1,38 @@
-//! The upload state machine driven by arbitrary answers, transport failures
-//! and crashes. Invariants: it never panics; the persisted offset never goes
-//! backwards within a session; a data request always starts at the offset the
-//! server last confirmed (no byte skipped); the file is registered, and the
-//! upload is done, only with a final object of the source's size and CRC32C;
-//! once the script runs out and the server behaves, it ends.
+//! The upload state machine against the `resumable-sim` server, and lies.
+//!
+//! The input picks, for every request, who answers: the sim, with one of its
+//! faults (it processes the request as the file API and GCS do, and its state
+//! is then the truth), or an arbitrary lie (any status, `Range`, body or final
+//! object), a transport failure, a crash (before the request left, or after
+//! the sim took it and before its answer came back) or a cancel. Once the
+//! script runs out, the sim answers without faults.
+//!
+//! Invariants: it never panics; the persisted offset never goes backwards
+//! within a session; a data request always starts at the offset the core
+//! last confirmed; the file is registered, and the upload is done, only with a
+//! final object of the source's size and CRC32C; once the script runs out, it
+//! ends. Against the sim: the sim sees no protocol broken (but the one a lie
+//! can lead to, see [`Truth::unsynced`]); progress reported after the sim's
+//! word never passes what the sim persisted; an upload done on the sim's word
+//! leaves an object byte-identical to the source in the sim, and the File the
+//! sim registered names it.
 #![no_main]
 
+use std::ops::Range;
 use std::time::{Duration, Instant, SystemTime};
 
 use arbitrary::Arbitrary;
 use bytes::Bytes;
 use libfuzzer_sys::fuzz_target;
-use resumable_core::crc32c_base64;
 use resumable_core::{
-    Action, Body, Checkpoint, Chunking, Config, Error, Event, FileApi, Purpose, RetryPolicy,
-    Secret, SessionUrl, SourceError, TransportError, TransportErrorKind, Upload,
+    Action, Body, Checkpoint, Chunking, Config, Error, Event, FileApi, Outcome, Purpose, RequestId,
+    RetryPolicy, Secret, SessionUrl, SourceError, TransportError, TransportErrorKind, Upload,
+    crc32c_base64,
 };
+use resumable_sim::{API, Fault, KEY, Reply, Server, UNIT};
 
-const UNIT: u64 = 256 * 1024;
-const SESSION: &str = "https://upload.fuzz/upload?upload_id=abc";
+/// The largest source the harness uploads.
+const MAX_SIZE: u64 = 3 * UNIT;
 
 #[derive(Arbitrary, Debug)]
 enum Flow {
@@ -27,12 +41,50 @@ enum Flow {
     Stream,
 }
 
+/// A fault of the sim's vocabulary. Its injected statuses are kept to errors:
+/// a `200` or `308` in their place would say something about the upload, and
+/// saying anything is the lies' job.
+#[derive(Arbitrary, Debug, Clone, Copy)]
+enum SimFault {
+    None,
+    Status(u16, Option<u8>),
+    StatusAfter(u16),
+    Reset,
+    LostResponse,
+    PersistUnits(u8),
+    Override308,
+    KillSession,
+    CutBody(u8),
+}
+
+impl SimFault {
+    fn fault(self) -> Fault {
+        let error = |s: u16| 400 + s % 200;
+        match self {
+            Self::None => Fault::None,
+            Self::Status(s, retry_after) => Fault::Status(error(s), retry_after.map(u64::from)),
+            Self::StatusAfter(s) => Fault::StatusAfter(error(s)),
+            Self::Reset => Fault::Reset,
+            Self::LostResponse => Fault::LostResponse,
+            Self::PersistUnits(n) => Fault::PersistUnits(u64::from(n % 4)),
+            Self::Override308 => Fault::Override308,
+            Self::KillSession => Fault::KillSession,
+            Self::CutBody(n) => Fault::CutBody(usize::from(n)),
+        }
+    }
+
+    /// Whether the sim's answer under this fault, when it answers, says what
+    /// it persisted as it is.
+    fn truthful(self) -> bool {
+        matches!(self, Self::None | Self::Override308 | Self::PersistUnits(_))
+    }
+}
+
+/// An answer no server owes: any status, `Range`, body or final object.
 #[derive(Arbitrary, Debug)]
-enum Reply {
-    Behave,
+enum Lie {
     Status(u16),
     StatusRetryAfter(u16, Vec<u8>),
-    Transport(u8),
     Range {
         last_byte: u64,
         override_308: bool,
@@ -45,7 +97,77 @@ enum Reply {
         created: bool,
     },
     Body(u16, Vec<u8>),
-    Crash,
+}
+
+impl Lie {
+    /// The lie as a response; `None` when `http` cannot build it, which the
+    /// driver reports as a failed request.
+    fn response(&self) -> Option<http::Response<Bytes>> {
+        let builder = http::Response::builder();
+        match self {
+            Self::Status(s) => builder.status(*s % 600).body(Bytes::new()).ok(),
+            Self::StatusRetryAfter(s, v) => builder
+                .status(*s % 600)
+                .header(
+                    "retry-after",
+                    http::HeaderValue::from_bytes(v).unwrap_or(http::HeaderValue::from_static("1")),
+                )
+                .body(Bytes::new())
+                .ok(),
+            Self::Range {
+                last_byte,
+                override_308,
+            } => {
+                let mut r = builder
+                    .status(if *override_308 { 200 } else { 308 })
+                    .header("range", format!("bytes=0-{last_byte}"));
+                if *override_308 {
+                    r = r.header("x-http-status-code-override", "308");
+                }
+                r.body(Bytes::new()).ok()
+            }
+            Self::RawRange(v) => http::HeaderValue::from_bytes(v).ok().and_then(|v| {
+                builder
+                    .status(308)
+                    .header("range", v)
+                    .body(Bytes::new())
+                    .ok()
+            }),
+            Self::NoRange => builder.status(308).body(Bytes::new()).ok(),
+            Self::Final {
+                size,
+                crc32c,
+                created,
+            } => {
+                let crc = crc32c
+                    .map(|c| format!(r#","crc32c":"{}""#, crc32c_base64(c)))
+                    .unwrap_or_default();
+                builder
+                    .status(if *created { 201 } else { 200 })
+                    .body(Bytes::from(format!(r#"{{"size":"{size}"{crc}}}"#)))
+                    .ok()
+            }
+            Self::Body(s, body) => builder
+                .status(*s % 600)
+                .body(Bytes::from(body.clone()))
+                .ok(),
+        }
+    }
+}
+
+/// Who answers one request.
+#[derive(Arbitrary, Debug)]
+enum Answer {
+    /// The sim, with this fault.
+    Sim(SimFault),
+    /// A lie.
+    Lie(Lie),
+    /// Nobody: the transport fails this way.
+    Transport(u8),
+    /// The process dies and resumes from its last checkpoint, the request
+    /// unsent, or (`after_sim`) taken by the sim and its answer lost.
+    Crash { after_sim: bool },
+    /// The user cancels while the request is in flight.
     Cancel,
 }
 
@@ -56,14 +178,11 @@ struct Script {
     chunk_units: u8,
     single: bool,
     seed: u64,
-    replies: Vec<Reply>,
+    answers: Vec<Answer>,
 }
 
-/// The largest source the harness uploads.
-const MAX_SIZE: u64 = 3 * UNIT;
-
 /// The source's bytes, made once per process.
-fn source(range: std::ops::Range<u64>) -> &'static [u8] {
+fn source(range: Range<u64>) -> &'static [u8] {
     static DATA: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
     let data = DATA.get_or_init(|| {
         (0..MAX_SIZE)
@@ -73,96 +192,26 @@ fn source(range: std::ops::Range<u64>) -> &'static [u8] {
     &data[range.start as usize..range.end as usize]
 }
 
-/// A faithful server, used for `Reply::Behave`.
-struct Model {
-    persisted: u64,
-    crc: u32,
-    finalized: bool,
-}
-
-impl Model {
-    fn object(&self) -> http::Response<Bytes> {
-        let body = format!(
-            r#"{{"size":"{}","crc32c":"{}"}}"#,
-            self.persisted,
-            crc32c_base64(self.crc)
-        );
-        http::Response::builder()
-            .status(200)
-            .body(Bytes::from(body))
-            .unwrap()
-    }
-
-    fn answer(
-        &mut self,
-        purpose: Purpose,
-        body: &Body,
-        total: Option<u64>,
-    ) -> http::Response<Bytes> {
-        let ok = |status: u16, body: &str| {
-            http::Response::builder()
-                .status(status)
-                .body(Bytes::from(body.to_owned()))
-                .unwrap()
-        };
-        match (purpose, body) {
-            (Purpose::CreateSession, _) => ok(
-                200,
-                &format!(
-                    r#"{{"upload_url":"{SESSION}","gcs_path":"files/o/f/x","file_id":"f",
-                    "expires_at":"2099-01-01T00:00:00Z","max_file_size":5368709120,
-                    "upload_type":"resumable","chunk_size_recommended":262144}}"#
-                ),
-            ),
-            (Purpose::Register, _) => ok(201, r#"{"id":"file_1"}"#),
-            (Purpose::Cancel, _) => ok(499, ""),
-            (Purpose::Chunk, Body::Source(r)) if r.start <= self.persisted && !self.finalized => {
-                if r.end > self.persisted {
-                    let fresh = source(self.persisted..r.end);
-                    self.crc = crc32c::crc32c_append(self.crc, fresh);
-                    self.persisted = r.end;
-                }
-                if total == Some(self.persisted) {
-                    self.finalized = true;
-                    return self.object();
-                }
-                self.range_308()
-            }
-            (Purpose::Query, _) if self.finalized => self.object(),
-            (Purpose::Query, _) if total == Some(self.persisted) => {
-                self.finalized = true;
-                self.object()
-            }
-            (Purpose::Query, _) => self.range_308(),
-            _ if self.finalized => self.object(),
-            _ => ok(400, "{}"),
-        }
-    }
-
-    fn range_308(&self) -> http::Response<Bytes> {
-        let mut r = http::Response::builder().status(308);
-        if self.persisted > 0 {
-            r = r.header("range", format!("bytes=0-{}", self.persisted - 1));
-        }
-        r.body(Bytes::new()).unwrap()
-    }
-}
-
-fn config(script: &Script, total: u64) -> Config {
+/// The upload's configuration; a raw session is opened on the sim first.
+fn config(script: &Script, total: u64, server: &mut Server) -> Config {
     let mut config = match script.flow {
         Flow::FileApi => Config::file_api(
             FileApi {
-                api_base: "https://api.fuzz".into(),
-                organization: "o".into(),
-                api_key: Secret::new("k"),
+                api_base: API.into(),
+                organization: "org".into(),
+                api_key: Secret::new(KEY),
                 filename: "x".into(),
                 mime_type: "application/octet-stream".into(),
             },
-            total.max(1),
+            total,
         ),
-        Flow::Session => Config::gcs_session(SessionUrl::new(SESSION), Some(total)),
+        Flow::Session => Config::gcs_session(
+            SessionUrl::new(server.open_session(Some(total))),
+            Some(total),
+        ),
         Flow::Stream => {
-            let mut c = Config::gcs_session(SessionUrl::new(SESSION), None);
+            let url = SessionUrl::new(server.open_session(None));
+            let mut c = Config::gcs_session(url, None);
             c.restartable_source = false;
             c
         }
@@ -180,9 +229,114 @@ fn config(script: &Script, total: u64) -> Config {
     config
 }
 
-/// A transport failure of `kind`, as a driver reports one.
-fn failure(kind: TransportErrorKind) -> TransportError {
-    TransportError::new(kind, "a fuzzed transport failure")
+/// What the run learned about whose word the core acts on.
+#[derive(Debug, Default)]
+struct Truth {
+    /// A lie was told.
+    lied: bool,
+    /// A lie was told since the sim last said what it persisted. A lie
+    /// answers in the sim's place (the sim never sees that request), and the
+    /// core takes a `308`'s `Range` at its word up to what it sent (there is
+    /// no other truth to take): a lie naming an offset the sim does not hold
+    /// (more than it holds, or one off a 256 KiB boundary) has the core send
+    /// its next chunk from there, which the sim refuses (bytes skipped, or a
+    /// chunk that does not start on a boundary). That refusal of a chunk
+    /// starting elsewhere than the sim's end, and only it, is the lie's
+    /// doing while this is set; every other rule holds whatever the core was
+    /// told.
+    unsynced: bool,
+    /// The latest answer the core acted on was the sim's (transport failures
+    /// and cancels say nothing, so they leave it as it was).
+    sim_spoke_last: bool,
+    /// The object was declared final on a lie's word: a lie of the right
+    /// size and CRC32C cannot be told from the truth.
+    final_forged: bool,
+    /// The File was registered on a lie's word.
+    register_forged: bool,
+}
+
+/// How much the sim holds for the session at `url`.
+fn sim_persisted(server: &Server, url: &str) -> u64 {
+    server.sessions.get(url).map_or(0, |s| s.data.len() as u64)
+}
+
+/// Has the sim serve `req`, and checks that the core broke no protocol rule
+/// doing so (see [`Truth::unsynced`] for the one exception).
+fn serve(
+    server: &mut Server,
+    truth: &Truth,
+    req: &http::Request<Body>,
+    body: &[u8],
+    fault: Fault,
+    wall: SystemTime,
+) -> Reply {
+    let misplaced = match req.body() {
+        Body::Source(r) => r.start != sim_persisted(server, &req.uri().to_string()),
+        _ => false,
+    };
+    let seen = server.violations.0.len();
+    let reply = server.serve(req, body, fault, wall);
+    let new = &server.violations.0[seen..];
+    assert!(
+        new.is_empty() || (truth.unsynced && misplaced && new.len() == 1),
+        "the sim saw the protocol broken: {new:?} ({truth:?})"
+    );
+    reply
+}
+
+/// Every way a transport can fail, for [`Answer::Transport`].
+const TRANSPORT_FAILURES: [TransportErrorKind; 13] = [
+    TransportErrorKind::NoSuchHost,
+    TransportErrorKind::Dns,
+    TransportErrorKind::ConnectRefused,
+    TransportErrorKind::ConnectTimeout,
+    TransportErrorKind::Connect,
+    TransportErrorKind::TlsCertificate,
+    TransportErrorKind::TlsHandshake,
+    TransportErrorKind::Reset,
+    TransportErrorKind::Timeout,
+    TransportErrorKind::Truncated,
+    TransportErrorKind::BadResponse,
+    TransportErrorKind::BodyTooLarge,
+    TransportErrorKind::Other,
+];
+
+/// Tells the core that request `id` failed this way below HTTP.
+fn fail(up: &mut Upload, id: RequestId, kind: TransportErrorKind, now: Instant) {
+    let error = TransportError::new(kind, format!("{kind}"));
+    up.handle_transport_error(id, &error, now).unwrap();
+}
+
+/// Hands the sim's reply to the core.
+fn deliver(up: &mut Upload, id: RequestId, reply: Reply, now: Instant) {
+    match reply {
+        Reply::Response(response) => up.handle_response(id, response, now).unwrap(),
+        Reply::Reset => fail(up, id, TransportErrorKind::Reset, now),
+    }
+}
+
+/// At the end, what the sim holds: the object, byte for byte, and the File
+/// naming it, as far as the core believed in them on the sim's word. `url`
+/// is the session the core ended with, when it still knew one.
+fn check_done(outcome: &Outcome, server: &Server, truth: &Truth, url: Option<&str>, total: u64) {
+    let data = source(0..total);
+    assert_eq!(outcome.object.size, total);
+    if let Some(stored) = outcome.object.crc32c {
+        assert_eq!(stored, crc32c::crc32c(data), "verified");
+    }
+    if let (false, Some(url)) = (truth.final_forged, url) {
+        let path = &server.sessions[url].gcs_path;
+        let object = server.objects.get(path).expect("the sim wrote the object");
+        assert!(object == data, "the object is the source");
+    }
+    if let (false, Some(file)) = (truth.register_forged, &outcome.file) {
+        let path = server
+            .registrations
+            .last()
+            .expect("the sim registered a File");
+        assert!(server.objects[path] == data, "the File names the source");
+        assert_eq!(server.files[path], file.id);
+    }
 }
 
 fuzz_target!(|script: Script| {
@@ -190,130 +344,96 @@ fuzz_target!(|script: Script| {
     if matches!(script.flow, Flow::FileApi) {
         total = total.max(1);
     }
-    let config = config(&script, total);
+    let mut server = Server::new();
+    let config = config(&script, total, &mut server);
     let t0 = Instant::now();
     let wall0 = SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000);
+    let wall = |now: Instant| wall0 + (now - t0);
     let mut now = t0;
-    let mut up = Upload::new(config.clone(), now, wall0).unwrap();
-    let mut model = Model {
-        persisted: 0,
-        crc: 0,
-        finalized: false,
-    };
+    let mut up = Upload::new(config.clone(), now, wall(now)).unwrap();
     let mut last_checkpoint: Option<Checkpoint> = None;
-    let mut replies = script.replies.iter();
+    let mut answers = script.answers.iter();
     let mut confirmed = 0u64;
     let stream = matches!(script.flow, Flow::Stream);
     let mut total_told = false;
+    let mut truth = Truth {
+        sim_spoke_last: true,
+        ..Truth::default()
+    };
 
     for step in 0..20_000u32 {
         assert!(step < 19_999, "no end after the script ran out: {script:?}");
         let before = up.persisted();
         match up.poll_action(now) {
             Action::Send(req) => {
-                if let Body::Source(r) = req.http.body() {
-                    assert_eq!(r.start, before, "a chunk starts where the server confirmed");
-                    assert!(r.end <= total || (stream && !total_told));
-                    up.feed_checksum(r.start, source(r.start..r.end.min(total)));
-                }
+                let body: &[u8] = match req.http.body() {
+                    Body::Source(r) => {
+                        assert_eq!(r.start, before, "a chunk starts where the server confirmed");
+                        assert!(r.end <= total || (stream && !total_told));
+                        let bytes = source(r.start..r.end.min(total));
+                        up.feed_checksum(r.start, bytes);
+                        bytes
+                    }
+                    Body::Json(b) => b,
+                    _ => &[],
+                };
                 if req.purpose == Purpose::Register {
-                    let body: serde_json::Value = match req.http.body() {
-                        Body::Json(b) => serde_json::from_slice(b).unwrap(),
-                        _ => panic!("register without a body"),
-                    };
+                    let body: serde_json::Value = serde_json::from_slice(body).unwrap();
                     assert_eq!(
                         body["file_size"], total,
                         "registered only at the source's size"
                     );
                 }
-                let wire_total = up.total();
-                let reply = replies.next().unwrap_or(&Reply::Behave);
-                let response = match reply {
-                    Reply::Behave => Some(model.answer(req.purpose, req.http.body(), wire_total)),
-                    Reply::Status(s) => http::Response::builder()
-                        .status(*s % 600)
-                        .body(Bytes::new())
-                        .ok(),
-                    Reply::StatusRetryAfter(s, v) => http::Response::builder()
-                        .status(*s % 600)
-                        .header(
-                            "retry-after",
-                            http::HeaderValue::from_bytes(v)
-                                .unwrap_or(http::HeaderValue::from_static("1")),
-                        )
-                        .body(Bytes::new())
-                        .ok(),
-                    Reply::Transport(k) => {
-                        let kind = match k % 5 {
-                            0 => TransportErrorKind::Connect,
-                            1 => TransportErrorKind::Reset,
-                            2 => TransportErrorKind::Timeout,
-                            3 => TransportErrorKind::BadResponse,
-                            _ => TransportErrorKind::Other,
-                        };
-                        up.handle_transport_error(req.id, &failure(kind), now)
-                            .unwrap();
-                        None
+                let answer = answers.next().unwrap_or(&Answer::Sim(SimFault::None));
+                match answer {
+                    Answer::Sim(fault) => {
+                        let reply = serve(
+                            &mut server,
+                            &truth,
+                            &req.http,
+                            body,
+                            fault.fault(),
+                            wall(now),
+                        );
+                        // A 308 or a final object (not a refusal) says what
+                        // the sim holds.
+                        let resynced = fault.truthful()
+                            && matches!(&reply, Reply::Response(r)
+                                if r.status() == 308 || r.status().is_success())
+                            && matches!(req.purpose, Purpose::Query | Purpose::Chunk);
+                        deliver(&mut up, req.id, reply, now);
+                        truth.unsynced &= !resynced;
+                        truth.sim_spoke_last = true;
                     }
-                    Reply::Range {
-                        last_byte,
-                        override_308,
-                    } => {
-                        let status = if *override_308 { 200 } else { 308 };
-                        let mut r = http::Response::builder()
-                            .status(status)
-                            .header("range", format!("bytes=0-{last_byte}"));
-                        if *override_308 {
-                            r = r.header("x-http-status-code-override", "308");
+                    Answer::Lie(lie) => {
+                        if let Some(response) = lie.response() {
+                            up.handle_response(req.id, response, now).unwrap();
+                            truth.lied = true;
+                            truth.unsynced = true;
+                            truth.sim_spoke_last = false;
                         }
-                        r.body(Bytes::new()).ok()
                     }
-                    Reply::RawRange(v) => http::HeaderValue::from_bytes(v).ok().and_then(|v| {
-                        http::Response::builder()
-                            .status(308)
-                            .header("range", v)
-                            .body(Bytes::new())
-                            .ok()
-                    }),
-                    Reply::NoRange => http::Response::builder()
-                        .status(308)
-                        .body(Bytes::new())
-                        .ok(),
-                    Reply::Final {
-                        size,
-                        crc32c,
-                        created,
-                    } => {
-                        let crc = crc32c
-                            .map(|c| format!(r#","crc32c":"{}""#, crc32c_base64(c)))
-                            .unwrap_or_default();
-                        http::Response::builder()
-                            .status(if *created { 201 } else { 200 })
-                            .body(Bytes::from(format!(r#"{{"size":"{size}"{crc}}}"#)))
-                            .ok()
+                    Answer::Transport(k) => {
+                        let kind = TRANSPORT_FAILURES[usize::from(*k) % TRANSPORT_FAILURES.len()];
+                        fail(&mut up, req.id, kind, now);
                     }
-                    Reply::Body(s, body) => http::Response::builder()
-                        .status(*s % 600)
-                        .body(Bytes::from(body.clone()))
-                        .ok(),
-                    Reply::Crash => {
-                        if let Some(cp) = last_checkpoint.clone() {
-                            if let Ok(resumed) =
-                                Upload::resume(config.clone(), cp, now, wall0 + (now - t0))
-                            {
-                                up = resumed;
-                                confirmed = up.persisted();
-                            }
+                    Answer::Crash { after_sim } => {
+                        if *after_sim {
+                            // The answer dies with the process.
+                            let _ =
+                                serve(&mut server, &truth, &req.http, body, Fault::None, wall(now));
                         }
-                        None
+                        if let Some(cp) = last_checkpoint.clone()
+                            && let Ok(resumed) = Upload::resume(config.clone(), cp, now, wall(now))
+                        {
+                            up = resumed;
+                            confirmed = up.persisted();
+                            // The checkpoint may hold what a lie said.
+                            truth.unsynced |= truth.lied;
+                            truth.sim_spoke_last = !truth.lied;
+                        }
                     }
-                    Reply::Cancel => {
-                        up.cancel();
-                        None
-                    }
-                };
-                if let Some(response) = response {
-                    up.handle_response(req.id, response, now).unwrap();
+                    Answer::Cancel => up.cancel(),
                 }
                 now += Duration::from_millis(1);
             }
@@ -332,15 +452,13 @@ fuzz_target!(|script: Script| {
                 now = until;
             }
             // A reply the harness could not build: the request failed.
-            Action::AwaitResponse(id) => {
-                up.handle_transport_error(id, &failure(TransportErrorKind::Other), now)
-                    .unwrap();
-            }
+            Action::AwaitResponse(id) => fail(&mut up, id, TransportErrorKind::Other, now),
             Action::Done(outcome) => {
-                assert_eq!(outcome.object.size, total);
-                if let Some(stored) = outcome.object.crc32c {
-                    assert_eq!(stored, crc32c::crc32c(source(0..total)), "verified");
+                if matches!(script.flow, Flow::FileApi) {
+                    assert!(outcome.file.is_some(), "a File registered");
                 }
+                let url = up.session().map(|s| s.upload_url.expose());
+                check_done(&outcome, &server, &truth, url, total);
                 break;
             }
             // The server claimed more than the stream holds: a typed
@@ -358,15 +476,17 @@ fuzz_target!(|script: Script| {
                 Event::Persisted { offset, .. } => {
                     assert!(offset >= confirmed, "persisted went backwards");
                     confirmed = offset;
+                    if truth.sim_spoke_last {
+                        let url = up.session().map_or("", |s| s.upload_url.expose());
+                        assert!(
+                            offset <= sim_persisted(&server, url),
+                            "progress {offset} past what the sim persisted"
+                        );
+                    }
                 }
-                Event::SessionRestarted { .. } => {
-                    confirmed = 0;
-                    model = Model {
-                        persisted: 0,
-                        crc: 0,
-                        finalized: false,
-                    };
-                }
+                Event::SessionRestarted { .. } => confirmed = 0,
+                Event::Finalized { .. } => truth.final_forged |= !truth.sim_spoke_last,
+                Event::Registered { .. } => truth.register_forged |= !truth.sim_spoke_last,
                 _ => {}
             }
         }
