@@ -85,11 +85,10 @@ pub struct Upload {
     backoff: Backoff,
     next_id: u64,
     in_flight: Option<(RequestId, Flight)>,
-    /// The host and port of the request in flight, for transport failures.
-    flight_host: String,
-    /// Its path and query, to redact from a transport's error text (a
-    /// session URL's query is its credential).
-    flight_path: FlightPath,
+    /// The URL of the request in flight: its host names a transport
+    /// failure, its path and query are redacted from the failure's text.
+    /// A clone of the request's own (shared, not copied).
+    flight_uri: FlightUri,
     /// Whether any request of this run got an HTTP answer: until one did, a
     /// transport failure that fails fast ends the run.
     answered: bool,
@@ -161,12 +160,12 @@ struct ParsedSessionUrl {
     uri: http::Uri,
 }
 
-/// The path and query of the request in flight. `Debug` hides it: a
-/// session URL's query is its credential.
+/// The URL of the request in flight. `Debug` hides it: a session URL's
+/// query is its credential.
 #[derive(Default)]
-struct FlightPath(String);
+struct FlightUri(http::Uri);
 
-impl std::fmt::Debug for FlightPath {
+impl std::fmt::Debug for FlightUri {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("<redacted>")
     }
@@ -226,8 +225,7 @@ impl Upload {
             restarts: 0,
             next_id: 0,
             in_flight: None,
-            flight_host: String::new(),
-            flight_path: FlightPath::default(),
+            flight_uri: FlightUri::default(),
             answered: false,
             wait_until: None,
             checkpoint_due: false,
@@ -584,15 +582,18 @@ impl Upload {
             self.fail(ProtocolError::BodyTooLarge(MAX_RESPONSE_BODY).into());
             return Ok(());
         }
+        let uri = std::mem::take(&mut self.flight_uri).0;
         let mut detail = error.detail();
-        let path = self.flight_path.0.as_str();
+        let path = uri.path_and_query().map_or("", |p| p.as_str());
         // `/` alone names nothing secret, and would redact every slash.
         if path.len() > 1 {
             detail = detail.replace(path, "/<redacted>");
         }
         let failure = TransportFailure {
             kind,
-            host: std::mem::take(&mut self.flight_host),
+            host: uri
+                .authority()
+                .map_or_else(String::new, |a| a.as_str().to_owned()),
             detail,
         };
         if kind.fails_fast() && !self.answered {
@@ -827,14 +828,7 @@ impl Upload {
         let id = RequestId(self.next_id);
         self.next_id = self.next_id.wrapping_add(1);
         self.in_flight = Some((id, flight));
-        let uri = http.uri();
-        self.flight_host = uri
-            .authority()
-            .map_or_else(String::new, |a| a.as_str().to_owned());
-        self.flight_path = FlightPath(
-            uri.path_and_query()
-                .map_or_else(String::new, |p| p.as_str().to_owned()),
-        );
+        self.flight_uri = FlightUri(http.uri().clone());
         let check_source = matches!(http.body(), Body::Source(_)) || purpose == Purpose::Register;
         Action::Send(Request {
             id,

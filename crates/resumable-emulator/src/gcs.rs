@@ -264,7 +264,7 @@ async fn query(
     if no_range {
         forget(session).await;
     }
-    match gcs::query_end(&session.progress, total, hash, digests(&session.digest)) {
+    match gcs::query_end(&session.progress, total, hash, || digests(&session.digest)) {
         End::Incomplete(persisted) => incomplete(persisted, no_range).into(),
         End::Refuse(r) => refusal_response(&r).into(),
         End::Finalize => {
@@ -445,7 +445,7 @@ async fn data(
                 return incomplete(0, true).into();
             }
             let reaches_end =
-                match gcs::data_end(&span, end, app.pos(), hash, digests(app.digest())) {
+                match gcs::data_end(&span, end, app.pos(), hash, || digests(app.digest())) {
                     End::Incomplete(_) => false,
                     End::Finalize => true,
                     End::Refuse(r) => {

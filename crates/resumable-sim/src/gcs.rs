@@ -322,10 +322,18 @@ pub enum End {
 }
 
 /// A status query that named `total`, once its (empty) body is read.
-pub fn query_end(progress: &Progress, total: Option<u64>, hash: &GoogHash, have: Digests) -> End {
+/// `have` gives the digests of the session's bytes, asked for only when
+/// the query finishes the upload.
+pub fn query_end(
+    progress: &Progress,
+    total: Option<u64>,
+    hash: &GoogHash,
+    have: impl FnOnce() -> Digests,
+) -> End {
     if total != Some(progress.persisted) {
         return End::Incomplete(progress.persisted);
     }
+    let have = have();
     match hash.mismatch(have.crc32c, have.md5) {
         Some(message) => End::Refuse(Refusal::bad(message)),
         None => End::Finalize,
@@ -333,13 +341,21 @@ pub fn query_end(progress: &Progress, total: Option<u64>, hash: &GoogHash, have:
 }
 
 /// A data request whose body arrived whole and was appended up to `pos`
-/// (the session's persisted bytes, this request's included), with digests
-/// `have` over those bytes. Only a request that finishes the upload and
-/// reaches its total can finalize, and only when its digests match.
-pub fn data_end(span: &Span, end: u64, pos: u64, hash: &GoogHash, have: Digests) -> End {
+/// (the session's persisted bytes, this request's included); `have` gives
+/// the digests over those bytes, asked for only when the request finishes
+/// the upload. Only a request that finishes the upload and reaches its
+/// total can finalize, and only when its digests match.
+pub fn data_end(
+    span: &Span,
+    end: u64,
+    pos: u64,
+    hash: &GoogHash,
+    have: impl FnOnce() -> Digests,
+) -> End {
     if !(span.finishes && pos == end) {
         return End::Incomplete(pos);
     }
+    let have = have();
     match hash.mismatch(have.crc32c, have.md5) {
         Some(message) => End::Refuse(Refusal::bad(message)),
         None => End::Finalize,
@@ -422,24 +438,21 @@ mod tests {
 
     #[test]
     fn ends_finalize_only_at_the_total_with_matching_digests() {
-        let have = Digests {
+        let have = || Digests {
             crc32c: 7,
             md5: None,
         };
+        // Digests are asked for only by a request that finishes the upload.
+        let unasked = || -> Digests { panic!("digests asked of a request that does not finish") };
         let span = Span {
             first: 0,
             len: Some(5),
             chunked: false,
             finishes: true,
         };
-        assert_eq!(
-            data_end(&span, 5, 5, &GoogHash::default(), have),
-            End::Finalize
-        );
-        assert_eq!(
-            data_end(&span, 5, 4, &GoogHash::default(), have),
-            End::Incomplete(4)
-        );
+        let none = GoogHash::default();
+        assert_eq!(data_end(&span, 5, 5, &none, have), End::Finalize);
+        assert_eq!(data_end(&span, 5, 4, &none, unasked), End::Incomplete(4));
         let lie = GoogHash {
             crc32c: Some(8),
             md5: None,
@@ -449,13 +462,7 @@ mod tests {
             persisted: 5,
             ..Progress::default()
         };
-        assert_eq!(
-            query_end(&p, Some(5), &GoogHash::default(), have),
-            End::Finalize
-        );
-        assert_eq!(
-            query_end(&p, None, &GoogHash::default(), have),
-            End::Incomplete(5)
-        );
+        assert_eq!(query_end(&p, Some(5), &none, have), End::Finalize);
+        assert_eq!(query_end(&p, None, &none, unasked), End::Incomplete(5));
     }
 }

@@ -364,7 +364,7 @@ impl Server {
                         "a status query (Content-Range: bytes */…) must have an empty body",
                     ));
                 }
-                gcs::query_end(&progress, total, &hash, s.digests())
+                gcs::query_end(&progress, total, &hash, || s.digests())
             }
             Plan::Data { span, hash } => {
                 let len = span.len.unwrap_or(body.len() as u64);
@@ -390,13 +390,10 @@ impl Server {
                     _ => fresh.len(),
                 };
                 s.data.extend_from_slice(&fresh[..keep]);
-                let end = gcs::data_end(
-                    &span,
-                    span.first + len,
-                    s.data.len() as u64,
-                    &hash,
-                    s.digests(),
-                );
+                let end =
+                    gcs::data_end(&span, span.first + len, s.data.len() as u64, &hash, || {
+                        s.digests()
+                    });
                 if matches!(end, End::Refuse(_)) {
                     s.data.truncate(before);
                 }
