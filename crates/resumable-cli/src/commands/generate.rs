@@ -10,14 +10,14 @@ use crate::args::{Cli, CompletionsArgs, ManArgs};
 use crate::exit::{CliError, Exit};
 use crate::output::Console;
 
-/// The command's name, as installed and as the shells complete it.
-const BIN: &str = "resumable";
-
 /// Runs `resumable completions SHELL`: the shell's completion script on
 /// stdout.
 pub(crate) fn completions(args: &CompletionsArgs) -> Result<Exit, CliError> {
+    let mut command = Cli::command();
+    // The name the binary is installed under, which the shell completes.
+    let name = command.get_name().to_owned();
     let mut script = Vec::new();
-    clap_complete::generate(args.shell, &mut Cli::command(), BIN, &mut script);
+    clap_complete::generate(args.shell, &mut command, name, &mut script);
     to_stdout(&script, &format!("the {} completions", args.shell))
 }
 
