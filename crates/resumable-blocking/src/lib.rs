@@ -60,6 +60,8 @@
 //! sources.
 
 #![forbid(unsafe_code)]
+// On docs.rs (`--cfg docsrs`, nightly): each item says which feature it needs.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod source;
 mod transport;

@@ -1,9 +1,12 @@
 //! The command line: every command, option and example, as clap reads them.
 
+#[cfg(feature = "emulator")]
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
+#[cfg(feature = "emulator")]
+use clap::ValueEnum;
+use clap::{ArgAction, Args, Parser, Subcommand};
 use http::{HeaderName, HeaderValue};
 
 use crate::sizes::parse_size;
@@ -11,10 +14,27 @@ use crate::sizes::parse_size;
 /// The production file API.
 pub(crate) const DEFAULT_API_URL: &str = "https://api.aitronos.com";
 
-const MAIN_HELP: &str = "\
-Examples:
-  resumable demo                                   # try it: a local emulator with faults, no setup
-  FREDDY_API_KEY=... resumable upload video.mp4 --org org_123
+/// The demo's line of `resumable --help`, a literal for `concat!`.
+#[cfg(feature = "emulator")]
+macro_rules! demo_example {
+    () => {
+        "  resumable demo                                   # try it: a local emulator with faults, no setup\n"
+    };
+}
+/// Without the emulator there is no demo to show.
+#[cfg(not(feature = "emulator"))]
+macro_rules! demo_example {
+    () => {
+        ""
+    };
+}
+
+/// `resumable --help`'s examples and exit codes; the demo's line only where
+/// the command has it (the `emulator` feature).
+const MAIN_HELP: &str = concat!(
+    "Examples:\n",
+    demo_example!(),
+    "  FREDDY_API_KEY=... resumable upload video.mp4 --org org_123
   resumable upload *.mp4 --org org_123 --jobs 3    # three files at a time
   resumable status                                 # uploads waiting to resume
   resumable cancel video.mp4                       # drop one of them
@@ -22,7 +42,8 @@ Examples:
 Exit codes: 0 all done, 1 failed, 2 usage error, 3 some files failed,
 75 another process is uploading a file (it was left alone: run the same command
 again once it ends), 130 interrupted (the checkpoint is kept: run the same
-command again to resume).";
+command again to resume)."
+);
 
 const UPLOAD_HELP: &str = "\
 Each file goes through the file API: a session from `upload-url`, the bytes in
@@ -82,6 +103,7 @@ Examples:
 
 A failed precondition (412) ends the upload at once with exit code 1: nothing is written.";
 
+#[cfg(feature = "emulator")]
 const EMULATOR_HELP: &str = "\
 The emulator prints its base URL on stdout and runs until Ctrl-C. Point uploads
 at it with --api-url and its key (FREDDY_API_KEY).
@@ -98,6 +120,7 @@ Examples:
   resumable emulator --bucket uploads --bucket backups   # uploads is the file API's
   FREDDY_API_KEY=emulator-key resumable upload f.bin --org org_1 --api-url http://127.0.0.1:8787";
 
+#[cfg(feature = "emulator")]
 const DEMO_HELP: &str = "\
 Starts the emulator on loopback with scripted faults (a 503, a connection reset
 mid-chunk, a 429 with Retry-After, a lost final response), writes a sample file
@@ -110,6 +133,25 @@ Examples:
   resumable demo --size 1GiB --chunk-size 16MiB
   resumable demo --faults 'chunk#3 expire'       # watch the session restart
   resumable demo --faults none --keep";
+
+const COMPLETIONS_HELP: &str = "\
+The script goes to stdout; install it where the shell looks for completions.
+
+Examples:
+  resumable completions bash > ~/.local/share/bash-completion/completions/resumable
+  resumable completions zsh > ~/.zfunc/_resumable    # with fpath+=(~/.zfunc) before compinit
+  resumable completions fish > ~/.config/fish/completions/resumable.fish";
+
+const MAN_HELP: &str = "\
+The page resumable(1) goes to stdout as roff. With --dir, it and a page for each
+command (resumable-upload(1), resumable-gcs-upload(1), ...) are written to DIR.
+
+Examples:
+  resumable man | man -l -
+  resumable man --dir ~/.local/share/man/man1            # then: man resumable-upload";
+
+/// The heading of the options every command takes, in every command's help.
+const GLOBAL_HEADING: &str = "Global options";
 
 /// Reliable uploads of large files: resumable, verified, registered.
 #[derive(Debug, Parser)]
@@ -128,14 +170,14 @@ pub(crate) struct Cli {
 pub(crate) struct GlobalArgs {
     /// Tracing detail on stderr: -v for the upload's steps, -vv for every request
     /// (RUST_LOG overrides).
-    #[arg(short, long, action = ArgAction::Count, global = true)]
+    #[arg(short, long, action = ArgAction::Count, global = true, help_heading = GLOBAL_HEADING)]
     pub(crate) verbose: u8,
     /// Nothing on stderr but errors: no progress, no notes.
-    #[arg(short, long, global = true)]
+    #[arg(short, long, global = true, help_heading = GLOBAL_HEADING)]
     pub(crate) quiet: bool,
     /// One JSON object per line on stdout for each result and event, and nothing
     /// else on stdout.
-    #[arg(long, global = true)]
+    #[arg(long, global = true, help_heading = GLOBAL_HEADING)]
     pub(crate) json: bool,
 }
 
@@ -155,11 +197,20 @@ pub(crate) enum Command {
     #[command(subcommand, after_help = GCS_HELP)]
     Gcs(GcsCommand),
     /// Run the local emulator of the file API and the upload host.
+    #[cfg(feature = "emulator")]
     #[command(after_help = EMULATOR_HELP)]
     Emulator(EmulatorArgs),
     /// Upload a sample file to an embedded emulator with faults, and verify it.
+    #[cfg(feature = "emulator")]
     #[command(after_help = DEMO_HELP)]
     Demo(DemoArgs),
+    /// Print the shell completion script for bash, zsh, fish, elvish or
+    /// PowerShell.
+    #[command(after_help = COMPLETIONS_HELP)]
+    Completions(CompletionsArgs),
+    /// Print the manual page resumable(1), or write every command's page.
+    #[command(after_help = MAN_HELP)]
+    Man(ManArgs),
 }
 
 /// How the bytes travel: options of every uploading command.
@@ -371,6 +422,7 @@ fn generation(text: &str) -> Result<i64, String> {
 }
 
 /// Where the emulator keeps uploaded bytes.
+#[cfg(feature = "emulator")]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub(crate) enum StorageKind {
     /// Files on disk (in --dir, or a temporary directory removed at exit).
@@ -382,6 +434,7 @@ pub(crate) enum StorageKind {
 }
 
 /// `resumable emulator`.
+#[cfg(feature = "emulator")]
 #[derive(Debug, Args)]
 pub(crate) struct EmulatorArgs {
     /// The address to listen on (port 0: any free port).
@@ -418,6 +471,7 @@ pub(crate) struct EmulatorArgs {
 }
 
 /// `resumable demo`.
+#[cfg(feature = "emulator")]
 #[derive(Debug, Args)]
 pub(crate) struct DemoArgs {
     /// The sample file's size.
@@ -433,6 +487,23 @@ pub(crate) struct DemoArgs {
     /// Keep the sample file and the emulator's storage, and print where they are.
     #[arg(long)]
     pub(crate) keep: bool,
+}
+
+/// `resumable completions`.
+#[derive(Debug, Args)]
+pub(crate) struct CompletionsArgs {
+    /// The shell to complete in.
+    #[arg(value_enum)]
+    pub(crate) shell: clap_complete::Shell,
+}
+
+/// `resumable man`.
+#[derive(Debug, Args)]
+pub(crate) struct ManArgs {
+    /// Write resumable.1 and a page for each command into this directory
+    /// (which must exist) instead of resumable(1) to stdout.
+    #[arg(long, value_name = "DIR")]
+    pub(crate) dir: Option<PathBuf>,
 }
 
 /// Reads `Name: value` into a header.

@@ -95,6 +95,7 @@ impl Interrupt {
     }
 
     /// Blocks until Ctrl-C.
+    #[cfg(feature = "emulator")]
     pub(crate) fn wait(&self) {
         let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
         while !state.stopped {

@@ -7,7 +7,8 @@
 //! where the server stopped when the same command runs again. The stored
 //! object's CRC32C is checked before the file is registered.
 //!
-//! Commands: `upload`, `status`, `cancel`, `gcs upload`, `emulator`, `demo`
+//! Commands: `upload`, `status`, `cancel`, `gcs upload`, `emulator` and
+//! `demo` (the default `emulator` feature), `completions`, `man`
 //! (`resumable --help`). Exit codes: 0 all done, 1 failed, 2 usage error,
 //! 3 some files failed, 75 another process is uploading a file (left alone),
 //! 130 interrupted (checkpoints kept).
@@ -42,8 +43,12 @@ fn main() -> ExitCode {
         Command::Status(args) => commands::status::run(&args, &console),
         Command::Cancel(args) => commands::cancel::run(&args, &console),
         Command::Gcs(GcsCommand::Upload(args)) => commands::gcs::run(args, &console),
+        #[cfg(feature = "emulator")]
         Command::Emulator(args) => commands::emulator::run(args, &console),
+        #[cfg(feature = "emulator")]
         Command::Demo(args) => commands::demo::run(args, &console),
+        Command::Completions(args) => commands::generate::completions(&args),
+        Command::Man(args) => commands::generate::man(&args, &console),
     };
     match result {
         Ok(exit) => exit.into(),
@@ -58,7 +63,10 @@ fn main() -> ExitCode {
 /// `-vvv` everything; `RUST_LOG` overrides. The emulator command shows its
 /// own notes without `-v`.
 fn init_tracing(cli: &Cli) {
+    #[cfg(feature = "emulator")]
     let emulator = matches!(cli.command, Command::Emulator(_));
+    #[cfg(not(feature = "emulator"))]
+    let emulator = false;
     let level = cli.global.verbose + u8::from(emulator);
     use tracing_subscriber::EnvFilter;
     use tracing_subscriber::filter::{LevelFilter, filter_fn};

@@ -436,6 +436,7 @@ fn a_file_changed_after_an_interruption_is_refused_until_restarted() {
     assert!(pending(&state).is_empty());
 }
 
+#[cfg(feature = "emulator")]
 #[test]
 fn the_demo_uploads_verifies_and_registers() {
     let dir = tempfile::tempdir().unwrap();
@@ -573,16 +574,20 @@ fn usage_errors_exit_2_and_every_command_has_examples() {
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("FREDDY_API_KEY"));
 
-    for command in [
+    let mut commands = vec![
         vec!["--help"],
         vec!["upload", "--help"],
         vec!["status", "--help"],
         vec!["cancel", "--help"],
         vec!["gcs", "--help"],
         vec!["gcs", "upload", "--help"],
-        vec!["emulator", "--help"],
-        vec!["demo", "--help"],
-    ] {
+        vec!["completions", "--help"],
+        vec!["man", "--help"],
+    ];
+    if cfg!(feature = "emulator") {
+        commands.extend([vec!["emulator", "--help"], vec!["demo", "--help"]]);
+    }
+    for command in commands {
         let out = resumable(&state).args(&command).output().unwrap();
         assert!(out.status.success(), "{command:?}");
         let help = String::from_utf8(out.stdout).unwrap();
@@ -663,6 +668,7 @@ fn a_loopback_endpoint_needs_no_token_and_any_other_does() {
     assert_eq!(emu.request_log().len(), requests);
 }
 
+#[cfg(feature = "emulator")]
 #[test]
 fn the_emulator_command_takes_buckets() {
     let mut child = support::resumable(KEY, &tempfile::tempdir().unwrap().path().join("s"))

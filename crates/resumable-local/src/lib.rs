@@ -26,6 +26,8 @@
 //! file, a checkpoint file or another process can hold. A panic is a bug.
 
 #![forbid(unsafe_code)]
+// On docs.rs (`--cfg docsrs`, nightly): each item says which feature it needs.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod checkpoint_store;
 pub mod driver;

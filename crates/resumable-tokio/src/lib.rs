@@ -183,6 +183,8 @@
 //!   roots, with a warning, on a system that has none).
 
 #![forbid(unsafe_code)]
+// On docs.rs (`--cfg docsrs`, nightly): each item says which feature it needs.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod body;
 mod exchange;

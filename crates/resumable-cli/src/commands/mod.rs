@@ -1,8 +1,11 @@
 //! One module per command.
 
 pub(crate) mod cancel;
+#[cfg(feature = "emulator")]
 pub(crate) mod demo;
+#[cfg(feature = "emulator")]
 pub(crate) mod emulator;
 pub(crate) mod gcs;
+pub(crate) mod generate;
 pub(crate) mod status;
 pub(crate) mod upload;

@@ -86,6 +86,10 @@ pub(crate) struct Report {
     /// How it ended.
     pub(crate) result: FileResult,
     /// Retries made.
+    #[cfg_attr(
+        not(feature = "emulator"),
+        expect(dead_code, reason = "the demo's summary reads it")
+    )]
     pub(crate) retries: u32,
 }
 
