@@ -13,8 +13,10 @@ use std::process::{Child, Command, Stdio};
 
 use resumable_core::{Config, TusCreate};
 
-use crate::driver::{Call, Driver, Source};
-use crate::emulator::{data, uploader};
+use resumable_local::FileCheckpointStore;
+
+use crate::driver::{Call, Driver, Interrupt, Source};
+use crate::emulator::{data, keeping, uploader};
 use crate::peers::{free_port, wait_for_port};
 
 /// `tuspyserver` and what serves it, pinned so a run is repeatable.
@@ -60,11 +62,13 @@ impl TusPeer {
         }
     }
 
-    /// The bytes of the one upload the server holds, as it stored them
-    /// (beside each upload's data it keeps an `<id>.info` sidecar, and its
-    /// locks in `.locks`).
-    pub fn stored_only(&self) -> Vec<u8> {
-        let data: Vec<PathBuf> = std::fs::read_dir(self.files.path())
+    /// How many uploads the server holds.
+    pub fn uploads(&self) -> usize {
+        self.upload_paths().len()
+    }
+
+    fn upload_paths(&self) -> Vec<PathBuf> {
+        std::fs::read_dir(self.files.path())
             .unwrap()
             .map(|e| e.unwrap().path())
             .filter(|p| p.extension().is_none_or(|x| x != "info"))
@@ -72,7 +76,14 @@ impl TusPeer {
                 !p.file_name()
                     .is_some_and(|n| n.to_string_lossy().starts_with('.'))
             })
-            .collect();
+            .collect()
+    }
+
+    /// The bytes of the one upload the server holds, as it stored them
+    /// (beside each upload's data it keeps an `<id>.info` sidecar, and its
+    /// locks in `.locks`).
+    pub fn stored_only(&self) -> Vec<u8> {
+        let data = self.upload_paths();
         let [path] = data.as_slice() else {
             panic!("expected one upload in the peer's storage, found {data:?}")
         };
@@ -124,6 +135,55 @@ pub fn tuspyserver_takes_a_deferred_length<D: Driver>() {
     assert!(peer.stored_only() == bytes, "stored bytes differ");
 }
 
+/// An upload interrupted mid-way resumes from its checkpoint at the offset
+/// the server reports (`HEAD`), in the same upload resource: the server
+/// ends with one upload holding the whole file.
+pub fn tuspyserver_resumes_an_interrupted_upload<D: Driver>() {
+    let peer = TusPeer::tuspyserver();
+    let state = tempfile::tempdir().unwrap();
+    let bytes = data(4 * 1024 * 1024 + 5, 43);
+    let run = |bytes: &[u8]| Call::Run {
+        config: Config::tus_create(creation(&peer, "resume.bin"), Some(bytes.len() as u64)),
+        source: Source::Bytes(bytes.to_vec()),
+        key: Some("tus-resume"),
+    };
+    let mut first = keeping::<D>(FileCheckpointStore::new(state.path()).unwrap());
+    first.interrupted(run(&bytes), Interrupt::Persisted(1024 * 1024));
+    let checkpoint = first.load_checkpoint("tus-resume").unwrap().expect("kept");
+    assert!(checkpoint.persisted >= 1024 * 1024, "{checkpoint:?}");
+    drop(first);
+    keeping::<D>(FileCheckpointStore::new(state.path()).unwrap())
+        .call(run(&bytes))
+        .unwrap_or_else(|e| panic!("{}: {e}", D::NAME));
+    assert!(peer.stored_only() == bytes, "one upload, stored whole");
+}
+
+/// Termination: cancelling an interrupted upload by its key sends `DELETE`,
+/// and the server drops the upload.
+pub fn tuspyserver_terminates_a_cancelled_upload<D: Driver>() {
+    let peer = TusPeer::tuspyserver();
+    let state = tempfile::tempdir().unwrap();
+    let bytes = data(2 * 1024 * 1024, 44);
+    let mut up = keeping::<D>(FileCheckpointStore::new(state.path()).unwrap());
+    up.interrupted(
+        Call::Run {
+            config: Config::tus_create(creation(&peer, "gone.bin"), Some(bytes.len() as u64)),
+            source: Source::Bytes(bytes),
+            key: Some("tus-cancel"),
+        },
+        Interrupt::Persisted(256 * 1024),
+    );
+    assert_eq!(peer.uploads(), 1);
+    drop(up);
+    let mut up = keeping::<D>(FileCheckpointStore::new(state.path()).unwrap());
+    assert!(
+        up.cancel("tus-cancel").unwrap(),
+        "there was an upload to cancel"
+    );
+    assert_eq!(peer.uploads(), 0, "the server dropped it");
+    assert!(up.load_checkpoint("tus-cancel").unwrap().is_none());
+}
+
 /// One `#[test]` per tus peer case for a driver.
 #[macro_export]
 macro_rules! tus_peers_tests {
@@ -131,6 +191,8 @@ macro_rules! tus_peers_tests {
         $crate::tests_of!($driver, tus_peers:
             tuspyserver_stores_a_file_whole,
             tuspyserver_takes_a_deferred_length,
+            tuspyserver_resumes_an_interrupted_upload,
+            tuspyserver_terminates_a_cancelled_upload,
         );
     };
 }

@@ -5,6 +5,7 @@ use std::time::SystemTime;
 use serde::{Deserialize, Serialize};
 
 use crate::backoff::RetryPolicy;
+use crate::checkpoint::Protocol;
 use crate::chunk::Chunking;
 use crate::secret::{Secret, SessionUrl};
 
@@ -349,6 +350,17 @@ impl Config {
         let mut config = Self::with_target(Target::TusUpload(url), total);
         config.require_crc32c = false;
         config
+    }
+
+    /// An upload to a session created earlier in `protocol`: what
+    /// [`Config::gcs_session`] or [`Config::tus_upload`] builds. For a
+    /// session a checkpoint names, to go on with it or to delete it.
+    #[must_use]
+    pub fn session_in(protocol: Protocol, url: SessionUrl, total: Option<u64>) -> Self {
+        match protocol {
+            Protocol::Gcs => Self::gcs_session(url, total),
+            Protocol::Tus => Self::tus_upload(url, total),
+        }
     }
 
     /// An upload that first initiates a session with the GCS JSON API.

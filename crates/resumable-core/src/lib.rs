@@ -230,6 +230,7 @@
 //! a retry budget spent.
 
 #![forbid(unsafe_code)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod action;
 mod backoff;

@@ -762,7 +762,9 @@ impl Upload {
         // Deleting the session needs no source.
         self.prefix_check = None;
         match (&self.state, &self.session) {
-            (State::Transfer { .. }, Some(_)) => self.state = State::Cancel,
+            // A tus upload URL is asked what its server supports first: its
+            // session exists already and is deleted all the same.
+            (State::Transfer { .. } | State::Discover, Some(_)) => self.state = State::Cancel,
             _ => self.end = Some(Err(Error::Cancelled)),
         }
     }

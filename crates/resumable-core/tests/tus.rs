@@ -463,6 +463,34 @@ fn an_upload_larger_than_tus_max_size_is_refused_before_creation() {
     assert_stored(&server, &data);
 }
 
+/// Cancelling an upload to an existing upload URL before any request (as
+/// a driver's `cancel` of a checkpoint does) still terminates it: the
+/// `DELETE` goes out, with `Tus-Resumable`, though the upload had not yet
+/// asked the server what it supports.
+#[test]
+fn cancelling_an_upload_url_before_any_request_terminates_it() {
+    let mut server = TusServer::new();
+    let data = sim::source(1000, 7);
+    let url = server.open_upload(Some(1000), wall0());
+    let now = Instant::now();
+    let mut up = Upload::new(
+        Config::tus_upload(SessionUrl::new(&url), Some(1000)),
+        now,
+        wall0(),
+    )
+    .unwrap();
+    up.cancel();
+    let Action::Send(req) = up.poll_action(now) else {
+        panic!("expected the DELETE")
+    };
+    assert_eq!(req.http.method(), http::Method::DELETE);
+    assert_eq!(req.http.headers()["tus-resumable"], "1.0.0");
+    let resp = serve_by_hand(&mut server, &req, &data);
+    up.handle_response(req.id, resp, now).unwrap();
+    assert!(server.uploads[&url].terminated);
+    assert!(server.violations.is_empty(), "{:?}", server.violations);
+}
+
 #[test]
 fn an_existing_upload_url_starts_with_a_head_and_resumes_from_its_offset() {
     let mut server = TusServer::new();

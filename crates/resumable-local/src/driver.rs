@@ -155,7 +155,10 @@ impl Settings {
         let Some(session) = &checkpoint.session else {
             return Ok(None);
         };
-        let mut config = Config::gcs_session(session.upload_url.clone(), checkpoint.total);
+        // Deleted as its own protocol says: a tus server refuses a DELETE
+        // without `Tus-Resumable`.
+        let url = session.upload_url.clone();
+        let mut config = Config::session_in(checkpoint.protocol, url, checkpoint.total);
         config.retry = self.retry;
         config.upload_headers.extend(self.upload_headers.clone());
         config.allow_insecure_http = self.allow_insecure_http;
