@@ -183,6 +183,29 @@ pub struct TusSession {
     pub checksum: Option<ChecksumAlgorithm>,
     /// The largest upload the server takes, when it said (`Tus-Max-Size`).
     pub max_size: Option<u64>,
+    /// The extensions the server listed (`Tus-Extension`); `None` when it
+    /// would not say (it answered no `OPTIONS`, or the checkpoint predates
+    /// this field). See [`TusSession::supports`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub extensions: Option<Vec<String>>,
+}
+
+impl TusSession {
+    /// Whether the engine may use `extension` with this server: listed, or,
+    /// when the server listed nothing, one a server that takes uploads
+    /// created this way has (`creation`, `creation-defer-length`,
+    /// `termination`: tried, and the server's refusal reported). Any other
+    /// extension is used only when listed.
+    #[must_use]
+    pub fn supports(&self, extension: &str) -> bool {
+        match &self.extensions {
+            Some(listed) => listed.iter().any(|e| e == extension),
+            None => matches!(
+                extension,
+                "creation" | "creation-defer-length" | "termination"
+            ),
+        }
+    }
 }
 
 /// What the file API handed out with a session, beside the session itself:
@@ -362,6 +385,32 @@ mod tests {
     }
 
     #[test]
+    fn a_tus_server_that_listed_nothing_is_tried_with_creation_and_termination_only() {
+        let unlisted = TusSession {
+            length_deferred: false,
+            checksum: None,
+            max_size: None,
+            extensions: None,
+        };
+        for assumed in ["creation", "creation-defer-length", "termination"] {
+            assert!(unlisted.supports(assumed));
+        }
+        assert!(!unlisted.supports("creation-with-upload"));
+        assert!(!unlisted.supports("checksum"));
+        let listed = TusSession {
+            extensions: Some(vec!["creation".into()]),
+            ..unlisted.clone()
+        };
+        assert!(listed.supports("creation") && !listed.supports("termination"));
+        // A checkpoint written before the extensions were kept reads as
+        // listing nothing.
+        let old: TusSession =
+            serde_json::from_str(r#"{"length_deferred":false,"checksum":null,"max_size":null}"#)
+                .unwrap();
+        assert_eq!(old, unlisted);
+    }
+
+    #[test]
     fn a_tus_checkpoint_keeps_what_the_server_supports() {
         let cp = Checkpoint {
             protocol: Protocol::Tus,
@@ -373,6 +422,7 @@ mod tests {
                 length_deferred: true,
                 checksum: Some(ChecksumAlgorithm::Sha1),
                 max_size: Some(1 << 30),
+                extensions: Some(vec!["creation".into(), "checksum".into()]),
             }),
             ..v2()
         };

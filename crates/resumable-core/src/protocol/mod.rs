@@ -69,8 +69,15 @@ pub(crate) enum Sent {
 /// What a protocol answer means, whatever the protocol.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Answer {
-    /// A session was created at this absolute URL.
-    Created(String),
+    /// A session was created at this absolute URL; `persisted`, the bytes
+    /// it holds already when the creation carried some (tus
+    /// creation-with-upload).
+    Created {
+        /// The session's URL.
+        url: String,
+        /// The bytes the creation's answer says it kept.
+        persisted: Option<u64>,
+    },
     /// The upload goes on; the server holds this many bytes from the start.
     Persisted(u64),
     /// The upload is complete: the stored object, or why its description
@@ -198,16 +205,19 @@ impl Protocol {
         }
     }
 
-    /// The protocol's own creation of a session for `target`.
+    /// The protocol's own creation of a session for `target`; `first`, the
+    /// bytes of the source the creation carries, where the protocol lets
+    /// it (tus creation-with-upload).
     pub(crate) fn create(
         self,
         target: &Target,
         total: Option<u64>,
+        first: Option<Range<u64>>,
         extra: &HeaderMap,
     ) -> Result<http::Request<Body>, BuildError> {
         match (self, target) {
             (Self::Gcs, Target::GcsInitiate(init)) => gcs::initiate(init, total, extra),
-            (Self::Tus, Target::TusCreate(create)) => tus::create(create, total, extra),
+            (Self::Tus, Target::TusCreate(create)) => tus::create(create, total, first, extra),
             _ => Err(BuildError {
                 what: "a creation for another protocol",
             }),

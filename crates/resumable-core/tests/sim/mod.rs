@@ -225,6 +225,15 @@ fn describe(req: &http::Request<Body>) -> String {
     if let Some(offset) = req.headers().get("upload-offset") {
         let len = req.headers()["content-length"].to_str().unwrap();
         line.push_str(&format!(" @{} +{len}", offset.to_str().unwrap()));
+    } else if req.method() == http::Method::POST
+        && req
+            .headers()
+            .get("content-type")
+            .is_some_and(|t| t == "application/offset+octet-stream")
+    {
+        // tus creation-with-upload: the bytes a creation carries.
+        let len = req.headers()["content-length"].to_str().unwrap();
+        line.push_str(&format!(" +{len}"));
     }
     line
 }

@@ -236,7 +236,10 @@ fn created(headers: &HeaderMap) -> Answer {
         .and_then(|v| v.to_str().ok())
         .filter(|url| url::is_absolute_http_url(url));
     match location {
-        Some(url) => Answer::Created(url.to_owned()),
+        Some(url) => Answer::Created {
+            url: url.to_owned(),
+            persisted: None,
+        },
         None => Answer::Malformed(ProtocolError::MissingLocation),
     }
 }
@@ -361,7 +364,10 @@ mod tests {
         let url = "https://storage.example/upload?upload_id=x";
         assert_eq!(
             answer(Sent::Create, 200, &[("location", url)], ""),
-            Answer::Created(url.to_owned())
+            Answer::Created {
+                url: url.to_owned(),
+                persisted: None,
+            }
         );
         for headers in [
             &[][..],
