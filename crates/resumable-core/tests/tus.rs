@@ -95,14 +95,6 @@ fn with_fault(at: u64, fault: TusFault) -> (Run, TusServer, usize) {
     (run, server, i)
 }
 
-fn lines(s: &str) -> Vec<String> {
-    s.lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty())
-        .map(String::from)
-        .collect()
-}
-
 /// The one upload the server holds, complete and equal to `data`.
 fn assert_stored(server: &TusServer, data: &[u8]) {
     let complete: Vec<_> = server.uploads.values().filter(|u| u.complete()).collect();
@@ -124,7 +116,7 @@ fn a_whole_upload_discovers_creates_with_metadata_and_patches_with_sha1() {
     let (run, data) = upload_clean(&mut server, 250_000);
     assert_eq!(
         run.transcript,
-        lines(
+        sim::lines(
             "
             OPTIONS /files/ -> 204
             POST /files/ -> 201
@@ -233,7 +225,7 @@ fn a_creation_carries_the_first_chunk_when_no_checksum_is_agreed() {
     ] {
         let mut server = without("checksum");
         let (run, data) = upload_clean(&mut server, len);
-        assert_eq!(run.transcript, lines(expected));
+        assert_eq!(run.transcript, sim::lines(expected));
         assert_stored(&server, &data);
         assert_eq!(outcome(&run).object.size, len);
     }

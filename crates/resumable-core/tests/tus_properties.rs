@@ -8,7 +8,7 @@
 mod sim;
 
 use proptest::prelude::*;
-use resumable_core::{Chunking, Config, Error, Event, Purpose, RetryPolicy, TusCreate};
+use resumable_core::{Chunking, Config, Error, Purpose, RetryPolicy, TusCreate};
 use resumable_sim::{TUS_ENDPOINT, TusOptions};
 use sim::{TusFault, TusServer};
 
@@ -77,17 +77,7 @@ proptest! {
         );
 
         prop_assert!(server.violations.is_empty(), "{:?}\n{:#?}", server.violations, run.transcript);
-        let mut last = 0;
-        for e in &run.events {
-            match e {
-                Event::Persisted { offset, .. } => {
-                    prop_assert!(*offset >= last, "persisted went backwards: {:#?}", run.transcript);
-                    last = *offset;
-                }
-                Event::SessionRestarted { .. } => last = 0,
-                _ => {}
-            }
-        }
+        prop_assert!(sim::progress_backwards(&run.events).is_none(), "persisted went backwards: {:#?}", run.transcript);
         let complete: Vec<_> = server.uploads.values().filter(|u| u.complete() && !u.gone).collect();
         match run.result.expect("the run ended") {
             Ok(outcome) => {

@@ -154,18 +154,22 @@ pub(crate) struct Base<'a> {
 impl Base<'_> {
     /// A request builder for `method` to this URI, with the extra headers.
     pub(crate) fn builder(&self, method: http::Method) -> http::request::Builder {
-        let builder = http::Request::builder()
-            .method(method)
-            .uri(self.uri.clone());
-        with_extra(builder, self.extra)
+        upload_request(method, self.uri.clone(), self.extra)
     }
 }
 
-/// Adds the caller's extra headers to a request to the upload host.
-pub(crate) fn with_extra(
-    mut builder: http::request::Builder,
+/// A request builder for `method` to `uri` on the upload host, with the
+/// caller's extra headers.
+pub(crate) fn upload_request<T>(
+    method: http::Method,
+    uri: T,
     extra: &HeaderMap,
-) -> http::request::Builder {
+) -> http::request::Builder
+where
+    http::Uri: TryFrom<T>,
+    <http::Uri as TryFrom<T>>::Error: Into<http::Error>,
+{
+    let mut builder = http::Request::builder().method(method).uri(uri);
     if let Some(headers) = builder.headers_mut()
         && !extra.is_empty()
     {

@@ -55,7 +55,7 @@ use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 
 use super::message::error_message;
-use super::{Answer, Base, BuildError, Rules, Sent, is_retryable, with_extra};
+use super::{Answer, Base, BuildError, Rules, Sent, is_retryable, upload_request};
 use crate::action::Body;
 use crate::config::TusCreate;
 use crate::error::{ConfigError, ProtocolError};
@@ -119,10 +119,7 @@ pub(crate) fn discover(
     uri: &http::Uri,
     extra: &HeaderMap,
 ) -> Result<http::Request<Body>, BuildError> {
-    let builder = http::Request::builder()
-        .method(Method::OPTIONS)
-        .uri(uri.clone());
-    with_extra(builder, extra)
+    upload_request(Method::OPTIONS, uri.clone(), extra)
         .header(header::CONTENT_LENGTH, 0)
         .body(Body::Empty)
         .map_err(|_| BuildError {
@@ -138,10 +135,11 @@ pub(crate) fn create(
     first: Option<Range<u64>>,
     extra: &HeaderMap,
 ) -> Result<http::Request<Body>, BuildError> {
-    let builder = http::Request::builder()
-        .method(Method::POST)
-        .uri(create.endpoint.as_str());
-    let mut builder = tus_request(with_extra(builder, extra));
+    let mut builder = tus_request(upload_request(
+        Method::POST,
+        create.endpoint.as_str(),
+        extra,
+    ));
     builder = match total {
         Some(total) => builder.header(UPLOAD_LENGTH, number::header(total)),
         None => builder.header(UPLOAD_DEFER_LENGTH, "1"),
