@@ -23,7 +23,7 @@ use crate::action::{Action, Body, Purpose, Request, RequestId};
 use crate::backoff::Backoff;
 use crate::checkpoint::{
     CHECKPOINT_FORMAT, Checkpoint, FileApiSession, Flow, Format1Flow, Protocol, SessionRecord,
-    TusSession,
+    TusExtensions, TusSession,
 };
 use crate::checksum::RunningCrc32c;
 use crate::chunk::{self, Chunking, DEFAULT_CHUNK_SIZE};
@@ -1477,8 +1477,10 @@ impl Upload {
             .and_then(|c| {
                 ChecksumAlgorithm::strongest(c.checksum_algorithms.iter().map(String::as_str))
             });
-        let (max_size, extensions) =
-            caps.map_or((None, None), |c| (c.max_size, Some(c.extensions)));
+        let (max_size, extensions) = caps.map_or((None, None), |c| {
+            let listed = TusExtensions::listed(c.extensions.iter().map(String::as_str));
+            (c.max_size, Some(listed))
+        });
         self.tus = Some(TusSession {
             length_deferred: false,
             checksum,
