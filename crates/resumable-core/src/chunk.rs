@@ -28,6 +28,14 @@ pub enum Chunking {
     Auto,
     /// Chunks of this many bytes, rounded with [`round_chunk_size`].
     Fixed(u64),
+    /// Chunks that start at [`Chunking::Auto`]'s size and grow while a
+    /// bigger one raises the rate (the round trip and the checkpoint
+    /// between chunks cost less of the time), within these limits; a
+    /// failed chunk halves the size, not below the start. For a source read
+    /// again at any offset (a file); a one-pass source keeps
+    /// [`Chunking::Auto`]'s size, which bounds what the driver buffers.
+    /// [`crate::AdaptiveLimits`] describes the rule.
+    Adaptive(crate::AdaptiveLimits),
     /// Everything left in one request: the fastest when nothing fails. An
     /// upload whose total is not known yet falls back to [`Chunking::Auto`]
     /// until the total is known, because every request needs an explicit

@@ -20,6 +20,7 @@ use std::time::{Duration, Instant, SystemTime};
 use bytes::Bytes;
 
 use crate::action::{Action, Body, Purpose, Request, RequestId};
+use crate::adaptive::{Adapter, AdaptiveLimits};
 use crate::backoff::Backoff;
 use crate::checkpoint::{
     CHECKPOINT_FORMAT, Checkpoint, FileApiSession, Flow, Format1Flow, Protocol, SessionRecord,
@@ -81,6 +82,17 @@ pub struct Upload {
     /// hashed again through the same offset and found to agree.
     prefix_check: Option<RunningCrc32c>,
     chunk_size: u64,
+    /// The rule that sets `chunk_size` from each chunk's times, under
+    /// [`Chunking::Adaptive`].
+    adapter: Option<Adapter>,
+    /// The `now` of the last [`Upload::poll_action`]: when a request it
+    /// hands out starts.
+    polled: Instant,
+    /// When the request in flight started.
+    flight_started: Instant,
+    /// When the last chunk of an unbroken run of them was answered: the
+    /// start of the next one's cycle.
+    chunk_answered: Option<Instant>,
     restarts: u32,
     backoff: Backoff,
     next_id: u64,
@@ -223,6 +235,10 @@ impl Upload {
             checksum_asked: 0,
             prefix_check: None,
             chunk_size: 0,
+            adapter: None,
+            polled: now,
+            flight_started: now,
+            chunk_answered: None,
             restarts: 0,
             next_id: 0,
             in_flight: None,
@@ -240,7 +256,7 @@ impl Upload {
             keep_checkpoint: false,
             config,
         };
-        up.chunk_size = up.pick_chunk_size(None);
+        up.set_chunk_size(up.pick_chunk_size(None));
         if let Some(s) = up.session.as_mut() {
             s.chunk_size = up.chunk_size;
         }
@@ -322,8 +338,10 @@ impl Upload {
                 up.state = State::Transfer { query: true };
             }
         }
-        if session.chunk_size > 0 && up.config.chunking == Chunking::Auto {
-            up.chunk_size = chunk::round_chunk_size(session.chunk_size);
+        if session.chunk_size > 0
+            && matches!(up.config.chunking, Chunking::Auto | Chunking::Adaptive(_))
+        {
+            up.set_chunk_size(chunk::round_chunk_size(session.chunk_size));
         }
         up.session = Some(session);
         up.file_api = checkpoint.file_api;
@@ -353,6 +371,7 @@ impl Upload {
     /// [`Action::Wait`] (sleep, then poll), [`Action::AwaitResponse`],
     /// [`Action::Done`] or [`Action::Failed`].
     pub fn poll_action(&mut self, now: Instant) -> Action {
+        self.polled = now;
         loop {
             if let Some(action) = self.ended() {
                 return action;
@@ -499,18 +518,25 @@ impl Upload {
                     if told_length {
                         self.length_told();
                     }
-                    if let Some(advanced) = self.apply_persisted(persisted)
-                        && !advanced
-                        && !range.is_empty()
-                    {
+                    let advanced = self.apply_persisted(persisted);
+                    if advanced.is_some() {
+                        if persisted == range.end {
+                            self.chunk_persisted(&range, now);
+                        } else {
+                            self.chunk_failed();
+                        }
+                    }
+                    if advanced == Some(false) && !range.is_empty() {
                         self.retry(now, RetryCause::NoProgress, retry_after);
                     }
                 }
                 // Nothing of it was kept: the same request goes again.
                 Answer::ChecksumMismatch => {
+                    self.chunk_failed();
                     self.retry(now, RetryCause::ChecksumMismatch, retry_after);
                 }
                 answer @ Answer::Retry { .. } => {
+                    self.chunk_failed();
                     self.state = State::Transfer { query: true };
                     self.refused(answer, now, retry_after);
                 }
@@ -611,6 +637,7 @@ impl Upload {
             return Ok(());
         }
         if matches!(flight, Flight::Chunk { .. }) {
+            self.chunk_failed();
             self.state = State::Transfer { query: true };
         }
         self.retry(now, RetryCause::Transport(failure), None);
@@ -845,6 +872,7 @@ impl Upload {
         let id = RequestId(self.next_id);
         self.next_id = self.next_id.wrapping_add(1);
         self.in_flight = Some((id, flight));
+        self.flight_started = self.polled;
         self.flight_uri = FlightUri(http.uri().clone());
         let check_source = matches!(http.body(), Body::Source(_)) || purpose == Purpose::Register;
         Action::Send(Request {
@@ -1135,7 +1163,7 @@ impl Upload {
         if let Err(e) = self.check_handed_out(session.upload_url.expose()) {
             return self.fail(e);
         }
-        self.chunk_size = self.pick_chunk_size(session.chunk_size_recommended);
+        self.set_chunk_size(self.pick_chunk_size(session.chunk_size_recommended));
         self.events.push_back(Event::SessionStarted {
             expires_at: Some(session.expires_at),
             chunk_size: self.chunk_size,
@@ -1449,14 +1477,53 @@ impl Upload {
 
     fn pick_chunk_size(&self, recommended: Option<u64>) -> u64 {
         let size = match self.config.chunking {
-            Chunking::Fixed(n) => n,
+            Chunking::Fixed(n) | Chunking::Adaptive(AdaptiveLimits { start: Some(n), .. }) => n,
             // A server's recommendation is capped: it sets how much a
             // streaming driver buffers.
-            Chunking::Auto | Chunking::SingleRequest => {
+            Chunking::Auto | Chunking::Adaptive(_) | Chunking::SingleRequest => {
                 recommended.map_or(DEFAULT_CHUNK_SIZE, |r| r.min(chunk::MAX_RECOMMENDED_CHUNK))
             }
         };
         chunk::round_to_unit(size, self.rules().granularity)
+    }
+
+    /// Sets the chunk size the upload starts at; under
+    /// [`Chunking::Adaptive`], with a source that can be read again, the
+    /// rule starts from it.
+    fn set_chunk_size(&mut self, size: u64) {
+        self.chunk_size = size;
+        self.adapter = match self.config.chunking {
+            Chunking::Adaptive(limits) if self.config.restartable_source => Some(Adapter::new(
+                limits,
+                size,
+                chunk::CHUNK_GRANULARITY.max(self.rules().granularity),
+            )),
+            _ => None,
+        };
+        if let Some(adapter) = &self.adapter {
+            self.chunk_size = adapter.size();
+        }
+    }
+
+    /// A chunk of `range` was persisted whole, answered at `now`: the
+    /// adaptive rule sets the next size from its cycle.
+    fn chunk_persisted(&mut self, range: &Range<u64>, now: Instant) {
+        let Some(adapter) = self.adapter.as_mut() else {
+            return;
+        };
+        let start = self.chunk_answered.unwrap_or(self.flight_started);
+        let cycle = now.saturating_duration_since(start);
+        self.chunk_size = adapter.persisted(range.end - range.start, cycle);
+        self.chunk_answered = Some(now);
+    }
+
+    /// A chunk failed (or kept less than it carried): the adaptive rule
+    /// shrinks the next, and the next cycle starts afresh.
+    fn chunk_failed(&mut self) {
+        self.chunk_answered = None;
+        if let Some(adapter) = self.adapter.as_mut() {
+            self.chunk_size = adapter.failed();
+        }
     }
 
     /// The protocol's rules, with what the server said of its limits.

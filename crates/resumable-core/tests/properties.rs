@@ -6,7 +6,7 @@
 mod sim;
 
 use proptest::prelude::*;
-use resumable_core::{Chunking, Error, Purpose, RetryPolicy};
+use resumable_core::{AdaptiveLimits, Chunking, Error, Purpose, RetryPolicy};
 use sim::{Fault, Server, UNIT};
 
 fn fault() -> impl Strategy<Value = Fault> {
@@ -48,7 +48,7 @@ proptest! {
     fn any_fault_script_uploads_the_source_exactly(
         size in 1usize..(3 * UNIT as usize),
         units in 1u64..5,
-        single in any::<bool>(),
+        mode in 0u8..3,
         script in prop::collection::vec(fault(), 0..40),
         crashes in prop::collection::btree_set(1u64..200, 0..4),
         seed in any::<u64>(),
@@ -56,7 +56,16 @@ proptest! {
     ) {
         let data = sim::source(size, data_seed);
         let mut cfg = sim::file_api_config(size as u64);
-        cfg.chunking = if single { Chunking::SingleRequest } else { Chunking::Fixed(units * UNIT) };
+        cfg.chunking = match mode {
+            0 => Chunking::SingleRequest,
+            1 => Chunking::Fixed(units * UNIT),
+            // The sim answers at once: the chunks grow to their limit.
+            _ => Chunking::Adaptive(AdaptiveLimits {
+                start: Some(UNIT),
+                max_bytes: units * UNIT,
+                ..AdaptiveLimits::default()
+            }),
+        };
         cfg.jitter_seed = seed;
         cfg.retry = RetryPolicy { max_attempts: 8, ..RetryPolicy::default() };
         let mut server = Server::new();
