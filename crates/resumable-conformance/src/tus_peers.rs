@@ -94,6 +94,14 @@ impl Peer for TusRs {
     const CHECKSUM: Option<ChecksumAlgorithm> = Some(ChecksumAlgorithm::Sha256);
 
     fn start() -> TusPeer {
+        TusRs::start_with(None)
+    }
+}
+
+impl TusRs {
+    /// A `tus-server` that takes only requests with `Authorization: Bearer
+    /// {token}` when a token is given (every request, `OPTIONS` too).
+    pub fn start_with(token: Option<&str>) -> TusPeer {
         let bin = resumable_testkit::cargo_binary("tus-server", TUS_SERVER_VERSION, "tus-server");
         TusPeer::spawn("tus-server", Layout::UploadDirs, |port, files| {
             let mut command = Command::new(bin);
@@ -105,6 +113,9 @@ impl Peer for TusRs {
                 .args(["--all-extensions=true", "--expiration", "1h"])
                 .arg("--addr")
                 .arg(format!("127.0.0.1:{port}"));
+            if let Some(token) = token {
+                command.env("TUS_AUTH_TOKEN", token);
+            }
             (command, "/files")
         })
     }
@@ -308,6 +319,69 @@ pub fn terminates_a_cancelled_upload<D: Driver, P: Peer>() {
     assert!(up.load_checkpoint("tus-cancel").unwrap().is_none());
 }
 
+/// A bearer token for the upload host (in `Config::upload_headers`) rides
+/// on every request, `OPTIONS` too — `tus-server` refuses any request
+/// without it — and shows in no log line, no `Debug` output and no
+/// checkpoint, through an interrupted upload and its resume; a wrong one
+/// is refused at once, as the server's 401, not retried.
+pub fn keeps_a_bearer_token_out_of_sight<D: Driver>() {
+    const TOKEN: &str = "tus-Bearer-7c1e/9a+Secret";
+    let logs = crate::secrets::captured_logs();
+    let peer = TusRs::start_with(Some(TOKEN));
+    let state = tempfile::tempdir().unwrap();
+    let bytes = data(2 * 1024 * 1024 + 9, 45);
+    let config = |token: &str| {
+        let mut config = Config::tus_create(creation(&peer, "token.bin"), Some(bytes.len() as u64));
+        let value = format!("Bearer {token}").parse().unwrap();
+        config
+            .upload_headers
+            .insert(http::header::AUTHORIZATION, value);
+        config
+    };
+    let run = |token: &str| Call::Run {
+        config: config(token),
+        source: Source::Bytes(bytes.clone()),
+        key: Some("tus-token"),
+    };
+    let mut debug = format!("{:?}", config(TOKEN));
+    let mut first = keeping::<D>(FileCheckpointStore::new(state.path()).unwrap());
+    first.interrupted(run(TOKEN), Interrupt::Persisted(512 * 1024));
+    let checkpoint = first.load_checkpoint("tus-token").unwrap().expect("kept");
+    debug += &format!("{checkpoint:?}");
+    debug += &std::fs::read_dir(state.path())
+        .unwrap()
+        .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap_or_default())
+        .collect::<String>();
+    drop(first);
+    let mut again = keeping::<D>(FileCheckpointStore::new(state.path()).unwrap());
+    let outcome = again
+        .call(run(TOKEN))
+        .unwrap_or_else(|e| panic!("{}: {e}", D::NAME));
+    debug += &format!("{outcome:?}");
+    assert!(peer.stored_only() == bytes, "stored whole");
+    let refused = uploader::<D>()
+        .call(Call::Run {
+            config: config("not-the-token"),
+            source: Source::Bytes(bytes.clone()),
+            key: None,
+        })
+        .expect_err("a wrong token is refused");
+    assert!(
+        matches!(
+            refused,
+            resumable_local::UploadError::Upload(resumable_core::Error::Rejected {
+                status: 401,
+                ..
+            })
+        ),
+        "{refused}"
+    );
+    debug += &format!("{refused} {refused:?}");
+    let secrets = [TOKEN, "not-the-token"];
+    crate::secrets::assert_clean("the logs", &logs.text(), &secrets.map(str::to_owned));
+    crate::secrets::assert_clean("Debug output", &debug, &secrets.map(str::to_owned));
+}
+
 /// One `#[test]` per tus peer and case for a driver, in a module per peer
 /// (`tuspyserver::stores_a_file_whole`, …).
 #[macro_export]
@@ -327,6 +401,10 @@ macro_rules! tus_peers_tests {
             #[allow(unused_imports)]
             use super::*;
             $crate::tus_peer_cases!($driver, $crate::tus_peers::TusRs);
+            #[test]
+            fn keeps_a_bearer_token_out_of_sight() {
+                $crate::tus_peers::keeps_a_bearer_token_out_of_sight::<$driver>();
+            }
         }
     };
 }

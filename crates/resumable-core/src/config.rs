@@ -12,8 +12,9 @@ use crate::secret::{Secret, SessionUrl};
 /// Everything [`crate::Upload::new`] needs. Build one with
 /// [`Config::file_api`], [`Config::gcs_session`], [`Config::gcs_initiate`],
 /// [`Config::tus_create`] or [`Config::tus_upload`], then adjust the public
-/// fields.
-#[derive(Debug, Clone)]
+/// fields. Its `Debug` shows the names of the extra upload headers, never
+/// their values (they carry credentials).
+#[derive(Clone)]
 #[non_exhaustive]
 pub struct Config {
     /// Where the upload goes.
@@ -69,6 +70,47 @@ pub struct Config {
     /// `upload_url`, an initiation's `Location`) ends the upload when it
     /// arrives; both with [`crate::Error::Insecure`], nothing sent to it.
     pub allow_insecure_http: bool,
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let Self {
+            target,
+            total,
+            fingerprint,
+            chunking,
+            retry,
+            jitter_seed,
+            max_session_restarts,
+            restartable_source,
+            checksum_ahead_limit,
+            expected_md5,
+            require_crc32c,
+            upload_headers,
+            verify_resumed_prefix,
+            allow_insecure_http,
+        } = self;
+        let header_names: Vec<&str> = upload_headers
+            .keys()
+            .map(http::HeaderName::as_str)
+            .collect();
+        f.debug_struct("Config")
+            .field("target", target)
+            .field("total", total)
+            .field("fingerprint", fingerprint)
+            .field("chunking", chunking)
+            .field("retry", retry)
+            .field("jitter_seed", jitter_seed)
+            .field("max_session_restarts", max_session_restarts)
+            .field("restartable_source", restartable_source)
+            .field("checksum_ahead_limit", checksum_ahead_limit)
+            .field("expected_md5", expected_md5)
+            .field("require_crc32c", require_crc32c)
+            .field("upload_headers", &header_names)
+            .field("verify_resumed_prefix", verify_resumed_prefix)
+            .field("allow_insecure_http", allow_insecure_http)
+            .finish()
+    }
 }
 
 /// Where an upload goes.
@@ -373,5 +415,25 @@ impl Config {
     #[must_use]
     pub fn gcs_initiate(initiate: GcsInitiate, total: Option<u64>) -> Self {
         Self::with_target(Target::GcsInitiate(initiate), total)
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_names_the_upload_headers_but_never_shows_their_values() {
+        let mut config = Config::tus_create(TusCreate::new("https://tus.example/files/"), None);
+        config.upload_headers.insert(
+            http::header::AUTHORIZATION,
+            "Bearer s3cret-token".parse().unwrap(),
+        );
+        for shown in [format!("{config:?}"), format!("{config:#?}")] {
+            assert!(shown.contains("authorization"), "{shown}");
+            assert!(!shown.contains("s3cret-token"), "{shown}");
+            assert!(shown.contains("tus.example"), "{shown}");
+        }
     }
 }

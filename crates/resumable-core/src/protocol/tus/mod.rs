@@ -250,6 +250,8 @@ pub(crate) fn read(
                 Err(e) => Answer::Malformed(ProtocolError::Discovery(e)),
             },
             _ if is_retryable(status) => Answer::Retry { status: code },
+            // Credentials the server refuses here, it refuses everywhere.
+            401 | 403 => refused(),
             // A server that does not answer `OPTIONS` tells nothing: the
             // core protocol alone is assumed.
             _ => Answer::Discovered(None),
@@ -744,6 +746,12 @@ mod tests {
                 answer(Sent::Discover, status, &[]),
                 Answer::Discovered(None)
             );
+        }
+        for status in [401, 403] {
+            assert!(matches!(
+                answer(Sent::Discover, status, &[]),
+                Answer::Rejected { status: s, .. } if s == status
+            ));
         }
     }
 
