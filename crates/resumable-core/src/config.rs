@@ -1,6 +1,6 @@
 //! What an upload is: where the bytes go, how they are split, how failures are retried.
 
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use serde::{Deserialize, Serialize};
 
@@ -70,6 +70,20 @@ pub struct Config {
     /// `upload_url`, an initiation's `Location`) ends the upload when it
     /// arrives; both with [`crate::Error::Insecure`], nothing sent to it.
     pub allow_insecure_http: bool,
+    /// The least time between two checkpoints that only record progress
+    /// (a higher persisted offset); zero, the default: one after every
+    /// chunk. A checkpoint that records a new session, an object stored but
+    /// not registered, or anything else a resume needs is handed out at
+    /// once, and so is the last one when the upload stops; only progress
+    /// waits, so a driver writes (and syncs) one checkpoint per interval
+    /// rather than one per chunk between an answer and the next request.
+    ///
+    /// What a crash costs with it: nothing the server holds. A resume asks
+    /// the server for its offset (a status query, tus's `HEAD`) and goes on
+    /// from there; the checkpoint's older offset only means that the bytes
+    /// between it and the server's are read again for the CRC32C (and, with
+    /// [`Config::verify_resumed_prefix`], the prefix check covers less).
+    pub checkpoint_interval: Duration,
 }
 
 impl std::fmt::Debug for Config {
@@ -89,6 +103,7 @@ impl std::fmt::Debug for Config {
             upload_headers,
             verify_resumed_prefix,
             allow_insecure_http,
+            checkpoint_interval,
         } = self;
         let header_names: Vec<&str> = upload_headers
             .keys()
@@ -109,6 +124,7 @@ impl std::fmt::Debug for Config {
             .field("upload_headers", &header_names)
             .field("verify_resumed_prefix", verify_resumed_prefix)
             .field("allow_insecure_http", allow_insecure_http)
+            .field("checkpoint_interval", checkpoint_interval)
             .finish()
     }
 }
@@ -357,6 +373,7 @@ impl Config {
             upload_headers: http::HeaderMap::new(),
             verify_resumed_prefix: true,
             allow_insecure_http: false,
+            checkpoint_interval: Duration::ZERO,
         }
     }
 

@@ -105,7 +105,13 @@ pub struct Upload {
     /// transport failure that fails fast ends the run.
     answered: bool,
     wait_until: Option<Instant>,
+    /// A checkpoint a resume needs is to be handed out at once.
     checkpoint_due: bool,
+    /// The persisted offset moved since the last checkpoint: one is handed
+    /// out once [`Config::checkpoint_interval`] has passed.
+    progress_unsaved: bool,
+    /// When the last checkpoint was handed out.
+    checkpointed_at: Option<Instant>,
     events: VecDeque<Event>,
     upload_id: Option<String>,
     /// The flow and its destination, as checkpoints name them.
@@ -246,6 +252,8 @@ impl Upload {
             answered: false,
             wait_until: None,
             checkpoint_due: false,
+            progress_unsaved: false,
+            checkpointed_at: None,
             events: VecDeque::new(),
             upload_id: None,
             flow: flow_of(&config.target),
@@ -376,8 +384,10 @@ impl Upload {
             if let Some(action) = self.ended() {
                 return action;
             }
-            if self.checkpoint_due {
+            if self.checkpoint_due || self.progress_checkpoint_due(now) {
                 self.checkpoint_due = false;
+                self.progress_unsaved = false;
+                self.checkpointed_at = Some(now);
                 return Action::Checkpoint(self.checkpoint());
             }
             if let Some((id, _)) = &self.in_flight {
@@ -760,6 +770,14 @@ impl Upload {
             Ok(outcome) => Action::Done(outcome.clone()),
             Err(error) => Action::Failed(error.clone()),
         })
+    }
+
+    /// Whether progress not yet checkpointed is due to be, at `now`.
+    fn progress_checkpoint_due(&self, now: Instant) -> bool {
+        self.progress_unsaved
+            && self.checkpointed_at.is_none_or(|at| {
+                now.saturating_duration_since(at) >= self.config.checkpoint_interval
+            })
     }
 
     /// The offset to read a source of unknown length ahead to, when it grew
@@ -1268,7 +1286,7 @@ impl Upload {
         }
         self.persisted = persisted;
         self.backoff.reset();
-        self.checkpoint_due = true;
+        self.progress_unsaved = true;
         self.events.push_back(Event::Persisted {
             offset: persisted,
             total: self.total,

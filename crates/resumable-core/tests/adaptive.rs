@@ -35,22 +35,36 @@ impl Link {
 /// order, with the faulted ones marked, and how it ended.
 struct Run {
     sizes: Vec<String>,
+    /// The persisted offset of every checkpoint handed out.
+    checkpoints: Vec<u64>,
     outcome: Outcome,
 }
 
 /// Uploads `total` bytes to a sim session over `link` with `limits`,
 /// `fault(n)` spoiling the n-th data request.
 fn upload(total: u64, link: Link, limits: AdaptiveLimits, fault: impl Fn(usize) -> Fault) -> Run {
+    upload_with(total, link, Chunking::Adaptive(limits), fault, |_| {})
+}
+
+/// [`upload`] with any chunking, `adjust` changing the configuration.
+fn upload_with(
+    total: u64,
+    link: Link,
+    chunking: Chunking,
+    fault: impl Fn(usize) -> Fault,
+    adjust: impl FnOnce(&mut Config),
+) -> Run {
     let data = sim::source(total as usize, 3);
     let mut server = Server::new();
     let url = server.open_session(Some(total));
     let mut config = Config::gcs_session(SessionUrl::new(url), Some(total));
-    config.chunking = Chunking::Adaptive(limits);
+    config.chunking = chunking;
     config.jitter_seed = 1;
+    adjust(&mut config);
     let (mut now, wall0) = (Instant::now(), SystemTime::UNIX_EPOCH);
     let t0 = now;
     let mut up = Upload::new(config, now, wall0).unwrap();
-    let mut sizes = Vec::new();
+    let (mut sizes, mut checkpoints) = (Vec::new(), Vec::new());
     let outcome = loop {
         match up.poll_action(now) {
             Action::Send(req) => {
@@ -85,14 +99,19 @@ fn upload(total: u64, link: Link, limits: AdaptiveLimits, fault: impl Fn(usize) 
                 up.feed_checksum(r.start, &data[r.start as usize..r.end as usize]);
             }
             Action::Wait(until) => now = until,
-            Action::Checkpoint(_) | Action::RemoveCheckpoint => {}
+            Action::Checkpoint(checkpoint) => checkpoints.push(checkpoint.persisted),
+            Action::RemoveCheckpoint => {}
             Action::Done(outcome) => break outcome,
             other => panic!("unexpected {other:?}"),
         }
     };
     assert!(server.violations.0.is_empty(), "{:?}", server.violations);
     assert!(server.objects.values().next().unwrap() == &data);
-    Run { sizes, outcome }
+    Run {
+        sizes,
+        checkpoints,
+        outcome,
+    }
 }
 
 fn req_start(req: &resumable_core::Request) -> u64 {
@@ -205,4 +224,30 @@ fn a_stream_keeps_its_size() {
         .filter(|l| l.starts_with("PUT bytes ") && !l.starts_with("PUT bytes */"))
         .count();
     assert_eq!(puts, 12, "{:#?}", run.transcript);
+}
+
+#[test]
+fn progress_checkpoints_wait_for_their_interval() {
+    // 1 MiB chunks take 109 ms each over the link: one checkpoint of
+    // progress a second instead of one a chunk.
+    let every = upload_with(
+        20 * MIB,
+        LINK,
+        Chunking::Fixed(MIB),
+        |_| Fault::None,
+        |_| {},
+    );
+    assert_eq!(every.checkpoints.len(), 19, "{:?}", every.checkpoints);
+    let coalesced = upload_with(
+        20 * MIB,
+        LINK,
+        Chunking::Fixed(MIB),
+        |_| Fault::None,
+        |c| c.checkpoint_interval = Duration::from_secs(1),
+    );
+    let mib = |n: u64| n * MIB;
+    // The first chunk's, then the first a second later (the tenth chunk
+    // after it); the upload ends before the next.
+    assert_eq!(coalesced.checkpoints, [mib(1), mib(11)]);
+    assert_eq!(coalesced.outcome.object.size, 20 * MIB);
 }

@@ -49,6 +49,7 @@ proptest! {
         size in 1usize..(3 * UNIT as usize),
         units in 1u64..5,
         mode in 0u8..3,
+        coalesce in any::<bool>(),
         script in prop::collection::vec(fault(), 0..40),
         crashes in prop::collection::btree_set(1u64..200, 0..4),
         seed in any::<u64>(),
@@ -67,6 +68,11 @@ proptest! {
             }),
         };
         cfg.jitter_seed = seed;
+        // Progress checkpointed once an hour: a crash resumes from the
+        // session's first checkpoints, whatever the server holds by then.
+        if coalesce {
+            cfg.checkpoint_interval = std::time::Duration::from_secs(3600);
+        }
         cfg.retry = RetryPolicy { max_attempts: 8, ..RetryPolicy::default() };
         let mut server = Server::new();
         let run = sim::drive(
