@@ -109,16 +109,19 @@ pub fn npm_packages(name: &str, packages: &[&str]) -> PathBuf {
 }
 
 /// The binary `bin` of the crate `krate` at exactly `version` from
-/// crates.io, built with `cargo install --locked` into [`cache_dir`] unless
-/// an earlier run did.
+/// crates.io, built with `cargo install --locked --debug` into
+/// [`cache_dir`] unless an earlier run did (a test peer needs no
+/// optimizer, and builds in about half the time without it).
 ///
 /// # Panics
 /// When cargo cannot build it.
 pub fn cargo_binary(krate: &str, version: &str, bin: &str) -> PathBuf {
-    let dir = cached(&format!("{krate}-{version}"), version, |dir| {
+    let stamp = format!("{version} debug");
+    let dir = cached(&format!("{krate}-{version}"), &stamp, |dir| {
         run(
             Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
-                .args(["install", "--locked", "--quiet", "--version", version])
+                .args(["install", "--locked", "--debug", "--quiet"])
+                .args(["--version", version])
                 .arg("--root")
                 .arg(dir)
                 .arg(krate)
