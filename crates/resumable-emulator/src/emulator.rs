@@ -4,6 +4,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
+use resumable_sim::tus::TusOptions;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -18,6 +19,7 @@ use crate::server::serve;
 use crate::session::SessionInfo;
 use crate::shared::{Config, Shared, bucket_name_problem};
 use crate::storage::{ObjectData, Storage, Store};
+use crate::tus_upload::{TusStatus, TusUploadInfo};
 
 /// The API key the emulator accepts unless told otherwise.
 pub const DEFAULT_API_KEY: &str = "emulator-key";
@@ -66,6 +68,7 @@ impl Default for EmulatorBuilder {
                 session_lifetime: DEFAULT_SESSION_LIFETIME,
                 idle_timeout: Duration::from_secs(60),
                 upload_base_url: None,
+                tus: TusOptions::default(),
             },
             storage: Storage::default(),
             faults: Vec::new(),
@@ -178,6 +181,11 @@ impl EmulatorBuilder {
         let base_url = format!("http://{}", SocketAddr::new(host, local.port()));
         let seed = self.seed.unwrap_or_else(rand::random);
         let mut config = self.config.clone();
+        config.tus = TusOptions {
+            max_size: Some(config.max_file_size),
+            lifetime: Some(config.session_lifetime),
+            ..TusOptions::default()
+        };
         config.upload_base_url = config.upload_base_url.map(|url| {
             url.replace("{port}", &local.port().to_string())
                 .trim_end_matches('/')
@@ -430,6 +438,54 @@ impl EmulatorHandle {
             .collect();
         urls.sort();
         urls.into_iter().map(|(_, url)| url).collect()
+    }
+
+    /// The tus 1.0 creation endpoint, `{base_url}/tus/files/` (see the
+    /// [crate docs](crate#tus-10)).
+    pub fn tus_endpoint(&self) -> String {
+        self.shared.tus_endpoint()
+    }
+
+    /// Every tus upload, in creation order.
+    pub fn tus_uploads(&self) -> Vec<TusUploadInfo> {
+        self.shared.state().tus_info.values().cloned().collect()
+    }
+
+    /// The bytes of the complete tus upload at `url` (its creation's
+    /// `Location`).
+    ///
+    /// # Errors
+    /// When there is no such upload, it is not complete (or expired or
+    /// terminated), a request on it is in flight, the storage is the sink,
+    /// or reading fails.
+    pub fn tus_upload_bytes(&self, url: &str) -> Result<Vec<u8>, Error> {
+        let id = url.rsplit('/').next().unwrap_or_default();
+        let slot = self
+            .shared
+            .tus_upload(id)
+            .filter(|_| self.shared.tus_url(id) == url)
+            .ok_or_else(|| Error::NoTusUpload(url.to_owned()))?;
+        let upload = slot
+            .upload
+            .try_lock()
+            .map_err(|_| Error::TusBusy(url.to_owned()))?;
+        let info = upload.info();
+        if info.state != TusStatus::Complete {
+            return Err(Error::TusIncomplete {
+                url: url.to_owned(),
+                offset: info.offset,
+                length: info.length,
+                state: info.state.word(),
+            });
+        }
+        match upload.part.read() {
+            Ok(Some(bytes)) => Ok(bytes),
+            Ok(None) => Err(Error::NotStored),
+            Err(source) => Err(Error::Read {
+                name: url.to_owned(),
+                source,
+            }),
+        }
     }
 
     /// Counters and per-session figures (as `GET /_emulator/stats`).

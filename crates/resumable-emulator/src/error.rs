@@ -36,6 +36,26 @@ pub enum Error {
     /// The sink storage keeps no object data.
     #[error("the sink storage keeps no object data, only sizes and checksums")]
     NotStored,
+    /// There is no tus upload at this URL.
+    #[error("no tus upload at {0:?}")]
+    NoTusUpload(String),
+    /// The tus upload at this URL does not hold every byte of a known
+    /// length (yet, or any more: expired, terminated).
+    #[error("the tus upload at {url:?} is not complete: {offset} bytes of {length:?}, {state}")]
+    TusIncomplete {
+        /// Its URL.
+        url: String,
+        /// The bytes it holds.
+        offset: u64,
+        /// Its length, once told.
+        length: Option<u64>,
+        /// Where it stands, e.g. `active`, `expired`.
+        state: &'static str,
+    },
+    /// A request on the tus upload at this URL is in flight: ask again once
+    /// its answer is in.
+    #[error("a request on the tus upload at {0:?} is in flight; ask again once it is answered")]
+    TusBusy(String),
     /// An object's bytes could not be read.
     #[error("cannot read object {name:?}: {source}")]
     Read {

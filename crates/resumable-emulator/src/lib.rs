@@ -319,6 +319,8 @@ mod session;
 mod shared;
 mod storage;
 mod time;
+mod tus;
+mod tus_upload;
 mod url;
 
 pub use control::Stats;
@@ -335,3 +337,4 @@ pub use log::{RequestKind, RequestRecord};
 pub use object::ObjectInfo;
 pub use session::{SessionInfo, SessionStatus};
 pub use storage::Storage;
+pub use tus_upload::{TusStatus, TusUploadInfo};
