@@ -18,7 +18,7 @@ use resumable_benches::{
 use resumable_core::codecs::content_range::ContentRange;
 use resumable_core::codecs::goog_hash::GoogHash;
 use resumable_core::codecs::range::parse_persisted;
-use resumable_core::{Action, Body, Upload};
+use resumable_core::{Action, Body, Protocol, Upload};
 
 #[global_allocator]
 static ALLOC: CountingAlloc = CountingAlloc;
@@ -54,11 +54,10 @@ fn replayed(recording: &Recording, iters: u64) -> (Duration, u64) {
 
 /// `iters` chunk cycles against the sim, a fresh sim and upload every
 /// [`CHUNKS`] cycles; returns the time spent in the cycles alone.
-fn live(iters: u64) -> Duration {
+fn live(protocol: Protocol, iters: u64) -> Duration {
     let (mut spent, mut left) = (Duration::ZERO, iters);
     while left > 0 {
-        let mut live = Live::new(CHUNKS);
-        live.cycle(); // the status query
+        let mut live = Live::new(protocol, CHUNKS);
         let n = left.min(CHUNKS);
         let start = Instant::now();
         for _ in 0..n {
@@ -71,22 +70,30 @@ fn live(iters: u64) -> Duration {
 }
 
 fn chunk_cycle(c: &mut Criterion) {
-    let recording = Recording::record(CHUNKS);
-    recording.check();
-    c.bench_function(
-        "chunk cycle (poll, the sim's 308 with Range replayed, checkpoint)",
-        |b| b.iter_custom(|iters| replayed(&recording, iters).0),
-    );
-    c.bench_function(
-        "chunk cycle against the sim (poll, the sim keeps the 8 MiB and answers, checkpoint)",
-        |b| b.iter_custom(live),
-    );
+    for (protocol, answered) in [
+        (Protocol::Gcs, "308 with Range"),
+        (Protocol::Tus, "204 with Upload-Offset"),
+    ] {
+        let recording = Recording::record(protocol, CHUNKS);
+        recording.check();
+        let name = format!("{protocol:?}").to_lowercase();
+        c.bench_function(
+            &format!("{name} chunk cycle (poll, the sim's {answered} replayed, checkpoint)"),
+            |b| b.iter_custom(|iters| replayed(&recording, iters).0),
+        );
+        c.bench_function(
+            &format!(
+                "{name} chunk cycle against the sim (poll, the sim keeps the 8 MiB and answers, checkpoint)"
+            ),
+            |b| b.iter_custom(|iters| live(protocol, iters)),
+        );
 
-    // Allocations per cycle, the answers copied outside the count.
-    let cycles = 10_000;
-    let (_, allocated) = replayed(&recording, cycles);
-    let per_cycle = allocated as f64 / cycles as f64;
-    println!("allocations per chunk cycle: {per_cycle:.1}");
+        // Allocations per cycle, the answers copied outside the count.
+        let cycles = 10_000;
+        let (_, allocated) = replayed(&recording, cycles);
+        let per_cycle = allocated as f64 / cycles as f64;
+        println!("{name}: allocations per chunk cycle: {per_cycle:.1}");
+    }
 }
 
 /// An upload of `total` bytes in 8 MiB chunks, past its first status query,

@@ -1,20 +1,75 @@
-//! The core against the `resumable-sim` server: a session upload driven live,
-//! and the sim's answers to one recorded, to replay where only the core's
-//! own cost is to be timed.
+//! The core against the `resumable-sim` servers: a session upload driven
+//! live, and the sim's answers to one recorded, to replay where only the
+//! core's own cost is to be timed. Either protocol: a GCS session, or a tus
+//! upload (its server without the checksum extension: hashing each
+//! request's body is the digest crate's cost, not the core's).
 
 use std::time::{Instant, SystemTime};
 
 use bytes::Bytes;
 use http::{HeaderValue, Response};
-use resumable_core::{Action, Body, Config, Request, Upload};
-use resumable_sim::{Fault, Reply, Server};
+use resumable_core::{Action, Body, Chunking, Config, Protocol, Request, SessionUrl, Upload};
+use resumable_sim::{Fault, Reply, Server, TusFault, TusOptions, TusServer};
 
 use crate::{CHUNK, session_config};
 
 /// An upload of `chunks` chunks and one more to the session at `url`:
-/// the last one is never sent, so every chunk answered is a `308`.
-fn config(url: &str, chunks: u64) -> Config {
-    session_config(url, (chunks + 1) * CHUNK)
+/// the last one is never sent, so every chunk answered is a `308` (GCS) or
+/// a `204` below the length (tus).
+fn config(protocol: Protocol, url: &str, chunks: u64) -> Config {
+    let total = (chunks + 1) * CHUNK;
+    match protocol {
+        Protocol::Tus => {
+            let mut config = Config::tus_upload(SessionUrl::new(url), Some(total));
+            config.chunking = Chunking::Fixed(CHUNK);
+            config
+        }
+        _ => session_config(url, total),
+    }
+}
+
+/// The requests an upload sends before its first chunk: GCS's status
+/// query; tus's `OPTIONS`, then its `HEAD`.
+fn setup_requests(protocol: Protocol) -> usize {
+    match protocol {
+        Protocol::Tus => 2,
+        _ => 1,
+    }
+}
+
+/// One of the sim's servers.
+#[derive(Debug)]
+enum Sim {
+    Gcs(Server),
+    Tus(TusServer),
+}
+
+impl Sim {
+    /// A fresh server of `protocol` holding one session of `total` bytes,
+    /// and its URL.
+    fn open(protocol: Protocol, total: u64, wall: SystemTime) -> (Self, String) {
+        match protocol {
+            Protocol::Tus => {
+                let mut options = TusOptions::default();
+                options.extensions.retain(|e| *e != "checksum");
+                let mut server = TusServer::with_options(options);
+                let url = server.open_upload(Some(total), wall);
+                (Self::Tus(server), url)
+            }
+            _ => {
+                let mut server = Server::new();
+                let url = server.open_session(Some(total));
+                (Self::Gcs(server), url)
+            }
+        }
+    }
+
+    fn serve(&mut self, req: &Request, body: &[u8], wall: SystemTime) -> Reply {
+        match self {
+            Self::Gcs(server) => server.serve(&req.http, body, Fault::None, wall),
+            Self::Tus(server) => server.serve(&req.http, body, TusFault::None, wall),
+        }
+    }
 }
 
 /// Polls `up` to its next request, passing over every other action (the
@@ -50,11 +105,12 @@ pub fn answer(up: &mut Upload, req: &Request, response: Response<Bytes>, now: In
     }
 }
 
-/// A session upload the sim serves: its first request is the status
-/// query, then one per chunk, at most the `chunks` it was made for.
+/// A session upload the sim serves: its first requests are the setup
+/// (GCS's status query; tus's `OPTIONS` and `HEAD`), then one per chunk, at
+/// most the `chunks` it was made for.
 #[derive(Debug)]
 pub struct Live {
-    server: Server,
+    server: Sim,
     url: String,
     up: Upload,
     now: Instant,
@@ -64,16 +120,26 @@ pub struct Live {
 }
 
 impl Live {
-    /// Opens a session of `chunks` chunks and one more on a fresh sim.
+    /// Opens a session of `chunks` chunks and one more on a fresh sim of
+    /// `protocol`, and serves the requests before the first chunk.
     ///
     /// # Panics
     ///
     /// When the core refuses the configuration.
-    pub fn new(chunks: u64) -> Self {
-        let mut server = Server::new();
-        let url = server.open_session(Some((chunks + 1) * CHUNK));
+    pub fn new(protocol: Protocol, chunks: u64) -> Self {
+        let mut live = Self::opened(protocol, chunks);
+        for _ in 0..setup_requests(protocol) {
+            live.cycle();
+        }
+        live
+    }
+
+    /// A session of `chunks` chunks and one more, nothing sent yet.
+    fn opened(protocol: Protocol, chunks: u64) -> Self {
         let (now, wall) = (Instant::now(), SystemTime::now());
-        let up = Upload::new(config(&url, chunks), now, wall).unwrap_or_else(|e| panic!("{e}"));
+        let (server, url) = Sim::open(protocol, (chunks + 1) * CHUNK, wall);
+        let config = config(protocol, &url, chunks);
+        let up = Upload::new(config, now, wall).unwrap_or_else(|e| panic!("{e}"));
         Self {
             server,
             url,
@@ -108,20 +174,21 @@ impl Live {
             Body::Source(r) => &self.data[..(r.end - r.start) as usize],
             _ => &[],
         };
-        match self.server.serve(&req.http, body, Fault::None, self.wall) {
+        match self.server.serve(&req, body, self.wall) {
             Reply::Response(response) => (req, response),
             Reply::Reset => panic!("the sim broke the connection without a fault"),
         }
     }
 }
 
-/// The sim's answers to one session upload, in order: the status query's,
-/// then every chunk's. Replayed to a fresh upload of the same session, they
-/// answer exactly the requests the sim answered.
+/// The sim's answers to one session upload, in order: the setup
+/// requests', then every chunk's. Replayed to a fresh upload of the same
+/// session, they answer exactly the requests the sim answered.
 #[derive(Debug)]
 pub struct Recording {
+    protocol: Protocol,
     url: String,
-    /// Each request's `Content-Range`, and the sim's answer to it.
+    /// What each request asked for (see [`asked`]), and the sim's answer.
     answers: Vec<(Option<HeaderValue>, Response<Bytes>)>,
 }
 
@@ -131,16 +198,18 @@ impl Recording {
     /// # Panics
     ///
     /// As [`Live::new`] and [`Live::cycle`].
-    pub fn record(chunks: u64) -> Self {
-        let mut live = Live::new(chunks);
-        let answers = (0..=chunks)
+    pub fn record(protocol: Protocol, chunks: u64) -> Self {
+        let mut live = Live::opened(protocol, chunks);
+        let requests = setup_requests(protocol) as u64 + chunks;
+        let answers = (0..requests)
             .map(|_| {
                 let (req, response) = live.serve_next();
                 answer(&mut live.up, &req, response.clone(), live.now);
-                (content_range(&req), response)
+                (asked(&req), response)
             })
             .collect();
         Self {
+            protocol,
             url: live.url,
             answers,
         }
@@ -148,30 +217,27 @@ impl Recording {
 
     /// How many chunk answers a replay hands out.
     pub fn chunks(&self) -> u64 {
-        self.answers.len() as u64 - 1
+        (self.answers.len() - setup_requests(self.protocol)) as u64
     }
 
-    /// A fresh upload of the recorded session past its status query, and the
-    /// chunks' answers to hand it in order with [`answer`], each after
+    /// A fresh upload of the recorded session past its setup requests, and
+    /// the chunks' answers to hand it in order with [`answer`], each after
     /// [`next_request`]. The answers are copies, made here: a timed loop
     /// takes them as they are.
     ///
     /// # Panics
     ///
-    /// When the upload does not send the status query the sim was sent.
+    /// When the upload does not send the setup requests the sim was sent.
     pub fn replay(&self, now: Instant) -> (Upload, Vec<Response<Bytes>>) {
-        let config = config(&self.url, self.chunks());
+        let config = config(self.protocol, &self.url, self.chunks());
         let mut up = Upload::new(config, now, SystemTime::now()).unwrap_or_else(|e| panic!("{e}"));
-        let mut answers = self.answers.iter().map(|(_, r)| r.clone());
-        let query = next_request(&mut up, now);
-        assert_eq!(
-            content_range(&query),
-            self.answers[0].0,
-            "the same status query"
-        );
-        if let Some(first) = answers.next() {
-            answer(&mut up, &query, first, now);
+        let setup = setup_requests(self.protocol);
+        for (sent, response) in &self.answers[..setup] {
+            let req = next_request(&mut up, now);
+            assert_eq!(&asked(&req), sent, "the same setup request");
+            answer(&mut up, &req, response.clone(), now);
         }
+        let answers = self.answers[setup..].iter().map(|(_, r)| r.clone());
         (up, answers.collect())
     }
 
@@ -184,18 +250,21 @@ impl Recording {
     pub fn check(&self) {
         let now = Instant::now();
         let (mut up, answers) = self.replay(now);
-        for ((sent, _), response) in self.answers[1..].iter().zip(answers) {
+        let setup = setup_requests(self.protocol);
+        for ((sent, _), response) in self.answers[setup..].iter().zip(answers) {
             let req = next_request(&mut up, now);
-            assert_eq!(
-                &content_range(&req),
-                sent,
-                "the replay sends what the sim was sent"
-            );
+            assert_eq!(&asked(&req), sent, "the replay sends what the sim was sent");
             answer(&mut up, &req, response, now);
         }
     }
 }
 
-fn content_range(req: &Request) -> Option<HeaderValue> {
-    req.http.headers().get("content-range").cloned()
+/// Which bytes a request is about: its `Content-Range` (GCS) or its
+/// `Upload-Offset` (tus).
+fn asked(req: &Request) -> Option<HeaderValue> {
+    let headers = req.http.headers();
+    headers
+        .get("content-range")
+        .or_else(|| headers.get("upload-offset"))
+        .cloned()
 }

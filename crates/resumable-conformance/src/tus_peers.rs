@@ -1,7 +1,13 @@
 //! Independent tus 1.0 servers as test peers, installed on first use and
 //! started on free loopback ports, stopped on drop; and the cases every
-//! driver runs against them. A peer that cannot be installed or started
-//! fails its test; it never skips.
+//! driver runs against each of them. A peer that cannot be installed or
+//! started fails its test; it never skips.
+//!
+//! The servers: `tuspyserver` (PyPI, under uvicorn), `@tus/server` with
+//! `@tus/file-store` (npm, on the machine's Node.js) and `tus-server`
+//! (crates.io, every extension on: the one that checks `Upload-Checksum`).
+//! The npm and crates.io ones are kept in the user's cache directory
+//! ([`resumable_testkit::cache_dir`]) across clones.
 //!
 //! The cases check what only an independent server can: that the core's
 //! tus requests are the protocol as another implementation reads it, by
@@ -11,7 +17,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
-use resumable_core::{Config, TusCreate};
+use resumable_core::{ChecksumAlgorithm, Config, TusCreate};
 
 use resumable_local::FileCheckpointStore;
 
@@ -20,15 +26,116 @@ use crate::emulator::{data, keeping, uploader};
 use crate::peers::{free_port, wait_for_port};
 
 /// `tuspyserver` and what serves it, pinned so a run is repeatable.
-const PACKAGES: &[&str] = &["tuspyserver==4.4.3", "uvicorn==0.54.0"];
+const PYPI_PACKAGES: &[&str] = &["tuspyserver==4.4.3", "uvicorn==0.54.0"];
+/// `@tus/server` and its file store, pinned.
+const NPM_PACKAGES: &[&str] = &["@tus/server@2.4.5", "@tus/file-store@2.1.1"];
+/// `tus-server` from crates.io, pinned.
+const TUS_SERVER_VERSION: &str = "0.1.0";
+
+/// A tus server to run the cases against.
+pub trait Peer {
+    /// Starts one, with empty storage.
+    fn start() -> TusPeer;
+    /// The checksum algorithm the engine agrees with it, if any.
+    const CHECKSUM: Option<ChecksumAlgorithm>;
+}
+
+/// `tuspyserver` (a FastAPI router) under uvicorn: creation,
+/// creation-with-upload, defer-length, termination, expiration.
+pub struct TusPy;
+
+impl Peer for TusPy {
+    const CHECKSUM: Option<ChecksumAlgorithm> = None;
+
+    fn start() -> TusPeer {
+        let tmp = concat!(env!("CARGO_MANIFEST_DIR"), "/../../target/tmp");
+        let venv = resumable_testkit::pypi_venv(tmp, "pypi-tus-peers", PYPI_PACKAGES);
+        TusPeer::spawn("tuspyserver", Layout::Sidecar("info"), |port, files| {
+            let mut command = Command::new(venv.join("bin/python"));
+            command
+                .arg(peer_script("tuspyserver_app.py"))
+                .arg(port.to_string())
+                .arg(files);
+            (command, "/files/")
+        })
+    }
+}
+
+/// `@tus/server` with `@tus/file-store` on Node.js: creation,
+/// creation-with-upload, defer-length, termination, expiration.
+pub struct TusNode;
+
+impl Peer for TusNode {
+    const CHECKSUM: Option<ChecksumAlgorithm> = None;
+
+    fn start() -> TusPeer {
+        let modules = resumable_testkit::npm_packages("npm-tus-server", NPM_PACKAGES);
+        let script = std::fs::read_to_string(peer_script("tus_node_server.mjs")).unwrap();
+        TusPeer::spawn("@tus/server", Layout::Sidecar("json"), |port, files| {
+            let mut command = Command::new("node");
+            // Evaluated code resolves its imports from the working
+            // directory: the cached packages.
+            command
+                .current_dir(modules)
+                .args(["--input-type=module", "-e", &script])
+                .arg(port.to_string())
+                .arg(files);
+            (command, "/files/")
+        })
+    }
+}
+
+/// `tus-server` (crates.io) with every extension: beside the others',
+/// checksum (`sha1`, `md5`, `crc32`, `sha256`; `460` on a mismatch) and
+/// concatenation. It answers with relative `Location`s.
+pub struct TusRs;
+
+impl Peer for TusRs {
+    const CHECKSUM: Option<ChecksumAlgorithm> = Some(ChecksumAlgorithm::Sha256);
+
+    fn start() -> TusPeer {
+        let bin = resumable_testkit::cargo_binary("tus-server", TUS_SERVER_VERSION, "tus-server");
+        TusPeer::spawn("tus-server", Layout::UploadDirs, |port, files| {
+            let mut command = Command::new(bin);
+            command
+                .current_dir(files)
+                .env_clear()
+                .env("TUS_STORAGE_ROOT", "uploads")
+                .args(["serve", "--storage-uri", "fs://", "--state-dir", "state"])
+                .args(["--all-extensions=true", "--expiration", "1h"])
+                .arg("--addr")
+                .arg(format!("127.0.0.1:{port}"));
+            (command, "/files")
+        })
+    }
+}
+
+/// A script under this crate's `peers/`.
+fn peer_script(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("peers")
+        .join(name)
+}
+
+/// How a peer lays its uploads out in its storage directory.
+#[derive(Debug, Clone, Copy)]
+enum Layout {
+    /// `DIR/<id>` holds the bytes, beside `DIR/<id>.<ext>` (and hidden
+    /// lock files).
+    Sidecar(&'static str),
+    /// `DIR/uploads/<id>/` holds an upload's parts, joined into `data` once
+    /// complete; its state is under `DIR/state/`.
+    UploadDirs,
+}
 
 /// A running tus server; killed on drop.
 pub struct TusPeer {
     child: Child,
     /// Its creation endpoint, e.g. `http://127.0.0.1:PORT/files/`.
     pub endpoint: String,
-    /// Where it stores uploads, one file per upload id.
+    /// Where it stores uploads.
     pub files: tempfile::TempDir,
+    layout: Layout,
 }
 
 impl Drop for TusPeer {
@@ -39,26 +146,27 @@ impl Drop for TusPeer {
 }
 
 impl TusPeer {
-    /// `tuspyserver` (a FastAPI router) under uvicorn: creation,
-    /// termination, expiration; stores each upload as `DIR/<id>`.
-    pub fn tuspyserver() -> TusPeer {
-        let tmp = concat!(env!("CARGO_MANIFEST_DIR"), "/../../target/tmp");
-        let venv = resumable_testkit::pypi_venv(tmp, "pypi-tus-peers", PACKAGES);
-        let port = free_port();
+    /// Runs the command `command(port, storage)` makes for a free port and
+    /// an empty storage directory, and waits until it listens; the command
+    /// comes with the endpoint's path.
+    fn spawn(
+        what: &str,
+        layout: Layout,
+        command: impl FnOnce(u16, &Path) -> (Command, &'static str),
+    ) -> TusPeer {
         let files = tempfile::tempdir().unwrap();
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("peers/tuspyserver_app.py");
-        let mut child = Command::new(venv.join("bin/python"))
-            .arg(script)
-            .arg(port.to_string())
-            .arg(files.path())
+        let port = free_port();
+        let (mut command, path) = command(port, files.path());
+        let mut child = command
             .stdout(Stdio::null())
             .spawn()
-            .expect("tuspyserver starts");
-        wait_for_port(port, &mut child, "tuspyserver");
+            .unwrap_or_else(|e| panic!("{what} cannot start: {e}"));
+        wait_for_port(port, &mut child, what);
         TusPeer {
             child,
-            endpoint: format!("http://127.0.0.1:{port}/files/"),
+            endpoint: format!("http://127.0.0.1:{port}{path}"),
             files,
+            layout,
         }
     }
 
@@ -67,27 +175,40 @@ impl TusPeer {
         self.upload_paths().len()
     }
 
+    /// One path per upload the server holds.
     fn upload_paths(&self) -> Vec<PathBuf> {
-        std::fs::read_dir(self.files.path())
-            .unwrap()
+        let dir = match self.layout {
+            Layout::Sidecar(_) => self.files.path().to_owned(),
+            Layout::UploadDirs => self.files.path().join("uploads"),
+        };
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            return Vec::new();
+        };
+        entries
             .map(|e| e.unwrap().path())
-            .filter(|p| p.extension().is_none_or(|x| x != "info"))
-            .filter(|p| {
-                !p.file_name()
-                    .is_some_and(|n| n.to_string_lossy().starts_with('.'))
+            .filter(|p| match self.layout {
+                Layout::Sidecar(ext) => {
+                    p.extension().is_none_or(|x| x != ext)
+                        && !p
+                            .file_name()
+                            .is_some_and(|n| n.to_string_lossy().starts_with('.'))
+                }
+                Layout::UploadDirs => p.is_dir(),
             })
             .collect()
     }
 
-    /// The bytes of the one upload the server holds, as it stored them
-    /// (beside each upload's data it keeps an `<id>.info` sidecar, and its
-    /// locks in `.locks`).
+    /// The bytes of the one upload the server holds, as it stored them.
     pub fn stored_only(&self) -> Vec<u8> {
-        let data = self.upload_paths();
-        let [path] = data.as_slice() else {
-            panic!("expected one upload in the peer's storage, found {data:?}")
+        let uploads = self.upload_paths();
+        let [upload] = uploads.as_slice() else {
+            panic!("expected one upload in the peer's storage, found {uploads:?}")
         };
-        std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        let path = match self.layout {
+            Layout::Sidecar(_) => upload.clone(),
+            Layout::UploadDirs => upload.join("data"),
+        };
+        std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
     }
 }
 
@@ -103,8 +224,8 @@ fn creation(peer: &TusPeer, name: &str) -> TusCreate {
 /// independent tus server: creation (`POST` with `Upload-Length` and
 /// `Upload-Metadata`), every `PATCH` at the offset the server reported, and
 /// the end at offset == length — read back from the server's own storage.
-pub fn tuspyserver_stores_a_file_whole<D: Driver>() {
-    let peer = TusPeer::tuspyserver();
+pub fn stores_a_file_whole<D: Driver, P: Peer>() {
+    let peer = P::start();
     let bytes = data(3 * 1024 * 1024 + 123, 41);
     let config = Config::tus_create(creation(&peer, "whole.bin"), Some(bytes.len() as u64));
     let outcome = uploader::<D>()
@@ -120,8 +241,8 @@ pub fn tuspyserver_stores_a_file_whole<D: Driver>() {
 
 /// A stream of unknown length: created with `Upload-Defer-Length: 1`, its
 /// length told with the `PATCH` that reaches its end, stored whole.
-pub fn tuspyserver_takes_a_deferred_length<D: Driver>() {
-    let peer = TusPeer::tuspyserver();
+pub fn takes_a_deferred_length<D: Driver, P: Peer>() {
+    let peer = P::start();
     let bytes = data(1024 * 1024 + 7, 42);
     let config = Config::tus_create(creation(&peer, "stream.bin"), None);
     let outcome = uploader::<D>()
@@ -138,8 +259,8 @@ pub fn tuspyserver_takes_a_deferred_length<D: Driver>() {
 /// An upload interrupted mid-way resumes from its checkpoint at the offset
 /// the server reports (`HEAD`), in the same upload resource: the server
 /// ends with one upload holding the whole file.
-pub fn tuspyserver_resumes_an_interrupted_upload<D: Driver>() {
-    let peer = TusPeer::tuspyserver();
+pub fn resumes_an_interrupted_upload<D: Driver, P: Peer>() {
+    let peer = P::start();
     let state = tempfile::tempdir().unwrap();
     let bytes = data(4 * 1024 * 1024 + 5, 43);
     let run = |bytes: &[u8]| Call::Run {
@@ -151,6 +272,9 @@ pub fn tuspyserver_resumes_an_interrupted_upload<D: Driver>() {
     first.interrupted(run(&bytes), Interrupt::Persisted(1024 * 1024));
     let checkpoint = first.load_checkpoint("tus-resume").unwrap().expect("kept");
     assert!(checkpoint.persisted >= 1024 * 1024, "{checkpoint:?}");
+    // Every PATCH carried its checksum where the server checks them.
+    let tus = checkpoint.tus.as_ref().expect("a tus checkpoint");
+    assert_eq!(tus.checksum, P::CHECKSUM, "{tus:?}");
     drop(first);
     keeping::<D>(FileCheckpointStore::new(state.path()).unwrap())
         .call(run(&bytes))
@@ -160,8 +284,8 @@ pub fn tuspyserver_resumes_an_interrupted_upload<D: Driver>() {
 
 /// Termination: cancelling an interrupted upload by its key sends `DELETE`,
 /// and the server drops the upload.
-pub fn tuspyserver_terminates_a_cancelled_upload<D: Driver>() {
-    let peer = TusPeer::tuspyserver();
+pub fn terminates_a_cancelled_upload<D: Driver, P: Peer>() {
+    let peer = P::start();
     let state = tempfile::tempdir().unwrap();
     let bytes = data(2 * 1024 * 1024, 44);
     let mut up = keeping::<D>(FileCheckpointStore::new(state.path()).unwrap());
@@ -184,15 +308,47 @@ pub fn tuspyserver_terminates_a_cancelled_upload<D: Driver>() {
     assert!(up.load_checkpoint("tus-cancel").unwrap().is_none());
 }
 
-/// One `#[test]` per tus peer case for a driver.
+/// One `#[test]` per tus peer and case for a driver, in a module per peer
+/// (`tuspyserver::stores_a_file_whole`, …).
 #[macro_export]
 macro_rules! tus_peers_tests {
     ($driver:ty) => {
-        $crate::tests_of!($driver, tus_peers:
-            tuspyserver_stores_a_file_whole,
-            tuspyserver_takes_a_deferred_length,
-            tuspyserver_resumes_an_interrupted_upload,
-            tuspyserver_terminates_a_cancelled_upload,
+        mod tuspyserver {
+            #[allow(unused_imports)]
+            use super::*;
+            $crate::tus_peer_cases!($driver, $crate::tus_peers::TusPy);
+        }
+        mod tus_node_server {
+            #[allow(unused_imports)]
+            use super::*;
+            $crate::tus_peer_cases!($driver, $crate::tus_peers::TusNode);
+        }
+        mod tus_server {
+            #[allow(unused_imports)]
+            use super::*;
+            $crate::tus_peer_cases!($driver, $crate::tus_peers::TusRs);
+        }
+    };
+}
+
+/// The cases of [`tus_peers_tests!`] for one peer.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! tus_peer_cases {
+    ($driver:ty, $peer:ty) => {
+        $crate::tus_peer_cases!(@each $driver, $peer:
+            stores_a_file_whole,
+            takes_a_deferred_length,
+            resumes_an_interrupted_upload,
+            terminates_a_cancelled_upload,
         );
+    };
+    (@each $driver:ty, $peer:ty: $($case:ident),* $(,)?) => {
+        $(
+            #[test]
+            fn $case() {
+                $crate::tus_peers::$case::<$driver, $peer>();
+            }
+        )*
     };
 }

@@ -183,6 +183,78 @@ pub struct TusSession {
     pub checksum: Option<ChecksumAlgorithm>,
     /// The largest upload the server takes, when it said (`Tus-Max-Size`).
     pub max_size: Option<u64>,
+    /// The extensions the server listed (`Tus-Extension`) among those the
+    /// engine uses; `None` when it would not say (it answered no
+    /// `OPTIONS`, or the checkpoint predates this field). See
+    /// [`TusSession::supports`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub extensions: Option<TusExtensions>,
+}
+
+impl TusSession {
+    /// Whether the engine may use `extension` with this server: listed, or,
+    /// when the server listed nothing, one a server that takes uploads
+    /// created this way has (`creation`, `creation-defer-length`,
+    /// `termination`: tried, and the server's refusal reported). Any other
+    /// extension is used only when listed.
+    #[must_use]
+    pub fn supports(&self, extension: &str) -> bool {
+        match &self.extensions {
+            Some(listed) => listed.has(extension),
+            None => matches!(
+                extension,
+                "creation" | "creation-defer-length" | "termination"
+            ),
+        }
+    }
+}
+
+/// Which of the tus extensions the engine uses a server listed in its
+/// `Tus-Extension`. (A plain set of flags: a checkpoint is cloned with
+/// every chunk, and this costs it no allocation.)
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+#[non_exhaustive]
+pub struct TusExtensions {
+    /// `creation`: `POST` makes an upload.
+    pub creation: bool,
+    /// `creation-with-upload`: the `POST` may carry the first bytes.
+    pub creation_with_upload: bool,
+    /// `creation-defer-length`: the length may be told later.
+    pub creation_defer_length: bool,
+    /// `termination`: `DELETE` drops an upload.
+    pub termination: bool,
+}
+
+impl TusExtensions {
+    /// The extensions among `names` (as a server lists them) that the
+    /// engine uses; others are left out.
+    pub fn listed<'a>(names: impl IntoIterator<Item = &'a str>) -> Self {
+        let mut listed = Self::default();
+        for name in names {
+            if let Some(flag) = listed.flag(name) {
+                *flag = true;
+            }
+        }
+        listed
+    }
+
+    /// Whether `extension` (tus's name for it) is listed.
+    #[must_use]
+    pub fn has(self, extension: &str) -> bool {
+        let mut copy = self;
+        copy.flag(extension).is_some_and(|flag| *flag)
+    }
+
+    fn flag(&mut self, name: &str) -> Option<&mut bool> {
+        Some(match name {
+            "creation" => &mut self.creation,
+            "creation-with-upload" => &mut self.creation_with_upload,
+            "creation-defer-length" => &mut self.creation_defer_length,
+            "termination" => &mut self.termination,
+            _ => return None,
+        })
+    }
 }
 
 /// What the file API handed out with a session, beside the session itself:
@@ -362,6 +434,32 @@ mod tests {
     }
 
     #[test]
+    fn a_tus_server_that_listed_nothing_is_tried_with_creation_and_termination_only() {
+        let unlisted = TusSession {
+            length_deferred: false,
+            checksum: None,
+            max_size: None,
+            extensions: None,
+        };
+        for assumed in ["creation", "creation-defer-length", "termination"] {
+            assert!(unlisted.supports(assumed));
+        }
+        assert!(!unlisted.supports("creation-with-upload"));
+        assert!(!unlisted.supports("checksum"));
+        let listed = TusSession {
+            extensions: Some(TusExtensions::listed(["creation", "concatenation"])),
+            ..unlisted.clone()
+        };
+        assert!(listed.supports("creation") && !listed.supports("termination"));
+        // A checkpoint written before the extensions were kept reads as
+        // listing nothing.
+        let old: TusSession =
+            serde_json::from_str(r#"{"length_deferred":false,"checksum":null,"max_size":null}"#)
+                .unwrap();
+        assert_eq!(old, unlisted);
+    }
+
+    #[test]
     fn a_tus_checkpoint_keeps_what_the_server_supports() {
         let cp = Checkpoint {
             protocol: Protocol::Tus,
@@ -373,6 +471,7 @@ mod tests {
                 length_deferred: true,
                 checksum: Some(ChecksumAlgorithm::Sha1),
                 max_size: Some(1 << 30),
+                extensions: Some(TusExtensions::listed(["creation", "checksum"])),
             }),
             ..v2()
         };

@@ -120,6 +120,11 @@ pub struct TusCreate {
     pub filetype: Option<String>,
     /// Further metadata pairs, in order.
     pub metadata: Vec<(String, String)>,
+    /// Send the first chunk in the creation request when the server lists
+    /// `creation-with-upload` (one round trip less; default `true`). Not
+    /// when each `PATCH` carries a checksum: the creation request carries
+    /// none, so those bytes go in a verified `PATCH` instead.
+    pub upload_with_creation: bool,
 }
 
 impl TusCreate {
@@ -131,6 +136,7 @@ impl TusCreate {
             filename: None,
             filetype: None,
             metadata: Vec::new(),
+            upload_with_creation: true,
         }
     }
 

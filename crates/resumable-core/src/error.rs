@@ -94,7 +94,9 @@ pub enum Error {
     #[error("the upload session is gone and cannot be replaced")]
     SessionGone,
     /// The upload was cancelled with [`crate::Upload::cancel`]; the session was
-    /// deleted (or already gone).
+    /// deleted (or already gone). A tus server that lists its extensions
+    /// without `termination` is sent no `DELETE`: it keeps the upload until
+    /// it expires.
     #[error("the upload was cancelled")]
     Cancelled,
     /// A URL would carry credentials in clear text: plain `http` to `host`,
@@ -123,6 +125,15 @@ pub enum Error {
     UnsupportedVersion {
         /// The versions the server speaks, most preferred first.
         offered: Vec<String>,
+    },
+    /// The tus server does not list an extension this upload needs: nothing
+    /// was sent. `creation`: give the URL of an upload created elsewhere
+    /// ([`crate::Config::tus_upload`]); `creation-defer-length`: give the
+    /// source's size.
+    #[error("the tus server does not support the {extension} extension this upload needs")]
+    UnsupportedExtension {
+        /// The extension's name, as tus spells it.
+        extension: &'static str,
     },
     /// The driver stopped the upload on its user's request
     /// ([`crate::Upload::interrupt`]); the checkpoint handed out just

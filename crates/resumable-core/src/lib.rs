@@ -255,7 +255,7 @@ pub use action::{Action, Body, Purpose, Request, RequestId};
 pub use backoff::RetryPolicy;
 pub use checkpoint::{
     CHECKPOINT_FORMAT, Checkpoint, FileApiSession, Flow, Format1Flow, Protocol, SessionRecord,
-    TusSession,
+    TusExtensions, TusSession,
 };
 pub use checksum::{RunningCrc32c, crc32c_base64};
 pub use chunk::{

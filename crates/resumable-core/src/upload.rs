@@ -23,7 +23,7 @@ use crate::action::{Action, Body, Purpose, Request, RequestId};
 use crate::backoff::Backoff;
 use crate::checkpoint::{
     CHECKPOINT_FORMAT, Checkpoint, FileApiSession, Flow, Format1Flow, Protocol, SessionRecord,
-    TusSession,
+    TusExtensions, TusSession,
 };
 use crate::checksum::RunningCrc32c;
 use crate::chunk::{self, Chunking, DEFAULT_CHUNK_SIZE};
@@ -135,10 +135,11 @@ enum Flight {
     CreateSession,
     Discover,
     /// A session creation, to this URL; `deferred` when it left the length
-    /// to be told later.
+    /// to be told later, `first` the bytes it carried.
     Initiate {
         url: String,
         deferred: bool,
+        first: Option<Range<u64>>,
     },
     /// Bytes of the source; `hashed` when it carried the upload's digest,
     /// `told_length` when it told the server the upload's length.
@@ -469,8 +470,17 @@ impl Upload {
                 Answer::Discovered(caps) => self.discovered(caps),
                 answer => self.refused(answer, now, retry_after),
             },
-            Flight::Initiate { url, deferred } => match read(Sent::Create, &url) {
-                Answer::Created(url) => self.initiated(url, deferred, expires_at, now),
+            Flight::Initiate {
+                url,
+                deferred,
+                first,
+            } => match read(Sent::Create, &url) {
+                Answer::Created { url, persisted } => {
+                    self.initiated(url, deferred, expires_at, now);
+                    if let Some(first) = first {
+                        self.created_with(first, persisted, now);
+                    }
+                }
                 answer => self.refused(answer, now, retry_after),
             },
             Flight::Chunk {
@@ -555,7 +565,7 @@ impl Upload {
             }),
             Answer::VersionRejected(offered) => self.fail(Error::UnsupportedVersion { offered }),
             // Not an answer this request can have.
-            Answer::Created(_)
+            Answer::Created { .. }
             | Answer::Persisted(_)
             | Answer::Complete(_)
             | Answer::Deleted
@@ -761,10 +771,15 @@ impl Upload {
         self.backoff.reset();
         // Deleting the session needs no source.
         self.prefix_check = None;
+        // A tus server that lists its extensions without termination
+        // keeps the upload until it expires: nothing to send.
+        let terminates = self.tus.as_ref().is_none_or(|t| t.supports("termination"));
         match (&self.state, &self.session) {
             // A tus upload URL is asked what its server supports first: its
             // session exists already and is deleted all the same.
-            (State::Transfer { .. } | State::Discover, Some(_)) => self.state = State::Cancel,
+            (State::Transfer { .. } | State::Discover, Some(_)) if terminates => {
+                self.state = State::Cancel;
+            }
             _ => self.end = Some(Err(Error::Cancelled)),
         }
     }
@@ -864,27 +879,67 @@ impl Upload {
     }
 
     fn send_initiate(&mut self) -> Action {
-        if let (Some(total), Some(max)) = (self.total, self.tus.as_ref().and_then(|t| t.max_size))
-            && total > max
-        {
-            return self.fail_now(Error::TooLarge {
-                message: format!("{total} bytes, more than the {max} the server takes"),
-                max: Some(max),
-            });
+        if let Some(tus) = &self.tus {
+            if let (Some(total), Some(max)) = (self.total, tus.max_size)
+                && total > max
+            {
+                return self.fail_now(Error::TooLarge {
+                    message: format!("{total} bytes, more than the {max} the server takes"),
+                    max: Some(max),
+                });
+            }
+            let missing = if !tus.supports("creation") {
+                Some("creation")
+            } else if self.total.is_none() && !tus.supports("creation-defer-length") {
+                Some("creation-defer-length")
+            } else {
+                None
+            };
+            if let Some(extension) = missing {
+                return self.fail_now(Error::UnsupportedExtension { extension });
+            }
         }
-        let request =
-            self.protocol
-                .create(&self.config.target, self.total, &self.config.upload_headers);
+        let first = self.first_in_creation();
+        let request = self.protocol.create(
+            &self.config.target,
+            self.total,
+            first.clone(),
+            &self.config.upload_headers,
+        );
         match request {
             Ok(request) => {
+                if let Some(first) = &first {
+                    self.sent_high = self.sent_high.max(first.end);
+                }
                 let flight = Flight::Initiate {
                     url: request.uri().to_string(),
                     deferred: self.total.is_none(),
+                    first,
                 };
                 self.start(Purpose::Initiate, flight, request)
             }
             Err(e) => self.fail_now(ConfigError::BadHeader { what: e.what }.into()),
         }
+    }
+
+    /// The bytes a tus creation carries: the first chunk, when the server
+    /// lists creation-with-upload, the caller allows it, and no `PATCH`
+    /// checksum was agreed (a creation carries none: those bytes go in a
+    /// verified `PATCH` instead).
+    fn first_in_creation(&self) -> Option<Range<u64>> {
+        let tus = self.tus.as_ref()?;
+        let Target::TusCreate(create) = &self.config.target else {
+            return None;
+        };
+        if !create.upload_with_creation
+            || !tus.supports("creation-with-upload")
+            || tus.checksum.is_some()
+            || self.total == Some(0)
+        {
+            return None;
+        }
+        let single = self.config.chunking == Chunking::SingleRequest;
+        Some(chunk::next_range(0, self.total, self.chunk_size, single))
     }
 
     /// Asks the server what it supports: at the creation endpoint, or at
@@ -1134,6 +1189,24 @@ impl Upload {
         self.state = State::Transfer { query: false };
         self.backoff.reset();
         self.checkpoint_due = true;
+    }
+
+    /// A creation that carried `first` of the source was answered, with the
+    /// offset it kept when it said: as for a `PATCH` of those bytes, the
+    /// upload goes on from there, or ends when they were all of it. Without
+    /// an offset, a `HEAD` asks.
+    fn created_with(&mut self, first: Range<u64>, persisted: Option<u64>, now: Instant) {
+        if self.end.is_some() {
+            return;
+        }
+        self.sent_high = first.end;
+        let Some(persisted) = persisted else {
+            self.state = State::Transfer { query: true };
+            return;
+        };
+        if self.apply_persisted(persisted).is_some() && self.total == Some(persisted) {
+            self.finish(Ok(protocol::tus::completed(persisted)), Some(now));
+        }
     }
 
     /// Applies the offset the server reports. Returns whether it advanced,
@@ -1404,10 +1477,15 @@ impl Upload {
             .and_then(|c| {
                 ChecksumAlgorithm::strongest(c.checksum_algorithms.iter().map(String::as_str))
             });
+        let (max_size, extensions) = caps.map_or((None, None), |c| {
+            let listed = TusExtensions::listed(c.extensions.iter().map(String::as_str));
+            (c.max_size, Some(listed))
+        });
         self.tus = Some(TusSession {
             length_deferred: false,
             checksum,
-            max_size: caps.and_then(|c| c.max_size),
+            max_size,
+            extensions,
         });
         self.backoff.reset();
         self.state = self.after_discovery();

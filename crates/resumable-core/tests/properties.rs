@@ -6,7 +6,7 @@
 mod sim;
 
 use proptest::prelude::*;
-use resumable_core::{Chunking, Error, Event, Purpose, RetryPolicy};
+use resumable_core::{Chunking, Error, Purpose, RetryPolicy};
 use sim::{Fault, Server, UNIT};
 
 fn fault() -> impl Strategy<Value = Fault> {
@@ -70,17 +70,7 @@ proptest! {
         );
 
         prop_assert!(server.violations.0.is_empty(), "{:?}\n{:#?}", server.violations, run.transcript);
-        let mut last = 0;
-        for e in &run.events {
-            match e {
-                Event::Persisted { offset, .. } => {
-                    prop_assert!(*offset >= last, "persisted went backwards: {:#?}", run.transcript);
-                    last = *offset;
-                }
-                Event::SessionRestarted { .. } => last = 0,
-                _ => {}
-            }
-        }
+        prop_assert!(sim::progress_backwards(&run.events).is_none(), "persisted went backwards: {:#?}", run.transcript);
         match run.result.expect("the run ended") {
             Ok(outcome) => {
                 let file = outcome.file.expect("registered");

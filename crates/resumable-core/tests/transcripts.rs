@@ -23,19 +23,11 @@ fn transcript(fault: impl Fn(u64, Purpose) -> Fault) -> Vec<String> {
     run.transcript
 }
 
-fn lines(s: &str) -> Vec<String> {
-    s.lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty())
-        .map(String::from)
-        .collect()
-}
-
 #[test]
 fn happy_path() {
     assert_eq!(
         transcript(|_, _| Fault::None),
-        lines(
+        sim::lines(
             "
             POST /v1/organizations/org/files/upload-url -> 200
             checkpoint persisted=0
@@ -64,7 +56,7 @@ fn a_308_without_range_means_nothing_persisted() {
     });
     assert_eq!(
         t[..6],
-        lines(
+        sim::lines(
             "
             POST /v1/organizations/org/files/upload-url -> 200
             checkpoint persisted=0
@@ -100,7 +92,7 @@ fn partial_persistence_resumes_from_the_servers_offset() {
     );
     assert_eq!(
         run.transcript,
-        lines(
+        sim::lines(
             "
             POST /v1/organizations/org/files/upload-url -> 200
             checkpoint persisted=0
@@ -127,7 +119,7 @@ fn a_lost_final_response_is_recovered_by_a_status_query() {
     });
     assert_eq!(
         t[6..],
-        lines(
+        sim::lines(
             "
             checksum 524288..614400
             PUT bytes 524288-614399/614400 [LostResponse] -> Reset
@@ -152,7 +144,7 @@ fn a_gone_session_is_replaced_and_the_upload_restarts_at_zero() {
     });
     assert_eq!(
         t,
-        lines(
+        sim::lines(
             "
             POST /v1/organizations/org/files/upload-url -> 200
             checkpoint persisted=0

@@ -49,6 +49,13 @@ fn upload_to(
     (run, data)
 }
 
+/// Runs an upload of `len` bytes, its length known, with no fault.
+fn upload_clean(server: &mut TusServer, len: u64) -> (Run, Vec<u8>) {
+    upload_to(server, config(Some(len)), len as usize, |_, _| {
+        TusFault::None
+    })
+}
+
 /// The fault `fault` on request `at` only.
 fn once(at: u64, fault: TusFault) -> impl FnMut(u64, Purpose) -> TusFault {
     move |n, _| if n == at { fault } else { TusFault::None }
@@ -88,14 +95,6 @@ fn with_fault(at: u64, fault: TusFault) -> (Run, TusServer, usize) {
     (run, server, i)
 }
 
-fn lines(s: &str) -> Vec<String> {
-    s.lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty())
-        .map(String::from)
-        .collect()
-}
-
 /// The one upload the server holds, complete and equal to `data`.
 fn assert_stored(server: &TusServer, data: &[u8]) {
     let complete: Vec<_> = server.uploads.values().filter(|u| u.complete()).collect();
@@ -114,12 +113,10 @@ fn outcome(run: &Run) -> &resumable_core::Outcome {
 #[test]
 fn a_whole_upload_discovers_creates_with_metadata_and_patches_with_sha1() {
     let mut server = TusServer::new();
-    let (run, data) = upload_to(&mut server, config(Some(250_000)), 250_000, |_, _| {
-        TusFault::None
-    });
+    let (run, data) = upload_clean(&mut server, 250_000);
     assert_eq!(
         run.transcript,
-        lines(
+        sim::lines(
             "
             OPTIONS /files/ -> 204
             POST /files/ -> 201
@@ -173,7 +170,7 @@ fn the_strongest_common_checksum_is_used_and_none_without_the_extension() {
     for (algorithms, extension, expected) in [
         (vec!["md5", "crc32"], true, Some(ChecksumAlgorithm::Md5)),
         (vec!["crc32"], true, Some(ChecksumAlgorithm::Crc32)),
-        (vec!["sha256"], true, None),
+        (vec!["sha512"], true, None),
         (vec!["sha1"], false, None),
     ] {
         let mut options = TusOptions {
@@ -184,9 +181,7 @@ fn the_strongest_common_checksum_is_used_and_none_without_the_extension() {
             options.extensions.retain(|e| *e != "checksum");
         }
         let mut server = TusServer::with_options(options);
-        let (run, data) = upload_to(&mut server, config(Some(150_000)), 150_000, |_, _| {
-            TusFault::None
-        });
+        let (run, data) = upload_clean(&mut server, 150_000);
         outcome(&run);
         assert_stored(&server, &data);
         let tus = run.checkpoints[0].tus.clone().unwrap();
@@ -194,6 +189,170 @@ fn the_strongest_common_checksum_is_used_and_none_without_the_extension() {
         let asked = run.transcript.iter().any(|l| l.starts_with("checksum"));
         assert_eq!(asked, expected.is_some(), "{:?}", run.transcript);
     }
+}
+
+/// A server that lists every extension but `extension`.
+fn without(extension: &str) -> TusServer {
+    let mut options = TusOptions::default();
+    options.extensions.retain(|e| *e != extension);
+    TusServer::with_options(options)
+}
+
+#[test]
+fn a_creation_carries_the_first_chunk_when_no_checksum_is_agreed() {
+    for (len, expected) in [
+        (
+            250_000,
+            "
+            OPTIONS /files/ -> 204
+            POST /files/ +100000 -> 201 offset=100000
+            checkpoint persisted=100000
+            PATCH /files/u0001 @100000 +100000 -> 204 offset=200000
+            checkpoint persisted=200000
+            PATCH /files/u0001 @200000 +50000 -> 204 offset=250000
+            done
+            ",
+        ),
+        // A file within one chunk is created and sent in one request.
+        (
+            60_000,
+            "
+            OPTIONS /files/ -> 204
+            POST /files/ +60000 -> 201 offset=60000
+            done
+            ",
+        ),
+    ] {
+        let mut server = without("checksum");
+        let (run, data) = upload_clean(&mut server, len);
+        assert_eq!(run.transcript, sim::lines(expected));
+        assert_stored(&server, &data);
+        assert_eq!(outcome(&run).object.size, len);
+    }
+}
+
+#[test]
+fn a_creation_carries_no_bytes_when_patches_carry_checksums_or_the_caller_says_so() {
+    let mut server = TusServer::new();
+    let (run, data) = upload_clean(&mut server, 60_000);
+    assert!(
+        run.transcript[1] == "POST /files/ -> 201",
+        "{:?}",
+        run.transcript
+    );
+    assert_stored(&server, &data);
+    let mut server = without("checksum");
+    let mut cfg = config(Some(60_000));
+    if let resumable_core::Target::TusCreate(create) = &mut cfg.target {
+        create.upload_with_creation = false;
+    }
+    let (run, data) = upload_to(&mut server, cfg, 60_000, |_, _| TusFault::None);
+    assert!(
+        run.transcript[1] == "POST /files/ -> 201",
+        "{:?}",
+        run.transcript
+    );
+    assert_stored(&server, &data);
+}
+
+#[test]
+fn a_stream_is_created_deferred_with_its_first_chunk() {
+    let mut server = without("checksum");
+    let mut cfg = config(None);
+    cfg.restartable_source = false;
+    let (run, data) = upload_to(&mut server, cfg, 250_000, |_, _| TusFault::None);
+    outcome(&run);
+    assert_stored(&server, &data);
+    assert!(
+        run.transcript
+            .iter()
+            .any(|l| l == "POST /files/ +100000 -> 201 offset=100000"),
+        "{:?}",
+        run.transcript
+    );
+    assert_eq!(
+        server.uploads.values().next().unwrap().length,
+        Some(250_000)
+    );
+}
+
+#[test]
+fn a_creation_whose_answer_is_lost_is_made_again() {
+    let mut server = without("checksum");
+    let (run, data) = upload_to(
+        &mut server,
+        config(Some(250_000)),
+        250_000,
+        once(1, TusFault::LostResponse),
+    );
+    outcome(&run);
+    assert_stored(&server, &data);
+    let posts = run
+        .transcript
+        .iter()
+        .filter(|l| l.starts_with("POST"))
+        .count();
+    assert_eq!(posts, 2, "{:?}", run.transcript);
+}
+
+#[test]
+fn a_creation_answered_without_its_offset_is_followed_by_a_head() {
+    let data = sim::source(250_000, 7);
+    let mut server = without("checksum");
+    let now = Instant::now();
+    let mut up = Upload::new(config(Some(250_000)), now, wall0()).unwrap();
+    let mut heads = 0;
+    loop {
+        match up.poll_action(now) {
+            Action::Send(req) => {
+                heads += u32::from(req.http.method() == http::Method::HEAD);
+                let mut resp = serve_by_hand(&mut server, &req, &data);
+                if req.purpose == Purpose::Initiate {
+                    resp.headers_mut().remove("upload-offset");
+                }
+                up.handle_response(req.id, resp, now).unwrap();
+            }
+            Action::Checksum(r) => {
+                up.feed_checksum(r.start, &data[r.start as usize..r.end as usize])
+            }
+            Action::Checkpoint(_) | Action::RemoveCheckpoint => {}
+            Action::Done(_) => break,
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!(heads, 1);
+    assert_stored(&server, &data);
+}
+
+#[test]
+fn an_extension_the_server_does_not_list_is_never_used() {
+    // No creation: nothing but the question is sent.
+    let mut server = without("creation");
+    let (run, _) = upload_to(&mut server, config(Some(10)), 10, |_, _| TusFault::None);
+    assert_eq!(
+        run.result,
+        Some(Err(Error::UnsupportedExtension {
+            extension: "creation"
+        }))
+    );
+    assert_eq!(server.requests, 1, "nothing after OPTIONS");
+    // No deferred length: a stream cannot be created.
+    let mut server = without("creation-defer-length");
+    let mut cfg = config(None);
+    cfg.restartable_source = false;
+    let (run, _) = upload_to(&mut server, cfg, 250_000, |_, _| TusFault::None);
+    assert_eq!(
+        run.result,
+        Some(Err(Error::UnsupportedExtension {
+            extension: "creation-defer-length"
+        }))
+    );
+    assert!(server.uploads.is_empty());
+    // A stream that ends within the first chunk has a length: no need.
+    let mut server = without("creation-defer-length");
+    let (run, data) = upload_to(&mut server, config(None), 50_000, |_, _| TusFault::None);
+    outcome(&run);
+    assert_stored(&server, &data);
 }
 
 #[test]
@@ -353,20 +512,20 @@ fn a_stream_tells_its_length_once_whatever_becomes_of_that_patch() {
     }
 }
 
-#[test]
-fn cancelling_terminates_the_upload() {
-    let mut server = TusServer::new();
+/// Runs a 250 000-byte upload by hand and cancels it once its first
+/// `PATCH` is answered: how it ended, and the methods it sent.
+fn cancel_after_the_first_patch(server: &mut TusServer) -> (Error, Vec<http::Method>) {
     let data = sim::source(250_000, 7);
     let now = Instant::now();
     let mut up = Upload::new(config(Some(250_000)), now, wall0()).unwrap();
-    let mut patches = 0;
+    let mut methods = Vec::new();
     let error = loop {
         match up.poll_action(now) {
             Action::Send(req) => {
-                patches += u32::from(matches!(req.http.body(), Body::Source(_)));
-                let resp = serve_by_hand(&mut server, &req, &data);
+                methods.push(req.http.method().clone());
+                let resp = serve_by_hand(server, &req, &data);
                 up.handle_response(req.id, resp, now).unwrap();
-                if patches == 1 && req.purpose == Purpose::Chunk {
+                if req.purpose == Purpose::Chunk {
                     up.cancel();
                 }
             }
@@ -378,11 +537,29 @@ fn cancelling_terminates_the_upload() {
             other => panic!("unexpected {other:?}"),
         }
     };
+    assert!(server.violations.is_empty(), "{:?}", server.violations);
+    (error, methods)
+}
+
+#[test]
+fn cancelling_terminates_the_upload() {
+    let mut server = TusServer::new();
+    let (error, methods) = cancel_after_the_first_patch(&mut server);
     assert_eq!(error, Error::Cancelled);
+    assert_eq!(methods.last(), Some(&http::Method::DELETE));
     let upload = server.uploads.values().next().unwrap();
     assert!(upload.terminated);
     assert_eq!(upload.data.len(), 100_000);
-    assert!(server.violations.is_empty(), "{:?}", server.violations);
+}
+
+#[test]
+fn cancelling_sends_no_delete_to_a_server_without_termination() {
+    let mut server = without("termination");
+    let (error, methods) = cancel_after_the_first_patch(&mut server);
+    assert_eq!(error, Error::Cancelled);
+    assert!(!methods.contains(&http::Method::DELETE), "{methods:?}");
+    let upload = server.uploads.values().next().unwrap();
+    assert!(!upload.terminated && !upload.gone);
 }
 
 #[test]
@@ -422,9 +599,7 @@ fn a_relative_location_is_resolved_against_the_endpoint() {
         relative_location: true,
         ..TusOptions::default()
     });
-    let (run, data) = upload_to(&mut server, config(Some(150_000)), 150_000, |_, _| {
-        TusFault::None
-    });
+    let (run, data) = upload_clean(&mut server, 150_000);
     outcome(&run);
     assert_stored(&server, &data);
     let url = run.checkpoints[0]
@@ -456,9 +631,7 @@ fn an_upload_larger_than_tus_max_size_is_refused_before_creation() {
         max_size: Some(150_000),
         ..TusOptions::default()
     });
-    let (run, data) = upload_to(&mut server, config(Some(150_000)), 150_000, |_, _| {
-        TusFault::None
-    });
+    let (run, data) = upload_clean(&mut server, 150_000);
     outcome(&run);
     assert_stored(&server, &data);
 }
@@ -553,9 +726,7 @@ fn a_crashed_upload_resumes_from_its_checkpoint_without_asking_options_again() {
 #[test]
 fn a_tus_checkpoint_is_not_resumed_by_a_gcs_upload() {
     let mut server = TusServer::new();
-    let (run, _) = upload_to(&mut server, config(Some(150_000)), 150_000, |_, _| {
-        TusFault::None
-    });
+    let (run, _) = upload_clean(&mut server, 150_000);
     let cp: Checkpoint = run.checkpoints[1].clone();
     let gcs = Config::gcs_session(SessionUrl::new("https://upload.sim/u?upload_id=x"), None);
     let resumed = Upload::resume(gcs, cp, Instant::now(), wall0());

@@ -69,8 +69,15 @@ pub(crate) enum Sent {
 /// What a protocol answer means, whatever the protocol.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Answer {
-    /// A session was created at this absolute URL.
-    Created(String),
+    /// A session was created at this absolute URL; `persisted`, the bytes
+    /// it holds already when the creation carried some (tus
+    /// creation-with-upload).
+    Created {
+        /// The session's URL.
+        url: String,
+        /// The bytes the creation's answer says it kept.
+        persisted: Option<u64>,
+    },
     /// The upload goes on; the server holds this many bytes from the start.
     Persisted(u64),
     /// The upload is complete: the stored object, or why its description
@@ -147,18 +154,22 @@ pub(crate) struct Base<'a> {
 impl Base<'_> {
     /// A request builder for `method` to this URI, with the extra headers.
     pub(crate) fn builder(&self, method: http::Method) -> http::request::Builder {
-        let builder = http::Request::builder()
-            .method(method)
-            .uri(self.uri.clone());
-        with_extra(builder, self.extra)
+        upload_request(method, self.uri.clone(), self.extra)
     }
 }
 
-/// Adds the caller's extra headers to a request to the upload host.
-pub(crate) fn with_extra(
-    mut builder: http::request::Builder,
+/// A request builder for `method` to `uri` on the upload host, with the
+/// caller's extra headers.
+pub(crate) fn upload_request<T>(
+    method: http::Method,
+    uri: T,
     extra: &HeaderMap,
-) -> http::request::Builder {
+) -> http::request::Builder
+where
+    http::Uri: TryFrom<T>,
+    <http::Uri as TryFrom<T>>::Error: Into<http::Error>,
+{
+    let mut builder = http::Request::builder().method(method).uri(uri);
     if let Some(headers) = builder.headers_mut()
         && !extra.is_empty()
     {
@@ -198,16 +209,19 @@ impl Protocol {
         }
     }
 
-    /// The protocol's own creation of a session for `target`.
+    /// The protocol's own creation of a session for `target`; `first`, the
+    /// bytes of the source the creation carries, where the protocol lets
+    /// it (tus creation-with-upload).
     pub(crate) fn create(
         self,
         target: &Target,
         total: Option<u64>,
+        first: Option<Range<u64>>,
         extra: &HeaderMap,
     ) -> Result<http::Request<Body>, BuildError> {
         match (self, target) {
             (Self::Gcs, Target::GcsInitiate(init)) => gcs::initiate(init, total, extra),
-            (Self::Tus, Target::TusCreate(create)) => tus::create(create, total, extra),
+            (Self::Tus, Target::TusCreate(create)) => tus::create(create, total, first, extra),
             _ => Err(BuildError {
                 what: "a creation for another protocol",
             }),

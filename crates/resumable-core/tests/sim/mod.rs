@@ -78,6 +78,35 @@ pub fn file_api_config(size: u64) -> Config {
     cfg
 }
 
+/// The non-blank lines of `s`, trimmed: an expected transcript written as
+/// an indented block.
+pub fn lines(s: &str) -> Vec<String> {
+    s.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(String::from)
+        .collect()
+}
+
+/// The first progress report lower than the one before it within a
+/// session (`(before, after)`), if any: progress is what the server
+/// persisted, which never goes backwards but when a session restarts.
+pub fn progress_backwards(events: &[resumable_core::Event]) -> Option<(u64, u64)> {
+    let mut last = 0;
+    for e in events {
+        match e {
+            resumable_core::Event::Persisted { offset, .. } if *offset < last => {
+                return Some((last, *offset));
+            }
+            resumable_core::Event::Persisted { offset, .. } => last = *offset,
+            resumable_core::Event::SessionRestarted { .. } => last = 0,
+            _ => {}
+        }
+    }
+    None
+}
+
+/// A source of `len` bytes, different for each `seed`.
 pub fn source(len: usize, seed: u8) -> Vec<u8> {
     (0..len)
         .map(|i| {
@@ -225,6 +254,15 @@ fn describe(req: &http::Request<Body>) -> String {
     if let Some(offset) = req.headers().get("upload-offset") {
         let len = req.headers()["content-length"].to_str().unwrap();
         line.push_str(&format!(" @{} +{len}", offset.to_str().unwrap()));
+    } else if req.method() == http::Method::POST
+        && req
+            .headers()
+            .get("content-type")
+            .is_some_and(|t| t == "application/offset+octet-stream")
+    {
+        // tus creation-with-upload: the bytes a creation carries.
+        let len = req.headers()["content-length"].to_str().unwrap();
+        line.push_str(&format!(" +{len}"));
     }
     line
 }

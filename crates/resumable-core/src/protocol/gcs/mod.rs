@@ -15,7 +15,7 @@ use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 
 use super::message::error_message;
-use super::{Answer, Base, BuildError, Rules, Sent, is_retryable, with_extra};
+use super::{Answer, Base, BuildError, Rules, Sent, is_retryable, upload_request};
 use crate::action::Body;
 use crate::chunk::CHUNK_GRANULARITY;
 use crate::config::GcsInitiate;
@@ -87,11 +87,7 @@ pub(crate) fn initiate(
     for (name, value) in init.preconditions.query_pairs() {
         uri.push_str(&format!("&{name}={value}"));
     }
-    let mut builder = with_extra(
-        http::Request::builder().method(Method::POST).uri(uri),
-        extra,
-    )
-    .header(header::CONTENT_LENGTH, 0);
+    let mut builder = upload_request(Method::POST, uri, extra).header(header::CONTENT_LENGTH, 0);
     if let Some(token) = &init.bearer_token {
         let mut value =
             HeaderValue::from_str(&format!("Bearer {}", token.expose())).map_err(|_| {
@@ -236,7 +232,10 @@ fn created(headers: &HeaderMap) -> Answer {
         .and_then(|v| v.to_str().ok())
         .filter(|url| url::is_absolute_http_url(url));
     match location {
-        Some(url) => Answer::Created(url.to_owned()),
+        Some(url) => Answer::Created {
+            url: url.to_owned(),
+            persisted: None,
+        },
         None => Answer::Malformed(ProtocolError::MissingLocation),
     }
 }
@@ -361,7 +360,10 @@ mod tests {
         let url = "https://storage.example/upload?upload_id=x";
         assert_eq!(
             answer(Sent::Create, 200, &[("location", url)], ""),
-            Answer::Created(url.to_owned())
+            Answer::Created {
+                url: url.to_owned(),
+                persisted: None,
+            }
         );
         for headers in [
             &[][..],

@@ -2,10 +2,12 @@
 //! make: which algorithms, which is strongest, and the running hash of one
 //! request's body.
 //!
-//! Three, each a small, widely used crate: `sha1` (every checksum server
-//! must take it), `md-5` (already in the workspace for GCS's `md5Hash`) and
-//! `crc32fast` (the IEEE CRC-32 that tus's `crc32` names, which is not the
-//! CRC32C the engine keeps for the whole upload). None is a defence against
+//! Four, each from a small, widely used crate: `sha2`'s SHA-256 (offered by
+//! the strictest servers, and the digest of HTTP's own `Repr-Digest`),
+//! `sha1` (every checksum server must take it), `md-5` (already in the
+//! workspace for GCS's `md5Hash`) and `crc32fast` (the IEEE CRC-32 that
+//! tus's `crc32` names, which is not the CRC32C the engine keeps for the
+//! whole upload). None is a defence against
 //! an attacker; each catches bytes damaged between the source and the
 //! server's disk, which is what a per-request checksum is for.
 
@@ -24,11 +26,13 @@ pub enum ChecksumAlgorithm {
     Md5,
     /// SHA-1 (`sha1`), 20 bytes; the one every checksum server supports.
     Sha1,
+    /// SHA-256 (`sha256`), 32 bytes.
+    Sha256,
 }
 
 impl ChecksumAlgorithm {
     /// Every algorithm, weakest first.
-    pub const ALL: [Self; 3] = [Self::Crc32, Self::Md5, Self::Sha1];
+    pub const ALL: [Self; 4] = [Self::Crc32, Self::Md5, Self::Sha1, Self::Sha256];
 
     /// The algorithm's name on the wire.
     #[must_use]
@@ -37,6 +41,7 @@ impl ChecksumAlgorithm {
             Self::Crc32 => "crc32",
             Self::Md5 => "md5",
             Self::Sha1 => "sha1",
+            Self::Sha256 => "sha256",
         }
     }
 
@@ -60,6 +65,7 @@ pub(crate) enum Hasher {
     Crc32(crc32fast::Hasher),
     Md5(md5::Md5),
     Sha1(sha1::Sha1),
+    Sha256(sha2::Sha256),
 }
 
 impl std::fmt::Debug for Hasher {
@@ -68,6 +74,7 @@ impl std::fmt::Debug for Hasher {
             Self::Crc32(_) => "Hasher(crc32)",
             Self::Md5(_) => "Hasher(md5)",
             Self::Sha1(_) => "Hasher(sha1)",
+            Self::Sha256(_) => "Hasher(sha256)",
         })
     }
 }
@@ -79,6 +86,7 @@ impl Hasher {
             ChecksumAlgorithm::Crc32 => Self::Crc32(crc32fast::Hasher::new()),
             ChecksumAlgorithm::Md5 => Self::Md5(md5::Md5::new()),
             ChecksumAlgorithm::Sha1 => Self::Sha1(sha1::Sha1::new()),
+            ChecksumAlgorithm::Sha256 => Self::Sha256(sha2::Sha256::new()),
         }
     }
 
@@ -88,6 +96,7 @@ impl Hasher {
             Self::Crc32(h) => h.update(data),
             Self::Md5(h) => h.update(data),
             Self::Sha1(h) => h.update(data),
+            Self::Sha256(h) => h.update(data),
         }
     }
 
@@ -98,6 +107,7 @@ impl Hasher {
             Self::Crc32(h) => h.finalize().to_be_bytes().to_vec(),
             Self::Md5(h) => h.finalize().to_vec(),
             Self::Sha1(h) => h.finalize().to_vec(),
+            Self::Sha256(h) => h.finalize().to_vec(),
         }
     }
 }
@@ -136,6 +146,14 @@ mod tests {
             digest(ChecksumAlgorithm::Crc32, pieces),
             0x0d4a_1185u32.to_be_bytes()
         );
+        assert_eq!(
+            digest(ChecksumAlgorithm::Sha256, pieces),
+            [
+                0xb9, 0x4d, 0x27, 0xb9, 0x93, 0x4d, 0x3e, 0x08, 0xa5, 0x2e, 0x52, 0xd7, 0xda, 0x7d,
+                0xab, 0xfa, 0xc4, 0x84, 0xef, 0xe3, 0x7a, 0x53, 0x80, 0xee, 0x90, 0x88, 0xf7, 0xac,
+                0xe2, 0xef, 0xcd, 0xe9
+            ]
+        );
     }
 
     #[test]
@@ -147,10 +165,14 @@ mod tests {
         );
         assert_eq!(ChecksumAlgorithm::strongest(["crc32", "MD5"]), Some(Md5));
         assert_eq!(
-            ChecksumAlgorithm::strongest(["sha256", "crc32"]),
+            ChecksumAlgorithm::strongest(["crc32", "md5", "sha1", "sha256"]),
+            Some(Sha256)
+        );
+        assert_eq!(
+            ChecksumAlgorithm::strongest(["sha512", "crc32"]),
             Some(Crc32)
         );
-        assert_eq!(ChecksumAlgorithm::strongest(["sha256"]), None);
+        assert_eq!(ChecksumAlgorithm::strongest(["sha512"]), None);
         assert_eq!(ChecksumAlgorithm::strongest([]), None);
     }
 }

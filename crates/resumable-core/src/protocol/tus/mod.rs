@@ -10,6 +10,18 @@
 //! (`Upload-Checksum`) and [`discovery`] (the `OPTIONS` headers); [`hash`]
 //! makes the per-request digests.
 //!
+//! Extensions are used only as the server lists them in `Tus-Extension`
+//! (a server that answers no `OPTIONS` is tried with `creation`,
+//! `creation-defer-length` and `termination`, and its refusals reported):
+//! without `creation` or, for a source of unknown length,
+//! `creation-defer-length`, the upload fails before it creates anything;
+//! without `termination`, a cancel sends no `DELETE`. With
+//! `creation-with-upload`, the creation carries the first chunk unless each
+//! `PATCH` carries a checksum (a creation carries none): a file within one
+//! chunk is then sent in one request. A creation whose answer is lost is
+//! made again, as tus creations are not idempotent; the upload it may have
+//! made stays on the server until it expires.
+//!
 //! What tus verifies: a `PATCH` may carry `Upload-Checksum`, the digest of
 //! its own body, which the server checks before it keeps a byte (`460` when
 //! they differ: the request is sent again, nothing counted persisted). A
@@ -43,7 +55,7 @@ use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 
 use super::message::error_message;
-use super::{Answer, Base, BuildError, Rules, Sent, is_retryable, with_extra};
+use super::{Answer, Base, BuildError, Rules, Sent, is_retryable, upload_request};
 use crate::action::Body;
 use crate::config::TusCreate;
 use crate::error::{ConfigError, ProtocolError};
@@ -107,10 +119,7 @@ pub(crate) fn discover(
     uri: &http::Uri,
     extra: &HeaderMap,
 ) -> Result<http::Request<Body>, BuildError> {
-    let builder = http::Request::builder()
-        .method(Method::OPTIONS)
-        .uri(uri.clone());
-    with_extra(builder, extra)
+    upload_request(Method::OPTIONS, uri.clone(), extra)
         .header(header::CONTENT_LENGTH, 0)
         .body(Body::Empty)
         .map_err(|_| BuildError {
@@ -118,16 +127,19 @@ pub(crate) fn discover(
         })
 }
 
-/// The `POST` that creates an upload of `total` bytes (`None`: deferred).
+/// The `POST` that creates an upload of `total` bytes (`None`: deferred),
+/// carrying `first` of the source when given (creation-with-upload).
 pub(crate) fn create(
     create: &TusCreate,
     total: Option<u64>,
+    first: Option<Range<u64>>,
     extra: &HeaderMap,
 ) -> Result<http::Request<Body>, BuildError> {
-    let builder = http::Request::builder()
-        .method(Method::POST)
-        .uri(create.endpoint.as_str());
-    let mut builder = tus_request(with_extra(builder, extra)).header(header::CONTENT_LENGTH, 0);
+    let mut builder = tus_request(upload_request(
+        Method::POST,
+        create.endpoint.as_str(),
+        extra,
+    ));
     builder = match total {
         Some(total) => builder.header(UPLOAD_LENGTH, number::header(total)),
         None => builder.header(UPLOAD_DEFER_LENGTH, "1"),
@@ -138,7 +150,19 @@ pub(crate) fn create(
     if let Some(metadata) = metadata {
         builder = builder.header(UPLOAD_METADATA, metadata);
     }
-    builder.body(Body::Empty).map_err(|_| BuildError {
+    let body = match first {
+        Some(range) => {
+            builder = builder
+                .header(header::CONTENT_TYPE, OFFSET_OCTET_STREAM)
+                .header(header::CONTENT_LENGTH, range.end - range.start);
+            Body::Source(range)
+        }
+        None => {
+            builder = builder.header(header::CONTENT_LENGTH, 0);
+            Body::Empty
+        }
+    };
+    builder.body(body).map_err(|_| BuildError {
         what: "the tus endpoint",
     })
 }
@@ -238,7 +262,7 @@ pub(crate) fn read(
         },
         Sent::Append { total, .. } => match code {
             200 | 204 => match offset(headers) {
-                Ok(offset) if Some(offset) == total => Answer::Complete(Ok(object(offset))),
+                Ok(offset) if Some(offset) == total => Answer::Complete(Ok(completed(offset))),
                 Ok(offset) => Answer::Persisted(offset),
                 Err(e) => Answer::Malformed(e),
             },
@@ -275,7 +299,7 @@ fn query_answer(headers: &HeaderMap) -> Answer {
             Answer::Malformed(ProtocolError::OffsetBeyondLength { offset, length })
         }
         Ok(Some(Declared::Length(length))) if offset == length => {
-            Answer::Complete(Ok(object(offset)))
+            Answer::Complete(Ok(completed(offset)))
         }
         Ok(_) => Answer::Persisted(offset),
         Err(e) => Answer::Malformed(e),
@@ -328,7 +352,7 @@ fn offset(headers: &HeaderMap) -> Result<u64, ProtocolError> {
 }
 
 /// A completed upload as tus describes it: its size, nothing more.
-fn object(size: u64) -> ObjectMeta {
+pub(crate) fn completed(size: u64) -> ObjectMeta {
     ObjectMeta {
         name: None,
         bucket: None,
@@ -340,13 +364,24 @@ fn object(size: u64) -> ObjectMeta {
     }
 }
 
-/// A creation's answer: the upload's URL, resolved against the endpoint.
+/// A creation's answer: the upload's URL, resolved against the endpoint,
+/// and the bytes it kept when the creation carried some.
 fn created(request_url: &str, headers: &HeaderMap) -> Answer {
     let Some(value) = headers.get(header::LOCATION) else {
         return Answer::Malformed(ProtocolError::MissingLocation);
     };
+    let persisted = match headers.get(UPLOAD_OFFSET).map(number::parse) {
+        None => None,
+        Some(Ok(offset)) => Some(offset),
+        Some(Err(error)) => {
+            return Answer::Malformed(ProtocolError::TusNumber {
+                header: "Upload-Offset",
+                error,
+            });
+        }
+    };
     match location::resolve(request_url, value.as_bytes()) {
-        Ok(url) => Answer::Created(url),
+        Ok(url) => Answer::Created { url, persisted },
         Err(e) => Answer::Malformed(ProtocolError::Location(e)),
     }
 }
@@ -437,7 +472,7 @@ mod tests {
             metadata: vec![("is_confidential".into(), String::new())],
             ..TusCreate::new(ENDPOINT)
         };
-        let r = create(&create_req, Some(100), &HeaderMap::new()).unwrap();
+        let r = create(&create_req, Some(100), None, &HeaderMap::new()).unwrap();
         assert_eq!(r.method(), Method::POST);
         assert_eq!(r.uri(), ENDPOINT);
         assert_eq!(r.headers()[TUS_RESUMABLE], "1.0.0");
@@ -448,7 +483,9 @@ mod tests {
             r.headers()[UPLOAD_METADATA],
             "filename d29ybGRfZG9taW5hdGlvbl9wbGFuLnBkZg==,is_confidential"
         );
-        let r = create(&TusCreate::new(ENDPOINT), None, &HeaderMap::new()).unwrap();
+        assert_eq!(r.body(), &Body::Empty);
+        assert!(r.headers().get(header::CONTENT_TYPE).is_none());
+        let r = create(&TusCreate::new(ENDPOINT), None, None, &HeaderMap::new()).unwrap();
         assert_eq!(r.headers()[UPLOAD_DEFER_LENGTH], "1");
         assert!(r.headers().get(UPLOAD_LENGTH).is_none());
         assert!(r.headers().get(UPLOAD_METADATA).is_none());
@@ -457,16 +494,65 @@ mod tests {
             metadata: vec![("filename".into(), "b".into())],
             ..TusCreate::new(ENDPOINT)
         };
-        assert!(create(&clash, None, &HeaderMap::new()).is_err());
+        assert!(create(&clash, None, None, &HeaderMap::new()).is_err());
         assert!(validate_create(&clash).is_err());
         assert!(validate_create(&TusCreate::new("/files")).is_err());
+    }
+
+    #[test]
+    fn a_creation_with_upload_carries_the_first_bytes() {
+        let r = create(
+            &TusCreate::new(ENDPOINT),
+            Some(100),
+            Some(0..40),
+            &HeaderMap::new(),
+        )
+        .unwrap();
+        assert_eq!(r.headers()[UPLOAD_LENGTH], "100");
+        assert_eq!(r.headers()["content-type"], OFFSET_OCTET_STREAM);
+        assert_eq!(r.headers()["content-length"], "40");
+        assert_eq!(r.body(), &Body::Source(0..40));
+        let r = create(
+            &TusCreate::new(ENDPOINT),
+            None,
+            Some(0..40),
+            &HeaderMap::new(),
+        )
+        .unwrap();
+        assert_eq!(r.headers()[UPLOAD_DEFER_LENGTH], "1");
+        assert_eq!(r.headers()["content-length"], "40");
+        assert_eq!(
+            answer(
+                Sent::Create,
+                201,
+                &[("location", "24e5"), ("upload-offset", "40")]
+            ),
+            Answer::Created {
+                url: "https://tus.example.org/files/24e5".into(),
+                persisted: Some(40)
+            }
+        );
+        assert!(matches!(
+            answer(
+                Sent::Create,
+                201,
+                &[("location", "24e5"), ("upload-offset", "forty")]
+            ),
+            Answer::Malformed(ProtocolError::TusNumber {
+                header: "Upload-Offset",
+                ..
+            })
+        ));
     }
 
     #[test]
     fn a_creation_answer_resolves_its_location() {
         assert_eq!(
             answer(Sent::Create, 201, &[("location", "24e5")]),
-            Answer::Created("https://tus.example.org/files/24e5".into())
+            Answer::Created {
+                url: "https://tus.example.org/files/24e5".into(),
+                persisted: None
+            }
         );
         assert_eq!(
             answer(
@@ -474,7 +560,10 @@ mod tests {
                 201,
                 &[("location", "https://other.example/u/1")]
             ),
-            Answer::Created("https://other.example/u/1".into())
+            Answer::Created {
+                url: "https://other.example/u/1".into(),
+                persisted: None
+            }
         );
         assert_eq!(
             answer(Sent::Create, 201, &[]),
