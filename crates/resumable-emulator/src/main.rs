@@ -8,7 +8,7 @@ use std::time::Duration;
 use clap::{Parser, ValueEnum};
 use resumable_emulator::{DEFAULT_API_KEY, Emulator, Storage};
 
-/// A local file API and Cloud Storage resumable upload server with scripted faults.
+/// A local file API, Cloud Storage resumable upload and tus 1.0 server with scripted faults.
 #[derive(Debug, Parser)]
 #[command(name = "resumable-emulator", version, about)]
 struct Args {
