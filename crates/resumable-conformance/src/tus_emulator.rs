@@ -7,11 +7,13 @@
 #![allow(unreachable_pub, clippy::unwrap_used, clippy::expect_used)]
 
 use resumable_core::{Config, TusCreate};
-use resumable_emulator::{EmulatorHandle, RequestKind, RequestRecord, TusStatus};
+use resumable_emulator::{
+    Emulator, EmulatorHandle, RequestKind, RequestRecord, Storage, TusStatus,
+};
 use resumable_local::FileCheckpointStore;
 
 use crate::driver::{Call, Driver, Interrupt, Source};
-use crate::emulator::{UNIT, data, emulator, keeping, uploader};
+use crate::emulator::{KEY, UNIT, data, emulator, keeping, uploader};
 
 /// A creation at the emulator's tus endpoint, with the file's name and type.
 fn creation(emu: &EmulatorHandle, name: &str) -> TusCreate {
@@ -121,6 +123,42 @@ pub fn tus_emulator_resumes_a_patch_cut_off_by_a_reset<D: Driver>() {
         (again.kind, again.persisted),
         (RequestKind::TusPatch, Some(2 * UNIT))
     );
+    assert_eq!(emu.tus_uploads().len(), 1);
+}
+
+/// Against a server without the checksum extension (the first chunk then
+/// rides in the creation), a `PATCH` reset after 100 KiB keeps those bytes:
+/// the driver asks for the offset (`HEAD`) and goes on from the middle of
+/// its chunk.
+pub fn tus_emulator_resumes_mid_chunk_from_a_patch_cut_off_without_checksums<D: Driver>() {
+    let emu = Emulator::builder()
+        .api_key(KEY)
+        .storage(Storage::Memory)
+        .tus_checksum_algorithms(Vec::<String>::new())
+        .faults("patch#2 reset after=100KiB")
+        .seed(7)
+        .start_in_background()
+        .expect("emulator starts");
+    let bytes = data(3 * UNIT, 60);
+    assert_eq!(upload::<D>(&emu, "partial.bin", &bytes, false), 0);
+    assert!(stored_only(&emu) == bytes, "stored bytes differ");
+    let log = emu.request_log();
+    let cut = log.iter().position(|r| r.fault.is_some()).unwrap();
+    // Without a checksum to agree on, the first chunk rides in the creation.
+    assert_eq!(
+        (log[1].kind, log[1].bytes_received),
+        (RequestKind::TusCreate, UNIT)
+    );
+    let kept = log[cut - 1].persisted.unwrap() + 100 * 1024;
+    assert_eq!(log[cut].persisted, Some(kept), "what arrived is kept");
+    let next = &log[cut + 1];
+    assert_eq!(
+        (next.kind, next.persisted),
+        (RequestKind::TusHead, Some(kept))
+    );
+    let on = &log[cut + 2];
+    assert_eq!(on.kind, RequestKind::TusPatch, "{log:#?}");
+    assert!(on.persisted > Some(kept), "{log:#?}");
     assert_eq!(emu.tus_uploads().len(), 1);
 }
 
@@ -269,6 +307,7 @@ macro_rules! tus_emulator_tests {
             tus_emulator_takes_a_deferred_length,
             tus_emulator_resumes_a_patch_cut_off_by_a_reset,
             tus_emulator_goes_on_from_a_patch_persisted_in_part,
+            tus_emulator_resumes_mid_chunk_from_a_patch_cut_off_without_checksums,
             tus_emulator_resends_a_patch_refused_with_460,
             tus_emulator_requeries_after_a_409_from_a_lie_about_the_offset,
             tus_emulator_starts_an_expired_upload_over,

@@ -4,7 +4,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
-use resumable_sim::tus::TusOptions;
+use resumable_sim::tus::{Algorithm, TusOptions};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -53,6 +53,8 @@ pub struct EmulatorBuilder {
     storage: Storage,
     faults: Vec<String>,
     seed: Option<u64>,
+    /// The tus checksum algorithms by name; `None`: every one.
+    tus_checksums: Option<Vec<String>>,
 }
 
 impl Default for EmulatorBuilder {
@@ -73,6 +75,7 @@ impl Default for EmulatorBuilder {
             storage: Storage::default(),
             faults: Vec::new(),
             seed: None,
+            tus_checksums: None,
         }
     }
 }
@@ -162,6 +165,42 @@ impl EmulatorBuilder {
         self
     }
 
+    /// The checksum algorithms the tus endpoint announces in
+    /// `Tus-Checksum-Algorithm` and checks (default `sha1`, `md5`, `crc32`,
+    /// in that order); none at all: no checksum extension, so a client
+    /// sends no `Upload-Checksum` and a `PATCH` cut off keeps what arrived.
+    /// Checked at start: a name other than those three is
+    /// [`Error::UnknownTusChecksum`].
+    pub fn tus_checksum_algorithms<S: Into<String>>(
+        mut self,
+        names: impl IntoIterator<Item = S>,
+    ) -> Self {
+        self.tus_checksums = Some(names.into_iter().map(Into::into).collect());
+        self
+    }
+
+    /// What the tus endpoint supports, from the settings.
+    fn tus_options(&self) -> Result<TusOptions, Error> {
+        let mut options = TusOptions {
+            max_size: Some(self.config.max_file_size),
+            lifetime: Some(self.config.session_lifetime),
+            ..TusOptions::default()
+        };
+        if let Some(names) = &self.tus_checksums {
+            options.checksum_algorithms = names
+                .iter()
+                .map(|n| match Algorithm::from_name(n) {
+                    Some(a) => Ok(a.name()),
+                    None => Err(Error::UnknownTusChecksum(n.clone())),
+                })
+                .collect::<Result<_, _>>()?;
+            if options.checksum_algorithms.is_empty() {
+                options.extensions.retain(|e| *e != "checksum");
+            }
+        }
+        Ok(options)
+    }
+
     fn prepare(&self, local: SocketAddr) -> Result<Arc<Shared>, Error> {
         let mut plan = FaultPlan::default();
         for spec in &self.faults {
@@ -181,11 +220,7 @@ impl EmulatorBuilder {
         let base_url = format!("http://{}", SocketAddr::new(host, local.port()));
         let seed = self.seed.unwrap_or_else(rand::random);
         let mut config = self.config.clone();
-        config.tus = TusOptions {
-            max_size: Some(config.max_file_size),
-            lifetime: Some(config.session_lifetime),
-            ..TusOptions::default()
-        };
+        config.tus = self.tus_options()?;
         config.upload_base_url = config.upload_base_url.map(|url| {
             url.replace("{port}", &local.port().to_string())
                 .trim_end_matches('/')

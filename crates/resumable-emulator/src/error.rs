@@ -30,6 +30,10 @@ pub enum Error {
     /// A bucket name given to the builder is not one Cloud Storage allows.
     #[error("{0:?} is not a bucket name: {1}")]
     BadBucket(String, &'static str),
+    /// A tus checksum algorithm given to the builder is not one the
+    /// emulator computes.
+    #[error("{0:?} is not a tus checksum algorithm the emulator computes (sha1, md5, crc32)")]
+    UnknownTusChecksum(String),
     /// There is no such object.
     #[error("no object named {0:?}")]
     NoObject(String),

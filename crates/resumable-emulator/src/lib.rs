@@ -203,7 +203,10 @@
 //!   `Upload-Offset`, and `Upload-Expires` until the upload is complete; each `PATCH`
 //!   moves the expiry on.
 //! - checksum: `Upload-Checksum: ALGORITHM BASE64` with `sha1`, `md5` or `crc32`
-//!   (CRC-32/IEEE, big-endian); another algorithm, or a malformed value, is **400**. A
+//!   (CRC-32/IEEE, big-endian); another algorithm, or a malformed value, is **400**.
+//!   [`EmulatorBuilder::tus_checksum_algorithms`] (`--tus-checksums`) chooses which
+//!   are announced and checked; with none, the checksum extension is not announced
+//!   and any `Upload-Checksum` is **400**. A
 //!   digest that does not match is **460**: nothing of that request is kept, not even
 //!   a length told with it.
 //! - Partial persistence: a `PATCH` body cut off (reset, closed early, or no byte for

@@ -42,6 +42,10 @@ struct Args {
     /// initiate that names it.
     #[arg(long, value_name = "NAME")]
     bucket: Vec<String>,
+    /// The checksum algorithms the tus endpoint checks, comma-separated, of
+    /// sha1, md5 and crc32 [default: all three]; empty: no checksum extension.
+    #[arg(long, value_name = "LIST")]
+    tus_checksums: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -83,6 +87,9 @@ async fn main() -> ExitCode {
     if let Some(max) = args.max_file_size {
         builder = builder.max_file_size(max);
     }
+    if let Some(list) = &args.tus_checksums {
+        builder = builder.tus_checksum_algorithms(list.split(',').filter(|n| !n.is_empty()));
+    }
     let mut buckets = args.bucket.into_iter();
     if let Some(default) = buckets.next() {
         builder = builder.bucket(default);
@@ -99,10 +106,12 @@ async fn main() -> ExitCode {
     };
     println!("{}", emu.base_url());
     eprintln!(
-        "resumable-emulator: listening on {} (default bucket {}, buckets {}, seed {}{})",
+        "resumable-emulator: listening on {} (default bucket {}, buckets {}, tus at {}, \
+         seed {}{})",
         emu.base_url(),
         emu.bucket(),
         emu.buckets().join(" "),
+        emu.tus_endpoint(),
         emu.seed(),
         emu.storage_dir()
             .map(|d| format!(", storage {}", d.display()))

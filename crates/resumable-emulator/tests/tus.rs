@@ -103,6 +103,29 @@ fn options_discovers_every_extension_without_a_version() {
 }
 
 #[test]
+fn the_checksum_algorithms_can_be_chosen_or_the_extension_left_out() {
+    let emu = start(builder().tus_checksum_algorithms(["crc32", "md5"]));
+    let r = Conn::open(&emu)
+        .send("OPTIONS", "/tus/files/", &[], b"")
+        .unwrap();
+    assert_eq!(r.header("tus-checksum-algorithm"), Some("crc32,md5"));
+    let emu = start(builder().tus_checksum_algorithms(Vec::<String>::new()));
+    let mut c = Conn::open(&emu);
+    let r = c.send("OPTIONS", "/tus/files/", &[], b"").unwrap();
+    assert!(r.header("tus-checksum-algorithm").is_none());
+    assert!(!r.header("tus-extension").unwrap().contains("checksum"));
+    let url = create(&mut c, Some(11));
+    let sum = checksum("sha1", &sha1(b"hello world"));
+    let r = patch(&mut c, &url, 0, b"hello world", &[sum]);
+    assert_eq!(r.status, 400, "no checksum extension, no Upload-Checksum");
+    let e = builder()
+        .tus_checksum_algorithms(["sha256"])
+        .start_in_background()
+        .unwrap_err();
+    assert!(e.to_string().contains("\"sha256\""), "{e}");
+}
+
+#[test]
 fn every_other_request_needs_tus_resumable_1_0_0() {
     let emu = tus_emulator();
     let mut c = Conn::open(&emu);
