@@ -709,6 +709,22 @@ mod tests {
         assert_eq!(one("chunk#1 kill session=2").scope, Scope::Session(2));
         assert_eq!(one("chunk#1 kill session=*").scope, Scope::EachSession);
         assert_eq!(one("register#1 status=500").selector, Selector::Register);
+        assert!(one("patch#2 corrupt").fault.corrupt);
+        assert_eq!(
+            one("head#1 persisted=0").fault.range,
+            Some(RangeLie::Persisted(0))
+        );
+        assert_eq!(one("terminate#1 kill session=*").scope, Scope::EachSession);
+        for (kind, selector) in [
+            ("tus", Selector::Tus),
+            ("options", Selector::Options),
+            ("create", Selector::Create),
+            ("head", Selector::Head),
+            ("patch", Selector::Patch),
+            ("terminate", Selector::Terminate),
+        ] {
+            assert_eq!(one(&format!("{kind}#1 status=503")).selector, selector);
+        }
         assert_eq!(one("chunk p=0.5 status=500").probability, Some(0.5));
         assert_eq!(one("chunk   status=500").source, "chunk status=500");
         assert_eq!(
@@ -781,6 +797,14 @@ mod tests {
             "register#1 short=5",
             "upload-url#1 expire",
             "api session=1 status=500",
+            "patch#1 no-range",
+            "head override-308",
+            "patch range=bytes=0-1",
+            "create set=a:1",
+            "head unset=a",
+            "chunk corrupt",
+            "api corrupt",
+            "patches#1 status=503",
             "chunk range",
             "chunk range=a\u{7f}",
             "chunk range=x persisted=1",
@@ -841,6 +865,32 @@ mod tests {
         assert_eq!(code(e.decide(RequestKind::Chunk, Some(1))), None);
         assert_eq!(code(e.decide(RequestKind::Final, Some(1))), Some(1));
         assert_eq!(code(e.decide(RequestKind::Chunk, Some(3))), Some(500));
+    }
+
+    #[test]
+    fn tus_kinds_count_apart_from_cloud_storage_ones() {
+        let mut e = FaultEngine::new(1);
+        e.add(
+            "patch#2 status=503; tus#4 reset; request#1 status=500"
+                .parse()
+                .unwrap(),
+        );
+        let fired = |a: Option<Applied>| a.map(|a| a.rule);
+        assert_eq!(fired(e.decide(RequestKind::TusCreate, None)), None);
+        assert_eq!(fired(e.decide(RequestKind::TusPatch, Some(1))), None);
+        assert_eq!(
+            fired(e.decide(RequestKind::TusPatch, Some(1))).as_deref(),
+            Some("patch#2 status=503")
+        );
+        assert_eq!(
+            fired(e.decide(RequestKind::TusHead, Some(1))).as_deref(),
+            Some("tus#4 reset")
+        );
+        // Cloud Storage's `request` counts no tus request.
+        assert_eq!(
+            fired(e.decide(RequestKind::Chunk, Some(1))).as_deref(),
+            Some("request#1 status=500")
+        );
     }
 
     #[test]

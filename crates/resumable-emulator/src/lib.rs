@@ -392,6 +392,7 @@
 //! - The persisted offset a session reports is always what it stores; it moves
 //!   backwards only through the `no-range` fault.
 //! - Requests on one session are processed one at a time; sessions are independent.
+//!   The same holds for tus uploads.
 
 mod api;
 mod control;

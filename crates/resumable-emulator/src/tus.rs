@@ -154,24 +154,23 @@ async fn serve(
     slot: Option<&TusSlot>,
 ) -> Reply {
     let options = &shared.config.tus;
-    let route = tus::route(&parts.method, at_endpoint, url);
-    if route == Route::Discover {
+    if tus::is_discovery(&parts.method) {
         drain(body, shared.config.idle_timeout);
         return respond(&tus::discovery(options), None);
     }
     if let Err(r) = tus::check_version(&parts.headers, &parts.method, options) {
         return refuse(shared, body, &r);
     }
-    match route {
-        Route::Create => create(shared, call, parts, body).await,
-        Route::Patch => match tus::read_patch(&parts.headers, options) {
+    match tus::route(&parts.method, at_endpoint, url) {
+        Ok(Route::Create) => create(shared, call, parts, body).await,
+        Ok(Route::Patch) => match tus::read_patch(&parts.headers, options) {
             Err(r) => refuse(shared, body, &r),
             Ok(ask) => match live(slot, url, call).await {
                 Err(r) => refuse(shared, body, &r),
                 Ok(mut upload) => patch(shared, call, parts, body, &mut upload, &ask).await,
             },
         },
-        Route::Head => match live(slot, url, call).await {
+        Ok(Route::Head) => match live(slot, url, call).await {
             Err(r) => refuse(shared, body, &r),
             Ok(upload) => {
                 drain(body, shared.config.idle_timeout);
@@ -179,7 +178,7 @@ async fn serve(
                 respond(&lie(call, answer), None)
             }
         },
-        Route::Terminate => {
+        Ok(Route::Terminate) => {
             if let Err(r) = tus::plan_terminate(options) {
                 return refuse(shared, body, &r);
             }
@@ -193,8 +192,7 @@ async fn serve(
                 }
             }
         }
-        Route::Refuse(r) => refuse(shared, body, &r),
-        Route::Discover => respond(&tus::discovery(options), None),
+        Err(r) => refuse(shared, body, &r),
     }
 }
 

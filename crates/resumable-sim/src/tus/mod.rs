@@ -167,12 +167,17 @@ pub fn is_violation(refusal: &Refusal) -> bool {
     matches!(refusal.status, 400 | 409 | 415) || refusal.reason == NO_VERSION
 }
 
-/// What a request asks for, by its method and whether it names the
-/// creation endpoint or an upload.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Whether a request is discovery (`OPTIONS`, at any URL): answered by
+/// [`discovery`], with no version checked. Any other request is checked by
+/// [`check_version`], then takes its [`route`].
+pub fn is_discovery(method: &Method) -> bool {
+    method == Method::OPTIONS
+}
+
+/// What a request other than discovery asks for, by its method and whether
+/// it names the creation endpoint or an upload.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Route {
-    /// `OPTIONS`: [`discovery`]; no version is checked.
-    Discover,
     /// `POST` to the endpoint: [`plan_create`].
     Create,
     /// `HEAD` of an upload: [`head`].
@@ -181,21 +186,18 @@ pub enum Route {
     Patch,
     /// `DELETE` of an upload: [`plan_terminate`].
     Terminate,
-    /// Any other: refused once the version is checked.
-    Refuse(Refusal),
 }
 
 /// The route of a request with `method` to the creation endpoint
-/// (`at_endpoint`) or to an upload's URL. Every route but
-/// [`Route::Discover`] is taken only once [`check_version`] passes.
-pub fn route(method: &Method, at_endpoint: bool, url: &str) -> Route {
+/// (`at_endpoint`) or to the URL `url`; `405` for any other method (a
+/// `POST` to an upload among them).
+pub fn route(method: &Method, at_endpoint: bool, url: &str) -> Result<Route, Refusal> {
     match *method {
-        Method::OPTIONS => Route::Discover,
-        Method::POST if at_endpoint => Route::Create,
-        Method::HEAD => Route::Head,
-        Method::PATCH => Route::Patch,
-        Method::DELETE => Route::Terminate,
-        ref m => Route::Refuse(Refusal::new(
+        Method::POST if at_endpoint => Ok(Route::Create),
+        Method::HEAD => Ok(Route::Head),
+        Method::PATCH => Ok(Route::Patch),
+        Method::DELETE => Ok(Route::Terminate),
+        ref m => Err(Refusal::new(
             405,
             "method_not_allowed",
             format!("{m} to {url}"),
@@ -721,10 +723,12 @@ mod tests {
                 .status,
             415
         );
-        assert!(matches!(route(&Method::GET, false, "u"), Route::Refuse(r) if r.status == 405));
+        assert!(is_discovery(&Method::OPTIONS));
+        assert_eq!(route(&Method::GET, false, "u").unwrap_err().status, 405);
+        assert_eq!(route(&Method::POST, true, "u"), Ok(Route::Create));
         assert_eq!(
-            route(&Method::POST, false, "u").clone(),
-            Route::Refuse(Refusal::new(405, "method_not_allowed", "POST to u"))
+            route(&Method::POST, false, "u").unwrap_err().message,
+            "POST to u"
         );
     }
 }

@@ -11,9 +11,9 @@ use bytes::Bytes;
 use super::wire::text;
 use super::{
     Answer, Arrival, PatchEnd, Progress, Route, TusOptions, created, creation_data, discovery,
-    expired, expiry_after_patch, gone, head, is_violation, mismatch, patch_end, patched,
-    plan_create, plan_patch, plan_terminate, read_patch, refused, route, status, terminated,
-    unknown,
+    expired, expiry_after_patch, gone, head, is_discovery, is_violation, mismatch, patch_end,
+    patched, plan_create, plan_patch, plan_terminate, read_patch, refused, route, status,
+    terminated, unknown,
 };
 use crate::Reply;
 use crate::refusal::Refusal;
@@ -207,8 +207,7 @@ impl TusServer {
         now: SystemTime,
     ) -> Answer {
         let headers = req.headers();
-        let route = route(req.method(), url == TUS_ENDPOINT, url);
-        if route == Route::Discover {
+        if is_discovery(req.method()) {
             if headers.contains_key("tus-resumable") {
                 self.violation("Tus-Resumable on an OPTIONS request".into());
             }
@@ -223,13 +222,12 @@ impl TusServer {
             self.violation(format!("Content-Length {len} for a body of {}", body.len()));
             return status(400, &self.options);
         }
-        let result = match route {
-            Route::Create => self.create(headers, body, now),
-            Route::Head => self.head(url, now),
-            Route::Patch => self.patch(url, headers, body, fault, now),
-            Route::Terminate => self.delete(url, now),
-            Route::Refuse(r) => Err(r),
-            Route::Discover => Ok(discovery(&self.options)),
+        let result = match route(req.method(), url == TUS_ENDPOINT, url) {
+            Ok(Route::Create) => self.create(headers, body, now),
+            Ok(Route::Head) => self.head(url, now),
+            Ok(Route::Patch) => self.patch(url, headers, body, fault, now),
+            Ok(Route::Terminate) => self.delete(url, now),
+            Err(r) => Err(r),
         };
         result.unwrap_or_else(|r| self.refuse(r))
     }
