@@ -313,8 +313,8 @@
 //!   `status=` answers at once, keeping nothing (with `Tus-Resumable`, and `Tus-Version`
 //!   on a 412); with `after=N` the N bytes read are kept as for a body cut off (none
 //!   with `Upload-Checksum`), then it answers. `reset` likewise, without an answer.
-//!   `short=SIZE` keeps SIZE fewer bytes than a `PATCH` framed by `Content-Length`
-//!   brought (not rounded) and the 204 says what was kept. `persisted=SIZE` makes an
+//!   `short=SIZE` keeps SIZE fewer bytes than the body brought (not rounded) and the
+//!   204 says what was kept. `persisted=SIZE` makes an
 //!   answer's `Upload-Offset` (`HEAD`, `PATCH`, a creation with data) claim SIZE while
 //!   the upload keeps what it has: a client that believes it meets 409 on its next
 //!   `PATCH`. `corrupt` flips the body's first byte on its way in: with

@@ -235,7 +235,8 @@ struct Received {
 }
 
 /// Streams a body into `app` from offset `first`, hashing it with `hasher`;
-/// a `corrupt` fault damages its first byte, an `after=` fault stops it.
+/// a `corrupt` fault damages its first byte, an `after=` fault stops it, a
+/// `short=` fault holds its last bytes back from storage.
 async fn receive(
     call: &mut Call,
     body: &mut Incoming,
@@ -249,6 +250,10 @@ async fn receive(
     let mut trigger = (fault.after > 0).then_some(len.map_or(fault.after, |l| fault.after.min(l)));
     let mut received = 0u64;
     let mut damage = fault.corrupt;
+    // The last `hold` bytes received, not stored: never, if the body ends.
+    let hold = usize::try_from(fault.short.unwrap_or(0)).unwrap_or(usize::MAX);
+    let mut held_back: Vec<u8> = Vec::new();
+    let mut stored = 0u64;
     let all_in = |received: u64| len.is_none_or(|l| received == l);
     let (arrival, by_fault) = loop {
         if len == Some(received) {
@@ -275,8 +280,18 @@ async fn receive(
             if let Some(h) = &mut hasher {
                 h.update(&piece);
             }
-            app.write(first + received, &piece).await?;
             received += piece.len() as u64;
+            if hold == 0 {
+                app.write(first + stored, &piece).await?;
+                stored += piece.len() as u64;
+            } else {
+                held_back.extend_from_slice(&piece);
+                if let Some(n) = held_back.len().checked_sub(hold).filter(|n| *n > 0) {
+                    app.write(first + stored, &held_back[..n]).await?;
+                    stored += n as u64;
+                    held_back.drain(..n);
+                }
+            }
             if trigger == Some(received) {
                 trigger = None;
                 if let Some(d) = fault.stall {
@@ -425,12 +440,7 @@ async fn patch(
         Err(r) => return refuse(shared, body, &r),
     };
     let held = upload.progress.offset;
-    let short = call.fault.as_ref().and_then(|f| f.short);
-    let limit = match (short, len) {
-        (Some(short), Some(n)) => held + n.saturating_sub(short),
-        _ => u64::MAX,
-    }
-    .min(length.unwrap_or(u64::MAX));
+    let limit = length.unwrap_or(u64::MAX);
     let mut app = match Appender::open(&mut upload.part, held, &upload.digest, limit).await {
         Ok(a) => a,
         Err(e) => {

@@ -631,6 +631,18 @@ fn short_persists_less_and_says_so() {
     assert_eq!((r.status, offset(&r)), (204, 9000));
     assert_eq!(patch(&mut c, &url, 9000, &body[9000..], &[]).status, 204);
     assert!(emu.tus_upload_bytes(&url).unwrap() == body);
+    // A chunked body too: its last 1000 bytes are held back.
+    emu.add_faults("patch#1 short=1000").unwrap();
+    let url = create(&mut c, Some(10_000));
+    let r = c
+        .send_chunked(
+            "PATCH",
+            &target(&url),
+            &patch_headers(0),
+            &[&body[..6000], &body[6000..]],
+        )
+        .unwrap();
+    assert_eq!((r.status, offset(&r)), (204, 9000));
 }
 
 #[test]
