@@ -84,6 +84,22 @@ pub fn tus_emulator_stores_a_file_whole<D: Driver>() {
     assert_eq!(info.metadata["filetype"], "application/octet-stream");
 }
 
+/// A creation answered with a relative `Location` (`/tus/files/{id}`): the
+/// driver resolves it against the endpoint and uploads there.
+pub fn tus_emulator_follows_a_relative_location<D: Driver>() {
+    let emu = Emulator::builder()
+        .api_key(KEY)
+        .storage(Storage::Memory)
+        .tus_relative_location(true)
+        .seed(7)
+        .start_in_background()
+        .expect("emulator starts");
+    let bytes = data(2 * UNIT + 1, 61);
+    upload::<D>(&emu, "relative.bin", &bytes, false);
+    assert!(stored_only(&emu) == bytes, "stored bytes differ");
+    assert_eq!(emu.tus_uploads().len(), 1);
+}
+
 /// A stream of unknown length: created with `Upload-Defer-Length: 1`, its
 /// length told with the `PATCH` that reaches its end.
 pub fn tus_emulator_takes_a_deferred_length<D: Driver>() {
@@ -305,6 +321,7 @@ macro_rules! tus_emulator_tests {
         $crate::tests_of!($driver, tus_emulator:
             tus_emulator_stores_a_file_whole,
             tus_emulator_takes_a_deferred_length,
+            tus_emulator_follows_a_relative_location,
             tus_emulator_resumes_a_patch_cut_off_by_a_reset,
             tus_emulator_goes_on_from_a_patch_persisted_in_part,
             tus_emulator_resumes_mid_chunk_from_a_patch_cut_off_without_checksums,

@@ -55,6 +55,7 @@ pub struct EmulatorBuilder {
     seed: Option<u64>,
     /// The tus checksum algorithms by name; `None`: every one.
     tus_checksums: Option<Vec<String>>,
+    tus_relative_location: bool,
 }
 
 impl Default for EmulatorBuilder {
@@ -76,6 +77,7 @@ impl Default for EmulatorBuilder {
             faults: Vec::new(),
             seed: None,
             tus_checksums: None,
+            tus_relative_location: false,
         }
     }
 }
@@ -179,11 +181,20 @@ impl EmulatorBuilder {
         self
     }
 
+    /// Whether a tus creation answers with a relative `Location`
+    /// (`/tus/files/{id}`, to be resolved against the endpoint) rather than
+    /// an absolute one (the default), as some servers do.
+    pub fn tus_relative_location(mut self, relative: bool) -> Self {
+        self.tus_relative_location = relative;
+        self
+    }
+
     /// What the tus endpoint supports, from the settings.
     fn tus_options(&self) -> Result<TusOptions, Error> {
         let mut options = TusOptions {
             max_size: Some(self.config.max_file_size),
             lifetime: Some(self.config.session_lifetime),
+            relative_location: self.tus_relative_location,
             ..TusOptions::default()
         };
         if let Some(names) = &self.tus_checksums {

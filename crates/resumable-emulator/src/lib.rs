@@ -189,8 +189,10 @@
 //!   `Upload-Defer-Length: 1` (**400** otherwise); a length over `Tus-Max-Size` is
 //!   **413**. `Upload-Metadata` is comma-separated `key base64` pairs, keys unique, a
 //!   value may be left out (**400** otherwise). `Location` is built like session URLs
-//!   (the emulator's own address, or `upload_base_url`). `Upload-Expires` (an HTTP date)
-//!   is `session_lifetime` away.
+//!   (the emulator's own address, or `upload_base_url`); with
+//!   `EmulatorBuilder::tus_relative_location` (`--tus-relative-location`) it is the
+//!   path alone, `/tus/files/{id}`, for the client to resolve. `Upload-Expires` (an
+//!   HTTP date) is `session_lifetime` away.
 //! - creation-with-upload: bytes in the `POST` need `Content-Type:
 //!   application/offset+octet-stream` (**415**) and fit the length (**400**); the 201
 //!   then names `Upload-Offset`. A creation refused, or whose body is cut off, creates

@@ -46,6 +46,9 @@ struct Args {
     /// sha1, md5 and crc32 [default: all three]; empty: no checksum extension.
     #[arg(long, value_name = "LIST")]
     tus_checksums: Option<String>,
+    /// Answer tus creations with a relative Location (/tus/files/ID).
+    #[arg(long)]
+    tus_relative_location: bool,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -90,6 +93,7 @@ async fn main() -> ExitCode {
     if let Some(list) = &args.tus_checksums {
         builder = builder.tus_checksum_algorithms(list.split(',').filter(|n| !n.is_empty()));
     }
+    builder = builder.tus_relative_location(args.tus_relative_location);
     let mut buckets = args.bucket.into_iter();
     if let Some(default) = buckets.next() {
         builder = builder.bucket(default);

@@ -19,7 +19,7 @@ use crate::faults::{RangeLie, Respond, SessionEffect};
 use crate::inject;
 use crate::log::RequestKind;
 use crate::reply::{Body, Refusal, Reply, drain, error_response};
-use crate::shared::{Call, Shared, TusSlot};
+use crate::shared::{Call, Shared, TUS_PATH, TusSlot};
 use crate::storage::{Appender, Digest, Keep};
 use crate::tus_upload::{TusResource, TusState};
 
@@ -398,7 +398,11 @@ async fn create(shared: &Shared, call: &mut Call, parts: &Parts, mut body: Incom
     };
     let url = shared.tus_url(&id);
     let expires_at = options.expiry(SystemTime::now());
-    let answer = tus::created(&url, offset, expires_at);
+    let location = match options.relative_location {
+        true => format!("{TUS_PATH}{id}"),
+        false => url.clone(),
+    };
+    let answer = tus::created(&location, offset, expires_at);
     shared.add_tus_upload(
         id,
         TusResource {

@@ -195,6 +195,19 @@ fn a_creation_names_an_absolute_location_an_expiry_and_the_metadata_head_shows()
 }
 
 #[test]
+fn a_relative_location_can_be_asked_for() {
+    let emu = start(builder().tus_relative_location(true));
+    let mut c = Conn::open(&emu);
+    let r = post(&mut c, &[("Upload-Length", "5".into())], b"");
+    let location = r.header("location").unwrap().to_owned();
+    assert!(location.starts_with("/tus/files/"), "{location}");
+    let url = format!("{}{location}", emu.base_url());
+    assert_eq!(emu.tus_uploads()[0].url, url, "the handle names it whole");
+    assert_eq!(patch(&mut c, &url, 0, b"hello", &[]).status, 204);
+    assert_eq!(emu.tus_upload_bytes(&url).unwrap(), b"hello");
+}
+
+#[test]
 fn creations_that_break_the_rules_are_refused_and_create_nothing() {
     let emu = start(builder().max_file_size(1000));
     let mut c = Conn::open(&emu);
