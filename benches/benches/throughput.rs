@@ -2,7 +2,12 @@
 //! run: the emulator keeps only sizes and checksums (sink storage); the
 //! baseline is one plain streamed HTTP PUT of the whole file to a fresh
 //! session; then each driver uploads the same file in one request and in
-//! 8 MiB chunks. Prints MiB/s and the ratio to the baseline (best of N runs).
+//! 8 MiB chunks. The same for the emulator's tus mode: the baseline one plain
+//! `PATCH` of the whole file to a fresh upload, each driver in one request and
+//! in 8 MiB `PATCH`es (each with the `Upload-Checksum` the driver agrees on
+//! with the emulator: SHA-1), and in 8 MiB `PATCH`es to an emulator without
+//! the checksum extension. Prints MiB/s and the ratio to the baseline of its
+//! protocol (best of N runs).
 //!
 //! `cargo bench -p resumable-benches --bench throughput`
 //! (`RESUMABLE_BENCH_MIB=1024 RESUMABLE_BENCH_RUNS=3` by default)
@@ -14,7 +19,7 @@ use std::time::{Duration, Instant};
 
 use resumable_benches::env_u64;
 use resumable_blocking::{FileApiTarget, Uploader};
-use resumable_core::{Chunking, Secret};
+use resumable_core::{Chunking, Config, Secret, TusCreate};
 use resumable_emulator::{Emulator, EmulatorHandle, Storage};
 
 const KEY: &str = "bench-key";
@@ -55,6 +60,68 @@ fn baseline(emu: &EmulatorHandle, path: &Path, size: u64) -> Duration {
         .unwrap_or_else(|e| panic!("baseline put: {e}"));
     assert_eq!(response.status(), 200);
     start.elapsed()
+}
+
+/// One `PATCH` of the whole file to a fresh tus upload, with ureq, no engine.
+fn tus_baseline(emu: &EmulatorHandle, path: &Path, size: u64) -> Duration {
+    let response = ureq::post(&emu.tus_endpoint())
+        .header("tus-resumable", "1.0.0")
+        .header("upload-length", size.to_string())
+        .send_empty()
+        .unwrap_or_else(|e| panic!("tus creation: {e}"));
+    let location = response
+        .headers()
+        .get("location")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_else(|| panic!("no Location"))
+        .to_owned();
+    let file = File::open(path).unwrap_or_else(|e| panic!("{e}"));
+    let start = Instant::now();
+    let response = ureq::patch(&location)
+        .header("tus-resumable", "1.0.0")
+        .header("content-type", "application/offset+octet-stream")
+        .header("upload-offset", "0")
+        .header("content-length", size.to_string())
+        .send(ureq::SendBody::from_owned_reader(file))
+        .unwrap_or_else(|e| panic!("baseline patch: {e}"));
+    assert_eq!(response.status(), 204);
+    start.elapsed()
+}
+
+/// A tus upload of `size` bytes at the emulator's endpoint.
+fn tus_config(emu: &EmulatorHandle, size: u64) -> Config {
+    Config::tus_create(TusCreate::new(emu.tus_endpoint()), Some(size))
+}
+
+fn blocking_tus(emu: &EmulatorHandle, path: &Path, size: u64, chunking: Chunking) -> Duration {
+    let mut source = resumable_blocking::FileSource::open(path).unwrap_or_else(|e| panic!("{e}"));
+    let start = Instant::now();
+    Uploader::new()
+        .chunking(chunking)
+        .run(tus_config(emu, size), &mut source, None)
+        .unwrap_or_else(|e| panic!("{e}"));
+    start.elapsed()
+}
+
+fn tokio_tus(
+    rt: &tokio::runtime::Runtime,
+    emu: &EmulatorHandle,
+    path: &Path,
+    size: u64,
+    chunking: Chunking,
+) -> Duration {
+    rt.block_on(async {
+        let mut source = resumable_tokio::FileSource::open(path)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let start = Instant::now();
+        resumable_tokio::Uploader::new()
+            .chunking(chunking)
+            .run(tus_config(emu, size), &mut source, None)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        start.elapsed()
+    })
 }
 
 fn blocking(emu: &EmulatorHandle, path: &Path, chunking: Chunking) -> Duration {
@@ -106,12 +173,18 @@ fn main() {
         .storage(Storage::Sink)
         .start_in_background()
         .unwrap_or_else(|e| panic!("{e}"));
+    let unchecked = Emulator::builder()
+        .storage(Storage::Sink)
+        .tus_checksum_algorithms(Vec::<String>::new())
+        .start_in_background()
+        .unwrap_or_else(|e| panic!("{e}"));
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .unwrap_or_else(|e| panic!("{e}"));
     let eight = Chunking::Fixed(8 << 20);
+    // A case that starts a protocol's group is its baseline.
     type Case<'a> = (&'a str, Box<dyn Fn() -> Duration + 'a>);
     let cases: Vec<Case> = vec![
         (
@@ -134,13 +207,44 @@ fn main() {
             "tokio, 8 MiB chunks",
             Box::new(|| tokio(&rt, &emu, &path, eight)),
         ),
+        (
+            "tus baseline: one plain PATCH (ureq)",
+            Box::new(|| tus_baseline(&emu, &path, size)),
+        ),
+        (
+            "blocking, tus single request",
+            Box::new(|| blocking_tus(&emu, &path, size, Chunking::SingleRequest)),
+        ),
+        (
+            "blocking, tus 8 MiB PATCHes",
+            Box::new(|| blocking_tus(&emu, &path, size, eight)),
+        ),
+        (
+            "tokio, tus single request",
+            Box::new(|| tokio_tus(&rt, &emu, &path, size, Chunking::SingleRequest)),
+        ),
+        (
+            "tokio, tus 8 MiB PATCHes",
+            Box::new(|| tokio_tus(&rt, &emu, &path, size, eight)),
+        ),
+        (
+            "blocking, tus 8 MiB, no checksum",
+            Box::new(|| blocking_tus(&unchecked, &path, size, eight)),
+        ),
+        (
+            "tokio, tus 8 MiB, no checksum",
+            Box::new(|| tokio_tus(&rt, &unchecked, &path, size, eight)),
+        ),
     ];
     println!("loopback throughput, {mib} MiB, best of {runs} runs (emulator: sink storage)");
     let mut base = None;
     for (name, case) in &cases {
         let best = (0..runs).map(|_| case()).min().unwrap_or_default();
         let rate = mib as f64 / best.as_secs_f64();
+        if name.contains("baseline") {
+            base = None;
+        }
         let ratio = rate / *base.get_or_insert(rate);
-        println!("{name:<34} {rate:>8.1} MiB/s  {ratio:>5.2}x baseline");
+        println!("{name:<38} {rate:>8.1} MiB/s  {ratio:>5.2}x baseline");
     }
 }

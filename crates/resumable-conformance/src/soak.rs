@@ -74,6 +74,15 @@ pub fn retry_policy() -> RetryPolicy {
 /// The seeds to run: `RESUMABLE_SOAK_SEED=N` runs seed N alone (to replay a
 /// failure), else seeds `0..RESUMABLE_SOAK_SEEDS` (default [`DEFAULT_SEEDS`]).
 pub fn seeds() -> Vec<u64> {
+    seeds_from("RESUMABLE_SOAK_SEED", "RESUMABLE_SOAK_SEEDS", DEFAULT_SEEDS)
+}
+
+/// The seeds a soak runs: the one the variable `one` names (to replay a
+/// failure), else `0..` the count `many` names, or `default`.
+///
+/// # Panics
+/// When a variable is set to something other than a number.
+pub fn seeds_from(one: &str, many: &str, default: u64) -> Vec<u64> {
     let var = |name: &str| {
         std::env::var(name).ok().map(|v| {
             v.trim()
@@ -81,10 +90,34 @@ pub fn seeds() -> Vec<u64> {
                 .unwrap_or_else(|_| panic!("{name}={v:?} is not a number"))
         })
     };
-    match var("RESUMABLE_SOAK_SEED") {
+    match var(one) {
         Some(seed) => vec![seed],
-        None => (0..var("RESUMABLE_SOAK_SEEDS").unwrap_or(DEFAULT_SEEDS)).collect(),
+        None => (0..var(many).unwrap_or(default)).collect(),
     }
+}
+
+/// `run` of every case, [`WORKERS`] at once, the results in no set order.
+pub fn on_workers<C: Sync, T: Send>(cases: &[C], run: impl Fn(&C) -> T + Sync) -> Vec<T> {
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..WORKERS)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut runs = Vec::new();
+                    while let Some(case) =
+                        cases.get(next.fetch_add(1, std::sync::atomic::Ordering::Relaxed))
+                    {
+                        runs.push(run(case));
+                    }
+                    runs
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|w| w.join().unwrap())
+            .collect()
+    })
 }
 
 /// The engine's default restart budget, which the drivers' `upload_file` uses.
@@ -933,25 +966,6 @@ pub fn uploads_survive_random_fault_scripts_or_fail_typed_past_the_budget<D: cra
     let started = Instant::now();
     let cases = cases();
     let dir = tempfile::tempdir().unwrap();
-    let next = std::sync::atomic::AtomicUsize::new(0);
-    let runs = std::thread::scope(|scope| {
-        let workers: Vec<_> = (0..WORKERS)
-            .map(|_| {
-                scope.spawn(|| {
-                    let mut runs = Vec::new();
-                    while let Some(case) =
-                        cases.get(next.fetch_add(1, std::sync::atomic::Ordering::Relaxed))
-                    {
-                        runs.push(run::<D>(case, dir.path()));
-                    }
-                    runs
-                })
-            })
-            .collect();
-        workers
-            .into_iter()
-            .flat_map(|w| w.join().unwrap())
-            .collect()
-    });
+    let runs = on_workers(&cases, |case| run::<D>(case, dir.path()));
     report(D::NAME, started, runs);
 }

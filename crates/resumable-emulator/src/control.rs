@@ -12,6 +12,7 @@ use crate::faults::FaultPlan;
 use crate::reply::{Reply, empty_response, error_response, json_response, read_small};
 use crate::session::SessionInfo;
 use crate::shared::Shared;
+use crate::tus_upload::TusUploadInfo;
 
 /// Counters and per-session figures, as `GET /_emulator/stats` returns them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -49,6 +50,12 @@ pub struct Stats {
     pub buckets: Vec<String>,
     /// Every session, in creation order.
     pub sessions: Vec<SessionInfo>,
+    /// tus uploads created.
+    #[serde(default)]
+    pub tus_uploads_created: u64,
+    /// Every tus upload, in creation order.
+    #[serde(default)]
+    pub tus_uploads: Vec<TusUploadInfo>,
 }
 
 pub(crate) fn stats(shared: &Shared) -> Stats {
@@ -67,6 +74,8 @@ pub(crate) fn stats(shared: &Shared) -> Stats {
         held: shared.held.load(Ordering::Relaxed),
         buckets: state.buckets.iter().cloned().collect(),
         sessions: state.session_info.values().cloned().collect(),
+        tus_uploads_created: state.tus_created,
+        tus_uploads: state.tus_info.values().cloned().collect(),
     }
 }
 

@@ -4,6 +4,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
+use resumable_sim::tus::{Algorithm, TusOptions};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -18,6 +19,7 @@ use crate::server::serve;
 use crate::session::SessionInfo;
 use crate::shared::{Config, Shared, bucket_name_problem};
 use crate::storage::{ObjectData, Storage, Store};
+use crate::tus_upload::{TusStatus, TusUploadInfo};
 
 /// The API key the emulator accepts unless told otherwise.
 pub const DEFAULT_API_KEY: &str = "emulator-key";
@@ -51,6 +53,9 @@ pub struct EmulatorBuilder {
     storage: Storage,
     faults: Vec<String>,
     seed: Option<u64>,
+    /// The tus checksum algorithms by name; `None`: every one.
+    tus_checksums: Option<Vec<String>>,
+    tus_relative_location: bool,
 }
 
 impl Default for EmulatorBuilder {
@@ -66,10 +71,13 @@ impl Default for EmulatorBuilder {
                 session_lifetime: DEFAULT_SESSION_LIFETIME,
                 idle_timeout: Duration::from_secs(60),
                 upload_base_url: None,
+                tus: TusOptions::default(),
             },
             storage: Storage::default(),
             faults: Vec::new(),
             seed: None,
+            tus_checksums: None,
+            tus_relative_location: false,
         }
     }
 }
@@ -159,6 +167,51 @@ impl EmulatorBuilder {
         self
     }
 
+    /// The checksum algorithms the tus endpoint announces in
+    /// `Tus-Checksum-Algorithm` and checks (default `sha1`, `md5`, `crc32`,
+    /// in that order); none at all: no checksum extension, so a client
+    /// sends no `Upload-Checksum` and a `PATCH` cut off keeps what arrived.
+    /// Checked at start: a name other than those three is
+    /// [`Error::UnknownTusChecksum`].
+    pub fn tus_checksum_algorithms<S: Into<String>>(
+        mut self,
+        names: impl IntoIterator<Item = S>,
+    ) -> Self {
+        self.tus_checksums = Some(names.into_iter().map(Into::into).collect());
+        self
+    }
+
+    /// Whether a tus creation answers with a relative `Location`
+    /// (`/tus/files/{id}`, to be resolved against the endpoint) rather than
+    /// an absolute one (the default), as some servers do.
+    pub fn tus_relative_location(mut self, relative: bool) -> Self {
+        self.tus_relative_location = relative;
+        self
+    }
+
+    /// What the tus endpoint supports, from the settings.
+    fn tus_options(&self) -> Result<TusOptions, Error> {
+        let mut options = TusOptions {
+            max_size: Some(self.config.max_file_size),
+            lifetime: Some(self.config.session_lifetime),
+            relative_location: self.tus_relative_location,
+            ..TusOptions::default()
+        };
+        if let Some(names) = &self.tus_checksums {
+            options.checksum_algorithms = names
+                .iter()
+                .map(|n| match Algorithm::from_name(n) {
+                    Some(a) => Ok(a.name()),
+                    None => Err(Error::UnknownTusChecksum(n.clone())),
+                })
+                .collect::<Result<_, _>>()?;
+            if options.checksum_algorithms.is_empty() {
+                options.extensions.retain(|e| *e != "checksum");
+            }
+        }
+        Ok(options)
+    }
+
     fn prepare(&self, local: SocketAddr) -> Result<Arc<Shared>, Error> {
         let mut plan = FaultPlan::default();
         for spec in &self.faults {
@@ -178,6 +231,7 @@ impl EmulatorBuilder {
         let base_url = format!("http://{}", SocketAddr::new(host, local.port()));
         let seed = self.seed.unwrap_or_else(rand::random);
         let mut config = self.config.clone();
+        config.tus = self.tus_options()?;
         config.upload_base_url = config.upload_base_url.map(|url| {
             url.replace("{port}", &local.port().to_string())
                 .trim_end_matches('/')
@@ -430,6 +484,54 @@ impl EmulatorHandle {
             .collect();
         urls.sort();
         urls.into_iter().map(|(_, url)| url).collect()
+    }
+
+    /// The tus 1.0 creation endpoint, `{base_url}/tus/files/` (see the
+    /// [crate docs](crate#tus-10)).
+    pub fn tus_endpoint(&self) -> String {
+        self.shared.tus_endpoint()
+    }
+
+    /// Every tus upload, in creation order.
+    pub fn tus_uploads(&self) -> Vec<TusUploadInfo> {
+        self.shared.state().tus_info.values().cloned().collect()
+    }
+
+    /// The bytes of the complete tus upload at `url` (its creation's
+    /// `Location`).
+    ///
+    /// # Errors
+    /// When there is no such upload, it is not complete (or expired or
+    /// terminated), a request on it is in flight, the storage is the sink,
+    /// or reading fails.
+    pub fn tus_upload_bytes(&self, url: &str) -> Result<Vec<u8>, Error> {
+        let id = url.rsplit('/').next().unwrap_or_default();
+        let slot = self
+            .shared
+            .tus_upload(id)
+            .filter(|_| self.shared.tus_url(id) == url)
+            .ok_or_else(|| Error::NoTusUpload(url.to_owned()))?;
+        let upload = slot
+            .upload
+            .try_lock()
+            .map_err(|_| Error::TusBusy(url.to_owned()))?;
+        let info = upload.info();
+        if info.state != TusStatus::Complete {
+            return Err(Error::TusIncomplete {
+                url: url.to_owned(),
+                offset: info.offset,
+                length: info.length,
+                state: info.state.word(),
+            });
+        }
+        match upload.part.read() {
+            Ok(Some(bytes)) => Ok(bytes),
+            Ok(None) => Err(Error::NotStored),
+            Err(source) => Err(Error::Read {
+                name: url.to_owned(),
+                source,
+            }),
+        }
     }
 
     /// Counters and per-session figures (as `GET /_emulator/stats`).

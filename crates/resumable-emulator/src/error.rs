@@ -30,12 +30,36 @@ pub enum Error {
     /// A bucket name given to the builder is not one Cloud Storage allows.
     #[error("{0:?} is not a bucket name: {1}")]
     BadBucket(String, &'static str),
+    /// A tus checksum algorithm given to the builder is not one the
+    /// emulator computes.
+    #[error("{0:?} is not a tus checksum algorithm the emulator computes (sha1, md5, crc32)")]
+    UnknownTusChecksum(String),
     /// There is no such object.
     #[error("no object named {0:?}")]
     NoObject(String),
     /// The sink storage keeps no object data.
     #[error("the sink storage keeps no object data, only sizes and checksums")]
     NotStored,
+    /// There is no tus upload at this URL.
+    #[error("no tus upload at {0:?}")]
+    NoTusUpload(String),
+    /// The tus upload at this URL does not hold every byte of a known
+    /// length (yet, or any more: expired, terminated).
+    #[error("the tus upload at {url:?} is not complete: {offset} bytes of {length:?}, {state}")]
+    TusIncomplete {
+        /// Its URL.
+        url: String,
+        /// The bytes it holds.
+        offset: u64,
+        /// Its length, once told.
+        length: Option<u64>,
+        /// Where it stands, e.g. `active`, `expired`.
+        state: &'static str,
+    },
+    /// A request on the tus upload at this URL is in flight: ask again once
+    /// its answer is in.
+    #[error("a request on the tus upload at {0:?} is in flight; ask again once it is answered")]
+    TusBusy(String),
     /// An object's bytes could not be read.
     #[error("cannot read object {name:?}: {source}")]
     Read {

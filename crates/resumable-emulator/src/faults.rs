@@ -93,6 +93,12 @@ enum Selector {
     UploadUrl,
     Register,
     Api,
+    Tus,
+    Options,
+    Create,
+    Head,
+    Patch,
+    Terminate,
 }
 
 impl Selector {
@@ -108,6 +114,12 @@ impl Selector {
             "upload-url" => Selector::UploadUrl,
             "register" => Selector::Register,
             "api" => Selector::Api,
+            "tus" => Selector::Tus,
+            "options" => Selector::Options,
+            "create" => Selector::Create,
+            "head" => Selector::Head,
+            "patch" => Selector::Patch,
+            "terminate" => Selector::Terminate,
             _ => return None,
         })
     }
@@ -125,7 +137,25 @@ impl Selector {
             Selector::UploadUrl => kind == K::UploadUrl,
             Selector::Register => kind == K::Register,
             Selector::Api => matches!(kind, K::UploadUrl | K::Register),
+            Selector::Tus => kind.is_tus(),
+            Selector::Options => kind == K::TusOptions,
+            Selector::Create => kind == K::TusCreate,
+            Selector::Head => kind == K::TusHead,
+            Selector::Patch => kind == K::TusPatch,
+            Selector::Terminate => kind == K::TusTerminate,
         }
+    }
+
+    fn is_tus(self) -> bool {
+        matches!(
+            self,
+            Selector::Tus
+                | Selector::Options
+                | Selector::Create
+                | Selector::Head
+                | Selector::Patch
+                | Selector::Terminate
+        )
     }
 
     fn is_api(self) -> bool {
@@ -249,6 +279,8 @@ pub(crate) struct Fault {
     pub(crate) bloat: Option<u64>,
     /// Cut the answer's body short.
     pub(crate) cut: Option<Cut>,
+    /// Damage the first byte of a tus request's body on its way in.
+    pub(crate) corrupt: bool,
 }
 
 /// How a `cut=` or `cut-close=` fault ends an answer's body early.
@@ -284,7 +316,8 @@ impl FaultRule {
         let selector = Selector::parse(kind).ok_or_else(|| {
             err(format!(
                 "unknown request kind {kind:?} (expected request, put, chunk, final, query, \
-                 delete, initiate, upload-url, register or api)"
+                 delete, initiate, upload-url, register, api, tus, options, create, head, patch \
+                 or terminate)"
             ))
         })?;
         let count = Count::parse(count)
@@ -341,6 +374,7 @@ impl FaultRule {
                 ("drop-response", None) => respond(Respond::DropResponse, f)?,
                 ("override-308", None) => respond(Respond::Override308, f)?,
                 ("no-range", None) => f.no_range = true,
+                ("corrupt", None) => f.corrupt = true,
                 ("range", Some(v)) => {
                     if http::HeaderValue::from_str(v).is_err() {
                         return Err(err(format!("range {v:?} cannot be a header value")));
@@ -452,7 +486,7 @@ impl FaultRule {
         if *f == Fault::default() {
             return Err(err("no effect (status=, reset, stall=, short=, no-range, \
                             drop-response, override-308, expire, kill, range=, persisted=, \
-                            set=, unset=, bloat=, cut= or cut-close=)"
+                            set=, unset=, bloat=, cut=, cut-close= or corrupt)"
                 .into()));
         }
         if f.cut.is_some() && f.bloat.is_some() {
@@ -464,6 +498,22 @@ impl FaultRule {
             return Err(err(
                 "no-range and range=/persisted= contradict each other".into()
             ));
+        }
+        if f.corrupt && !selector.is_tus() {
+            return Err(err("corrupt applies to tus requests only".into()));
+        }
+        if selector.is_tus() {
+            let gcs_only = f.no_range
+                || matches!(f.range, Some(RangeLie::Text(_)))
+                || !f.edits.is_empty()
+                || f.respond == Some(Respond::Override308);
+            if gcs_only {
+                return Err(err(
+                    "no-range, override-308, range=, set= and unset= apply to Cloud Storage \
+                     requests only"
+                        .into(),
+                ));
+            }
         }
         if selector.is_api() {
             let upload_only = f.short.is_some()
@@ -659,6 +709,22 @@ mod tests {
         assert_eq!(one("chunk#1 kill session=2").scope, Scope::Session(2));
         assert_eq!(one("chunk#1 kill session=*").scope, Scope::EachSession);
         assert_eq!(one("register#1 status=500").selector, Selector::Register);
+        assert!(one("patch#2 corrupt").fault.corrupt);
+        assert_eq!(
+            one("head#1 persisted=0").fault.range,
+            Some(RangeLie::Persisted(0))
+        );
+        assert_eq!(one("terminate#1 kill session=*").scope, Scope::EachSession);
+        for (kind, selector) in [
+            ("tus", Selector::Tus),
+            ("options", Selector::Options),
+            ("create", Selector::Create),
+            ("head", Selector::Head),
+            ("patch", Selector::Patch),
+            ("terminate", Selector::Terminate),
+        ] {
+            assert_eq!(one(&format!("{kind}#1 status=503")).selector, selector);
+        }
         assert_eq!(one("chunk p=0.5 status=500").probability, Some(0.5));
         assert_eq!(one("chunk   status=500").source, "chunk status=500");
         assert_eq!(
@@ -731,6 +797,14 @@ mod tests {
             "register#1 short=5",
             "upload-url#1 expire",
             "api session=1 status=500",
+            "patch#1 no-range",
+            "head override-308",
+            "patch range=bytes=0-1",
+            "create set=a:1",
+            "head unset=a",
+            "chunk corrupt",
+            "api corrupt",
+            "patches#1 status=503",
             "chunk range",
             "chunk range=a\u{7f}",
             "chunk range=x persisted=1",
@@ -791,6 +865,32 @@ mod tests {
         assert_eq!(code(e.decide(RequestKind::Chunk, Some(1))), None);
         assert_eq!(code(e.decide(RequestKind::Final, Some(1))), Some(1));
         assert_eq!(code(e.decide(RequestKind::Chunk, Some(3))), Some(500));
+    }
+
+    #[test]
+    fn tus_kinds_count_apart_from_cloud_storage_ones() {
+        let mut e = FaultEngine::new(1);
+        e.add(
+            "patch#2 status=503; tus#4 reset; request#1 status=500"
+                .parse()
+                .unwrap(),
+        );
+        let fired = |a: Option<Applied>| a.map(|a| a.rule);
+        assert_eq!(fired(e.decide(RequestKind::TusCreate, None)), None);
+        assert_eq!(fired(e.decide(RequestKind::TusPatch, Some(1))), None);
+        assert_eq!(
+            fired(e.decide(RequestKind::TusPatch, Some(1))).as_deref(),
+            Some("patch#2 status=503")
+        );
+        assert_eq!(
+            fired(e.decide(RequestKind::TusHead, Some(1))).as_deref(),
+            Some("tus#4 reset")
+        );
+        // Cloud Storage's `request` counts no tus request.
+        assert_eq!(
+            fired(e.decide(RequestKind::Chunk, Some(1))).as_deref(),
+            Some("request#1 status=500")
+        );
     }
 
     #[test]

@@ -343,12 +343,7 @@ async fn data(
                 continue;
             };
             while !chunk.is_empty() {
-                let take = match trigger {
-                    Some(at) => usize::try_from(at - received)
-                        .unwrap_or(usize::MAX)
-                        .min(chunk.len()),
-                    None => chunk.len(),
-                };
+                let take = inject::take_before(trigger, received, chunk.len());
                 let piece: Bytes = chunk.split_to(take);
                 // The appender stores nothing past the range's end.
                 app.write(first + received, &piece).await?;

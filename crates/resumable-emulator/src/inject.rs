@@ -27,6 +27,18 @@ pub(crate) fn fault_status(code: u16, retry_after: Option<u64>) -> http::Respons
     r
 }
 
+/// How many of the `available` bytes of a body's next frame to take, so
+/// that an `after=` threshold at offset `trigger` of the body (`received`
+/// read so far) is met exactly.
+pub(crate) fn take_before(trigger: Option<u64>, received: u64, available: usize) -> usize {
+    match trigger {
+        Some(at) => usize::try_from(at - received)
+            .unwrap_or(usize::MAX)
+            .min(available),
+        None => available,
+    }
+}
+
 /// What the fault does before any body byte is read: stall, then answer or reset.
 /// `Err` carries the reply that ends the request (the body is drained).
 pub(crate) async fn before_body(

@@ -1,5 +1,5 @@
-//! A local, strict server for an application file API and the Google Cloud Storage
-//! resumable upload protocol, with scripted faults: the backend of integration tests,
+//! A local, strict server for an application file API, the Google Cloud Storage
+//! resumable upload protocol and tus 1.0, with scripted faults: the backend of integration tests,
 //! benches and demos of resumable upload clients.
 //!
 //! It is an implementation of the protocol of its own, deliberately strict, so that
@@ -95,6 +95,7 @@
 //! | `DELETE {session URL}` | cancels: 499 |
 //! | `GET /storage/v1/b/{bucket}/o/{object}` | object metadata (`?alt=media`: its bytes) |
 //! | `GET /download/storage/v1/b/{bucket}/o/{object}?alt=media` | the object's bytes, streamed |
+//! | `OPTIONS`, `POST /tus/files/`; `HEAD`, `PATCH`, `DELETE /tus/files/{id}` | tus 1.0: see [below](#tus-10) |
 //! | `GET /_emulator/requests`, `DELETE` to clear | the request log (JSON array of [`RequestRecord`]) |
 //! | `GET`, `POST` (spec as the body), `DELETE /_emulator/faults` | the fault rules |
 //! | `GET /_emulator/stats` | counters and sessions ([`Stats`]) |
@@ -166,6 +167,65 @@
 //! active at its earlier offset, as Cloud Storage leaves it. File API sessions carry
 //! no conditions.
 //!
+//! # tus 1.0
+//!
+//! The tus 1.0 server (tus.io) is always on, beside the Cloud Storage endpoints on the
+//! same port: the creation endpoint is `{base}/tus/files/`, an upload is
+//! `{base}/tus/files/{id}`. Its rules are `resumable_sim::tus`'s, the ones the in-memory
+//! `TusServer` applies in the core's tests; the emulator streams the bodies to storage.
+//!
+//! | Request | Answer |
+//! | --- | --- |
+//! | `OPTIONS /tus/files/` (or an upload's URL) | 204: `Tus-Version: 1.0.0`, `Tus-Extension: creation,creation-with-upload,creation-defer-length,expiration,checksum,termination`, `Tus-Checksum-Algorithm: sha1,md5,crc32`, `Tus-Max-Size` (the max file size, 5 GB by default) |
+//! | `POST /tus/files/` | creation: 201, the upload's absolute URL in `Location`, `Upload-Expires` |
+//! | `HEAD /tus/files/{id}` | 200: `Upload-Offset`, `Upload-Length` (or `Upload-Defer-Length: 1`), `Upload-Metadata`, `Upload-Expires`, `Cache-Control: no-store` |
+//! | `PATCH /tus/files/{id}` | bytes at the upload's offset: 204 with the new `Upload-Offset` |
+//! | `DELETE /tus/files/{id}` | termination: 204, then 410 |
+//!
+//! - Every request but `OPTIONS` carries `Tus-Resumable: 1.0.0`: **412** with
+//!   `Tus-Version` otherwise. Every answer carries `Tus-Resumable`; a refusal has a
+//!   one-line `text/plain` body saying what was wrong.
+//! - Creation: exactly one of `Upload-Length` (decimal digits) and
+//!   `Upload-Defer-Length: 1` (**400** otherwise); a length over `Tus-Max-Size` is
+//!   **413**. `Upload-Metadata` is comma-separated `key base64` pairs, keys unique, a
+//!   value may be left out (**400** otherwise). `Location` is built like session URLs
+//!   (the emulator's own address, or `upload_base_url`); with
+//!   `EmulatorBuilder::tus_relative_location` (`--tus-relative-location`) it is the
+//!   path alone, `/tus/files/{id}`, for the client to resolve. `Upload-Expires` (an
+//!   HTTP date) is `session_lifetime` away.
+//! - creation-with-upload: bytes in the `POST` need `Content-Type:
+//!   application/offset+octet-stream` (**415**) and fit the length (**400**); the 201
+//!   then names `Upload-Offset`. A creation refused, or whose body is cut off, creates
+//!   nothing (its client never learns a URL).
+//! - `PATCH`: `Content-Type: application/offset+octet-stream` (**415**), an
+//!   `Upload-Offset` equal to the upload's (**409** otherwise, nothing read), no byte
+//!   past the length (**400**; a chunked body found past it at its end keeps none of
+//!   it). A deferred length is told once, with `Upload-Length` on a `PATCH` (**400** on
+//!   an upload whose length is known, or below the bytes sent). The 204 names the new
+//!   `Upload-Offset`, and `Upload-Expires` until the upload is complete; each `PATCH`
+//!   moves the expiry on.
+//! - checksum: `Upload-Checksum: ALGORITHM BASE64` with `sha1`, `md5` or `crc32`
+//!   (CRC-32/IEEE, big-endian); another algorithm, or a malformed value, is **400**.
+//!   [`EmulatorBuilder::tus_checksum_algorithms`] (`--tus-checksums`) chooses which
+//!   are announced and checked; with none, the checksum extension is not announced
+//!   and any `Upload-Checksum` is **400**. A
+//!   digest that does not match is **460**: nothing of that request is kept, not even
+//!   a length told with it.
+//! - Partial persistence: a `PATCH` body cut off (reset, closed early, or no byte for
+//!   the idle timeout) keeps every byte that arrived, and a length told with it. With
+//!   `Upload-Checksum` it keeps nothing: bytes that cannot be verified are not stored,
+//!   and the offset stays where the `PATCH` began.
+//! - expiration: past its `Upload-Expires` an upload that is not complete answers
+//!   **410** to `HEAD`, `PATCH` and `DELETE`; a complete upload never expires.
+//! - termination: `DELETE` answers 204 and drops the bytes; **410** from then on.
+//! - An upload never created is **404**; another method, or a `POST` to an upload, is
+//!   **405**.
+//! - `EmulatorHandle::tus_endpoint()` names the endpoint, `tus_uploads()` lists every
+//!   upload (`TusUploadInfo`: number, URL, state, offset, length, metadata, CRC32C of
+//!   the bytes kept, bytes received, requests, expiry; also the stats' `tus_uploads`),
+//!   and `tus_upload_bytes(url)` reads a complete upload's bytes (an error naming its
+//!   state otherwise).
+//!
 //! # Fault spec
 //!
 //! Faults are scripted with a small text spec, given at start
@@ -179,6 +239,7 @@
 //! target   = kind [ "#" count ]
 //! kind     = "request" | "put" | "chunk" | "final" | "query" | "delete"
 //!          | "initiate" | "upload-url" | "register" | "api"
+//!          | "tus" | "options" | "create" | "head" | "patch" | "terminate"
 //! count    = N | N "-" M | N "-" | "*"          ; 1-based; no count = every one
 //! word     = "status=" CODE                      ; answer CODE (4xx/5xx) with a JSON error
 //!          | "retry-after=" SECONDS              ; with status=: a Retry-After header
@@ -193,7 +254,8 @@
 //!          | "session=" ( N | "*" )              ; count within session N, or per session
 //!          | "p=" PROBABILITY                    ; fire with this probability (seeded)
 //!          | "range=" TEXT                       ; a 308's Range is TEXT, verbatim (may be empty)
-//!          | "persisted=" SIZE                   ; a 308's Range claims SIZE bytes (0: no Range)
+//!          | "persisted=" SIZE                   ; a 308's Range (tus: Upload-Offset) claims SIZE bytes
+//!          | "corrupt"                           ; a tus body's first byte damaged on its way in
 //!          | "set=" FIELD ":" JSON               ; a JSON answer's FIELD becomes JSON
 //!          | "unset=" FIELD                      ; a JSON answer loses FIELD
 //!          | "bloat=" SIZE                       ; the answer's body padded with spaces to SIZE
@@ -206,7 +268,11 @@
 //! Kinds: `request` is any request to the upload endpoint (initiate, `PUT`, `DELETE`);
 //! `put` any `PUT`; `chunk` a `PUT` with data that does not end the upload; `final` a
 //! `PUT` whose `Content-Range` ends at the total it names (or has none); `query` a
-//! `bytes */…` `PUT`; `api` either file API request. Counts are of the requests
+//! `bytes */…` `PUT`; `api` either file API request; `tus` any request under
+//! `/tus/files/`, and `options`, `create` (a `POST` to the tus endpoint), `head`,
+//! `patch` and `terminate` (a `DELETE` of a tus upload) the tus requests by method.
+//! For tus kinds, `session=N` counts within the Nth tus upload created (tus uploads
+//! are numbered apart from sessions). Counts are of the requests
 //! matching the kind since the rule was added: globally, or with `session=N` within
 //! the Nth session created, or with `session=*` within each session. For every request
 //! each rule counts it, and the first rule that fires applies.
@@ -245,6 +311,23 @@
 //!   promises the whole body's length and closes the connection after SIZE bytes. Both
 //!   apply to any answer and leave what is stored and registered as it is.
 //!
+//! - On tus requests (kinds `tus`, `options`, `create`, `head`, `patch`, `terminate`):
+//!   `status=` answers at once, keeping nothing (with `Tus-Resumable`, and `Tus-Version`
+//!   on a 412); with `after=N` the N bytes read are kept as for a body cut off (none
+//!   with `Upload-Checksum`), then it answers. `reset` likewise, without an answer.
+//!   `short=SIZE` keeps SIZE fewer bytes than the body brought (not rounded) and the
+//!   204 says what was kept. `persisted=SIZE` makes an
+//!   answer's `Upload-Offset` (`HEAD`, `PATCH`, a creation with data) claim SIZE while
+//!   the upload keeps what it has: a client that believes it meets 409 on its next
+//!   `PATCH`. `corrupt` flips the body's first byte on its way in: with
+//!   `Upload-Checksum` the answer is 460 and nothing is kept; without, the damage is
+//!   stored (what checksums are for). `expire` makes the upload expire before the
+//!   request (410), `kill` makes it disappear (404). `drop-response` processes in full
+//!   (a creation creates, a `PATCH` keeps its bytes) and resets. `stall=`, `cut=`,
+//!   `cut-close=`, `bloat=` and `p=` work as on any request; `no-range`,
+//!   `override-308`, `range=`, `set=` and `unset=` are refused on tus kinds, and
+//!   `corrupt` on the others.
+//!
 //! Examples:
 //!
 //! ```text
@@ -272,6 +355,13 @@
 //! chunk#1 bloat=1GiB                       # a 308 with a 1 GiB body
 //! final#1 cut=20                           # the object's JSON cut short (the object is stored)
 //! register#1 cut-close=0                   # registered, the answer's body cut off
+//! patch#2 status=503                       # the second tus PATCH fails
+//! patch#1 reset after=100KiB               # a tus PATCH cut off mid-body
+//! patch#2 short=64KiB                      # keeps 64 KiB less than it got, and says so
+//! head#1 persisted=0                       # a HEAD lies: the next PATCH meets 409
+//! patch#1 corrupt                          # a damaged byte: 460 with Upload-Checksum
+//! patch#3 expire                           # the tus upload expires mid-way (410)
+//! create#1 drop-response                   # the tus upload is created, the answer lost
 //! ```
 //!
 //! The same seed and the same order of requests give the same faults.
@@ -283,7 +373,10 @@
 //! `Content-Length`, whether the body was chunked, whether `X-API-Key` and `Authorization` were sent, `X-Goog-Hash`,
 //! the session number, the status and `Range` answered (no status when reset), body
 //! bytes received, bytes persisted after, the fault rule applied and an outcome word.
-//! Read it with [`EmulatorHandle::request_log`] or `GET /_emulator/requests`.
+//! tus requests are logged too (kinds [`RequestKind::TusOptions`] to
+//! [`RequestKind::TusOther`]), `session` the tus upload's number and `persisted` its
+//! offset after the request. Read it with [`EmulatorHandle::request_log`] or
+//! `GET /_emulator/requests`.
 //!
 //! # Storage
 //!
@@ -291,7 +384,9 @@
 //! files, so memory stays flat however big the upload; [`Storage::Memory`] keeps
 //! everything in memory; [`Storage::Sink`] keeps only sizes and checksums. Objects are
 //! read back with [`EmulatorHandle::object`] (size, CRC32C, MD5, content type) and
-//! [`EmulatorHandle::object_bytes`], or downloaded over HTTP.
+//! [`EmulatorHandle::object_bytes`], or downloaded over HTTP. A tus upload's bytes
+//! stay in its part (`parts/tus-N.part` on disk), read with
+//! [`EmulatorHandle::tus_upload_bytes`] once complete.
 //!
 //! # Invariants
 //!
@@ -299,6 +394,7 @@
 //! - The persisted offset a session reports is always what it stores; it moves
 //!   backwards only through the `no-range` fault.
 //! - Requests on one session are processed one at a time; sessions are independent.
+//!   The same holds for tus uploads.
 
 mod api;
 mod control;
@@ -319,6 +415,8 @@ mod session;
 mod shared;
 mod storage;
 mod time;
+mod tus;
+mod tus_upload;
 mod url;
 
 pub use control::Stats;
@@ -335,3 +433,4 @@ pub use log::{RequestKind, RequestRecord};
 pub use object::ObjectInfo;
 pub use session::{SessionInfo, SessionStatus};
 pub use storage::Storage;
+pub use tus_upload::{TusStatus, TusUploadInfo};

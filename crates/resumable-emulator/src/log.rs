@@ -27,6 +27,18 @@ pub enum RequestKind {
     Upload,
     /// An object metadata or download `GET`.
     Object,
+    /// tus `OPTIONS` (discovery) of the endpoint or an upload.
+    TusOptions,
+    /// tus `POST` to the endpoint: a new upload (creation).
+    TusCreate,
+    /// tus `HEAD` of an upload: its offset.
+    TusHead,
+    /// tus `PATCH` of an upload: bytes at an offset.
+    TusPatch,
+    /// tus `DELETE` of an upload (termination).
+    TusTerminate,
+    /// Any other request under the tus endpoint.
+    TusOther,
     /// A request that matched no route.
     Other,
 }
@@ -38,6 +50,15 @@ impl RequestKind {
         matches!(
             self,
             K::Initiate | K::Chunk | K::Final | K::Query | K::Put | K::Delete | K::Upload
+        )
+    }
+
+    /// Whether the request went to the tus endpoint (`/tus/files/...`).
+    pub fn is_tus(self) -> bool {
+        use RequestKind as K;
+        matches!(
+            self,
+            K::TusOptions | K::TusCreate | K::TusHead | K::TusPatch | K::TusTerminate | K::TusOther
         )
     }
 }
@@ -72,7 +93,9 @@ pub struct RequestRecord {
     pub authorization: bool,
     /// The `X-Goog-Hash` header.
     pub x_goog_hash: Option<String>,
-    /// The session's number (1 for the first session created), when the request named one.
+    /// The session's number (1 for the first session created), when the
+    /// request named one; for a tus request, the tus upload's number (1 for
+    /// the first tus upload created).
     pub session: Option<u64>,
     /// The status answered; `None` when the connection was reset or the body cut off.
     pub status: Option<u16>,

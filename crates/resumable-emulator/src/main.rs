@@ -8,7 +8,7 @@ use std::time::Duration;
 use clap::{Parser, ValueEnum};
 use resumable_emulator::{DEFAULT_API_KEY, Emulator, Storage};
 
-/// A local file API and Cloud Storage resumable upload server with scripted faults.
+/// A local file API, Cloud Storage resumable upload and tus 1.0 server with scripted faults.
 #[derive(Debug, Parser)]
 #[command(name = "resumable-emulator", version, about)]
 struct Args {
@@ -42,6 +42,13 @@ struct Args {
     /// initiate that names it.
     #[arg(long, value_name = "NAME")]
     bucket: Vec<String>,
+    /// The checksum algorithms the tus endpoint checks, comma-separated, of
+    /// sha1, md5 and crc32 [default: all three]; empty: no checksum extension.
+    #[arg(long, value_name = "LIST")]
+    tus_checksums: Option<String>,
+    /// Answer tus creations with a relative Location (/tus/files/ID).
+    #[arg(long)]
+    tus_relative_location: bool,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -83,6 +90,10 @@ async fn main() -> ExitCode {
     if let Some(max) = args.max_file_size {
         builder = builder.max_file_size(max);
     }
+    if let Some(list) = &args.tus_checksums {
+        builder = builder.tus_checksum_algorithms(list.split(',').filter(|n| !n.is_empty()));
+    }
+    builder = builder.tus_relative_location(args.tus_relative_location);
     let mut buckets = args.bucket.into_iter();
     if let Some(default) = buckets.next() {
         builder = builder.bucket(default);
@@ -99,10 +110,12 @@ async fn main() -> ExitCode {
     };
     println!("{}", emu.base_url());
     eprintln!(
-        "resumable-emulator: listening on {} (default bucket {}, buckets {}, seed {}{})",
+        "resumable-emulator: listening on {} (default bucket {}, buckets {}, tus at {}, \
+         seed {}{})",
         emu.base_url(),
         emu.bucket(),
         emu.buckets().join(" "),
+        emu.tus_endpoint(),
         emu.seed(),
         emu.storage_dir()
             .map(|d| format!(", storage {}", d.display()))

@@ -21,7 +21,7 @@ use crate::log::RequestKind;
 use crate::reply::{Body, Reply, drain, error_response};
 use crate::shared::Shared;
 use crate::url::{decode, parse_query, query_value};
-use crate::{api, control, download, gcs, initiate};
+use crate::{api, control, download, gcs, initiate, tus};
 
 /// The error that makes hyper drop a connection without answering.
 #[derive(Debug, thiserror::Error)]
@@ -176,6 +176,11 @@ async fn route(shared: Arc<Shared>, req: Request<Incoming>) -> Reply {
             } else {
                 gcs::session_request(shared, req).await
             }
+        }
+        ["tus", "files"] | ["tus", "files", ""] => tus::request(shared, None, req).await,
+        ["tus", "files", id] => {
+            let id = (*id).to_owned();
+            tus::request(shared, Some(&id), req).await
         }
         ["storage", "v1", "b", bucket, "o", object @ ..]
         | ["download", "storage", "v1", "b", bucket, "o", object @ ..]

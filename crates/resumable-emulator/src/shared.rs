@@ -12,6 +12,7 @@ use rand::SeedableRng as _;
 use rand::distr::{Alphanumeric, SampleString as _};
 use rand::rngs::StdRng;
 use resumable_sim::gcs::Progress;
+use resumable_sim::tus::TusOptions;
 
 use crate::faults::{Fault, FaultEngine};
 use crate::file_record::FileRecord;
@@ -22,6 +23,7 @@ use crate::reply::Refusal;
 use crate::reply::{BloatMeter, Reply};
 use crate::session::{Session, SessionInfo, SessionState};
 use crate::storage::{Digest, Store};
+use crate::tus_upload::{TusResource, TusUploadInfo};
 use crate::url::{encode, redact_upload_id};
 
 /// The most requests the log keeps; older ones are dropped first.
@@ -41,6 +43,19 @@ pub(crate) struct Config {
     pub(crate) idle_timeout: Duration,
     /// The base of issued session URLs, when not the emulator's own address.
     pub(crate) upload_base_url: Option<String>,
+    /// What the tus endpoint supports: every extension, uploads that live
+    /// `session_lifetime`, at most `max_file_size` bytes.
+    pub(crate) tus: TusOptions,
+}
+
+/// The path of the tus creation endpoint; an upload is `{TUS_PATH}{id}`.
+pub(crate) const TUS_PATH: &str = "/tus/files/";
+
+/// A tus upload as the registry holds it.
+#[derive(Debug, Clone)]
+pub(crate) struct TusSlot {
+    pub(crate) number: u64,
+    pub(crate) upload: Arc<tokio::sync::Mutex<TusResource>>,
 }
 
 /// A session as the registry holds it.
@@ -73,6 +88,10 @@ pub(crate) struct State {
     ids: StdRng,
     next_seq: u64,
     pub(crate) sessions_created: u64,
+    /// tus uploads by id.
+    pub(crate) tus: HashMap<String, TusSlot>,
+    pub(crate) tus_info: BTreeMap<u64, TusUploadInfo>,
+    pub(crate) tus_created: u64,
     pub(crate) upload_url_calls: u64,
     pub(crate) register_calls: u64,
     pub(crate) registrations: u64,
@@ -154,6 +173,9 @@ impl Shared {
             ids: StdRng::seed_from_u64(seed ^ 0x9E37_79B9_7F4A_7C15),
             next_seq: 0,
             sessions_created: 0,
+            tus: HashMap::new(),
+            tus_info: BTreeMap::new(),
+            tus_created: 0,
             upload_url_calls: 0,
             register_calls: 0,
             registrations: 0,
@@ -266,14 +288,57 @@ impl Shared {
     pub(crate) fn session_url(&self, bucket: &str, name: &str, upload_id: &str) -> String {
         format!(
             "{}/upload/storage/v1/b/{}/o?uploadType=resumable&name={}&upload_id={}",
-            self.config
-                .upload_base_url
-                .as_deref()
-                .unwrap_or(&self.base_url),
+            self.issued_base(),
             encode(bucket),
             encode(name),
             upload_id
         )
+    }
+
+    /// The base of the URLs the emulator hands out.
+    fn issued_base(&self) -> &str {
+        self.config
+            .upload_base_url
+            .as_deref()
+            .unwrap_or(&self.base_url)
+    }
+
+    /// The tus creation endpoint's URL.
+    pub(crate) fn tus_endpoint(&self) -> String {
+        format!("{}{TUS_PATH}", self.issued_base())
+    }
+
+    /// The URL of the tus upload `id`.
+    pub(crate) fn tus_url(&self, id: &str) -> String {
+        format!("{}{TUS_PATH}{id}", self.issued_base())
+    }
+
+    /// The number the next tus upload gets, and a fresh id for it.
+    pub(crate) fn next_tus_upload(&self) -> (u64, String) {
+        let mut state = self.state();
+        state.tus_created += 1;
+        (state.tus_created, state.random_id(32))
+    }
+
+    /// Registers a created tus upload under `id`.
+    pub(crate) fn add_tus_upload(&self, id: String, upload: TusResource) {
+        let mut state = self.state();
+        state.tus_info.insert(upload.number, upload.info());
+        let slot = TusSlot {
+            number: upload.number,
+            upload: Arc::new(tokio::sync::Mutex::new(upload)),
+        };
+        state.tus.insert(id, slot);
+    }
+
+    /// The tus upload `id`.
+    pub(crate) fn tus_upload(&self, id: &str) -> Option<TusSlot> {
+        self.state().tus.get(id).cloned()
+    }
+
+    /// Refreshes the summary of a tus upload after a request.
+    pub(crate) fn update_tus_info(&self, upload: &TusResource) {
+        self.state().tus_info.insert(upload.number, upload.info());
     }
 
     /// Creates a session; returns its `upload_id` and its slot.

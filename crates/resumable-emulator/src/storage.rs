@@ -66,8 +66,18 @@ impl Store {
 
     /// A new, empty part for session `number`.
     pub(crate) fn new_part(&self, number: u64) -> Part {
+        self.part_named(&format!("{number}.part"))
+    }
+
+    /// A new, empty part for tus upload `number`; it stays the upload's
+    /// bytes once complete.
+    pub(crate) fn new_tus_part(&self, number: u64) -> Part {
+        self.part_named(&format!("tus-{number}.part"))
+    }
+
+    fn part_named(&self, name: &str) -> Part {
         match &self.root {
-            Some(root) => Part::Disk(root.join("parts").join(format!("{number}.part"))),
+            Some(root) => Part::Disk(root.join("parts").join(name)),
             None if self.memory => Part::Memory(Vec::new()),
             None => Part::Sink,
         }
@@ -112,6 +122,20 @@ impl Part {
             }
             Part::Memory(v) => *v = Vec::new(),
             Part::Sink => {}
+        }
+    }
+
+    /// The stored bytes; `None` for the sink, which keeps none.
+    pub(crate) fn read(&self) -> io::Result<Option<Vec<u8>>> {
+        match self {
+            Part::Disk(path) => match std::fs::read(path) {
+                Ok(bytes) => Ok(Some(bytes)),
+                // Nothing was ever written: no file.
+                Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(Some(Vec::new())),
+                Err(e) => Err(e),
+            },
+            Part::Memory(v) => Ok(Some(v.clone())),
+            Part::Sink => Ok(None),
         }
     }
 }

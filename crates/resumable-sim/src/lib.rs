@@ -1,14 +1,15 @@
 //! IO-free models of the servers the engine talks to, for tests, fuzzing,
-//! benches and the emulator: the application file API and Google Cloud
-//! Storage's resumable upload host.
+//! benches and the emulator: the application file API, Google Cloud
+//! Storage's resumable upload host and a tus 1.0 server.
 //!
 //! The protocol rules are written once, as pure functions over headers and
 //! a session's progress: [`gcs`] (which requests a session takes, what a
-//! `PUT` asks for, how it ends) and [`file_api`] (the key, the JSON bodies,
-//! what a registration must match), refusing with a [`Refusal`]. Two servers
-//! apply them: [`Server`] here, with whole bodies in memory, scripted
-//! [`Fault`]s and the caller's virtual wall clock; and the emulator, which
-//! streams bodies to storage over real sockets.
+//! `PUT` asks for, how it ends), [`tus`] (the same for tus 1.0 and its
+//! extensions) and [`file_api`] (the key, the JSON bodies, what a
+//! registration must match), refusing with a [`Refusal`]. Two servers apply
+//! them: [`Server`] and [`TusServer`] here, with whole bodies in memory,
+//! scripted faults and the caller's virtual wall clock; and the emulator,
+//! which streams bodies to storage over real sockets.
 //!
 //! The models read requests with their own parsers ([`wire`]), not the
 //! client's codecs, so they are an independent oracle: a client header
@@ -24,7 +25,7 @@ pub mod file_api;
 pub mod gcs;
 mod refusal;
 mod server;
-mod tus;
+pub mod tus;
 pub mod wire;
 
 pub use fault::Fault;

@@ -175,6 +175,13 @@ impl Conn {
         Ok(Resp { body, ..head })
     }
 
+    /// Sends a `HEAD` and reads its answer, which has no body whatever its
+    /// `Content-Length` says.
+    pub(crate) fn head(&mut self, target: &str, headers: &[(&str, String)]) -> io::Result<Resp> {
+        self.write_head("HEAD", target, headers)?;
+        self.read_head()
+    }
+
     pub(crate) fn read_response(&mut self) -> io::Result<Resp> {
         let resp = self.read_head()?;
         let mut body = Vec::new();
