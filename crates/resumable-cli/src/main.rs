@@ -19,6 +19,7 @@ mod commands;
 mod exit;
 mod explain;
 mod interrupt;
+mod kind;
 mod ledger;
 mod output;
 mod pool;

@@ -92,6 +92,9 @@ impl Progress {
 #[derive(Debug, Default)]
 struct FileState {
     persisted: u64,
+    /// Bytes this run got stored: every step forward of `persisted` but a
+    /// resumed upload's start.
+    stored: u64,
     /// The last tenth announced in plain mode.
     tenth: u64,
 }
@@ -117,6 +120,13 @@ impl FileProgress {
     /// How many retries the upload made.
     pub(crate) fn retries(&self) -> u32 {
         self.retries.load(Ordering::SeqCst)
+    }
+
+    /// How many bytes this run got stored (not those a resumed upload
+    /// found stored already; after a session restart, those sent again
+    /// count again).
+    pub(crate) fn stored(&self) -> u64 {
+        self.state.lock().unwrap_or_else(|e| e.into_inner()).stored
     }
 
     /// Says what this run does with the file's stored checkpoint: register
@@ -157,6 +167,9 @@ impl FileProgress {
             self.state.lock().unwrap_or_else(|e| e.into_inner()).tenth = tenth;
         }
         self.advance(persisted);
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        state.stored = state.stored.saturating_sub(persisted);
+        drop(state);
         // The jump is old progress, not speed.
         for bar in self.bar.iter().chain(self.total.iter()) {
             bar.reset_eta();
@@ -211,6 +224,9 @@ impl FileProgress {
         let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
         let before = state.persisted;
         state.persisted = persisted;
+        state.stored = state
+            .stored
+            .saturating_add(persisted.saturating_sub(before));
         if let Some(bar) = &self.bar {
             bar.set_position(persisted);
         }

@@ -510,13 +510,32 @@ fn some_files_failing_exits_3() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
-    let statuses: Vec<String> = json_lines(&out.stdout)
+    let lines = json_lines(&out.stdout);
+    let results: Vec<&Value> = lines.iter().filter(|l| l["type"] == "result").collect();
+    let statuses: Vec<&str> = results
         .iter()
-        .filter(|l| l["type"] == "result")
-        .map(|l| l["status"].as_str().unwrap().to_owned())
+        .map(|l| l["status"].as_str().unwrap())
         .collect();
     assert_eq!(statuses, ["done", "failed"]);
+    assert_eq!(results[1]["kind"], "source", "{}", results[1]);
     assert!(stderr(&out).contains("missing.bin: no such file"));
+
+    // Every line has its time; the last sums the run up.
+    let started = jiff::Timestamp::now() - jiff::SignedDuration::from_secs(600);
+    for line in &lines {
+        let time: jiff::Timestamp = line["time"].as_str().unwrap().parse().unwrap();
+        assert!(time > started && time <= jiff::Timestamp::now(), "{line}");
+        assert!(line["time"].as_str().unwrap().ends_with('Z'), "{line}");
+    }
+    let summary = lines.last().unwrap();
+    assert_eq!(summary["type"], "summary", "{summary}");
+    assert_eq!(
+        (&summary["files"], &summary["done"], &summary["failed"]),
+        (&2.into(), &1.into(), &1.into())
+    );
+    assert_eq!(summary["bytes"], UNIT as u64 + 1);
+    assert!(summary["seconds"].as_f64().unwrap() > 0.0, "{summary}");
+    assert!(summary["mib_per_s"].as_f64().unwrap() > 0.0, "{summary}");
 }
 
 #[test]

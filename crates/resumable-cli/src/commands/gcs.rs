@@ -10,7 +10,7 @@ use serde_json::json;
 
 use crate::args::GcsUploadArgs;
 use crate::checkpoints::{gcs_key, open_store, state_dir};
-use crate::commands::upload::{busy_json, chunking};
+use crate::commands::upload::{Failure, busy_json, chunking};
 use crate::exit::{CliError, Exit};
 use crate::explain::{Context, Left, explain};
 use crate::interrupt::Interrupt;
@@ -108,8 +108,14 @@ pub(crate) fn run(args: GcsUploadArgs, console: &Arc<Console>) -> Result<Exit, C
             Left::Checkpoint
         },
     };
-    let mut source = FileSource::open(&args.file)
-        .map_err(|e| CliError::Failed(explain(&UploadError::Source(e), &cx)))?;
+    let mut source = match FileSource::open(&args.file) {
+        Ok(source) => source,
+        Err(e) => {
+            let failure = Failure::of(&UploadError::Source(e), &cx);
+            console.emit(&failure.json(&name));
+            return Err(CliError::Failed(failure.message));
+        }
+    };
     let size = source.len().unwrap_or(0);
     let progress = Progress::new(Arc::clone(console), 1, size);
     let file_progress = progress.file(&name, size);
@@ -182,14 +188,9 @@ pub(crate) fn run(args: GcsUploadArgs, console: &Arc<Console>) -> Result<Exit, C
             if let Some(key) = &key {
                 cx.left = Left::of(uploader.load_checkpoint(key).ok().flatten().as_ref());
             }
-            let message = explain(&error, &cx);
-            console.emit(&json!({
-                "type": "result",
-                "file": name,
-                "status": "failed",
-                "error": message,
-            }));
-            Err(CliError::Failed(message))
+            let failure = Failure::of(&error, &cx);
+            console.emit(&failure.json(&name));
+            Err(CliError::Failed(failure.message))
         }
     }
 }

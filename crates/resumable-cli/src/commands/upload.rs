@@ -5,6 +5,7 @@ use std::collections::HashSet;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use resumable_blocking::{CheckpointStore, FileApiTarget, UploadError, Uploader, checkpoint_key};
 use resumable_core::{Chunking, Event, Fingerprint, Outcome, RetryPolicy, Secret};
@@ -15,6 +16,7 @@ use crate::checkpoints::{HeldStore, open_store, state_dir};
 use crate::exit::{CliError, Exit};
 use crate::explain::{Context, Left, explain};
 use crate::interrupt::{Interrupt, UPLOAD_STOPPING};
+use crate::kind::ErrorKind;
 use crate::ledger::{Ledger, Uploaded};
 use crate::output::Console;
 use crate::pool::run_bounded;
@@ -67,7 +69,7 @@ pub(crate) enum FileResult {
     /// Uploaded before, unchanged since: skipped (`--restart` uploads it again).
     Skipped(Box<Uploaded>),
     /// Failed, with the one-line message already shown.
-    Failed(String),
+    Failed(Failure),
     /// Left alone: another process (`pid`, when known) is uploading it.
     /// `message` is the one-line message shown.
     Busy {
@@ -78,6 +80,36 @@ pub(crate) enum FileResult {
     },
     /// Stopped by Ctrl-C (or never started after it); the checkpoint is kept.
     Interrupted,
+}
+
+/// A failed upload: what kind of failure, and the one-line message.
+#[derive(Debug)]
+pub(crate) struct Failure {
+    /// The kind, for `--json`.
+    pub(crate) kind: ErrorKind,
+    /// The message, starting with the file's name.
+    pub(crate) message: String,
+}
+
+impl Failure {
+    /// `error`, explained in `cx`.
+    pub(crate) fn of(error: &UploadError, cx: &Context) -> Self {
+        Self {
+            kind: ErrorKind::of(error),
+            message: explain(error, cx),
+        }
+    }
+
+    /// As a `--json` result line of the file `name`.
+    pub(crate) fn json(&self, name: &str) -> serde_json::Value {
+        json!({
+            "type": "result",
+            "file": name,
+            "status": "failed",
+            "kind": self.kind.as_str(),
+            "error": self.message,
+        })
+    }
 }
 
 /// One file's result, with what its progress counted.
@@ -91,6 +123,8 @@ pub(crate) struct Report {
         expect(dead_code, reason = "the demo's summary reads it")
     )]
     pub(crate) retries: u32,
+    /// Bytes this run got stored.
+    pub(crate) stored: u64,
 }
 
 /// Runs `resumable upload`.
@@ -126,6 +160,7 @@ pub(crate) fn run(args: UploadArgs, console: &Arc<Console>) -> Result<Exit, CliE
         cmd.push('`');
         cmd
     };
+    let started = Instant::now();
     let reports = upload_files(
         &settings,
         &files,
@@ -133,7 +168,32 @@ pub(crate) fn run(args: UploadArgs, console: &Arc<Console>) -> Result<Exit, CliE
         console,
         &restart_hint,
     );
+    console.emit(&summary_json(&reports, started.elapsed()));
     Ok(summarize(&reports, console))
+}
+
+/// The `--json` line that ends an upload: how many files ended how, the
+/// bytes this run got stored, in how long, at what rate.
+fn summary_json(reports: &[Report], elapsed: Duration) -> serde_json::Value {
+    let count = |f: fn(&FileResult) -> bool| reports.iter().filter(|r| f(&r.result)).count();
+    let bytes: u64 = reports
+        .iter()
+        .map(|r| r.stored)
+        .fold(0, u64::saturating_add);
+    let seconds = elapsed.as_secs_f64();
+    let rate = bytes as f64 / (1024.0 * 1024.0) / seconds.max(1e-9);
+    json!({
+        "type": "summary",
+        "files": reports.len(),
+        "done": count(|r| matches!(r, FileResult::Done(_))),
+        "skipped": count(|r| matches!(r, FileResult::Skipped(_))),
+        "failed": count(|r| matches!(r, FileResult::Failed(_))),
+        "busy": count(|r| matches!(r, FileResult::Busy { .. })),
+        "interrupted": count(|r| matches!(r, FileResult::Interrupted)),
+        "bytes": bytes,
+        "seconds": (seconds * 1000.0).round() / 1000.0,
+        "mib_per_s": (rate * 10.0).round() / 10.0,
+    })
 }
 
 /// The exit of a batch, with a closing line on stderr.
@@ -236,6 +296,7 @@ pub(crate) fn upload_files(
             return Report {
                 result: FileResult::Interrupted,
                 retries: 0,
+                stored: 0,
             };
         }
         let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
@@ -258,6 +319,7 @@ pub(crate) fn upload_files(
         Report {
             result,
             retries: file_progress.retries(),
+            stored: file_progress.stored(),
         }
     });
     progress.finish();
@@ -275,7 +337,12 @@ fn upload_one(
 ) -> FileResult {
     let mut store = match open_store(&settings.state_dir) {
         Ok(store) => store,
-        Err(e) => return FileResult::Failed(format!("{}: {e}", cx.file)),
+        Err(e) => {
+            return FileResult::Failed(Failure {
+                kind: ErrorKind::Checkpoint,
+                message: format!("{}: {e}", cx.file),
+            });
+        }
     };
     let key = checkpoint_key(&settings.api, path);
     // Held until this file is done with, before anything of its state is
@@ -289,7 +356,7 @@ fn upload_one(
                     pid,
                     message: explain(&UploadError::Busy { pid }, cx),
                 },
-                other => FileResult::Failed(explain(&other, cx)),
+                other => FileResult::Failed(Failure::of(&other, cx)),
             };
         }
     };
@@ -338,7 +405,7 @@ fn upload_one(
                     progress.name()
                 ));
                 if let Err(e) = store.remove(&key) {
-                    return FileResult::Failed(explain(&UploadError::Checkpoint(e), cx));
+                    return FileResult::Failed(Failure::of(&UploadError::Checkpoint(e), cx));
                 }
             }
         }
@@ -374,7 +441,7 @@ fn upload_one(
         },
         Err(error) => {
             let left = Left::of(uploader.load_checkpoint(&key).ok().flatten().as_ref());
-            FileResult::Failed(explain(&error, &Context { left, ..cx.clone() }))
+            FileResult::Failed(Failure::of(&error, &Context { left, ..cx.clone() }))
         }
     }
 }
@@ -412,14 +479,9 @@ fn report(console: &Console, name: &str, result: &FileResult) {
                 "{name}: uploaded before and unchanged since, so skipped (--restart uploads it again)"
             ));
         }
-        FileResult::Failed(message) => {
-            console.emit(&json!({
-                "type": "result",
-                "file": name,
-                "status": "failed",
-                "error": message,
-            }));
-            console.error(message);
+        FileResult::Failed(failure) => {
+            console.emit(&failure.json(name));
+            console.error(&failure.message);
         }
         FileResult::Busy { pid, message } => {
             console.emit(&busy_json(name, *pid, message));
