@@ -3,12 +3,15 @@
 #[cfg(feature = "emulator")]
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
 #[cfg(feature = "emulator")]
 use clap::ValueEnum;
 use clap::{ArgAction, Args, Parser, Subcommand};
 use http::{HeaderName, HeaderValue};
+use resumable_core::RetryPolicy;
 
+use crate::durations::parse_duration;
 use crate::sizes::parse_size;
 
 /// The production file API.
@@ -66,6 +69,7 @@ Examples:
   resumable upload video.mp4 --org org_123 --api-key-file ~/.config/freddy.key
   resumable upload video.mp4 --json | jq 'select(.type == \"result\")'
   resumable upload video.mp4 --restart             # drop the old checkpoint, start anew
+  resumable upload video.mp4 --retries 3 --retry-for 90s --stall-timeout 2m
 
 Exit codes: 0 all done, 1 failed, 2 usage error, 3 some files failed,
 75 another process is uploading a file (nothing else failed),
@@ -226,6 +230,50 @@ pub(crate) struct TransferArgs {
     /// Allow plain http to hosts other than loopback (credentials in clear text).
     #[arg(long)]
     pub(crate) allow_insecure_http: bool,
+    /// How failures are retried, and how long a request may wait.
+    #[command(flatten)]
+    pub(crate) retry: RetryArgs,
+}
+
+/// The heading of the retry and timeout options.
+const RETRY_HEADING: &str = "Retries and timeouts";
+
+/// How failures are retried and how long the transport waits: options of
+/// every uploading command, each with an environment variable.
+#[derive(Debug, Clone, Copy, Args)]
+pub(crate) struct RetryArgs {
+    /// Retries of failed requests in a row before giving up; a request that
+    /// makes progress starts the count again. 0: give up at the first failure
+    /// [default: 9].
+    #[arg(long, env = "RESUMABLE_RETRIES", value_name = "N", help_heading = RETRY_HEADING)]
+    pub(crate) retries: Option<u32>,
+    /// How long failures in a row may go on before giving up, e.g. 90s, 5m,
+    /// 1h [default: 10m].
+    #[arg(long, env = "RESUMABLE_RETRY_FOR", value_name = "DURATION",
+          value_parser = parse_duration, help_heading = RETRY_HEADING)]
+    pub(crate) retry_for: Option<Duration>,
+    /// How long to wait for a connection to be made, e.g. 10s.
+    #[arg(long, env = "RESUMABLE_CONNECT_TIMEOUT", value_name = "DURATION",
+          default_value = "30s", value_parser = parse_duration, help_heading = RETRY_HEADING)]
+    pub(crate) connect_timeout: Duration,
+    /// How long a request may go without a byte moving either way before it
+    /// fails (and is retried), e.g. 2m.
+    #[arg(long, env = "RESUMABLE_STALL_TIMEOUT", value_name = "DURATION",
+          default_value = "60s", value_parser = parse_duration, help_heading = RETRY_HEADING)]
+    pub(crate) stall_timeout: Duration,
+}
+
+impl RetryArgs {
+    /// `base` with the attempts and time budget these options set.
+    pub(crate) fn policy(self, base: RetryPolicy) -> RetryPolicy {
+        RetryPolicy {
+            max_attempts: self
+                .retries
+                .map_or(base.max_attempts, |n| n.saturating_add(1)),
+            max_elapsed: self.retry_for.unwrap_or(base.max_elapsed),
+            ..base
+        }
+    }
 }
 
 /// Where checkpoints live.
@@ -526,6 +574,26 @@ mod tests {
     fn the_command_line_is_consistent() {
         use clap::CommandFactory;
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn retries_count_after_the_first_attempt() {
+        let base = RetryPolicy::default();
+        let args = |retries, retry_for| RetryArgs {
+            retries,
+            retry_for,
+            connect_timeout: Duration::from_secs(30),
+            stall_timeout: Duration::from_secs(60),
+        };
+        assert_eq!(args(None, None).policy(base), base);
+        let policy = args(Some(0), Some(Duration::from_secs(90))).policy(base);
+        assert_eq!(policy.max_attempts, 1);
+        assert_eq!(policy.max_elapsed, Duration::from_secs(90));
+        assert_eq!(policy.initial_delay, base.initial_delay);
+        assert_eq!(
+            args(Some(u32::MAX), None).policy(base).max_attempts,
+            u32::MAX
+        );
     }
 
     #[test]

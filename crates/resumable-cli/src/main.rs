@@ -16,6 +16,7 @@
 mod args;
 mod checkpoints;
 mod commands;
+mod durations;
 mod exit;
 mod explain;
 mod interrupt;

@@ -58,9 +58,11 @@ fn is_loopback(endpoint: &str) -> bool {
 /// Runs `resumable gcs upload`.
 pub(crate) fn run(args: GcsUploadArgs, console: &Arc<Console>) -> Result<Exit, CliError> {
     let name = args.file.display().to_string();
+    let retry = args.transfer.retry;
     let mut uploader = Uploader::new()
+        .timeouts(retry.connect_timeout, retry.stall_timeout)
         .chunking(chunking(&args.transfer)?)
-        .retry(RetryPolicy::default())
+        .retry(retry.policy(RetryPolicy::default()))
         .allow_insecure_http(args.transfer.allow_insecure_http);
     for (header, value) in args.headers {
         uploader = uploader.upload_header(header, value);

@@ -34,6 +34,8 @@ pub(crate) struct Settings {
     pub(crate) chunking: Chunking,
     /// How failures are retried.
     pub(crate) retry: RetryPolicy,
+    /// The transport's connect and stall timeouts.
+    pub(crate) timeouts: (Duration, Duration),
     /// The checkpoint directory.
     pub(crate) state_dir: PathBuf,
     /// Drop an interrupted upload and start anew.
@@ -139,7 +141,11 @@ pub(crate) fn run(args: UploadArgs, console: &Arc<Console>) -> Result<Exit, CliE
             filename: None,
         },
         chunking: chunking(&args.transfer)?,
-        retry: RetryPolicy::default(),
+        retry: args.transfer.retry.policy(RetryPolicy::default()),
+        timeouts: (
+            args.transfer.retry.connect_timeout,
+            args.transfer.retry.stall_timeout,
+        ),
         state_dir: state_dir(&args.state)?,
         restart: args.restart,
         allow_insecure_http: args.transfer.allow_insecure_http,
@@ -365,6 +371,7 @@ fn upload_one(
     let events = Arc::clone(progress);
     let (early_key, early_ledger) = (key.clone(), ledger.clone());
     let mut uploader = Uploader::new()
+        .timeouts(settings.timeouts.0, settings.timeouts.1)
         .chunking(settings.chunking)
         .retry(settings.retry)
         .checkpoint_store(HeldStore::new(store.clone(), &key))
@@ -545,6 +552,12 @@ mod tests {
             chunk_size,
             single_request,
             allow_insecure_http: false,
+            retry: crate::args::RetryArgs {
+                retries: None,
+                retry_for: None,
+                connect_timeout: Duration::from_secs(30),
+                stall_timeout: Duration::from_secs(60),
+            },
         };
         assert_eq!(chunking(&args(None, false)).unwrap(), Chunking::Auto);
         assert_eq!(

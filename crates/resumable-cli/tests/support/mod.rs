@@ -17,6 +17,19 @@ pub(crate) fn resumable(key: &str, state: &Path) -> Command {
     cmd
 }
 
+/// An emulator on loopback taking `key`, storing in memory, with `faults`
+/// and a fixed seed.
+#[allow(dead_code)] // not every test binary starts one this way
+pub(crate) fn emulator(key: &str, faults: &str) -> resumable_emulator::EmulatorHandle {
+    resumable_emulator::Emulator::builder()
+        .api_key(key)
+        .storage(resumable_emulator::Storage::Memory)
+        .faults(faults)
+        .seed(3)
+        .start_in_background()
+        .expect("emulator starts")
+}
+
 /// Polls `ready` until it holds; `child` (with its stderr file) ending
 /// first fails the test.
 #[allow(dead_code)] // not every test binary waits
