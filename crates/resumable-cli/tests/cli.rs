@@ -867,3 +867,44 @@ fn an_upload_whose_session_expired_meanwhile_is_announced_as_new() {
     assert!(!said.contains("resuming"), "{said}");
     assert_eq!(emu.sessions_created(), 2, "a new session replaced it");
 }
+
+#[test]
+fn status_names_an_upload_stored_in_full_but_not_registered() {
+    let emu = emulator("register#1 status=503");
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state");
+    let file = write(dir.path(), "f.bin", &data(2 * UNIT, 9));
+    let args = upload_args(&emu, &["--retries", "0", file.to_str().unwrap()]);
+    let out = resumable(&state).args(&args).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("the bytes are stored in full but not registered"),
+        "{}",
+        stderr(&out)
+    );
+
+    let listed = pending(&state);
+    assert_eq!(listed.len(), 1, "{listed:?}");
+    assert_eq!(listed[0]["state"], "unregistered", "{}", listed[0]);
+    let out = resumable(&state).arg("status").output().unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    let canonical = std::fs::canonicalize(&file).unwrap();
+    let expected = format!(
+        "{}: stored in full (512.00 KiB) but not registered with org_1 at {}; run \
+         `resumable upload {} --org org_1 --api-url {}` again to register it without \
+         sending the bytes again",
+        canonical.display(),
+        emu.base_url(),
+        canonical.display(),
+        emu.base_url()
+    );
+    assert_eq!(text.trim_end(), expected);
+
+    // As it says: the same command registers without sending a byte.
+    let sent = upload_bytes(&emu);
+    let out = resumable(&state).args(&args).output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(upload_bytes(&emu), sent, "no byte sent again");
+    assert_eq!(emu.registrations(), 1);
+    assert!(pending(&state).is_empty());
+}
