@@ -122,6 +122,12 @@ pub(crate) fn event_json(file: &str, event: &Event) -> Option<Value> {
             "expires_at": expires_at.map(resumable_core::timestamp::format_rfc3339),
         }),
         Event::UploadId(id) => json!({ "type": "upload_id", "file": file, "upload_id": id }),
+        Event::TransferStarted { offset, total } => json!({
+            "type": "transfer_started",
+            "file": file,
+            "offset": offset,
+            "total": total,
+        }),
         Event::Persisted { offset, total } => json!({
             "type": "persisted",
             "file": file,

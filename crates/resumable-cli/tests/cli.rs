@@ -213,12 +213,29 @@ fn an_upload_killed_mid_way_resumes_when_run_again() {
     // must not meet the stall.
     emu.clear_faults();
     emu.clear_request_log();
-    let out = resumable(&state).args(&args).output().unwrap();
+    let out = resumable(&state)
+        .args(&args)
+        .arg("--json")
+        .output()
+        .unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(stderr(&out).contains("resuming from its checkpoint"));
-    let file_id = String::from_utf8(out.stdout.clone()).unwrap();
+    let lines = json_lines(&out.stdout);
     let file = &emu.files()[0];
-    assert!(file_id.contains(&file.id), "{file_id}");
+    let result = lines.iter().find(|l| l["type"] == "result").unwrap();
+    assert_eq!(result["file_id"], file.id.as_str());
+    // The transfer starts where the server stopped, and only what is left
+    // counts as this run's bytes.
+    let starts: Vec<&Value> = lines
+        .iter()
+        .filter(|l| l["type"] == "transfer_started")
+        .collect();
+    assert_eq!(starts.len(), 1, "{lines:?}");
+    assert_eq!(starts[0]["offset"], persisted);
+    assert_eq!(starts[0]["total"], bytes.len() as u64);
+    let summary = lines.last().unwrap();
+    assert_eq!(summary["type"], "summary");
+    assert_eq!(summary["bytes"], bytes.len() as u64 - persisted);
     assert_eq!(emu.object_bytes(&file.gcs_path).unwrap(), bytes);
     assert_eq!(emu.registrations(), 1);
     assert_eq!(emu.sessions_created(), 1, "the same session went on");

@@ -2064,7 +2064,7 @@ fn a_transfer_starts_once_per_session_at_the_offset_it_resumes_from() {
     assert_eq!(starts.len(), 2, "{starts:?}\n{:#?}", run.transcript);
     assert_eq!(starts[0], 0);
     assert!(
-        starts[1] > 0 && starts[1] % UNIT == 0,
+        starts[1] > 0 && starts[1].is_multiple_of(UNIT),
         "{starts:?}\n{:#?}",
         run.transcript
     );
