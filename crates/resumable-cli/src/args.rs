@@ -70,6 +70,8 @@ Examples:
   resumable upload video.mp4 --json | jq 'select(.type == \"result\")'
   resumable upload video.mp4 --restart             # drop the old checkpoint, start anew
   resumable upload video.mp4 --retries 3 --retry-for 90s --stall-timeout 2m
+  resumable upload -r photos/ --dry-run              # what would be uploaded, skipped, resumed
+  curl -s \"$URL\" | resumable upload - --size 4700372992 --name disc.iso   # stdin: exactly SIZE bytes, read once
 
 Exit codes: 0 all done, 1 failed, 2 usage error, 3 some files failed,
 75 another process is uploading a file (nothing else failed),
@@ -220,8 +222,9 @@ pub(crate) enum Command {
 /// How the bytes travel: options of every uploading command.
 #[derive(Debug, Clone, Args)]
 pub(crate) struct TransferArgs {
-    /// Bytes per request, e.g. 8MiB (a multiple of 256 KiB; others are rounded
-    /// down) [default: the server's recommendation, else 8 MiB].
+    /// Bytes per request, e.g. 8MiB: rounded down to a multiple of 256 KiB
+    /// (up to 256 KiB when smaller), and said so [default: the server's
+    /// recommendation, at most 64 MiB, else 8 MiB].
     #[arg(long, value_name = "SIZE", value_parser = parse_size)]
     pub(crate) chunk_size: Option<u64>,
     /// Send everything left in one request: fastest when nothing fails.
@@ -288,9 +291,29 @@ pub(crate) struct StateArgs {
 /// `resumable upload`.
 #[derive(Debug, Args)]
 pub(crate) struct UploadArgs {
-    /// The files to upload.
+    /// The files to upload: a directory with -r, `-` for stdin (with --size
+    /// and --name).
     #[arg(required = true, value_name = "FILE")]
     pub(crate) files: Vec<PathBuf>,
+    /// Upload the regular files under each directory given, in the order of
+    /// their paths, each registered by its path under that directory
+    /// (`sub/b.jpg`); symbolic links and other entries are skipped with a
+    /// note.
+    #[arg(short, long)]
+    pub(crate) recursive: bool,
+    /// The size of stdin (`-`), which the file API asks for before the first
+    /// byte, e.g. 1GiB or a byte count. Stdin is read once: an upload of it
+    /// that is interrupted cannot resume, and starts anew when run again.
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    pub(crate) size: Option<u64>,
+    /// The filename to register (one file, or stdin) [default: the file's
+    /// own name].
+    #[arg(long, value_name = "NAME")]
+    pub(crate) name: Option<String>,
+    /// List what would be uploaded, skipped (uploaded before, unchanged) or
+    /// resumed, and send nothing.
+    #[arg(long)]
+    pub(crate) dry_run: bool,
     /// The organization the files belong to.
     #[arg(long, env = "FREDDY_ORG")]
     pub(crate) org: String,

@@ -103,7 +103,7 @@ fn source(e: &std::io::Error, cx: &Context) -> String {
     match e.kind() {
         std::io::ErrorKind::NotFound => format!("no such file ({e}); check the path"),
         std::io::ErrorKind::IsADirectory => format!(
-            "is a directory; name the files in it ({}/*) to upload them",
+            "is a directory; upload the files under it with -r, or name them ({}/*)",
             cx.file.trim_end_matches('/')
         ),
         std::io::ErrorKind::PermissionDenied => {

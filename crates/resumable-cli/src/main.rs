@@ -26,6 +26,7 @@ mod output;
 mod pool;
 mod progress;
 mod sizes;
+mod sources;
 
 use std::io::IsTerminal;
 use std::process::ExitCode;

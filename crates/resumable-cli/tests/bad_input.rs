@@ -79,7 +79,7 @@ const CASES: &[(&str, &str, Local, &str)] = &[
         "directory",
         "",
         Local::Directory,
-        "is a directory; name the files in it (",
+        "is a directory; upload the files under it with -r, or name them (",
     ),
 ];
 

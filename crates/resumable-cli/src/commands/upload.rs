@@ -1,18 +1,25 @@
 //! `resumable upload`: files through the file API, several at a time,
 //! resumed from their checkpoints.
 
-use std::collections::HashSet;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use resumable_blocking::{CheckpointStore, FileApiTarget, UploadError, Uploader, checkpoint_key};
-use resumable_core::{Chunking, Event, Fingerprint, Outcome, RetryPolicy, Secret};
+use indicatif::HumanBytes;
+use resumable_blocking::{
+    CheckpointStore, FileApiTarget, ReadSource, UploadError, Uploader, UreqTransport,
+    checkpoint_key,
+};
+use resumable_core::{
+    CHUNK_GRANULARITY, Chunking, Config, Event, Fingerprint, Outcome, RetryPolicy, Secret,
+    round_chunk_size,
+};
 use serde_json::json;
 
 use crate::args::{DEFAULT_API_URL, TransferArgs, UploadArgs};
 use crate::checkpoints::{HeldStore, open_store, state_dir};
+use crate::commands::dry_run::dry_run;
 use crate::exit::{CliError, Exit};
 use crate::explain::{Context, Left, explain};
 use crate::interrupt::{Interrupt, UPLOAD_STOPPING};
@@ -21,6 +28,7 @@ use crate::ledger::{Ledger, Uploaded};
 use crate::output::Console;
 use crate::pool::run_bounded;
 use crate::progress::{FileProgress, Progress};
+use crate::sources::{Input, Job, Wanted, jobs};
 
 /// The environment variable that holds the API key.
 pub(crate) const KEY_ENV: &str = "FREDDY_API_KEY";
@@ -46,20 +54,14 @@ pub(crate) struct Settings {
     pub(crate) key_source: String,
 }
 
-/// A file to upload, and the name it is shown by.
-#[derive(Debug, Clone)]
-pub(crate) struct Job {
-    /// The file.
-    pub(crate) path: PathBuf,
-    /// Its name in progress, results and messages.
-    pub(crate) name: String,
-}
-
-impl Job {
-    /// A file shown by its path as given.
-    pub(crate) fn new(path: PathBuf) -> Self {
-        let name = path.display().to_string();
-        Self { path, name }
+impl Settings {
+    /// The file API target for `job`: the settings', with the job's
+    /// registered filename.
+    pub(crate) fn target(&self, job: &Job) -> FileApiTarget {
+        FileApiTarget {
+            filename: job.filename.clone(),
+            ..self.api.clone()
+        }
     }
 }
 
@@ -127,11 +129,18 @@ pub(crate) struct Report {
     pub(crate) retries: u32,
     /// Bytes this run got stored.
     pub(crate) stored: u64,
+    /// Whether it can resume in a later run (stdin cannot).
+    pub(crate) resumable: bool,
 }
 
 /// Runs `resumable upload`.
 pub(crate) fn run(args: UploadArgs, console: &Arc<Console>) -> Result<Exit, CliError> {
-    let (key, key_source) = read_key(args.api_key_file.as_deref())?;
+    // A dry run sends nothing, so it needs no key.
+    let (key, key_source) = if args.dry_run {
+        (Secret::new(""), KEY_ENV.to_owned())
+    } else {
+        read_key(args.api_key_file.as_deref())?
+    };
     let settings = Settings {
         api: FileApiTarget {
             api_base: args.api_url.clone(),
@@ -151,13 +160,19 @@ pub(crate) fn run(args: UploadArgs, console: &Arc<Console>) -> Result<Exit, CliE
         allow_insecure_http: args.transfer.allow_insecure_http,
         key_source,
     };
-    let mut seen = HashSet::new();
-    let files: Vec<Job> = args
-        .files
-        .into_iter()
-        .filter(|f| seen.insert(std::fs::canonicalize(f).unwrap_or_else(|_| f.clone())))
-        .map(Job::new)
-        .collect();
+    let (files, skipped) = jobs(Wanted {
+        paths: &args.files,
+        recursive: args.recursive,
+        size: args.size,
+        name: args.name.as_deref(),
+    })?;
+    for line in &skipped {
+        console.note(line);
+    }
+    announce_rounding(&args.transfer, console);
+    if args.dry_run {
+        return dry_run(&settings, &files, console);
+    }
     let restart_hint = |file: &str| {
         let mut cmd = format!("`resumable upload --restart {file} --org {}", args.org);
         if args.api_url != DEFAULT_API_URL {
@@ -225,10 +240,21 @@ pub(crate) fn summarize(reports: &[Report], console: &Console) -> Exit {
         }
         console.note(&line);
     }
-    if interrupted > 0 {
+    let interrupted_once = |resumable: bool| {
+        reports
+            .iter()
+            .any(|r| matches!(r.result, FileResult::Interrupted) && r.resumable == resumable)
+    };
+    if interrupted_once(true) {
         console.warn(
             "interrupted: the checkpoints are kept; run the same command again to resume \
              (`resumable status` lists them)",
+        );
+    }
+    if interrupted_once(false) {
+        console.warn(
+            "interrupted: stdin is read once, so its upload cannot resume; run the command \
+             again with the whole input to upload it anew",
         );
     }
     Exit::of_batch(done + skipped, failed, busy, interrupted)
@@ -280,6 +306,22 @@ pub(crate) fn chunking(args: &TransferArgs) -> Result<Chunking, CliError> {
     }
 }
 
+/// Says so when `--chunk-size` is not a multiple of 256 KiB, and what is
+/// used instead.
+pub(crate) fn announce_rounding(args: &TransferArgs, console: &Console) {
+    if let Some(asked) = args.chunk_size.filter(|_| !args.single_request)
+        && asked > 0
+        && round_chunk_size(asked) != asked
+    {
+        console.note(&format!(
+            "--chunk-size {}: not a multiple of {}, so chunks of {} are sent",
+            HumanBytes(asked),
+            HumanBytes(CHUNK_GRANULARITY),
+            HumanBytes(round_chunk_size(asked))
+        ));
+    }
+}
+
 /// Uploads `files` with at most `jobs` at a time, showing progress and each
 /// result as it comes. `restart_hint` is the command that starts a file over.
 pub(crate) fn upload_files(
@@ -292,21 +334,21 @@ pub(crate) fn upload_files(
     let interrupt = Interrupt::get(console, UPLOAD_STOPPING);
     let sizes: u64 = files
         .iter()
-        .filter_map(|f| std::fs::metadata(&f.path).ok())
-        .map(|m| m.len())
+        .filter_map(Job::size)
         .fold(0, u64::saturating_add);
     let progress = Progress::new(Arc::clone(console), files.len(), sizes);
-    let reports = run_bounded(files, jobs, |Job { path, name }| {
+    let reports = run_bounded(files, jobs, |job| {
+        let name = &job.name;
         if interrupt.is_stopped() {
             report(console, name, &FileResult::Interrupted);
             return Report {
                 result: FileResult::Interrupted,
                 retries: 0,
                 stored: 0,
+                resumable: job.resumable(),
             };
         }
-        let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
-        let file_progress = progress.file(name, size);
+        let file_progress = progress.file(name, job.size().unwrap_or(0));
         let cx = Context {
             file: name.clone(),
             key_source: settings.key_source.clone(),
@@ -315,7 +357,20 @@ pub(crate) fn upload_files(
             state_dir: settings.state_dir.display().to_string(),
             left: Left::Nothing,
         };
-        let result = upload_one(settings, path, &file_progress, &interrupt, &cx, console);
+        let result = match &job.input {
+            Input::File(path) => upload_one(
+                settings,
+                job,
+                path,
+                &file_progress,
+                &interrupt,
+                &cx,
+                console,
+            ),
+            Input::Stdin { size } => {
+                upload_stdin(settings, job, *size, &file_progress, &interrupt, &cx)
+            }
+        };
         file_progress.finish(matches!(
             result,
             FileResult::Done(_) | FileResult::Skipped(_)
@@ -326,6 +381,7 @@ pub(crate) fn upload_files(
             result,
             retries: file_progress.retries(),
             stored: file_progress.stored(),
+            resumable: job.resumable(),
         }
     });
     progress.finish();
@@ -335,6 +391,7 @@ pub(crate) fn upload_files(
 /// Uploads one file, resuming from its checkpoint.
 fn upload_one(
     settings: &Settings,
+    job: &Job,
     path: &Path,
     progress: &Arc<FileProgress>,
     interrupt: &Interrupt,
@@ -350,7 +407,7 @@ fn upload_one(
             });
         }
     };
-    let key = checkpoint_key(&settings.api, path);
+    let key = checkpoint_key(&settings.target(job), path);
     // Held until this file is done with, before anything of its state is
     // read or changed: another run uploading it now keeps its checkpoint,
     // its ledger entry and its session, whatever this run was asked to do.
@@ -370,12 +427,8 @@ fn upload_one(
     let before = fingerprint(path);
     let events = Arc::clone(progress);
     let (early_key, early_ledger) = (key.clone(), ledger.clone());
-    let mut uploader = Uploader::new()
-        .timeouts(settings.timeouts.0, settings.timeouts.1)
-        .chunking(settings.chunking)
-        .retry(settings.retry)
+    let mut uploader = uploader(settings)
         .checkpoint_store(HeldStore::new(store.clone(), &key))
-        .allow_insecure_http(settings.allow_insecure_http)
         .on_event(move |event| {
             // Recorded as soon as the File exists, before the driver removes
             // the checkpoint: killed between the two, the next run would
@@ -422,7 +475,7 @@ fn upload_one(
     {
         progress.announce(&checkpoint);
     }
-    match uploader.upload_file(&settings.api, path) {
+    match uploader.upload_file(&settings.target(job), path) {
         Ok(outcome) => {
             if let (Some(fingerprint), Some(file)) = (before, &outcome.file) {
                 let record = Uploaded {
@@ -450,6 +503,41 @@ fn upload_one(
             let left = Left::of(uploader.load_checkpoint(&key).ok().flatten().as_ref());
             FileResult::Failed(Failure::of(&error, &Context { left, ..cx.clone() }))
         }
+    }
+}
+
+/// An uploader with the settings' transport, chunking and retries.
+fn uploader(settings: &Settings) -> Uploader<UreqTransport> {
+    Uploader::new()
+        .timeouts(settings.timeouts.0, settings.timeouts.1)
+        .chunking(settings.chunking)
+        .retry(settings.retry)
+        .allow_insecure_http(settings.allow_insecure_http)
+}
+
+/// Uploads `size` bytes of stdin, read once. Nothing is checkpointed: a
+/// one-pass source cannot be read again by another process, so an
+/// interrupted upload of it starts anew (within the run, a failed request
+/// is retried from the bytes kept in memory).
+fn upload_stdin(
+    settings: &Settings,
+    job: &Job,
+    size: u64,
+    progress: &Arc<FileProgress>,
+    interrupt: &Interrupt,
+    cx: &Context,
+) -> FileResult {
+    let target = settings.target(job);
+    let filename = job.filename.clone().unwrap_or_default();
+    let config = Config::file_api(target.file_api(Path::new(&filename)), size);
+    let events = Arc::clone(progress);
+    let mut uploader = uploader(settings).on_event(move |event| events.event(event));
+    interrupt.watch(uploader.stop_handle());
+    let mut source = ReadSource::new(std::io::stdin().lock());
+    match uploader.run(config, &mut source, None) {
+        Ok(outcome) => FileResult::Done(Box::new(outcome)),
+        Err(UploadError::Interrupted) => FileResult::Interrupted,
+        Err(error) => FileResult::Failed(Failure::of(&error, cx)),
     }
 }
 
