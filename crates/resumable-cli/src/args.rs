@@ -233,6 +233,11 @@ pub(crate) struct TransferArgs {
     /// Allow plain http to hosts other than loopback (credentials in clear text).
     #[arg(long)]
     pub(crate) allow_insecure_http: bool,
+    /// Trust the certificates in this PEM file besides the default roots: a
+    /// private CA, or a self-signed server (repeatable). SSL_CERT_FILE, when
+    /// set, is trusted the same way.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) ca_cert: Vec<PathBuf>,
     /// How failures are retried, and how long a request may wait.
     #[command(flatten)]
     pub(crate) retry: RetryArgs,

@@ -231,8 +231,9 @@ fn unreachable(failure: &TransportFailure) -> String {
             "nothing listens there: check the URL's port, or start the server"
         }
         TransportErrorKind::TlsCertificate => {
-            "the server's certificate is not one the public web roots vouch for (self-signed, \
-             a private CA, expired, or for another name)"
+            "the server's certificate is not one the trusted roots vouch for (self-signed, a \
+             private CA, expired, or for another name); to trust its CA, pass --ca-cert FILE \
+             (PEM) or set SSL_CERT_FILE"
         }
         TransportErrorKind::TlsHandshake => {
             "the server does not speak TLS there: is it http:// rather than https://?"

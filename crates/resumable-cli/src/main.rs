@@ -27,6 +27,7 @@ mod pool;
 mod progress;
 mod sizes;
 mod sources;
+mod trust;
 
 use std::io::IsTerminal;
 use std::process::ExitCode;

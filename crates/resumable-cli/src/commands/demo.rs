@@ -89,7 +89,7 @@ pub(crate) fn run(args: DemoArgs, console: &Arc<Console>) -> Result<Exit, CliErr
         },
         chunking: Chunking::Fixed(chunk),
         retry: DEMO_RETRY,
-        timeouts: (Duration::from_secs(30), Duration::from_secs(60)),
+        transport: resumable_blocking::UreqTransport::default(),
         state_dir: work.path().join("state"),
         restart: false,
         allow_insecure_http: false,

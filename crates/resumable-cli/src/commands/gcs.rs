@@ -16,6 +16,7 @@ use crate::explain::{Context, Left, explain};
 use crate::interrupt::Interrupt;
 use crate::output::Console;
 use crate::progress::Progress;
+use crate::trust::transport;
 
 /// The bearer token for an initiation: from the variable `--token-env`
 /// names, or none against a loopback endpoint (a local emulator takes no
@@ -58,11 +59,9 @@ fn is_loopback(endpoint: &str) -> bool {
 /// Runs `resumable gcs upload`.
 pub(crate) fn run(args: GcsUploadArgs, console: &Arc<Console>) -> Result<Exit, CliError> {
     let name = args.file.display().to_string();
-    let retry = args.transfer.retry;
-    let mut uploader = Uploader::new()
-        .timeouts(retry.connect_timeout, retry.stall_timeout)
+    let mut uploader = Uploader::with_transport(transport(&args.transfer)?)
         .chunking(chunking(&args.transfer)?)
-        .retry(retry.policy(RetryPolicy::default()))
+        .retry(args.transfer.retry.policy(RetryPolicy::default()))
         .allow_insecure_http(args.transfer.allow_insecure_http);
     for (header, value) in args.headers {
         uploader = uploader.upload_header(header, value);

@@ -29,6 +29,7 @@ use crate::output::Console;
 use crate::pool::run_bounded;
 use crate::progress::{FileProgress, Progress};
 use crate::sources::{Input, Job, Wanted, jobs};
+use crate::trust::transport;
 
 /// The environment variable that holds the API key.
 pub(crate) const KEY_ENV: &str = "FREDDY_API_KEY";
@@ -42,8 +43,8 @@ pub(crate) struct Settings {
     pub(crate) chunking: Chunking,
     /// How failures are retried.
     pub(crate) retry: RetryPolicy,
-    /// The transport's connect and stall timeouts.
-    pub(crate) timeouts: (Duration, Duration),
+    /// The transport: its timeouts and trusted roots.
+    pub(crate) transport: UreqTransport,
     /// The checkpoint directory.
     pub(crate) state_dir: PathBuf,
     /// Drop an interrupted upload and start anew.
@@ -151,10 +152,7 @@ pub(crate) fn run(args: UploadArgs, console: &Arc<Console>) -> Result<Exit, CliE
         },
         chunking: chunking(&args.transfer)?,
         retry: args.transfer.retry.policy(RetryPolicy::default()),
-        timeouts: (
-            args.transfer.retry.connect_timeout,
-            args.transfer.retry.stall_timeout,
-        ),
+        transport: transport(&args.transfer)?,
         state_dir: state_dir(&args.state)?,
         restart: args.restart,
         allow_insecure_http: args.transfer.allow_insecure_http,
@@ -508,8 +506,7 @@ fn upload_one(
 
 /// An uploader with the settings' transport, chunking and retries.
 fn uploader(settings: &Settings) -> Uploader<UreqTransport> {
-    Uploader::new()
-        .timeouts(settings.timeouts.0, settings.timeouts.1)
+    Uploader::with_transport(settings.transport.clone())
         .chunking(settings.chunking)
         .retry(settings.retry)
         .allow_insecure_http(settings.allow_insecure_http)
@@ -640,6 +637,7 @@ mod tests {
             chunk_size,
             single_request,
             allow_insecure_http: false,
+            ca_cert: Vec::new(),
             retry: crate::args::RetryArgs {
                 retries: None,
                 retry_for: None,
