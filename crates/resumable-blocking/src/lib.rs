@@ -63,6 +63,8 @@
 // On docs.rs (`--cfg docsrs`, nightly): each item says which feature it needs.
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+#[cfg(feature = "ureq")]
+mod roots;
 mod source;
 mod transport;
 mod uploader;
@@ -75,4 +77,4 @@ pub use source::{BytesSource, ReadSource, Source};
 pub use transport::{RequestBody, Transport};
 pub use uploader::{StopHandle, Uploader};
 #[cfg(feature = "ureq")]
-pub use ureq_transport::UreqTransport;
+pub use ureq_transport::{UreqTransport, UreqTransportBuilder};

@@ -3,12 +3,15 @@
 #[cfg(feature = "emulator")]
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
 #[cfg(feature = "emulator")]
 use clap::ValueEnum;
 use clap::{ArgAction, Args, Parser, Subcommand};
 use http::{HeaderName, HeaderValue};
+use resumable_core::RetryPolicy;
 
+use crate::durations::parse_duration;
 use crate::sizes::parse_size;
 
 /// The production file API.
@@ -66,6 +69,9 @@ Examples:
   resumable upload video.mp4 --org org_123 --api-key-file ~/.config/freddy.key
   resumable upload video.mp4 --json | jq 'select(.type == \"result\")'
   resumable upload video.mp4 --restart             # drop the old checkpoint, start anew
+  resumable upload video.mp4 --retries 3 --retry-for 90s --stall-timeout 2m
+  resumable upload -r photos/ --dry-run              # what would be uploaded, skipped, resumed
+  curl -s \"$URL\" | resumable upload - --size 4700372992 --name disc.iso   # stdin: exactly SIZE bytes, read once
 
 Exit codes: 0 all done, 1 failed, 2 usage error, 3 some files failed,
 75 another process is uploading a file (nothing else failed),
@@ -216,8 +222,9 @@ pub(crate) enum Command {
 /// How the bytes travel: options of every uploading command.
 #[derive(Debug, Clone, Args)]
 pub(crate) struct TransferArgs {
-    /// Bytes per request, e.g. 8MiB (a multiple of 256 KiB; others are rounded
-    /// down) [default: the server's recommendation, else 8 MiB].
+    /// Bytes per request, e.g. 8MiB: rounded down to a multiple of 256 KiB
+    /// (up to 256 KiB when smaller), and said so [default: the server's
+    /// recommendation, at most 64 MiB, else 8 MiB].
     #[arg(long, value_name = "SIZE", value_parser = parse_size)]
     pub(crate) chunk_size: Option<u64>,
     /// Send everything left in one request: fastest when nothing fails.
@@ -226,6 +233,55 @@ pub(crate) struct TransferArgs {
     /// Allow plain http to hosts other than loopback (credentials in clear text).
     #[arg(long)]
     pub(crate) allow_insecure_http: bool,
+    /// Trust the certificates in this PEM file besides the default roots: a
+    /// private CA, or a self-signed server (repeatable). SSL_CERT_FILE, when
+    /// set, is trusted the same way.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) ca_cert: Vec<PathBuf>,
+    /// How failures are retried, and how long a request may wait.
+    #[command(flatten)]
+    pub(crate) retry: RetryArgs,
+}
+
+/// The heading of the retry and timeout options.
+const RETRY_HEADING: &str = "Retries and timeouts";
+
+/// How failures are retried and how long the transport waits: options of
+/// every uploading command, each with an environment variable.
+#[derive(Debug, Clone, Copy, Args)]
+pub(crate) struct RetryArgs {
+    /// Retries of failed requests in a row before giving up; a request that
+    /// makes progress starts the count again. 0: give up at the first failure
+    /// [default: 9].
+    #[arg(long, env = "RESUMABLE_RETRIES", value_name = "N", help_heading = RETRY_HEADING)]
+    pub(crate) retries: Option<u32>,
+    /// How long failures in a row may go on before giving up, e.g. 90s, 5m,
+    /// 1h [default: 10m].
+    #[arg(long, env = "RESUMABLE_RETRY_FOR", value_name = "DURATION",
+          value_parser = parse_duration, help_heading = RETRY_HEADING)]
+    pub(crate) retry_for: Option<Duration>,
+    /// How long to wait for a connection to be made, e.g. 10s.
+    #[arg(long, env = "RESUMABLE_CONNECT_TIMEOUT", value_name = "DURATION",
+          default_value = "30s", value_parser = parse_duration, help_heading = RETRY_HEADING)]
+    pub(crate) connect_timeout: Duration,
+    /// How long a request may go without a byte moving either way before it
+    /// fails (and is retried), e.g. 2m.
+    #[arg(long, env = "RESUMABLE_STALL_TIMEOUT", value_name = "DURATION",
+          default_value = "60s", value_parser = parse_duration, help_heading = RETRY_HEADING)]
+    pub(crate) stall_timeout: Duration,
+}
+
+impl RetryArgs {
+    /// `base` with the attempts and time budget these options set.
+    pub(crate) fn policy(self, base: RetryPolicy) -> RetryPolicy {
+        RetryPolicy {
+            max_attempts: self
+                .retries
+                .map_or(base.max_attempts, |n| n.saturating_add(1)),
+            max_elapsed: self.retry_for.unwrap_or(base.max_elapsed),
+            ..base
+        }
+    }
 }
 
 /// Where checkpoints live.
@@ -240,9 +296,29 @@ pub(crate) struct StateArgs {
 /// `resumable upload`.
 #[derive(Debug, Args)]
 pub(crate) struct UploadArgs {
-    /// The files to upload.
+    /// The files to upload: a directory with -r, `-` for stdin (with --size
+    /// and --name).
     #[arg(required = true, value_name = "FILE")]
     pub(crate) files: Vec<PathBuf>,
+    /// Upload the regular files under each directory given, in the order of
+    /// their paths, each registered by its path under that directory
+    /// (`sub/b.jpg`); symbolic links and other entries are skipped with a
+    /// note.
+    #[arg(short, long)]
+    pub(crate) recursive: bool,
+    /// The size of stdin (`-`), which the file API asks for before the first
+    /// byte, e.g. 1GiB or a byte count. Stdin is read once: an upload of it
+    /// that is interrupted cannot resume, and starts anew when run again.
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    pub(crate) size: Option<u64>,
+    /// The filename to register (one file, or stdin) [default: the file's
+    /// own name].
+    #[arg(long, value_name = "NAME")]
+    pub(crate) name: Option<String>,
+    /// List what would be uploaded, skipped (uploaded before, unchanged) or
+    /// resumed, and send nothing.
+    #[arg(long)]
+    pub(crate) dry_run: bool,
     /// The organization the files belong to.
     #[arg(long, env = "FREDDY_ORG")]
     pub(crate) org: String,
@@ -526,6 +602,26 @@ mod tests {
     fn the_command_line_is_consistent() {
         use clap::CommandFactory;
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn retries_count_after_the_first_attempt() {
+        let base = RetryPolicy::default();
+        let args = |retries, retry_for| RetryArgs {
+            retries,
+            retry_for,
+            connect_timeout: Duration::from_secs(30),
+            stall_timeout: Duration::from_secs(60),
+        };
+        assert_eq!(args(None, None).policy(base), base);
+        let policy = args(Some(0), Some(Duration::from_secs(90))).policy(base);
+        assert_eq!(policy.max_attempts, 1);
+        assert_eq!(policy.max_elapsed, Duration::from_secs(90));
+        assert_eq!(policy.initial_delay, base.initial_delay);
+        assert_eq!(
+            args(Some(u32::MAX), None).policy(base).max_attempts,
+            u32::MAX
+        );
     }
 
     #[test]

@@ -108,6 +108,8 @@ pub(crate) struct Pending {
     pub(crate) destination: String,
     /// The organization, for file-API uploads.
     pub(crate) org: Option<String>,
+    /// The file API's base URL, for file-API uploads.
+    pub(crate) api: Option<String>,
     /// The file (canonical when it was written).
     pub(crate) path: PathBuf,
     /// The checkpoint.
@@ -120,16 +122,20 @@ impl Pending {
     pub(crate) fn new(key: String, checkpoint: Checkpoint) -> Self {
         let mut parts = key.splitn(3, '|');
         let (first, second, path) = (parts.next(), parts.next(), parts.next());
-        let (destination, org, path) = match (first, second, path) {
-            (Some(GCS_KEY), Some(object), Some(path)) => (object.to_owned(), None, path),
-            (Some(api), Some(org), Some(path)) => {
-                (format!("{org} at {api}"), Some(org.to_owned()), path)
-            }
-            _ => (String::from("unknown"), None, key.as_str()),
+        let (destination, org, api, path) = match (first, second, path) {
+            (Some(GCS_KEY), Some(object), Some(path)) => (object.to_owned(), None, None, path),
+            (Some(api), Some(org), Some(path)) => (
+                format!("{org} at {api}"),
+                Some(org.to_owned()),
+                Some(api.to_owned()),
+                path,
+            ),
+            _ => (String::from("unknown"), None, None, key.as_str()),
         };
         Self {
             destination,
             org,
+            api,
             path: PathBuf::from(path),
             key: key.clone(),
             checkpoint,

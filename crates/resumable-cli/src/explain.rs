@@ -103,7 +103,7 @@ fn source(e: &std::io::Error, cx: &Context) -> String {
     match e.kind() {
         std::io::ErrorKind::NotFound => format!("no such file ({e}); check the path"),
         std::io::ErrorKind::IsADirectory => format!(
-            "is a directory; name the files in it ({}/*) to upload them",
+            "is a directory; upload the files under it with -r, or name them ({}/*)",
             cx.file.trim_end_matches('/')
         ),
         std::io::ErrorKind::PermissionDenied => {
@@ -231,8 +231,9 @@ fn unreachable(failure: &TransportFailure) -> String {
             "nothing listens there: check the URL's port, or start the server"
         }
         TransportErrorKind::TlsCertificate => {
-            "the server's certificate is not one the public web roots vouch for (self-signed, \
-             a private CA, expired, or for another name)"
+            "the server's certificate is not one the trusted roots vouch for (self-signed, a \
+             private CA, expired, or for another name); to trust its CA, pass --ca-cert FILE \
+             (PEM) or set SSL_CERT_FILE"
         }
         TransportErrorKind::TlsHandshake => {
             "the server does not speak TLS there: is it http:// rather than https://?"

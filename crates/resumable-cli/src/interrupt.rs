@@ -12,7 +12,7 @@ use crate::output::Console;
 
 /// What Ctrl-C does to uploads.
 pub(crate) const UPLOAD_STOPPING: &str =
-    "stopping after the request in flight; the checkpoints are kept";
+    "stopping after the request in flight; the checkpoints are kept (stdin has none)";
 
 /// The process's interrupt state, shared by every upload thread.
 #[derive(Debug)]

@@ -16,14 +16,18 @@
 mod args;
 mod checkpoints;
 mod commands;
+mod durations;
 mod exit;
 mod explain;
 mod interrupt;
+mod kind;
 mod ledger;
 mod output;
 mod pool;
 mod progress;
 mod sizes;
+mod sources;
+mod trust;
 
 use std::io::IsTerminal;
 use std::process::ExitCode;

@@ -39,10 +39,11 @@ impl Console {
         self.bars.as_ref()
     }
 
-    /// A JSON line on stdout, with `--json` only.
+    /// A JSON line on stdout, with `--json` only. An object gets a `time`
+    /// field: when it was written, RFC 3339 in UTC to the millisecond.
     pub(crate) fn emit(&self, value: &Value) {
         if self.json {
-            self.stdout_line(&value.to_string());
+            self.stdout_line(&stamped(value, jiff::Timestamp::now()).to_string());
         }
     }
 
@@ -97,6 +98,16 @@ impl Console {
     }
 }
 
+/// `value` with `"time": "2026-12-02T14:28:03.125Z"` (`at`, in UTC to the
+/// millisecond), when it is an object.
+fn stamped(value: &Value, at: jiff::Timestamp) -> Value {
+    let mut value = value.clone();
+    if let Value::Object(fields) = &mut value {
+        fields.insert("time".into(), Value::String(format!("{at:.3}")));
+    }
+    value
+}
+
 /// An event as a JSON line: `{"type": "persisted", "file": …, "offset": …}`.
 /// `None` for events this tool does not know yet.
 pub(crate) fn event_json(file: &str, event: &Event) -> Option<Value> {
@@ -111,6 +122,12 @@ pub(crate) fn event_json(file: &str, event: &Event) -> Option<Value> {
             "expires_at": expires_at.map(resumable_core::timestamp::format_rfc3339),
         }),
         Event::UploadId(id) => json!({ "type": "upload_id", "file": file, "upload_id": id }),
+        Event::TransferStarted { offset, total } => json!({
+            "type": "transfer_started",
+            "file": file,
+            "offset": offset,
+            "total": total,
+        }),
         Event::Persisted { offset, total } => json!({
             "type": "persisted",
             "file": file,
@@ -156,6 +173,17 @@ mod tests {
     use resumable_core::RetryCause;
 
     use super::*;
+
+    #[test]
+    fn json_lines_carry_the_time_in_utc_to_the_millisecond() {
+        let at: jiff::Timestamp = "2026-12-02T14:28:03.1257Z".parse().unwrap();
+        let line = stamped(&json!({"type": "result", "file": "a"}), at);
+        assert_eq!(line["time"], "2026-12-02T14:28:03.125Z");
+        assert_eq!(line["file"], "a");
+        let at: jiff::Timestamp = "2026-12-02T14:28:03Z".parse().unwrap();
+        assert_eq!(stamped(&json!({}), at)["time"], "2026-12-02T14:28:03.000Z");
+        assert_eq!(stamped(&json!([1]), at), json!([1]));
+    }
 
     #[test]
     fn events_become_typed_json_lines() {

@@ -92,6 +92,9 @@ impl Progress {
 #[derive(Debug, Default)]
 struct FileState {
     persisted: u64,
+    /// Bytes this run got stored: every step forward of `persisted` but a
+    /// resumed upload's start.
+    stored: u64,
     /// The last tenth announced in plain mode.
     tenth: u64,
 }
@@ -117,6 +120,13 @@ impl FileProgress {
     /// How many retries the upload made.
     pub(crate) fn retries(&self) -> u32 {
         self.retries.load(Ordering::SeqCst)
+    }
+
+    /// How many bytes this run got stored (not those a resumed upload
+    /// found stored already; after a session restart, those sent again
+    /// count again).
+    pub(crate) fn stored(&self) -> u64 {
+        self.state.lock().unwrap_or_else(|e| e.into_inner()).stored
     }
 
     /// Says what this run does with the file's stored checkpoint: register
@@ -151,13 +161,13 @@ impl FileProgress {
         self.resuming_at(checkpoint.persisted);
     }
 
-    /// Progress starts at `persisted` bytes, shown as old progress.
+    /// Progress starts at `persisted` bytes, shown as old progress: not
+    /// counted as stored by this run, not taken for speed.
     fn resuming_at(&self, persisted: u64) {
         if let Some(tenth) = persisted.saturating_mul(10).checked_div(self.size) {
             self.state.lock().unwrap_or_else(|e| e.into_inner()).tenth = tenth;
         }
-        self.advance(persisted);
-        // The jump is old progress, not speed.
+        self.move_to(persisted, false);
         for bar in self.bar.iter().chain(self.total.iter()) {
             bar.reset_eta();
         }
@@ -176,7 +186,10 @@ impl FileProgress {
                 HumanBytes(self.size),
                 HumanBytes(*chunk_size)
             )),
-            Event::Persisted { offset, .. } => self.advance(*offset),
+            // Where the bytes start flowing: what lies before is old
+            // progress (a resumed upload's, or none after a restart).
+            Event::TransferStarted { offset, .. } => self.resuming_at(*offset),
+            Event::Persisted { offset, .. } => self.move_to(*offset, true),
             Event::Retrying {
                 attempt,
                 after,
@@ -206,11 +219,17 @@ impl FileProgress {
     }
 
     /// Moves the file's progress to `persisted` bytes (backwards after a
-    /// session restart).
-    fn advance(&self, persisted: u64) {
+    /// session restart); a step forward counts as stored by this run when
+    /// `counts`.
+    fn move_to(&self, persisted: u64, counts: bool) {
         let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
         let before = state.persisted;
         state.persisted = persisted;
+        if counts {
+            state.stored = state
+                .stored
+                .saturating_add(persisted.saturating_sub(before));
+        }
         if let Some(bar) = &self.bar {
             bar.set_position(persisted);
         }
@@ -279,6 +298,32 @@ fn short_name(name: &str, width: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn bytes_before_the_transfer_start_are_not_this_runs() {
+        let console = Arc::new(Console::new(&crate::args::GlobalArgs {
+            verbose: 0,
+            quiet: true,
+            json: false,
+        }));
+        let progress = Progress::new(Arc::clone(&console), 1, 1000);
+        let file = progress.file("a.bin", 1000);
+        let persisted = |offset| Event::Persisted {
+            offset,
+            total: Some(1000),
+        };
+        let started = |offset| Event::TransferStarted {
+            offset,
+            total: Some(1000),
+        };
+        file.event(&started(600));
+        file.event(&persisted(800));
+        assert_eq!(file.stored(), 200);
+        // A restarted session sends everything again: that counts.
+        file.event(&started(0));
+        file.event(&persisted(1000));
+        assert_eq!(file.stored(), 1200);
+    }
 
     #[test]
     fn long_names_keep_their_end() {

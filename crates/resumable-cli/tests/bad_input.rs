@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use assert_cmd::Command;
 use resumable_blocking::{FileApiTarget, FileCheckpointStore, checkpoint_key};
 use resumable_core::Secret;
-use resumable_emulator::{Emulator, EmulatorHandle, Storage};
+use resumable_emulator::EmulatorHandle;
 
 const KEY: &str = "bad-input-key";
 const UNIT: usize = 256 * 1024;
@@ -79,18 +79,12 @@ const CASES: &[(&str, &str, Local, &str)] = &[
         "directory",
         "",
         Local::Directory,
-        "is a directory; name the files in it (",
+        "is a directory; upload the files under it with -r, or name them (",
     ),
 ];
 
 fn emulator(faults: &str) -> EmulatorHandle {
-    Emulator::builder()
-        .api_key(KEY)
-        .storage(Storage::Memory)
-        .faults(faults)
-        .seed(3)
-        .start_in_background()
-        .expect("emulator starts")
+    support::emulator(KEY, faults)
 }
 
 fn local(dir: &Path, kind: &Local) -> PathBuf {

@@ -213,12 +213,29 @@ fn an_upload_killed_mid_way_resumes_when_run_again() {
     // must not meet the stall.
     emu.clear_faults();
     emu.clear_request_log();
-    let out = resumable(&state).args(&args).output().unwrap();
+    let out = resumable(&state)
+        .args(&args)
+        .arg("--json")
+        .output()
+        .unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(stderr(&out).contains("resuming from its checkpoint"));
-    let file_id = String::from_utf8(out.stdout.clone()).unwrap();
+    let lines = json_lines(&out.stdout);
     let file = &emu.files()[0];
-    assert!(file_id.contains(&file.id), "{file_id}");
+    let result = lines.iter().find(|l| l["type"] == "result").unwrap();
+    assert_eq!(result["file_id"], file.id.as_str());
+    // The transfer starts where the server stopped, and only what is left
+    // counts as this run's bytes.
+    let starts: Vec<&Value> = lines
+        .iter()
+        .filter(|l| l["type"] == "transfer_started")
+        .collect();
+    assert_eq!(starts.len(), 1, "{lines:?}");
+    assert_eq!(starts[0]["offset"], persisted);
+    assert_eq!(starts[0]["total"], bytes.len() as u64);
+    let summary = lines.last().unwrap();
+    assert_eq!(summary["type"], "summary");
+    assert_eq!(summary["bytes"], bytes.len() as u64 - persisted);
     assert_eq!(emu.object_bytes(&file.gcs_path).unwrap(), bytes);
     assert_eq!(emu.registrations(), 1);
     assert_eq!(emu.sessions_created(), 1, "the same session went on");
@@ -510,13 +527,32 @@ fn some_files_failing_exits_3() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
-    let statuses: Vec<String> = json_lines(&out.stdout)
+    let lines = json_lines(&out.stdout);
+    let results: Vec<&Value> = lines.iter().filter(|l| l["type"] == "result").collect();
+    let statuses: Vec<&str> = results
         .iter()
-        .filter(|l| l["type"] == "result")
-        .map(|l| l["status"].as_str().unwrap().to_owned())
+        .map(|l| l["status"].as_str().unwrap())
         .collect();
     assert_eq!(statuses, ["done", "failed"]);
+    assert_eq!(results[1]["kind"], "source", "{}", results[1]);
     assert!(stderr(&out).contains("missing.bin: no such file"));
+
+    // Every line has its time; the last sums the run up.
+    let started = jiff::Timestamp::now() - jiff::SignedDuration::from_secs(600);
+    for line in &lines {
+        let time: jiff::Timestamp = line["time"].as_str().unwrap().parse().unwrap();
+        assert!(time > started && time <= jiff::Timestamp::now(), "{line}");
+        assert!(line["time"].as_str().unwrap().ends_with('Z'), "{line}");
+    }
+    let summary = lines.last().unwrap();
+    assert_eq!(summary["type"], "summary", "{summary}");
+    assert_eq!(
+        (&summary["files"], &summary["done"], &summary["failed"]),
+        (&2.into(), &1.into(), &1.into())
+    );
+    assert_eq!(summary["bytes"], UNIT as u64 + 1);
+    assert!(summary["seconds"].as_f64().unwrap() > 0.0, "{summary}");
+    assert!(summary["mib_per_s"].as_f64().unwrap() > 0.0, "{summary}");
 }
 
 #[test]
@@ -847,4 +883,45 @@ fn an_upload_whose_session_expired_meanwhile_is_announced_as_new() {
     assert!(said.contains("has expired; uploading it anew"), "{said}");
     assert!(!said.contains("resuming"), "{said}");
     assert_eq!(emu.sessions_created(), 2, "a new session replaced it");
+}
+
+#[test]
+fn status_names_an_upload_stored_in_full_but_not_registered() {
+    let emu = emulator("register#1 status=503");
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state");
+    let file = write(dir.path(), "f.bin", &data(2 * UNIT, 9));
+    let args = upload_args(&emu, &["--retries", "0", file.to_str().unwrap()]);
+    let out = resumable(&state).args(&args).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("the bytes are stored in full but not registered"),
+        "{}",
+        stderr(&out)
+    );
+
+    let listed = pending(&state);
+    assert_eq!(listed.len(), 1, "{listed:?}");
+    assert_eq!(listed[0]["state"], "unregistered", "{}", listed[0]);
+    let out = resumable(&state).arg("status").output().unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    let canonical = std::fs::canonicalize(&file).unwrap();
+    let expected = format!(
+        "{}: stored in full (512.00 KiB) but not registered with org_1 at {}; run \
+         `resumable upload {} --org org_1 --api-url {}` again to register it without \
+         sending the bytes again",
+        canonical.display(),
+        emu.base_url(),
+        canonical.display(),
+        emu.base_url()
+    );
+    assert_eq!(text.trim_end(), expected);
+
+    // As it says: the same command registers without sending a byte.
+    let sent = upload_bytes(&emu);
+    let out = resumable(&state).args(&args).output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(upload_bytes(&emu), sent, "no byte sent again");
+    assert_eq!(emu.registrations(), 1);
+    assert!(pending(&state).is_empty());
 }

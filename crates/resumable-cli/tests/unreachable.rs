@@ -41,15 +41,20 @@ fn upload_to(api_url: &str) -> (Vec<Value>, String) {
     (records, String::from_utf8_lossy(&out.stderr).into_owned())
 }
 
-/// The run failed with `phrase` and `host` in its error, and never retried.
-fn assert_failed_at_once(api_url: &str, phrase: &str, host: &str, fix: &str) {
+/// The run failed with `phrase` and `host` in its error and `kind` as its
+/// kind, and never retried.
+fn assert_failed_at_once(api_url: &str, kind: &str, phrase: &str, host: &str, fix: &str) {
     let (records, stderr) = upload_to(api_url);
     assert!(
         !records.iter().any(|r| r["type"] == "retrying"),
         "{api_url}: retried: {records:?}"
     );
-    let result = records.last().expect("a result record");
+    let result = records
+        .iter()
+        .find(|r| r["type"] == "result")
+        .expect("a result record");
     assert_eq!(result["status"], "failed", "{result}");
+    assert_eq!(result["kind"], kind, "{result}");
     let error = result["error"].as_str().unwrap();
     for needle in [phrase, host, fix] {
         assert!(
@@ -71,6 +76,7 @@ fn a_name_that_does_not_exist() {
     // `.invalid` never resolves (RFC 6761).
     assert_failed_at_once(
         "https://files.resumable.invalid",
+        "network",
         "no such host",
         "files.resumable.invalid",
         "check the host name",
@@ -82,6 +88,7 @@ fn a_port_nothing_listens_on() {
     let port = closed_port();
     assert_failed_at_once(
         &format!("http://127.0.0.1:{port}"),
+        "network",
         "connection refused",
         &format!("127.0.0.1:{port}"),
         "check the URL's port",
@@ -98,6 +105,7 @@ fn https_to_a_plain_http_port() {
     let port = emu.addr().port();
     assert_failed_at_once(
         &format!("https://127.0.0.1:{port}"),
+        "tls",
         "TLS handshake",
         &format!("127.0.0.1:{port}"),
         "is it http://",
@@ -110,6 +118,7 @@ fn a_self_signed_certificate() {
     let port = self_signed_server();
     assert_failed_at_once(
         &format!("https://localhost:{port}"),
+        "tls",
         "TLS certificate",
         &format!("localhost:{port}"),
         "self-signed",
@@ -122,14 +131,7 @@ fn self_signed_server() -> u16 {
     let cert = rcgen::generate_simple_self_signed(vec!["localhost".into()]).unwrap();
     let der = rustls::pki_types::CertificateDer::from(cert.cert.der().to_vec());
     let key = rustls::pki_types::PrivateKeyDer::try_from(cert.key_pair.serialize_der()).unwrap();
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let config = rustls::ServerConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_no_client_auth()
-        .with_single_cert(vec![der], key)
-        .unwrap();
-    let config = Arc::new(config);
+    let config = support::tls_server_config(vec![der], key);
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     std::thread::spawn(move || {

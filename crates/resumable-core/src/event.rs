@@ -17,6 +17,17 @@ pub enum Event {
     },
     /// The server's id for the upload (`X-GUploader-UploadID`), safe to log.
     UploadId(String),
+    /// Bytes start to flow: the first data request of the session goes out,
+    /// from `offset`. Once per session: a resumed upload starts where the
+    /// server stopped (past 0), a restarted session at 0 again. A rate or an
+    /// ETA counts from here, so the bytes stored by an earlier run are not
+    /// taken for speed.
+    TransferStarted {
+        /// Where the first data request starts: the bytes already stored.
+        offset: u64,
+        /// The upload's size, when known.
+        total: Option<u64>,
+    },
     /// The server persisted the first `offset` bytes.
     Persisted {
         /// Bytes persisted.

@@ -78,6 +78,9 @@ pub struct Upload {
     /// The end of the last range asked for with [`Action::Checksum`], so the
     /// same range is not asked twice.
     checksum_asked: u64,
+    /// Whether a data request of the current session went out, so that
+    /// [`Event::TransferStarted`] is handed out once per session.
+    transfer_started: bool,
     /// A resumed upload's checkpointed CRC32C, until the source has been
     /// hashed again through the same offset and found to agree.
     prefix_check: Option<RunningCrc32c>,
@@ -239,6 +242,7 @@ impl Upload {
             offset_unknown: false,
             crc: RunningCrc32c::default(),
             checksum_asked: 0,
+            transfer_started: false,
             prefix_check: None,
             chunk_size: 0,
             adapter: None,
@@ -1086,6 +1090,13 @@ impl Upload {
     }
 
     fn send_chunk(&mut self, range: Range<u64>) -> Action {
+        if !self.transfer_started {
+            self.transfer_started = true;
+            self.events.push_back(Event::TransferStarted {
+                offset: range.start,
+                total: self.total,
+            });
+        }
         let digest = self.rules().final_digest
             && self.total == Some(range.end)
             && self.crc.through() == range.end;
@@ -1229,6 +1240,7 @@ impl Upload {
     }
 
     fn begin_transfer(&mut self) {
+        self.transfer_started = false;
         self.persisted = 0;
         self.sent_high = 0;
         self.offset_unknown = false;

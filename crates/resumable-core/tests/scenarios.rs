@@ -2007,3 +2007,65 @@ fn a_plain_http_url_a_server_hands_out_ends_the_upload_before_anything_goes_to_i
     let mut up = Upload::resume(sim::file_api_config(10), cp, now, wall0()).unwrap();
     assert_eq!(failed(&mut up, now), insecure);
 }
+
+/// The `TransferStarted` offsets of a run, in order.
+fn transfer_starts(events: &[Event]) -> Vec<u64> {
+    events
+        .iter()
+        .filter_map(|e| match e {
+            Event::TransferStarted { offset, .. } => Some(*offset),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn a_transfer_starts_once_per_session_at_the_offset_it_resumes_from() {
+    let size = 4 * UNIT as usize;
+    let data = sim::source(size, 3);
+    let mut cfg = sim::file_api_config(size as u64);
+    cfg.chunking = Chunking::Fixed(UNIT);
+    // A retried chunk is not a new start.
+    let mut server = Server::new();
+    let run = sim::drive(
+        &mut server,
+        cfg.clone(),
+        &data,
+        |n, _| {
+            if n == 3 {
+                Fault::Status(503, None)
+            } else {
+                Fault::None
+            }
+        },
+        |_| false,
+        200,
+    );
+    assert!(run.result.clone().unwrap().is_ok(), "{:#?}", run.transcript);
+    assert_eq!(transfer_starts(&run.events), [0]);
+    assert!(matches!(
+        run.events.iter().find(|e| matches!(e, Event::TransferStarted { .. })),
+        Some(Event::TransferStarted { total: Some(t), .. }) if *t == size as u64
+    ));
+
+    // Killed after two chunks: the next process starts where the server stopped.
+    let mut server = Server::new();
+    let run = sim::drive(
+        &mut server,
+        cfg,
+        &data,
+        |_, _| Fault::None,
+        |step| step == 5,
+        200,
+    );
+    assert_eq!(run.crashes, 1, "{:#?}", run.transcript);
+    assert!(run.result.clone().unwrap().is_ok(), "{:#?}", run.transcript);
+    let starts = transfer_starts(&run.events);
+    assert_eq!(starts.len(), 2, "{starts:?}\n{:#?}", run.transcript);
+    assert_eq!(starts[0], 0);
+    assert!(
+        starts[1] > 0 && starts[1].is_multiple_of(UNIT),
+        "{starts:?}\n{:#?}",
+        run.transcript
+    );
+}

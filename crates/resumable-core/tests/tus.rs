@@ -798,3 +798,34 @@ fn an_upload_url_holding_another_length_is_refused() {
     );
     assert!(server.uploads[&url].data.is_empty(), "nothing sent");
 }
+
+#[test]
+fn a_tus_transfer_starts_at_0_then_where_a_resumed_upload_stands() {
+    let data = sim::source(350_000, 7);
+    let mut server = TusServer::new();
+    let run = sim::drive(
+        &mut server,
+        config(Some(350_000)),
+        &data,
+        |_, _| TusFault::None,
+        |step| step == 6,
+        1000,
+    );
+    assert_eq!(run.crashes, 1, "{:#?}", run.transcript);
+    assert!(run.result.clone().unwrap().is_ok(), "{:#?}", run.transcript);
+    let starts: Vec<u64> = run
+        .events
+        .iter()
+        .filter_map(|e| match e {
+            Event::TransferStarted { offset, .. } => Some(*offset),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(starts.len(), 2, "{starts:?}\n{:#?}", run.transcript);
+    assert_eq!(starts[0], 0);
+    assert!(
+        starts[1] > 0 && starts[1].is_multiple_of(CHUNK),
+        "{starts:?}\n{:#?}",
+        run.transcript
+    );
+}

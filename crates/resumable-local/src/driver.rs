@@ -49,6 +49,9 @@ pub fn trace_event(event: &Event) {
             tracing::Span::current().record("upload_id", id.as_str());
             tracing::info!(upload_id = %id, "upload id");
         }
+        Event::TransferStarted { offset, total } => {
+            tracing::info!(offset, ?total, "transfer started");
+        }
         Event::Persisted { offset, total } => tracing::debug!(offset, ?total, "persisted"),
         Event::Retrying {
             attempt,

@@ -8,10 +8,12 @@
 //! the test that wanted it: these helpers panic, they never skip.
 //!
 //! [`MemoryCheckpointStore`] keeps checkpoints in memory, for the drivers'
-//! tests.
+//! tests; [`ExampleSite`] is where the drivers' examples upload.
 
+mod example_site;
 mod memory_store;
 
+pub use example_site::ExampleSite;
 pub use memory_store::MemoryCheckpointStore;
 
 use std::fs::{self, File};

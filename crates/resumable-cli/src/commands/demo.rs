@@ -14,9 +14,10 @@ use resumable_emulator::{Emulator, Storage};
 use serde_json::json;
 
 use crate::args::DemoArgs;
-use crate::commands::upload::{FileResult, Job, Settings, upload_files};
+use crate::commands::upload::{FileResult, Settings, upload_files};
 use crate::exit::{CliError, Exit};
 use crate::output::Console;
+use crate::sources::Job;
 
 /// The faults the demo recovers from unless told otherwise: a 503 on a
 /// chunk, a connection reset mid-chunk, a 429 with `Retry-After: 1`, and a
@@ -88,6 +89,7 @@ pub(crate) fn run(args: DemoArgs, console: &Arc<Console>) -> Result<Exit, CliErr
         },
         chunking: Chunking::Fixed(chunk),
         retry: DEMO_RETRY,
+        transport: resumable_blocking::UreqTransport::default(),
         state_dir: work.path().join("state"),
         restart: false,
         allow_insecure_http: false,
@@ -95,8 +97,8 @@ pub(crate) fn run(args: DemoArgs, console: &Arc<Console>) -> Result<Exit, CliErr
     };
     let started = Instant::now();
     let files = [Job {
-        path: sample.clone(),
         name: "sample.bin".into(),
+        ..Job::new(sample.clone())
     }];
     let mut reports = upload_files(&settings, &files, 1, console, &|_| {
         "`resumable demo`".into()

@@ -10,12 +10,13 @@ use serde_json::json;
 
 use crate::args::GcsUploadArgs;
 use crate::checkpoints::{gcs_key, open_store, state_dir};
-use crate::commands::upload::{busy_json, chunking};
+use crate::commands::upload::{Failure, busy_json, chunking};
 use crate::exit::{CliError, Exit};
 use crate::explain::{Context, Left, explain};
 use crate::interrupt::Interrupt;
 use crate::output::Console;
 use crate::progress::Progress;
+use crate::trust::transport;
 
 /// The bearer token for an initiation: from the variable `--token-env`
 /// names, or none against a loopback endpoint (a local emulator takes no
@@ -58,9 +59,9 @@ fn is_loopback(endpoint: &str) -> bool {
 /// Runs `resumable gcs upload`.
 pub(crate) fn run(args: GcsUploadArgs, console: &Arc<Console>) -> Result<Exit, CliError> {
     let name = args.file.display().to_string();
-    let mut uploader = Uploader::new()
+    let mut uploader = Uploader::with_transport(transport(&args.transfer)?)
         .chunking(chunking(&args.transfer)?)
-        .retry(RetryPolicy::default())
+        .retry(args.transfer.retry.policy(RetryPolicy::default()))
         .allow_insecure_http(args.transfer.allow_insecure_http);
     for (header, value) in args.headers {
         uploader = uploader.upload_header(header, value);
@@ -108,8 +109,14 @@ pub(crate) fn run(args: GcsUploadArgs, console: &Arc<Console>) -> Result<Exit, C
             Left::Checkpoint
         },
     };
-    let mut source = FileSource::open(&args.file)
-        .map_err(|e| CliError::Failed(explain(&UploadError::Source(e), &cx)))?;
+    let mut source = match FileSource::open(&args.file) {
+        Ok(source) => source,
+        Err(e) => {
+            let failure = Failure::of(&UploadError::Source(e), &cx);
+            console.emit(&failure.json(&name));
+            return Err(CliError::Failed(failure.message));
+        }
+    };
     let size = source.len().unwrap_or(0);
     let progress = Progress::new(Arc::clone(console), 1, size);
     let file_progress = progress.file(&name, size);
@@ -182,14 +189,9 @@ pub(crate) fn run(args: GcsUploadArgs, console: &Arc<Console>) -> Result<Exit, C
             if let Some(key) = &key {
                 cx.left = Left::of(uploader.load_checkpoint(key).ok().flatten().as_ref());
             }
-            let message = explain(&error, &cx);
-            console.emit(&json!({
-                "type": "result",
-                "file": name,
-                "status": "failed",
-                "error": message,
-            }));
-            Err(CliError::Failed(message))
+            let failure = Failure::of(&error, &cx);
+            console.emit(&failure.json(&name));
+            Err(CliError::Failed(failure.message))
         }
     }
 }

@@ -3,6 +3,7 @@
 pub(crate) mod cancel;
 #[cfg(feature = "emulator")]
 pub(crate) mod demo;
+pub(crate) mod dry_run;
 #[cfg(feature = "emulator")]
 pub(crate) mod emulator;
 pub(crate) mod gcs;

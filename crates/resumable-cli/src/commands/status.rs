@@ -6,7 +6,7 @@ use indicatif::HumanBytes;
 use resumable_core::timestamp::format_rfc3339;
 use serde_json::json;
 
-use crate::args::StatusArgs;
+use crate::args::{DEFAULT_API_URL, StatusArgs};
 use crate::checkpoints::{Pending, open_store, pending, state_dir};
 use crate::exit::{CliError, Exit};
 use crate::output::Console;
@@ -16,6 +16,9 @@ use crate::output::Console;
 enum Health {
     /// The file is as it was: the same command resumes it.
     Resumable,
+    /// Every byte is stored, but registering the object failed: the same
+    /// command registers it without sending the bytes again.
+    Unregistered,
     /// The session expired: the same command starts a new one from byte 0.
     Expired,
     /// The file changed: it cannot resume.
@@ -34,6 +37,9 @@ impl Health {
         {
             return Self::Changed;
         }
+        if p.checkpoint.object.is_some() {
+            return Self::Unregistered;
+        }
         let expired = p
             .checkpoint
             .session
@@ -50,6 +56,7 @@ impl Health {
     fn word(self) -> &'static str {
         match self {
             Self::Resumable => "resumable",
+            Self::Unregistered => "unregistered",
             Self::Expired => "expired",
             Self::Changed => "changed",
             Self::Missing => "missing",
@@ -133,6 +140,24 @@ pub(crate) fn run(args: &StatusArgs, console: &Console) -> Result<Exit, CliError
             None => "no session yet".into(),
         };
         let path = p.path.display();
+        if live.is_none() && health == Health::Unregistered {
+            let again = match (&p.org, &p.api) {
+                (Some(org), Some(api)) if api == DEFAULT_API_URL => {
+                    format!("`resumable upload {path} --org {org}`")
+                }
+                (Some(org), Some(api)) => {
+                    format!("`resumable upload {path} --org {org} --api-url {api}`")
+                }
+                _ => "the same command".into(),
+            };
+            console.print(&format!(
+                "{path}: stored in full ({}) but not registered with {}; run {again} again \
+                 to register it without sending the bytes again",
+                HumanBytes(cp.persisted),
+                p.destination
+            ));
+            continue;
+        }
         if let Some(holder) = live {
             let pid = holder
                 .pid
@@ -145,7 +170,7 @@ pub(crate) fn run(args: &StatusArgs, console: &Console) -> Result<Exit, CliError
             continue;
         }
         let advice = match health {
-            Health::Resumable => String::new(),
+            Health::Resumable | Health::Unregistered => String::new(),
             Health::Expired => "; the next upload starts a new session from byte 0".into(),
             Health::Changed => format!(
                 "; the file changed, so it cannot resume: `resumable cancel {path}`, or upload it with --restart"

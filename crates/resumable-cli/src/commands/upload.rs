@@ -1,24 +1,35 @@
 //! `resumable upload`: files through the file API, several at a time,
 //! resumed from their checkpoints.
 
-use std::collections::HashSet;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
-use resumable_blocking::{CheckpointStore, FileApiTarget, UploadError, Uploader, checkpoint_key};
-use resumable_core::{Chunking, Event, Fingerprint, Outcome, RetryPolicy, Secret};
+use indicatif::HumanBytes;
+use resumable_blocking::{
+    CheckpointStore, FileApiTarget, ReadSource, UploadError, Uploader, UreqTransport,
+    checkpoint_key,
+};
+use resumable_core::{
+    CHUNK_GRANULARITY, Chunking, Config, Event, Fingerprint, Outcome, RetryPolicy, Secret,
+    round_chunk_size,
+};
 use serde_json::json;
 
 use crate::args::{DEFAULT_API_URL, TransferArgs, UploadArgs};
 use crate::checkpoints::{HeldStore, open_store, state_dir};
+use crate::commands::dry_run::dry_run;
 use crate::exit::{CliError, Exit};
 use crate::explain::{Context, Left, explain};
 use crate::interrupt::{Interrupt, UPLOAD_STOPPING};
+use crate::kind::ErrorKind;
 use crate::ledger::{Ledger, Uploaded};
 use crate::output::Console;
 use crate::pool::run_bounded;
 use crate::progress::{FileProgress, Progress};
+use crate::sources::{Input, Job, Wanted, jobs};
+use crate::trust::transport;
 
 /// The environment variable that holds the API key.
 pub(crate) const KEY_ENV: &str = "FREDDY_API_KEY";
@@ -32,6 +43,8 @@ pub(crate) struct Settings {
     pub(crate) chunking: Chunking,
     /// How failures are retried.
     pub(crate) retry: RetryPolicy,
+    /// The transport: its timeouts and trusted roots.
+    pub(crate) transport: UreqTransport,
     /// The checkpoint directory.
     pub(crate) state_dir: PathBuf,
     /// Drop an interrupted upload and start anew.
@@ -42,20 +55,14 @@ pub(crate) struct Settings {
     pub(crate) key_source: String,
 }
 
-/// A file to upload, and the name it is shown by.
-#[derive(Debug, Clone)]
-pub(crate) struct Job {
-    /// The file.
-    pub(crate) path: PathBuf,
-    /// Its name in progress, results and messages.
-    pub(crate) name: String,
-}
-
-impl Job {
-    /// A file shown by its path as given.
-    pub(crate) fn new(path: PathBuf) -> Self {
-        let name = path.display().to_string();
-        Self { path, name }
+impl Settings {
+    /// The file API target for `job`: the settings', with the job's
+    /// registered filename.
+    pub(crate) fn target(&self, job: &Job) -> FileApiTarget {
+        FileApiTarget {
+            filename: job.filename.clone(),
+            ..self.api.clone()
+        }
     }
 }
 
@@ -67,7 +74,7 @@ pub(crate) enum FileResult {
     /// Uploaded before, unchanged since: skipped (`--restart` uploads it again).
     Skipped(Box<Uploaded>),
     /// Failed, with the one-line message already shown.
-    Failed(String),
+    Failed(Failure),
     /// Left alone: another process (`pid`, when known) is uploading it.
     /// `message` is the one-line message shown.
     Busy {
@@ -78,6 +85,36 @@ pub(crate) enum FileResult {
     },
     /// Stopped by Ctrl-C (or never started after it); the checkpoint is kept.
     Interrupted,
+}
+
+/// A failed upload: what kind of failure, and the one-line message.
+#[derive(Debug)]
+pub(crate) struct Failure {
+    /// The kind, for `--json`.
+    pub(crate) kind: ErrorKind,
+    /// The message, starting with the file's name.
+    pub(crate) message: String,
+}
+
+impl Failure {
+    /// `error`, explained in `cx`.
+    pub(crate) fn of(error: &UploadError, cx: &Context) -> Self {
+        Self {
+            kind: ErrorKind::of(error),
+            message: explain(error, cx),
+        }
+    }
+
+    /// As a `--json` result line of the file `name`.
+    pub(crate) fn json(&self, name: &str) -> serde_json::Value {
+        json!({
+            "type": "result",
+            "file": name,
+            "status": "failed",
+            "kind": self.kind.as_str(),
+            "error": self.message,
+        })
+    }
 }
 
 /// One file's result, with what its progress counted.
@@ -91,11 +128,20 @@ pub(crate) struct Report {
         expect(dead_code, reason = "the demo's summary reads it")
     )]
     pub(crate) retries: u32,
+    /// Bytes this run got stored.
+    pub(crate) stored: u64,
+    /// Whether it can resume in a later run (stdin cannot).
+    pub(crate) resumable: bool,
 }
 
 /// Runs `resumable upload`.
 pub(crate) fn run(args: UploadArgs, console: &Arc<Console>) -> Result<Exit, CliError> {
-    let (key, key_source) = read_key(args.api_key_file.as_deref())?;
+    // A dry run sends nothing, so it needs no key.
+    let (key, key_source) = if args.dry_run {
+        (Secret::new(""), KEY_ENV.to_owned())
+    } else {
+        read_key(args.api_key_file.as_deref())?
+    };
     let settings = Settings {
         api: FileApiTarget {
             api_base: args.api_url.clone(),
@@ -105,19 +151,26 @@ pub(crate) fn run(args: UploadArgs, console: &Arc<Console>) -> Result<Exit, CliE
             filename: None,
         },
         chunking: chunking(&args.transfer)?,
-        retry: RetryPolicy::default(),
+        retry: args.transfer.retry.policy(RetryPolicy::default()),
+        transport: transport(&args.transfer)?,
         state_dir: state_dir(&args.state)?,
         restart: args.restart,
         allow_insecure_http: args.transfer.allow_insecure_http,
         key_source,
     };
-    let mut seen = HashSet::new();
-    let files: Vec<Job> = args
-        .files
-        .into_iter()
-        .filter(|f| seen.insert(std::fs::canonicalize(f).unwrap_or_else(|_| f.clone())))
-        .map(Job::new)
-        .collect();
+    let (files, skipped) = jobs(Wanted {
+        paths: &args.files,
+        recursive: args.recursive,
+        size: args.size,
+        name: args.name.as_deref(),
+    })?;
+    for line in &skipped {
+        console.note(line);
+    }
+    announce_rounding(&args.transfer, console);
+    if args.dry_run {
+        return dry_run(&settings, &files, console);
+    }
     let restart_hint = |file: &str| {
         let mut cmd = format!("`resumable upload --restart {file} --org {}", args.org);
         if args.api_url != DEFAULT_API_URL {
@@ -126,6 +179,7 @@ pub(crate) fn run(args: UploadArgs, console: &Arc<Console>) -> Result<Exit, CliE
         cmd.push('`');
         cmd
     };
+    let started = Instant::now();
     let reports = upload_files(
         &settings,
         &files,
@@ -133,7 +187,32 @@ pub(crate) fn run(args: UploadArgs, console: &Arc<Console>) -> Result<Exit, CliE
         console,
         &restart_hint,
     );
+    console.emit(&summary_json(&reports, started.elapsed()));
     Ok(summarize(&reports, console))
+}
+
+/// The `--json` line that ends an upload: how many files ended how, the
+/// bytes this run got stored, in how long, at what rate.
+fn summary_json(reports: &[Report], elapsed: Duration) -> serde_json::Value {
+    let count = |f: fn(&FileResult) -> bool| reports.iter().filter(|r| f(&r.result)).count();
+    let bytes: u64 = reports
+        .iter()
+        .map(|r| r.stored)
+        .fold(0, u64::saturating_add);
+    let seconds = elapsed.as_secs_f64();
+    let rate = bytes as f64 / (1024.0 * 1024.0) / seconds.max(1e-9);
+    json!({
+        "type": "summary",
+        "files": reports.len(),
+        "done": count(|r| matches!(r, FileResult::Done(_))),
+        "skipped": count(|r| matches!(r, FileResult::Skipped(_))),
+        "failed": count(|r| matches!(r, FileResult::Failed(_))),
+        "busy": count(|r| matches!(r, FileResult::Busy { .. })),
+        "interrupted": count(|r| matches!(r, FileResult::Interrupted)),
+        "bytes": bytes,
+        "seconds": (seconds * 1000.0).round() / 1000.0,
+        "mib_per_s": (rate * 10.0).round() / 10.0,
+    })
 }
 
 /// The exit of a batch, with a closing line on stderr.
@@ -159,10 +238,21 @@ pub(crate) fn summarize(reports: &[Report], console: &Console) -> Exit {
         }
         console.note(&line);
     }
-    if interrupted > 0 {
+    let interrupted_once = |resumable: bool| {
+        reports
+            .iter()
+            .any(|r| matches!(r.result, FileResult::Interrupted) && r.resumable == resumable)
+    };
+    if interrupted_once(true) {
         console.warn(
             "interrupted: the checkpoints are kept; run the same command again to resume \
              (`resumable status` lists them)",
+        );
+    }
+    if interrupted_once(false) {
+        console.warn(
+            "interrupted: stdin is read once, so its upload cannot resume; run the command \
+             again with the whole input to upload it anew",
         );
     }
     Exit::of_batch(done + skipped, failed, busy, interrupted)
@@ -214,6 +304,22 @@ pub(crate) fn chunking(args: &TransferArgs) -> Result<Chunking, CliError> {
     }
 }
 
+/// Says so when `--chunk-size` is not a multiple of 256 KiB, and what is
+/// used instead.
+pub(crate) fn announce_rounding(args: &TransferArgs, console: &Console) {
+    if let Some(asked) = args.chunk_size.filter(|_| !args.single_request)
+        && asked > 0
+        && round_chunk_size(asked) != asked
+    {
+        console.note(&format!(
+            "--chunk-size {}: not a multiple of {}, so chunks of {} are sent",
+            HumanBytes(asked),
+            HumanBytes(CHUNK_GRANULARITY),
+            HumanBytes(round_chunk_size(asked))
+        ));
+    }
+}
+
 /// Uploads `files` with at most `jobs` at a time, showing progress and each
 /// result as it comes. `restart_hint` is the command that starts a file over.
 pub(crate) fn upload_files(
@@ -226,20 +332,21 @@ pub(crate) fn upload_files(
     let interrupt = Interrupt::get(console, UPLOAD_STOPPING);
     let sizes: u64 = files
         .iter()
-        .filter_map(|f| std::fs::metadata(&f.path).ok())
-        .map(|m| m.len())
+        .filter_map(Job::size)
         .fold(0, u64::saturating_add);
     let progress = Progress::new(Arc::clone(console), files.len(), sizes);
-    let reports = run_bounded(files, jobs, |Job { path, name }| {
+    let reports = run_bounded(files, jobs, |job| {
+        let name = &job.name;
         if interrupt.is_stopped() {
             report(console, name, &FileResult::Interrupted);
             return Report {
                 result: FileResult::Interrupted,
                 retries: 0,
+                stored: 0,
+                resumable: job.resumable(),
             };
         }
-        let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
-        let file_progress = progress.file(name, size);
+        let file_progress = progress.file(name, job.size().unwrap_or(0));
         let cx = Context {
             file: name.clone(),
             key_source: settings.key_source.clone(),
@@ -248,7 +355,20 @@ pub(crate) fn upload_files(
             state_dir: settings.state_dir.display().to_string(),
             left: Left::Nothing,
         };
-        let result = upload_one(settings, path, &file_progress, &interrupt, &cx, console);
+        let result = match &job.input {
+            Input::File(path) => upload_one(
+                settings,
+                job,
+                path,
+                &file_progress,
+                &interrupt,
+                &cx,
+                console,
+            ),
+            Input::Stdin { size } => {
+                upload_stdin(settings, job, *size, &file_progress, &interrupt, &cx)
+            }
+        };
         file_progress.finish(matches!(
             result,
             FileResult::Done(_) | FileResult::Skipped(_)
@@ -258,6 +378,8 @@ pub(crate) fn upload_files(
         Report {
             result,
             retries: file_progress.retries(),
+            stored: file_progress.stored(),
+            resumable: job.resumable(),
         }
     });
     progress.finish();
@@ -267,6 +389,7 @@ pub(crate) fn upload_files(
 /// Uploads one file, resuming from its checkpoint.
 fn upload_one(
     settings: &Settings,
+    job: &Job,
     path: &Path,
     progress: &Arc<FileProgress>,
     interrupt: &Interrupt,
@@ -275,9 +398,14 @@ fn upload_one(
 ) -> FileResult {
     let mut store = match open_store(&settings.state_dir) {
         Ok(store) => store,
-        Err(e) => return FileResult::Failed(format!("{}: {e}", cx.file)),
+        Err(e) => {
+            return FileResult::Failed(Failure {
+                kind: ErrorKind::Checkpoint,
+                message: format!("{}: {e}", cx.file),
+            });
+        }
     };
-    let key = checkpoint_key(&settings.api, path);
+    let key = checkpoint_key(&settings.target(job), path);
     // Held until this file is done with, before anything of its state is
     // read or changed: another run uploading it now keeps its checkpoint,
     // its ledger entry and its session, whatever this run was asked to do.
@@ -289,7 +417,7 @@ fn upload_one(
                     pid,
                     message: explain(&UploadError::Busy { pid }, cx),
                 },
-                other => FileResult::Failed(explain(&other, cx)),
+                other => FileResult::Failed(Failure::of(&other, cx)),
             };
         }
     };
@@ -297,11 +425,8 @@ fn upload_one(
     let before = fingerprint(path);
     let events = Arc::clone(progress);
     let (early_key, early_ledger) = (key.clone(), ledger.clone());
-    let mut uploader = Uploader::new()
-        .chunking(settings.chunking)
-        .retry(settings.retry)
+    let mut uploader = uploader(settings)
         .checkpoint_store(HeldStore::new(store.clone(), &key))
-        .allow_insecure_http(settings.allow_insecure_http)
         .on_event(move |event| {
             // Recorded as soon as the File exists, before the driver removes
             // the checkpoint: killed between the two, the next run would
@@ -338,7 +463,7 @@ fn upload_one(
                     progress.name()
                 ));
                 if let Err(e) = store.remove(&key) {
-                    return FileResult::Failed(explain(&UploadError::Checkpoint(e), cx));
+                    return FileResult::Failed(Failure::of(&UploadError::Checkpoint(e), cx));
                 }
             }
         }
@@ -348,7 +473,7 @@ fn upload_one(
     {
         progress.announce(&checkpoint);
     }
-    match uploader.upload_file(&settings.api, path) {
+    match uploader.upload_file(&settings.target(job), path) {
         Ok(outcome) => {
             if let (Some(fingerprint), Some(file)) = (before, &outcome.file) {
                 let record = Uploaded {
@@ -374,8 +499,42 @@ fn upload_one(
         },
         Err(error) => {
             let left = Left::of(uploader.load_checkpoint(&key).ok().flatten().as_ref());
-            FileResult::Failed(explain(&error, &Context { left, ..cx.clone() }))
+            FileResult::Failed(Failure::of(&error, &Context { left, ..cx.clone() }))
         }
+    }
+}
+
+/// An uploader with the settings' transport, chunking and retries.
+fn uploader(settings: &Settings) -> Uploader<UreqTransport> {
+    Uploader::with_transport(settings.transport.clone())
+        .chunking(settings.chunking)
+        .retry(settings.retry)
+        .allow_insecure_http(settings.allow_insecure_http)
+}
+
+/// Uploads `size` bytes of stdin, read once. Nothing is checkpointed: a
+/// one-pass source cannot be read again by another process, so an
+/// interrupted upload of it starts anew (within the run, a failed request
+/// is retried from the bytes kept in memory).
+fn upload_stdin(
+    settings: &Settings,
+    job: &Job,
+    size: u64,
+    progress: &Arc<FileProgress>,
+    interrupt: &Interrupt,
+    cx: &Context,
+) -> FileResult {
+    let target = settings.target(job);
+    let filename = job.filename.clone().unwrap_or_default();
+    let config = Config::file_api(target.file_api(Path::new(&filename)), size);
+    let events = Arc::clone(progress);
+    let mut uploader = uploader(settings).on_event(move |event| events.event(event));
+    interrupt.watch(uploader.stop_handle());
+    let mut source = ReadSource::new(std::io::stdin().lock());
+    match uploader.run(config, &mut source, None) {
+        Ok(outcome) => FileResult::Done(Box::new(outcome)),
+        Err(UploadError::Interrupted) => FileResult::Interrupted,
+        Err(error) => FileResult::Failed(Failure::of(&error, cx)),
     }
 }
 
@@ -412,14 +571,9 @@ fn report(console: &Console, name: &str, result: &FileResult) {
                 "{name}: uploaded before and unchanged since, so skipped (--restart uploads it again)"
             ));
         }
-        FileResult::Failed(message) => {
-            console.emit(&json!({
-                "type": "result",
-                "file": name,
-                "status": "failed",
-                "error": message,
-            }));
-            console.error(message);
+        FileResult::Failed(failure) => {
+            console.emit(&failure.json(name));
+            console.error(&failure.message);
         }
         FileResult::Busy { pid, message } => {
             console.emit(&busy_json(name, *pid, message));
@@ -483,6 +637,13 @@ mod tests {
             chunk_size,
             single_request,
             allow_insecure_http: false,
+            ca_cert: Vec::new(),
+            retry: crate::args::RetryArgs {
+                retries: None,
+                retry_for: None,
+                connect_timeout: Duration::from_secs(30),
+                stall_timeout: Duration::from_secs(60),
+            },
         };
         assert_eq!(chunking(&args(None, false)).unwrap(), Chunking::Auto);
         assert_eq!(

@@ -1,4 +1,5 @@
 //! What the CLI's test binaries share.
+#![allow(clippy::unwrap_used)]
 
 use std::path::Path;
 use std::process::{Child, Command};
@@ -15,6 +16,36 @@ pub(crate) fn resumable(key: &str, state: &Path) -> Command {
         .env("FREDDY_API_KEY", key)
         .env("RESUMABLE_STATE_DIR", state);
     cmd
+}
+
+/// An emulator on loopback taking `key`, storing in memory, with `faults`
+/// and a fixed seed.
+#[allow(dead_code)] // not every test binary starts one this way
+pub(crate) fn emulator(key: &str, faults: &str) -> resumable_emulator::EmulatorHandle {
+    resumable_emulator::Emulator::builder()
+        .api_key(key)
+        .storage(resumable_emulator::Storage::Memory)
+        .faults(faults)
+        .seed(3)
+        .start_in_background()
+        .expect("emulator starts")
+}
+
+/// A rustls server config (the `ring` provider) presenting `chain`, whose
+/// first certificate `key` is the key of.
+#[allow(dead_code)] // not every test binary serves TLS
+pub(crate) fn tls_server_config(
+    chain: Vec<rustls::pki_types::CertificateDer<'static>>,
+    key: rustls::pki_types::PrivateKeyDer<'static>,
+) -> std::sync::Arc<rustls::ServerConfig> {
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(chain, key)
+        .unwrap();
+    std::sync::Arc::new(config)
 }
 
 /// Polls `ready` until it holds; `child` (with its stderr file) ending
