@@ -109,6 +109,17 @@ Examples:
 
 A failed precondition (412) ends the upload at once with exit code 1: nothing is written.";
 
+const TUS_HELP: &str = "\
+Examples:
+  resumable tus upload video.mp4 --endpoint https://tus.example.com/files/
+  resumable tus upload video.mp4 --endpoint https://tus.example.com/files/ \\
+    --header 'Authorization: Bearer TOKEN' --metadata album=holidays
+  resumable tus upload video.mp4 --endpoint http://127.0.0.1:8787/tus/files/   # the emulator
+
+Run the same command again to resume an interrupted upload; `resumable status`
+lists it and `resumable cancel FILE` terminates it (a DELETE where the server
+supports termination).";
+
 #[cfg(feature = "emulator")]
 const EMULATOR_HELP: &str = "\
 The emulator prints its base URL on stdout and runs until Ctrl-C. Point uploads
@@ -202,6 +213,9 @@ pub(crate) enum Command {
     /// Raw Google Cloud Storage resumable uploads.
     #[command(subcommand, after_help = GCS_HELP)]
     Gcs(GcsCommand),
+    /// Uploads to a tus 1.0 server (tus.io).
+    #[command(subcommand, after_help = TUS_HELP)]
+    Tus(TusCommand),
     /// Run the local emulator of the file API and the upload host.
     #[cfg(feature = "emulator")]
     #[command(after_help = EMULATOR_HELP)]
@@ -432,6 +446,61 @@ pub(crate) struct GcsUploadArgs {
     /// Where checkpoints live (for --bucket uploads).
     #[command(flatten)]
     pub(crate) state: StateArgs,
+}
+
+/// `resumable tus …`.
+#[derive(Debug, Subcommand)]
+pub(crate) enum TusCommand {
+    /// Upload a file to a tus 1.0 server: created at its endpoint, resumed
+    /// by running the command again.
+    Upload(TusUploadArgs),
+}
+
+/// `resumable tus upload`.
+#[derive(Debug, Args)]
+pub(crate) struct TusUploadArgs {
+    /// The file to upload.
+    #[arg(value_name = "FILE")]
+    pub(crate) file: PathBuf,
+    /// The server's creation endpoint, e.g. https://tus.example.com/files/.
+    #[arg(long, value_name = "URL")]
+    pub(crate) endpoint: String,
+    /// Metadata sent with the creation, `key=value` (repeatable), beside
+    /// `filename` and `filetype`.
+    #[arg(long = "metadata", value_name = "KEY=VALUE", value_parser = parse_metadata)]
+    pub(crate) metadata: Vec<(String, String)>,
+    /// The upload's `filetype` [default: guessed from the extension].
+    #[arg(long, value_name = "TYPE")]
+    pub(crate) mime: Option<String>,
+    /// A header for every request to the server, `Name: value` (repeatable):
+    /// credentials ride here and show in no log.
+    #[arg(long = "header", value_name = "NAME: VALUE", value_parser = parse_header)]
+    pub(crate) headers: Vec<(HeaderName, HeaderValue)>,
+    /// How the bytes travel.
+    #[command(flatten)]
+    pub(crate) transfer: TransferArgs,
+    /// Where checkpoints live.
+    #[command(flatten)]
+    pub(crate) state: StateArgs,
+}
+
+/// Reads `key=value` into a tus metadata pair.
+fn parse_metadata(text: &str) -> Result<(String, String), String> {
+    let (key, value) = text
+        .split_once('=')
+        .ok_or_else(|| format!("{text:?} is not `key=value`"))?;
+    let key = key.trim();
+    if key.is_empty() || key.contains([' ', ',']) || !key.is_ascii() {
+        return Err(format!(
+            "{key:?} cannot be a tus metadata key (ASCII, no spaces or commas)"
+        ));
+    }
+    if matches!(key, "filename" | "filetype") {
+        return Err(format!(
+            "{key} is sent from the file (use --mime for filetype)"
+        ));
+    }
+    Ok((key.to_owned(), value.to_owned()))
 }
 
 /// `--if-generation-match` and kin: the JSON API's preconditions, checked by

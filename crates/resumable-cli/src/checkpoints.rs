@@ -12,6 +12,8 @@ use crate::exit::CliError;
 
 /// The first part of the key of a raw GCS upload's checkpoint.
 const GCS_KEY: &str = "gcs";
+/// The first part of a tus upload's key.
+const TUS_KEY: &str = "tus";
 
 /// The checkpoint directory: `--state-dir`, else `$XDG_STATE_HOME/resumable`,
 /// else `~/.local/state/resumable` (`%LOCALAPPDATA%\resumable` on Windows).
@@ -99,6 +101,12 @@ pub(crate) fn gcs_key(endpoint: &str, bucket: &str, object: &str, path: &Path) -
     )
 }
 
+/// The key of a tus upload of `path` created at `endpoint`.
+pub(crate) fn tus_key(endpoint: &str, path: &Path) -> String {
+    let path = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+    format!("{TUS_KEY}|{endpoint}|{}", path.display())
+}
+
 /// A pending upload, as its checkpoint key and checkpoint tell.
 #[derive(Debug, Clone)]
 pub(crate) struct Pending {
@@ -118,12 +126,16 @@ pub(crate) struct Pending {
 
 impl Pending {
     /// Reads a key written by `resumable_local::checkpoint_key`
-    /// (`api|org|path`) or [`gcs_key`] (`gcs|object URL|path`).
+    /// (`api|org|path`), [`gcs_key`] (`gcs|object URL|path`) or [`tus_key`]
+    /// (`tus|endpoint|path`).
     pub(crate) fn new(key: String, checkpoint: Checkpoint) -> Self {
         let mut parts = key.splitn(3, '|');
         let (first, second, path) = (parts.next(), parts.next(), parts.next());
         let (destination, org, api, path) = match (first, second, path) {
             (Some(GCS_KEY), Some(object), Some(path)) => (object.to_owned(), None, None, path),
+            (Some(TUS_KEY), Some(endpoint), Some(path)) => {
+                (format!("tus at {endpoint}"), None, None, path)
+            }
             (Some(api), Some(org), Some(path)) => (
                 format!("{org} at {api}"),
                 Some(org.to_owned()),

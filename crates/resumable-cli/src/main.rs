@@ -35,7 +35,7 @@ use std::sync::Arc;
 
 use clap::Parser;
 
-use crate::args::{Cli, Command, GcsCommand};
+use crate::args::{Cli, Command, GcsCommand, TusCommand};
 use crate::output::Console;
 
 fn main() -> ExitCode {
@@ -47,6 +47,7 @@ fn main() -> ExitCode {
         Command::Status(args) => commands::status::run(&args, &console),
         Command::Cancel(args) => commands::cancel::run(&args, &console),
         Command::Gcs(GcsCommand::Upload(args)) => commands::gcs::run(args, &console),
+        Command::Tus(TusCommand::Upload(args)) => commands::tus::run(args, &console),
         #[cfg(feature = "emulator")]
         Command::Emulator(args) => commands::emulator::run(args, &console),
         #[cfg(feature = "emulator")]

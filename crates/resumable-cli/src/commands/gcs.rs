@@ -10,9 +10,9 @@ use serde_json::json;
 
 use crate::args::GcsUploadArgs;
 use crate::checkpoints::{gcs_key, open_store, state_dir};
-use crate::commands::upload::{Failure, busy_json, chunking};
+use crate::commands::upload::{Failure, chunking, report_unfinished};
 use crate::exit::{CliError, Exit};
-use crate::explain::{Context, Left, explain};
+use crate::explain::{Context, Left};
 use crate::interrupt::Interrupt;
 use crate::output::Console;
 use crate::progress::Progress;
@@ -171,28 +171,17 @@ pub(crate) fn run(args: GcsUploadArgs, console: &Arc<Console>) -> Result<Exit, C
             ));
             Ok(Exit::Done)
         }
-        Err(UploadError::Interrupted) => {
-            console.emit(&json!({"type": "result", "file": name, "status": "interrupted"}));
-            console.warn(
-                "interrupted: run the same command again to resume (the session keeps the \
-                 bytes stored so far)",
-            );
-            Ok(Exit::Interrupted)
-        }
-        Err(UploadError::Busy { pid }) => {
-            let message = explain(&UploadError::Busy { pid }, &cx);
-            console.emit(&busy_json(&name, pid, &message));
-            Err(CliError::Busy(message))
-        }
-        Err(error) => {
-            let mut cx = cx;
-            if let Some(key) = &key {
-                cx.left = Left::of(uploader.load_checkpoint(key).ok().flatten().as_ref());
-            }
-            let failure = Failure::of(&error, &cx);
-            console.emit(&failure.json(&name));
-            Err(CliError::Failed(failure.message))
-        }
+        Err(error) => report_unfinished(
+            console,
+            &name,
+            error,
+            cx,
+            "the session keeps the bytes stored so far",
+            || {
+                key.as_ref()
+                    .map(|key| Left::of(uploader.load_checkpoint(key).ok().flatten().as_ref()))
+            },
+        ),
     }
 }
 

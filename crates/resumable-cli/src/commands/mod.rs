@@ -9,4 +9,5 @@ pub(crate) mod emulator;
 pub(crate) mod gcs;
 pub(crate) mod generate;
 pub(crate) mod status;
+pub(crate) mod tus;
 pub(crate) mod upload;

@@ -598,6 +598,42 @@ fn gcs_path(outcome: &Outcome) -> Option<String> {
         .or_else(|| outcome.object.name.clone())
 }
 
+/// How a single-file upload command (`gcs upload`, `tus upload`) reports
+/// an upload that ended without an outcome: interrupted (`keeps` says what
+/// the server keeps), left alone for another process, or failed, its
+/// hint from what the upload left (`left`, read after the failure).
+pub(crate) fn report_unfinished(
+    console: &Console,
+    name: &str,
+    error: UploadError,
+    mut cx: Context,
+    keeps: &str,
+    left: impl FnOnce() -> Option<Left>,
+) -> Result<Exit, CliError> {
+    match error {
+        UploadError::Interrupted => {
+            console.emit(&json!({"type": "result", "file": name, "status": "interrupted"}));
+            console.warn(&format!(
+                "interrupted: run the same command again to resume ({keeps})"
+            ));
+            Ok(Exit::Interrupted)
+        }
+        UploadError::Busy { pid } => {
+            let message = explain(&UploadError::Busy { pid }, &cx);
+            console.emit(&busy_json(name, pid, &message));
+            Err(CliError::Busy(message))
+        }
+        error => {
+            if let Some(left) = left() {
+                cx.left = left;
+            }
+            let failure = Failure::of(&error, &cx);
+            console.emit(&failure.json(name));
+            Err(CliError::Failed(failure.message))
+        }
+    }
+}
+
 /// A file left alone because another upload holds it, as a JSON line.
 pub(crate) fn busy_json(name: &str, pid: Option<u32>, message: &str) -> serde_json::Value {
     json!({
