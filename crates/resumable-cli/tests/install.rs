@@ -14,7 +14,15 @@ use assert_cmd::Command;
 /// Every command's name as `resumable --help` lists it: the ones every build
 /// has, and the emulator's with the `emulator` feature.
 fn commands() -> Vec<&'static str> {
-    let mut names = vec!["upload", "status", "cancel", "gcs", "completions", "man"];
+    let mut names = vec![
+        "upload",
+        "status",
+        "cancel",
+        "gcs",
+        "tus",
+        "completions",
+        "man",
+    ];
     if cfg!(feature = "emulator") {
         names.extend(["emulator", "demo"]);
     }
@@ -157,7 +165,14 @@ fn man_dir_writes_a_page_for_every_command() {
     let mut expected: Vec<String> = commands()
         .iter()
         .map(|command| format!("resumable-{command}.1"))
-        .chain(["resumable.1".into(), "resumable-gcs-upload.1".into()])
+        .chain(
+            [
+                "resumable.1",
+                "resumable-gcs-upload.1",
+                "resumable-tus-upload.1",
+            ]
+            .map(String::from),
+        )
         .collect();
     expected.sort();
     assert_eq!(pages, expected);
