@@ -549,6 +549,60 @@ pub fn a_lying_server_ends_the_upload_with_its_typed_error<D: crate::Driver>() {
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
 }
 
+/// The tus lies: the offsets and answers a lying tus server (the
+/// emulator's tus mode) gives, each ending the upload with its typed error
+/// and no upload reported done. The file is [`SIZE`] bytes in `PATCH`es of
+/// [`UNIT`].
+pub fn tus_cases() -> Vec<Case> {
+    use Error::Protocol;
+    use ProtocolError as P;
+    vec![
+        case!(
+            "204 Upload-Offset goes backwards",
+            "patch#2 persisted=100KiB",
+            Protocol(P::OffsetBackwards { .. })
+        ),
+        case!(
+            "204 Upload-Offset past the bytes sent",
+            "patch#1 persisted=900KiB",
+            Protocol(P::OffsetBeyondSent { .. })
+        ),
+        case!(
+            "HEAD Upload-Offset past the length",
+            "patch#2 status=503; head#1 persisted=2MiB",
+            Protocol(P::OffsetBeyondLength { .. })
+        ),
+    ]
+}
+
+/// Every tus lie of [`tus_cases`] ends the upload with its typed error.
+pub fn a_lying_tus_server_ends_the_upload_with_its_typed_error<D: crate::Driver>() {
+    let bytes = data(3);
+    let mut wrong = Vec::new();
+    for case in tus_cases() {
+        let emu = emulator(&case.faults);
+        let config = Config::tus_create(
+            resumable_core::TusCreate::new(emu.tus_endpoint()),
+            Some(bytes.len() as u64),
+        );
+        let result = uploader::<D>(false, None).call(crate::Call::Run {
+            config,
+            source: crate::Source::Bytes(bytes.clone()),
+            key: None,
+        });
+        match result {
+            Err(UploadError::Upload(e)) if (case.matches)(&e) => {}
+            other => wrong.push(format!(
+                "{} ({}): expected {}, got {other:?}",
+                case.name,
+                D::NAME,
+                case.expected
+            )),
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
+
 /// The control for the 1 GiB cases: space-padded JSON below the cap is a
 /// valid answer, so the cap, not the padding, is what refuses them.
 pub fn bloated_bodies_under_the_cap_are_read<D: crate::Driver>() {
@@ -750,6 +804,7 @@ macro_rules! bad_input_tests {
     ($driver:ty) => {
         $crate::tests_of!($driver, bad_input:
             a_lying_server_ends_the_upload_with_its_typed_error,
+            a_lying_tus_server_ends_the_upload_with_its_typed_error,
             bloated_bodies_under_the_cap_are_read,
             a_missing_file_or_a_directory_is_a_source_error_before_any_request,
             an_empty_file_is_refused_before_any_request,
