@@ -533,20 +533,29 @@ pub fn a_lying_server_ends_the_upload_with_its_typed_error<D: crate::Driver>() {
     let mut wrong = Vec::new();
     for case in cases() {
         let emu = emulator(&case.faults);
-        match uploader::<D>(false, None).upload_file(&api(&emu), &path) {
-            Err(UploadError::Upload(e)) if (case.matches)(&e) => {}
-            other => wrong.push(format!(
-                "{} ({}): expected {}, got {other:?}",
-                case.name,
-                D::NAME,
-                case.expected
-            )),
-        }
+        let result = uploader::<D>(false, None).upload_file(&api(&emu), &path);
+        wrong.extend(mismatch::<D>(&case, &result));
         if let Err(e) = check_aftermath(&case, &emu) {
             wrong.push(e);
         }
     }
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
+
+/// What is wrong with `result` as the end of `case`, if anything.
+fn mismatch<D: crate::Driver>(
+    case: &Case,
+    result: &Result<resumable_core::Outcome, UploadError>,
+) -> Option<String> {
+    match result {
+        Err(UploadError::Upload(e)) if (case.matches)(e) => None,
+        other => Some(format!(
+            "{} ({}): expected {}, got {other:?}",
+            case.name,
+            D::NAME,
+            case.expected
+        )),
+    }
 }
 
 /// The tus lies: the offsets and answers a lying tus server (the
@@ -590,15 +599,7 @@ pub fn a_lying_tus_server_ends_the_upload_with_its_typed_error<D: crate::Driver>
             source: crate::Source::Bytes(bytes.clone()),
             key: None,
         });
-        match result {
-            Err(UploadError::Upload(e)) if (case.matches)(&e) => {}
-            other => wrong.push(format!(
-                "{} ({}): expected {}, got {other:?}",
-                case.name,
-                D::NAME,
-                case.expected
-            )),
-        }
+        wrong.extend(mismatch::<D>(&case, &result));
     }
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
 }
