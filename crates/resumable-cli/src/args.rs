@@ -462,7 +462,7 @@ pub(crate) struct TusUploadArgs {
     /// The file to upload.
     #[arg(value_name = "FILE")]
     pub(crate) file: PathBuf,
-    /// The server's creation endpoint, e.g. https://tus.example.com/files/.
+    /// The server's creation endpoint, e.g. `https://tus.example.com/files/`.
     #[arg(long, value_name = "URL")]
     pub(crate) endpoint: String,
     /// Metadata sent with the creation, `key=value` (repeatable), beside
