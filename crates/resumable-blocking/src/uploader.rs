@@ -201,7 +201,12 @@ impl<T: Transport> Uploader<T> {
                 up.interrupt();
             }
             let step = match up.poll_action(Instant::now()) {
-                Action::Send(request) => self.send(up, source, request),
+                Action::Send(request) => {
+                    // Events raised with the request (a transfer starting)
+                    // are told before it goes, not once it is answered.
+                    self.drain_events(up);
+                    self.send(up, source, request)
+                }
                 Action::Checksum(range) => self.hash(up, source, range),
                 Action::ReadAhead { to } => match source.fill_to(to) {
                     Ok(total) => up.handle_read_ahead(total).map_err(Halt::from),

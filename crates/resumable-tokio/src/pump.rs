@@ -47,7 +47,12 @@ impl<T: AsyncTransport, S: AsyncSource + ?Sized> Pump<'_, T, S> {
         ending: &mut Ending,
     ) -> Result<Option<Outcome>, UploadError> {
         let done = match upload.poll_action(now()) {
-            Action::Send(request) => self.send(upload, request, scratch).await,
+            Action::Send(request) => {
+                // Events raised with the request (a transfer starting) are
+                // told before it goes, not once it is answered.
+                self.drain_events(upload);
+                self.send(upload, request, scratch).await
+            }
             Action::Checksum(range) => {
                 let mut pos = range.start;
                 let mut read = Ok(());

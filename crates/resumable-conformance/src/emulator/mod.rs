@@ -129,6 +129,7 @@ macro_rules! emulator_tests {
             a_stalled_server_times_out_and_the_upload_goes_on,
             answers_cut_short_are_asked_again_and_the_upload_ends_well,
             a_hundred_mebibyte_file_arrives_whole,
+            the_transfer_start_is_told_before_the_first_data_request,
             streams_of_unknown_length_upload_through_an_initiated_session,
             a_bare_initiation_and_a_raw_session_url_upload_bytes,
             if_generation_match_0_uploads_once_and_never_overwrites,

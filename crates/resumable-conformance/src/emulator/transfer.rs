@@ -258,6 +258,43 @@ pub fn a_hundred_mebibyte_file_arrives_whole<D: Driver>() {
     assert_eq!(chunks, 21, "5 MiB chunks");
 }
 
+/// A transfer's start is told before its first data request goes (a
+/// progress display counts from it): when `Event::TransferStarted` reaches
+/// the callback, no data request has been sent yet.
+pub fn the_transfer_start_is_told_before_the_first_data_request<D: Driver>() {
+    let emu = emulator("");
+    let dir = tempfile::tempdir().unwrap();
+    let path = write_file(dir.path(), "start.bin", &data(3 * UNIT, 5));
+    let notes = crate::Notes::default();
+    let sent_before = std::sync::Arc::new(std::sync::Mutex::new(None));
+    let (seen, noted) = (std::sync::Arc::clone(&sent_before), notes.clone());
+    let on_event: crate::OnEvent = Box::new(move |event| {
+        if let resumable_core::Event::TransferStarted { offset: 0, .. } = event {
+            let data_requests = noted
+                .all()
+                .iter()
+                .filter(|n| {
+                    n.content_range
+                        .as_deref()
+                        .is_some_and(|r| !r.starts_with("bytes */"))
+                })
+                .count();
+            *seen.lock().unwrap() = Some(data_requests);
+        }
+    });
+    let mut up = D::build(Setup {
+        on_event: Some(on_event),
+        wire: Wire::Noting { to: None, notes },
+        ..setup()
+    });
+    up.upload_file(&api(&emu), &path).unwrap();
+    assert_eq!(
+        *sent_before.lock().unwrap(),
+        Some(0),
+        "told once, before any data request"
+    );
+}
+
 /// Streams of unknown length, empty ones and exact multiples of the chunk
 /// size included, each with a retried chunk, upload through an initiated
 /// GCS session. Every request is sized before it is sent (the source is
