@@ -117,7 +117,8 @@ impl Adapter {
             }
             self.last_rate = Some(rate);
         }
-        let in_interval = rate * self.limits.max_interval.as_nanos() / 1_000_000_000;
+        // A caller's `Duration::MAX` means no limit: saturate, never wrap.
+        let in_interval = rate.saturating_mul(self.limits.max_interval.as_nanos()) / 1_000_000_000;
         let in_interval = u64::try_from(in_interval).unwrap_or(u64::MAX);
         let cap = round_down(self.limits.max_bytes.min(in_interval), self.unit);
         self.size = round_down(self.size, self.unit).min(cap);
@@ -235,5 +236,13 @@ mod tests {
         a.persisted(a.size(), Duration::ZERO);
         assert_eq!(a.size() % UNIT, 0);
         assert!(a.size() >= UNIT);
+        // No time limit at all, and a chunk answered at once.
+        let unlimited = AdaptiveLimits {
+            max_interval: Duration::MAX,
+            ..AdaptiveLimits::default()
+        };
+        let mut a = Adapter::new(unlimited, u64::MAX, UNIT);
+        a.persisted(a.size(), Duration::ZERO);
+        assert_eq!(a.size(), AdaptiveLimits::default().max_bytes);
     }
 }

@@ -960,6 +960,7 @@ impl Upload {
             Ok(request) => {
                 if let Some(first) = &first {
                     self.sent_high = self.sent_high.max(first.end);
+                    self.note_transfer_start(first.start);
                 }
                 let flight = Flight::Initiate {
                     url: request.uri().to_string(),
@@ -1089,14 +1090,19 @@ impl Upload {
         }
     }
 
-    fn send_chunk(&mut self, range: Range<u64>) -> Action {
+    /// Tells the session's first data request, from `offset`, once.
+    fn note_transfer_start(&mut self, offset: u64) {
         if !self.transfer_started {
             self.transfer_started = true;
             self.events.push_back(Event::TransferStarted {
-                offset: range.start,
+                offset,
                 total: self.total,
             });
         }
+    }
+
+    fn send_chunk(&mut self, range: Range<u64>) -> Action {
+        self.note_transfer_start(range.start);
         let digest = self.rules().final_digest
             && self.total == Some(range.end)
             && self.crc.through() == range.end;
@@ -1240,7 +1246,6 @@ impl Upload {
     }
 
     fn begin_transfer(&mut self) {
-        self.transfer_started = false;
         self.persisted = 0;
         self.sent_high = 0;
         self.offset_unknown = false;
@@ -1429,6 +1434,9 @@ impl Upload {
         self.session = None;
         self.persisted = 0;
         self.sent_high = 0;
+        // The next session's first data request starts a transfer anew; a
+        // creation that carries bytes starts it before that session exists.
+        self.transfer_started = false;
         self.state = match self.config.target {
             Target::FileApi(_) => State::CreateSession,
             _ => State::Initiate,

@@ -829,3 +829,21 @@ fn a_tus_transfer_starts_at_0_then_where_a_resumed_upload_stands() {
         run.transcript
     );
 }
+
+#[test]
+fn a_creation_that_carries_bytes_starts_the_transfer_once() {
+    for len in [60_000, 250_000] {
+        let mut server = without("checksum");
+        let (run, data) = upload_clean(&mut server, len);
+        assert_stored(&server, &data);
+        let starts: Vec<u64> = run
+            .events
+            .iter()
+            .filter_map(|e| match e {
+                Event::TransferStarted { offset, .. } => Some(*offset),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(starts, [0], "{len}: {:#?}", run.transcript);
+    }
+}
