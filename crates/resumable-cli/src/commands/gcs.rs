@@ -4,18 +4,16 @@
 use std::sync::Arc;
 
 use indicatif::HumanBytes;
-use resumable_blocking::{FileSource, UploadError, Uploader, guess_mime};
+use resumable_blocking::{UploadError, Uploader, guess_mime};
 use resumable_core::{Config, Error, GcsInitiate, Outcome, RetryPolicy, Secret, SessionUrl};
 use serde_json::json;
 
 use crate::args::GcsUploadArgs;
 use crate::checkpoints::{gcs_key, open_store, state_dir};
-use crate::commands::upload::{Failure, chunking, report_unfinished};
+use crate::commands::upload::{SingleFile, chunking, report_unfinished};
 use crate::exit::{CliError, Exit};
 use crate::explain::{Context, Left};
-use crate::interrupt::Interrupt;
 use crate::output::Console;
-use crate::progress::Progress;
 use crate::trust::transport;
 
 /// The bearer token for an initiation: from the variable `--token-env`
@@ -109,32 +107,19 @@ pub(crate) fn run(args: GcsUploadArgs, console: &Arc<Console>) -> Result<Exit, C
             Left::Checkpoint
         },
     };
-    let mut source = match FileSource::open(&args.file) {
-        Ok(source) => source,
-        Err(e) => {
-            let failure = Failure::of(&UploadError::Source(e), &cx);
-            console.emit(&failure.json(&name));
-            return Err(CliError::Failed(failure.message));
-        }
-    };
-    let size = source.len().unwrap_or(0);
-    let progress = Progress::new(Arc::clone(console), 1, size);
-    let file_progress = progress.file(&name, size);
-    let events = Arc::clone(&file_progress);
-    let mut uploader = uploader.on_event(move |event| events.event(event));
-    Interrupt::get(console, crate::interrupt::UPLOAD_STOPPING).watch(uploader.stop_handle());
+    let (mut file, mut uploader) = SingleFile::open(console, &name, &args.file, &cx, uploader)?;
     let key = initiate.as_ref().map(|(_, key, _)| key.clone());
     let result = match (args.session_url, initiate) {
-        (Some(url), _) => uploader.upload_to_session(SessionUrl::new(url), &mut source),
+        (Some(url), _) => uploader.upload_to_session(SessionUrl::new(url), &mut file.source),
         (None, Some((init, key, _))) => {
             if let Ok(Some(checkpoint)) = uploader.load_checkpoint(&key)
-                && checkpoint.fingerprint == source.fingerprint()
+                && checkpoint.fingerprint == file.source.fingerprint()
             {
-                file_progress.announce(&checkpoint);
+                file.file.announce(&checkpoint);
             }
             let result = uploader.run(
-                Config::gcs_initiate(init, Some(size)),
-                &mut source,
+                Config::gcs_initiate(init, Some(file.size)),
+                &mut file.source,
                 Some(&key),
             );
             // The session keeps the failed condition: resuming it would fail
@@ -157,8 +142,7 @@ pub(crate) fn run(args: GcsUploadArgs, console: &Arc<Console>) -> Result<Exit, C
             ));
         }
     };
-    file_progress.finish(result.is_ok());
-    progress.finish();
+    file.finish(result.is_ok());
     match result {
         Ok(outcome) => {
             console.emit(&result_json(&name, &outcome));

@@ -4,18 +4,16 @@
 use std::sync::Arc;
 
 use indicatif::HumanBytes;
-use resumable_blocking::{FileSource, UploadError, Uploader, guess_mime};
+use resumable_blocking::{Uploader, guess_mime};
 use resumable_core::{Config, Outcome, RetryPolicy, TusCreate};
 use serde_json::json;
 
 use crate::args::TusUploadArgs;
 use crate::checkpoints::{open_store, state_dir, tus_key};
-use crate::commands::upload::{Failure, chunking, report_unfinished};
+use crate::commands::upload::{SingleFile, chunking, report_unfinished};
 use crate::exit::{CliError, Exit};
 use crate::explain::{Context, Left};
-use crate::interrupt::Interrupt;
 use crate::output::Console;
-use crate::progress::Progress;
 use crate::trust::transport;
 
 /// Runs `resumable tus upload`.
@@ -39,15 +37,7 @@ pub(crate) fn run(args: TusUploadArgs, console: &Arc<Console>) -> Result<Exit, C
         state_dir: state.display().to_string(),
         left: Left::Nothing,
     };
-    let mut source = match FileSource::open(&args.file) {
-        Ok(source) => source,
-        Err(e) => {
-            let failure = Failure::of(&UploadError::Source(e), &cx);
-            console.emit(&failure.json(&name));
-            return Err(CliError::Failed(failure.message));
-        }
-    };
-    let size = source.len().unwrap_or(0);
+    let (mut file, mut uploader) = SingleFile::open(console, &name, &args.file, &cx, uploader)?;
     let create = TusCreate {
         filename: args
             .file
@@ -57,23 +47,17 @@ pub(crate) fn run(args: TusUploadArgs, console: &Arc<Console>) -> Result<Exit, C
         metadata: args.metadata,
         ..TusCreate::new(args.endpoint.clone())
     };
-    let progress = Progress::new(Arc::clone(console), 1, size);
-    let file_progress = progress.file(&name, size);
-    let events = Arc::clone(&file_progress);
-    let mut uploader = uploader.on_event(move |event| events.event(event));
-    Interrupt::get(console, crate::interrupt::UPLOAD_STOPPING).watch(uploader.stop_handle());
     if let Ok(Some(checkpoint)) = uploader.load_checkpoint(&key)
-        && checkpoint.fingerprint == source.fingerprint()
+        && checkpoint.fingerprint == file.source.fingerprint()
     {
-        file_progress.announce(&checkpoint);
+        file.file.announce(&checkpoint);
     }
     let result = uploader.run(
-        Config::tus_create(create, Some(size)),
-        &mut source,
+        Config::tus_create(create, Some(file.size)),
+        &mut file.source,
         Some(&key),
     );
-    file_progress.finish(result.is_ok());
-    progress.finish();
+    file.finish(result.is_ok());
     match result {
         Ok(outcome) => {
             console.emit(&result_json(&name, &args.endpoint, &outcome));

@@ -598,6 +598,59 @@ fn gcs_path(outcome: &Outcome) -> Option<String> {
         .or_else(|| outcome.object.name.clone())
 }
 
+/// What a single-file upload command (`gcs upload`, `tus upload`) sets up
+/// before it uploads: the file opened (a failure reported as its result),
+/// its progress display fed by the uploader's events, and Ctrl-C watched.
+pub(crate) struct SingleFile {
+    /// The file.
+    pub(crate) source: resumable_blocking::FileSource,
+    /// Its size.
+    pub(crate) size: u64,
+    /// The whole display, to finish once the upload ends.
+    pub(crate) progress: Progress,
+    /// The file's own bar.
+    pub(crate) file: Arc<FileProgress>,
+}
+
+impl SingleFile {
+    /// Opens `path`, and hooks a display named `name` to `uploader`.
+    pub(crate) fn open(
+        console: &Arc<Console>,
+        name: &str,
+        path: &Path,
+        cx: &Context,
+        uploader: Uploader<UreqTransport>,
+    ) -> Result<(Self, Uploader<UreqTransport>), CliError> {
+        let source = match resumable_blocking::FileSource::open(path) {
+            Ok(source) => source,
+            Err(e) => {
+                let failure = Failure::of(&UploadError::Source(e), cx);
+                console.emit(&failure.json(name));
+                return Err(CliError::Failed(failure.message));
+            }
+        };
+        let size = source.len().unwrap_or(0);
+        let progress = Progress::new(Arc::clone(console), 1, size);
+        let file = progress.file(name, size);
+        let events = Arc::clone(&file);
+        let uploader = uploader.on_event(move |event| events.event(event));
+        Interrupt::get(console, UPLOAD_STOPPING).watch(uploader.stop_handle());
+        let opened = Self {
+            source,
+            size,
+            progress,
+            file,
+        };
+        Ok((opened, uploader))
+    }
+
+    /// Ends the display, the upload having ended well or not.
+    pub(crate) fn finish(&self, ok: bool) {
+        self.file.finish(ok);
+        self.progress.finish();
+    }
+}
+
 /// How a single-file upload command (`gcs upload`, `tus upload`) reports
 /// an upload that ended without an outcome: interrupted (`keeps` says what
 /// the server keeps), left alone for another process, or failed, its
