@@ -354,7 +354,9 @@ async fn create(shared: &Shared, call: &mut Call, parts: &Parts, mut body: Incom
     }
     let (number, id) = shared.next_tus_upload();
     let mut part = shared.store.new_tus_part(number);
-    let limit = creation.length.unwrap_or(u64::MAX);
+    // Bytes past the length, or past Tus-Max-Size when it is deferred,
+    // are never stored.
+    let limit = creation.length.or(options.max_size).unwrap_or(u64::MAX);
     let mut app = match Appender::open(&mut part, 0, &Digest::new(), limit).await {
         Ok(a) => a,
         Err(e) => {
@@ -435,16 +437,18 @@ async fn patch(
     ask: &PatchAsk,
 ) -> Reply {
     let idle = shared.config.idle_timeout;
+    let options = &shared.config.tus;
     let len = match body_len(&parts.headers) {
         Ok(l) => l,
         Err(r) => return refuse(shared, body, &r),
     };
-    let length = match tus::plan_patch(ask, upload.progress, len) {
+    let length = match tus::plan_patch(ask, upload.progress, len, options) {
         Ok(l) => l,
         Err(r) => return refuse(shared, body, &r),
     };
     let held = upload.progress.offset;
-    let limit = length.unwrap_or(u64::MAX);
+    let bound = length.or(options.max_size);
+    let limit = bound.unwrap_or(u64::MAX);
     let mut app = match Appender::open(&mut upload.part, held, &upload.digest, limit).await {
         Ok(a) => a,
         Err(e) => {
@@ -463,7 +467,7 @@ async fn patch(
     };
     upload.bytes_received += received.bytes;
     let digest = received.digest.clone();
-    let end = tus::patch_end(ask, held, length, received.bytes, received.arrival, || {
+    let end = tus::patch_end(ask, held, bound, received.bytes, received.arrival, || {
         digest.unwrap_or_default()
     });
     let keep = match &end {

@@ -461,12 +461,14 @@ fn a_body_cut_off_keeps_what_arrived_unless_it_had_a_checksum() {
 
 #[test]
 fn an_upload_expires_with_410_and_a_complete_one_never_does() {
-    let emu = start(builder().session_lifetime(Duration::from_secs(1)));
+    // Uploads that expire as they are made: one complete within its
+    // creation (it carries all its bytes), one not.
+    let emu = start(builder().session_lifetime(Duration::ZERO));
     let mut c = Conn::open(&emu);
     let open = create(&mut c, Some(5));
-    let done = create(&mut c, Some(5));
-    assert_eq!(patch(&mut c, &done, 0, b"hello", &[]).status, 204);
-    std::thread::sleep(Duration::from_millis(1100));
+    let r = post(&mut c, &[("Upload-Length", "5".to_owned())], b"hello");
+    assert_eq!(r.status, 201, "{}", String::from_utf8_lossy(&r.body));
+    let done = r.header("location").unwrap().to_owned();
     assert_eq!(head(&mut c, &open).status, 410);
     assert_eq!(patch(&mut c, &open, 0, b"hello", &[]).status, 410);
     assert_eq!(head(&mut c, &done).status, 200);
@@ -750,4 +752,69 @@ fn tus_selectors_parse_and_refuse_what_only_cloud_storage_has() {
     ] {
         assert!(emu.add_faults(bad).is_err(), "{bad:?} accepted");
     }
+}
+
+#[test]
+fn a_patch_claiming_more_bytes_than_any_length_is_refused_not_a_panic() {
+    let emu = tus_emulator();
+    let mut c = Conn::open(&emu);
+    let url = create(&mut c, None);
+    assert_eq!(patch(&mut c, &url, 0, b"hello", &[]).status, 204);
+    let mut c = Conn::open(&emu);
+    c.write_head(
+        "PATCH",
+        &target(&url),
+        &[
+            v(),
+            ("Content-Type", OCTETS.to_owned()),
+            ("Upload-Offset", "5".to_owned()),
+            ("Content-Length", (u64::MAX - 3).to_string()),
+        ],
+    )
+    .unwrap();
+    let r = c.read_response().unwrap();
+    assert_eq!(r.status, 400, "{}", String::from_utf8_lossy(&r.body));
+    // The server is still there, the upload as it was.
+    let mut c = Conn::open(&emu);
+    assert_eq!(offset(&head(&mut c, &url)), 5);
+}
+
+#[test]
+fn an_upload_of_deferred_length_is_bounded_by_tus_max_size() {
+    let emu = start(builder().max_file_size(10));
+    let mut c = Conn::open(&emu);
+    let url = create(&mut c, None);
+    // Told in the PATCH, or only by its bytes: 413 past the size either way.
+    let told = patch(
+        &mut c,
+        &url,
+        0,
+        b"hello",
+        &[("Upload-Length", "11".to_owned())],
+    );
+    assert_eq!(told.status, 413, "{}", String::from_utf8_lossy(&told.body));
+    let mut c = Conn::open(&emu);
+    let too_many = patch(&mut c, &url, 0, b"hello world", &[]);
+    assert_eq!(too_many.status, 413);
+    let mut c = Conn::open(&emu);
+    let chunked = c
+        .send_chunked(
+            "PATCH",
+            &target(&url),
+            &[
+                v(),
+                ("Content-Type", OCTETS.to_owned()),
+                ("Upload-Offset", "0".to_owned()),
+            ],
+            &[b"hello ", b"world"],
+        )
+        .unwrap();
+    assert_eq!(
+        chunked.status,
+        400,
+        "{}",
+        String::from_utf8_lossy(&chunked.body)
+    );
+    let mut c = Conn::open(&emu);
+    assert_eq!(offset(&head(&mut c, &url)), 0, "nothing past the size kept");
 }

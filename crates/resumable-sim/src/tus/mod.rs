@@ -85,7 +85,8 @@ impl TusOptions {
         self.supports("expiration")
             .then_some(self.lifetime)
             .flatten()
-            .map(|l| now + l)
+            // A lifetime past the end of time: the upload never expires.
+            .and_then(|l| now.checked_add(l))
     }
 }
 
@@ -335,7 +336,20 @@ pub fn creation_data(
     if creation.length.is_some_and(|l| len > l) {
         return Err(Refusal::bad("a creation with more data than its length"));
     }
-    Ok(())
+    past_max_size(options, len)
+}
+
+/// `413` when `bytes` pass the server's `Tus-Max-Size`: an upload of
+/// deferred length is bounded by its bytes, not its declared length.
+fn past_max_size(options: &TusOptions, bytes: u64) -> Result<(), Refusal> {
+    match options.max_size {
+        Some(max) if bytes > max => Err(Refusal::new(
+            413,
+            "too_large",
+            format!("{bytes} bytes, more than {max}"),
+        )),
+        _ => Ok(()),
+    }
 }
 
 /// `201` for a new upload at `location` holding `offset` bytes (those its
@@ -489,6 +503,7 @@ pub fn plan_patch(
     ask: &PatchAsk,
     progress: Progress,
     len: Option<u64>,
+    options: &TusOptions,
 ) -> Result<Option<u64>, Refusal> {
     let held = progress.offset;
     if ask.offset != held {
@@ -498,7 +513,9 @@ pub fn plan_patch(
             format!("PATCH at offset {}, the upload holds {held}", ask.offset),
         ));
     }
-    let sent = held + len.unwrap_or(0);
+    let sent = held
+        .checked_add(len.unwrap_or(0))
+        .ok_or_else(|| Refusal::bad("a PATCH past any length"))?;
     let length = match (ask.length, progress.length) {
         (Some(_), Some(_)) => {
             return Err(Refusal::bad(
@@ -515,6 +532,7 @@ pub fn plan_patch(
     if length.is_some_and(|l| sent > l) {
         return Err(Refusal::bad("a PATCH past the upload's length"));
     }
+    past_max_size(options, length.unwrap_or(0).max(sent))?;
     Ok(length)
 }
 
@@ -647,18 +665,56 @@ mod tests {
             offset: 5,
             length: None,
         };
-        assert_eq!(plan_patch(&ask, deferred, Some(6)), Ok(Some(11)));
-        assert_eq!(plan_patch(&ask, deferred, Some(7)).unwrap_err().status, 400);
+        assert_eq!(plan_patch(&ask, deferred, Some(6), &o), Ok(Some(11)));
+        assert_eq!(
+            plan_patch(&ask, deferred, Some(7), &o).unwrap_err().status,
+            400
+        );
         let behind = Progress {
             offset: 3,
             ..deferred
         };
-        assert_eq!(plan_patch(&ask, behind, Some(6)).unwrap_err().status, 409);
+        assert_eq!(
+            plan_patch(&ask, behind, Some(6), &o).unwrap_err().status,
+            409
+        );
         let known = Progress {
             offset: 5,
             length: Some(11),
         };
-        assert_eq!(plan_patch(&ask, known, Some(6)).unwrap_err().status, 400);
+        assert_eq!(
+            plan_patch(&ask, known, Some(6), &o).unwrap_err().status,
+            400
+        );
+        // A length past any byte count, and bytes past Tus-Max-Size.
+        let full = Progress {
+            offset: 5,
+            length: None,
+        };
+        let no_length = PatchAsk {
+            length: None,
+            ..ask.clone()
+        };
+        assert_eq!(
+            plan_patch(&no_length, full, Some(u64::MAX), &o)
+                .unwrap_err()
+                .status,
+            400
+        );
+        let small = TusOptions {
+            max_size: Some(8),
+            ..o.clone()
+        };
+        assert_eq!(
+            plan_patch(&no_length, full, Some(6), &small)
+                .unwrap_err()
+                .status,
+            413
+        );
+        assert_eq!(
+            plan_patch(&ask, full, Some(6), &small).unwrap_err().status,
+            413
+        );
     }
 
     #[test]

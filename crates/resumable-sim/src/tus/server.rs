@@ -121,7 +121,7 @@ impl TusServer {
         let url = self.new_url();
         let upload = TusUpload {
             length,
-            expires_at: self.options.lifetime.map(|l| now + l),
+            expires_at: self.options.expiry(now),
             ..TusUpload::default()
         };
         self.uploads.insert(url.clone(), upload);
@@ -295,7 +295,7 @@ impl TusServer {
         let options = self.options.clone();
         let upload = self.live(url, now)?;
         let held = upload.data.len() as u64;
-        let length = plan_patch(&ask, upload.progress(), Some(body.len() as u64))?;
+        let length = plan_patch(&ask, upload.progress(), Some(body.len() as u64), &options)?;
         let end = patch_end(
             &ask,
             held,
