@@ -266,10 +266,11 @@ pub fn the_transfer_start_is_told_before_the_first_data_request<D: Driver>() {
     let dir = tempfile::tempdir().unwrap();
     let path = write_file(dir.path(), "start.bin", &data(3 * UNIT, 5));
     let notes = crate::Notes::default();
-    let sent_before = std::sync::Arc::new(std::sync::Mutex::new(None));
-    let (seen, noted) = (std::sync::Arc::clone(&sent_before), notes.clone());
+    // For each start told: how many data requests had gone by then.
+    let starts = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let (seen, noted) = (std::sync::Arc::clone(&starts), notes.clone());
     let on_event: crate::OnEvent = Box::new(move |event| {
-        if let resumable_core::Event::TransferStarted { offset: 0, .. } = event {
+        if let resumable_core::Event::TransferStarted { offset, .. } = event {
             let data_requests = noted
                 .all()
                 .iter()
@@ -279,7 +280,7 @@ pub fn the_transfer_start_is_told_before_the_first_data_request<D: Driver>() {
                         .is_some_and(|r| !r.starts_with("bytes */"))
                 })
                 .count();
-            *seen.lock().unwrap() = Some(data_requests);
+            seen.lock().unwrap().push((*offset, data_requests));
         }
     });
     let mut up = D::build(Setup {
@@ -289,9 +290,9 @@ pub fn the_transfer_start_is_told_before_the_first_data_request<D: Driver>() {
     });
     up.upload_file(&api(&emu), &path).unwrap();
     assert_eq!(
-        *sent_before.lock().unwrap(),
-        Some(0),
-        "told once, before any data request"
+        *starts.lock().unwrap(),
+        [(0, 0)],
+        "told once, from 0, before any data request"
     );
 }
 
