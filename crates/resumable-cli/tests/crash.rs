@@ -277,6 +277,16 @@ fn killed_at_many_points_of_a_256_mib_upload_it_finishes_intact_and_once() {
     let mut stale = None;
 
     for (run, kill) in kills.iter().copied().enumerate() {
+        // A run goes on past its kill point while the kill lands (up to a
+        // chunk): when the runs before left less than a chunk past this
+        // point, the upload would end and register before this kill could
+        // land. The seed's plan depends on how fast the machine ran.
+        if let Kill::Persisted { at, .. } = kill
+            && at.max(before + 1) + CHUNK > TOTAL
+        {
+            show!("run {run}: {kill:?} skipped, {before} already persisted");
+            continue;
+        }
         emu.add_faults(&kill.faults()).unwrap();
         let err = errs(run);
         let mut child = upload(&emu, &state, &file, &err)
