@@ -237,8 +237,10 @@ pub(crate) enum Command {
 #[derive(Debug, Clone, Args)]
 pub(crate) struct TransferArgs {
     /// Bytes per request, e.g. 8MiB: rounded down to a multiple of 256 KiB
-    /// (up to 256 KiB when smaller), and said so [default: the server's
-    /// recommendation, at most 64 MiB, else 8 MiB].
+    /// (up to 256 KiB when smaller), and said so [default: start at the
+    /// server's recommendation (at most 64 MiB, else 8 MiB) and grow while
+    /// bigger requests go faster, up to 1 GiB and 30 s a request; a stream
+    /// keeps the start].
     #[arg(long, value_name = "SIZE", value_parser = parse_size)]
     pub(crate) chunk_size: Option<u64>,
     /// Send everything left in one request: fastest when nothing fails.

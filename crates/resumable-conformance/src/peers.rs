@@ -33,7 +33,15 @@ pub(crate) fn free_port() -> u16 {
 
 pub(crate) fn wait_for_port(port: u16, child: &mut Child, what: &str) {
     let deadline = Instant::now() + Duration::from_secs(30);
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+    // A connection to itself is no listener: a port in the ephemeral range
+    // polled before the peer binds it can be taken by the poll's own
+    // socket (TCP's simultaneous open), which also keeps the peer from
+    // binding it.
+    let listening = || {
+        TcpStream::connect(("127.0.0.1", port))
+            .is_ok_and(|s| s.local_addr().ok() != s.peer_addr().ok())
+    };
+    while !listening() {
         if let Ok(Some(status)) = child.try_wait() {
             panic!("{what} exited with {status} before listening");
         }

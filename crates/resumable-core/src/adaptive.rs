@@ -7,6 +7,10 @@ use std::time::Duration;
 /// many percent.
 pub const GAIN_PERCENT: u64 = 3;
 
+/// The share of a chunk's cycle, in percent, that the size estimated from
+/// two chunks leaves to the overhead.
+pub const OVERHEAD_PERCENT: u64 = 1;
+
 /// Bounds on the chunks of [`crate::Chunking::Adaptive`], and its rule.
 ///
 /// Every chunked upload pays a fixed cost per chunk: the round trip for
@@ -27,6 +31,20 @@ pub const GAIN_PERCENT: u64 = 3;
 ///   it. With an overhead `o` and a chunk time `t`, doubling improves the
 ///   rate by `(1 + o/t) / (1 + o/2t)`; below 3 % the overhead left at the
 ///   new size is under about 3 % of the cycle, and growing stops there.
+/// - Doubling alone takes many round trips to reach a big size: from 5 MiB
+///   to 320 MiB is six chunks, six round trips, each a second lost on a
+///   1 Gbit/s link 100 ms away. So two whole chunks of different sizes
+///   also measure the link: the difference of their sizes over the
+///   difference of their cycles is the link's rate `r`, and what the
+///   smaller one's cycle holds beyond its bytes at that rate is the
+///   overhead `o`. The size whose overhead is `p` = [`OVERHEAD_PERCENT`]
+///   of its cycle is `r·o·(100 − p)/p` (590 MiB at 1 Gbit/s and 50 ms);
+///   when that is more than the doubling, the next chunk jumps to it
+///   (within the limits below), so the upload reaches its size after two
+///   chunks. The doubling check goes on after
+///   the jump against the rate the estimate predicts there, `r·99/100`: a
+///   link the estimate undersold (noise in either cycle) beats it and
+///   doubling resumes; otherwise the size holds.
 /// - A chunk never outgrows [`AdaptiveLimits::max_bytes`] (what a failure
 ///   can cost to send again, and what a driver that buffers a chunk holds)
 ///   nor what the last rate sends in [`AdaptiveLimits::max_interval`] (so
@@ -76,6 +94,9 @@ pub(crate) struct Adapter {
     growing: bool,
     /// The rate of the last chunk answered, bytes per second.
     last_rate: Option<u128>,
+    /// The last whole chunk measured since the rule last started growing:
+    /// its bytes and its cycle in nanoseconds.
+    last_chunk: Option<(u64, u128)>,
 }
 
 impl Adapter {
@@ -91,6 +112,7 @@ impl Adapter {
             size: floor,
             growing: true,
             last_rate: None,
+            last_chunk: None,
         }
     }
 
@@ -110,12 +132,23 @@ impl Adapter {
             let paid = self
                 .last_rate
                 .is_none_or(|last| rate * 100 >= last * u128::from(100 + GAIN_PERCENT));
+            self.last_rate = Some(rate);
             if self.growing && paid {
-                self.size = self.size.saturating_mul(2);
+                let doubled = self.size.saturating_mul(2);
+                match self
+                    .last_chunk
+                    .and_then(|before| fit(before, (bytes, nanos)))
+                {
+                    Some(jump) if jump.size > doubled => {
+                        self.size = jump.size;
+                        self.last_rate = Some(jump.rate);
+                    }
+                    _ => self.size = doubled,
+                }
             } else {
                 self.growing = false;
             }
-            self.last_rate = Some(rate);
+            self.last_chunk = Some((bytes, nanos));
         }
         // A caller's `Duration::MAX` means no limit: saturate, never wrap.
         let in_interval = rate.saturating_mul(self.limits.max_interval.as_nanos()) / 1_000_000_000;
@@ -131,8 +164,48 @@ impl Adapter {
         self.size = round_down(self.size / 2, self.unit).max(self.floor);
         self.growing = true;
         self.last_rate = None;
+        self.last_chunk = None;
         self.size
     }
+}
+
+/// The size two whole chunks of a link call for, and the rate it should
+/// reach there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Jump {
+    /// The size whose overhead is [`OVERHEAD_PERCENT`] of its cycle.
+    size: u64,
+    /// The rate at that size, bytes per second: what the next chunk must
+    /// beat by [`GAIN_PERCENT`] for growing to go on.
+    rate: u128,
+}
+
+/// The [`Jump`] on the link two whole chunks measured (`(bytes, cycle in
+/// nanoseconds)`, in either order); `None` when they measure no rate or no
+/// overhead (equal sizes, a cycle no longer for more bytes, a smaller
+/// chunk's cycle all transfer).
+fn fit(a: (u64, u128), b: (u64, u128)) -> Option<Jump> {
+    let (small, large) = if a.0 <= b.0 { (a, b) } else { (b, a) };
+    let bytes = u128::from(large.0 - small.0);
+    let nanos = large.1.checked_sub(small.1).filter(|&n| n > 0)?;
+    if bytes == 0 {
+        return None;
+    }
+    // The smaller chunk's time on the wire at the measured rate, and the
+    // rest of its cycle: the overhead, in nanoseconds.
+    let wire = u128::from(small.0).saturating_mul(nanos) / bytes;
+    let overhead = small.1.checked_sub(wire).filter(|&o| o > 0)?;
+    // r·o·(100 − p)/p, with r = bytes / nanos.
+    let size = bytes
+        .saturating_mul(overhead)
+        .saturating_mul(u128::from(100 - OVERHEAD_PERCENT))
+        / nanos.saturating_mul(u128::from(OVERHEAD_PERCENT));
+    let rate =
+        bytes.saturating_mul(1_000_000_000) / nanos * u128::from(100 - OVERHEAD_PERCENT) / 100;
+    Some(Jump {
+        size: u64::try_from(size).unwrap_or(u64::MAX),
+        rate,
+    })
 }
 
 /// `n` rounded down to a multiple of `unit`, and at least one unit.
@@ -167,13 +240,15 @@ mod tests {
     #[test]
     fn grows_until_the_overhead_is_a_few_percent_then_holds() {
         // 1 Gbit/s, 50 ms per chunk: 5 MiB chunks spend half the time
-        // waiting.
+        // waiting. Two chunks measure the link, the third is the size
+        // whose overhead is 1 % (125 MB/s · 50 ms · 99, in units), and
+        // the fourth finds no gain in it.
         let (rate, overhead) = (125_000_000, Duration::from_millis(50));
         let mut a = Adapter::new(AdaptiveLimits::default(), 5 * MIB, UNIT);
         let s = sizes(&mut a, 12, rate, overhead);
         assert_eq!(
             s,
-            [5, 10, 20, 40, 80, 160, 320, 320, 320, 320, 320, 320]
+            [5, 10, 590, 590, 590, 590, 590, 590, 590, 590, 590, 590]
                 .map(|m| m * MIB)
                 .to_vec()
         );
@@ -198,7 +273,7 @@ mod tests {
         };
         let mut a = Adapter::new(limits, 5 * MIB, UNIT);
         let s = sizes(&mut a, 6, 125_000_000, Duration::from_millis(100));
-        assert_eq!(s, [5, 10, 20, 40, 64, 64].map(|m| m * MIB).to_vec());
+        assert_eq!(s, [5, 10, 64, 64, 64, 64].map(|m| m * MIB).to_vec());
         // A slow link: 1 MB/s for at most 4 s is under 4 MB.
         let limits = AdaptiveLimits {
             max_interval: Duration::from_secs(4),
@@ -215,14 +290,32 @@ mod tests {
         let (rate, overhead) = (125_000_000, Duration::from_millis(50));
         let mut a = Adapter::new(AdaptiveLimits::default(), 5 * MIB, UNIT);
         sizes(&mut a, 4, rate, overhead);
-        assert_eq!(a.size(), 80 * MIB);
-        assert_eq!(a.failed(), 40 * MIB);
-        assert_eq!(a.failed(), 20 * MIB);
+        assert_eq!(a.size(), 590 * MIB);
+        assert_eq!(a.failed(), 295 * MIB);
+        assert_eq!(a.failed(), 295 * MIB / 2);
         for _ in 0..5 {
             a.failed();
         }
         assert_eq!(a.size(), 5 * MIB, "never below the start");
         assert_eq!(sizes(&mut a, 2, rate, overhead), [5 * MIB, 10 * MIB]);
+    }
+
+    #[test]
+    fn a_jump_the_link_beats_goes_on_doubling() {
+        // The second chunk's answer came 30 ms late: the link looks slower
+        // and closer than it is, and the jump falls short.
+        let (rate, overhead) = (125_000_000, Duration::from_millis(50));
+        let mut a = Adapter::new(AdaptiveLimits::default(), 5 * MIB, UNIT);
+        a.persisted(5 * MIB, cycle(5 * MIB, rate, overhead));
+        let hiccup = Duration::from_millis(30);
+        let jump = a.persisted(10 * MIB, cycle(10 * MIB, rate, overhead) + hiccup);
+        assert!(jump > 20 * MIB && jump < 590 * MIB / 2, "{jump}");
+        // At the jump the link does better than the estimate said: grow on
+        // (the two whole chunks now measured call for a bigger jump).
+        let next = a.persisted(jump, cycle(jump, rate, overhead));
+        assert!(next >= 590 * MIB, "reaches the link's size: {next}");
+        let s = sizes(&mut a, 3, rate, overhead);
+        assert!(s.iter().all(|&n| n == s[0]), "then hold: {s:?}");
     }
 
     #[test]

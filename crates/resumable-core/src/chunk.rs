@@ -20,11 +20,10 @@ pub const MAX_RECOMMENDED_CHUNK: u64 = 64 * 1024 * 1024;
 pub const DEFAULT_CHUNK_SIZE: u64 = 8 * 1024 * 1024;
 
 /// How the bytes of an upload are split into requests.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Chunking {
     /// Chunks of the server's recommended size when it names one, else
     /// [`DEFAULT_CHUNK_SIZE`].
-    #[default]
     Auto,
     /// Chunks of this many bytes, rounded with [`round_chunk_size`].
     Fixed(u64),
@@ -41,6 +40,15 @@ pub enum Chunking {
     /// until the total is known, because every request needs an explicit
     /// `Content-Length`.
     SingleRequest,
+}
+
+impl Default for Chunking {
+    /// [`Chunking::Adaptive`] within [`crate::AdaptiveLimits::default`]: a
+    /// file's chunks grow to what its link calls for; a one-pass source
+    /// keeps [`Chunking::Auto`]'s size.
+    fn default() -> Self {
+        Self::Adaptive(crate::AdaptiveLimits::default())
+    }
 }
 
 /// Rounds a chunk size down to a multiple of [`CHUNK_GRANULARITY`], and up to

@@ -362,7 +362,7 @@ impl Config {
             target,
             total,
             fingerprint: None,
-            chunking: Chunking::Auto,
+            chunking: Chunking::default(),
             retry: RetryPolicy::default(),
             jitter_seed: 0,
             max_session_restarts: 3,

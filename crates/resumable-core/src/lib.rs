@@ -253,7 +253,7 @@ mod url;
 pub mod url_policy;
 
 pub use action::{Action, Body, Purpose, Request, RequestId};
-pub use adaptive::{AdaptiveLimits, GAIN_PERCENT};
+pub use adaptive::{AdaptiveLimits, GAIN_PERCENT, OVERHEAD_PERCENT};
 pub use backoff::RetryPolicy;
 pub use checkpoint::{
     CHECKPOINT_FORMAT, Checkpoint, FileApiSession, Flow, Format1Flow, Protocol, SessionRecord,

@@ -93,7 +93,7 @@ pub struct Settings {
 impl Default for Settings {
     fn default() -> Self {
         Self {
-            chunking: Chunking::Auto,
+            chunking: Chunking::default(),
             retry: RetryPolicy::default(),
             upload_headers: HeaderMap::new(),
             allow_insecure_http: false,

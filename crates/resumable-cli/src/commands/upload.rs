@@ -300,7 +300,7 @@ pub(crate) fn chunking(args: &TransferArgs) -> Result<Chunking, CliError> {
         (true, _) => Ok(Chunking::SingleRequest),
         (false, Some(0)) => Err(CliError::Usage("--chunk-size must be above 0".into())),
         (false, Some(size)) => Ok(Chunking::Fixed(size)),
-        (false, None) => Ok(Chunking::Auto),
+        (false, None) => Ok(Chunking::default()),
     }
 }
 
@@ -734,7 +734,10 @@ mod tests {
                 stall_timeout: Duration::from_secs(60),
             },
         };
-        assert_eq!(chunking(&args(None, false)).unwrap(), Chunking::Auto);
+        assert_eq!(
+            chunking(&args(None, false)).unwrap(),
+            Chunking::Adaptive(resumable_core::AdaptiveLimits::default())
+        );
         assert_eq!(
             chunking(&args(Some(1 << 20), false)).unwrap(),
             Chunking::Fixed(1 << 20)
