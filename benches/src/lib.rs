@@ -1,8 +1,10 @@
 //! Shared pieces of the benchmarks: a counting allocator, the core driven
-//! against the `resumable-sim` server or replaying its answers ([`sim`]),
+//! against the `resumable-sim` server or replaying its answers ([`sim`]), a
+//! slow, distant link on loopback ([`link`]),
 //! and the answers of a plan too large for the sim to hold.
 #![allow(unsafe_code)]
 
+pub mod link;
 pub mod sim;
 
 use std::alloc::{GlobalAlloc, Layout, System};
