@@ -32,6 +32,28 @@
 //! session's persisted offset, that the persisted offset only grows within a
 //! session, that each retry and restart answers an injected fault, and that
 //! the API key never reaches the upload host.
+//!
+//! # The adaptive variant
+//!
+//! [`adaptive_chunks_survive_the_same_fault_scripts`] runs the same cases,
+//! every draw and so every fault script the same ([`Variant::Adaptive`]),
+//! but each file goes up with [`Chunking::Adaptive`] starting at the case's
+//! chunk size: chunks that grow with the link, the default for files.
+//!
+//! Its counts are not pinned, and its outcomes are only bounded: the sizes
+//! grow from the times the engine measures on the wall clock, so which
+//! request a counted rule (`chunk#3`, `put#2-`) hits, and how many requests
+//! there are, differs from run to run. The expectation never counted which
+//! requests a rule hits, only how often it can fire, so a script that must
+//! succeed must still succeed. A failing script must still fail as
+//! predicted, except that its extra rule may never fire when it counts
+//! `PUT`s that the bigger chunks never make (chunks never shrink below the
+//! start, so there are at most as many as the fixed chunks need); then, and
+//! only then, the upload must succeed, and is counted as `succeeded (…
+//! unreached)`. Every other check of a run holds as in the soak, and the
+//! variant adds its own: the emulator refuses no request as breaking the
+//! protocol, every chunk but the last is a whole number of 256 KiB units no
+//! smaller than the start, and over a run of many seeds some chunks grow.
 #![allow(dead_code, unreachable_pub, clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::BTreeMap;
@@ -43,10 +65,10 @@ use rand::rngs::{SmallRng, StdRng};
 use rand::seq::IndexedRandom as _;
 use rand::{Rng as _, RngCore as _, SeedableRng as _};
 use resumable_core::{
-    Chunking, Config, DEFAULT_CHUNK_SIZE, Error, Event, FileApi, Outcome, RetryPolicy, Secret,
-    round_chunk_size,
+    AdaptiveLimits, Chunking, Config, DEFAULT_CHUNK_SIZE, Error, Event, FileApi, Outcome,
+    RetryPolicy, Secret, round_chunk_size,
 };
-use resumable_emulator::{Emulator, EmulatorBuilder, EmulatorHandle, Storage};
+use resumable_emulator::{Emulator, EmulatorBuilder, EmulatorHandle, RequestRecord, Storage};
 use resumable_local::FileApiTarget;
 
 /// Cloud Storage's chunk granularity.
@@ -57,6 +79,9 @@ pub const API_KEY: &str = "soak-key";
 pub const ORG: &str = "org_soak";
 /// Seeds per run unless `RESUMABLE_SOAK_SEEDS` says otherwise (CI needs 200).
 pub const DEFAULT_SEEDS: u64 = 200;
+/// Seeds of the adaptive soak unless `RESUMABLE_SOAK_SEEDS` says otherwise:
+/// fewer than the soak's, so that the two together stay quick.
+pub const DEFAULT_ADAPTIVE_SEEDS: u64 = 100;
 /// Uploads running at once.
 pub const WORKERS: usize = 4;
 
@@ -74,7 +99,7 @@ pub fn retry_policy() -> RetryPolicy {
 /// The seeds to run: `RESUMABLE_SOAK_SEED=N` runs seed N alone (to replay a
 /// failure), else seeds `0..RESUMABLE_SOAK_SEEDS` (default [`DEFAULT_SEEDS`]).
 pub fn seeds() -> Vec<u64> {
-    seeds_from("RESUMABLE_SOAK_SEED", "RESUMABLE_SOAK_SEEDS", DEFAULT_SEEDS)
+    Variant::Drawn.seeds()
 }
 
 /// The seeds a soak runs: the one the variable `one` names (to replay a
@@ -135,10 +160,17 @@ pub fn max_session_restarts() -> u32 {
 /// The cases of [`seeds`], under [`retry_policy`] and [`max_session_restarts`];
 /// a replayed one is described.
 pub fn cases() -> Vec<Case> {
+    cases_of(Variant::Drawn)
+}
+
+/// The `variant`'s cases, as [`cases`] but made the `variant`'s, of its
+/// seeds ([`Variant::seeds`]); a replayed one is described.
+pub fn cases_of(variant: Variant) -> Vec<Case> {
     let (attempts, restarts) = (retry_policy().max_attempts, max_session_restarts());
-    let cases: Vec<Case> = seeds()
+    let cases: Vec<Case> = variant
+        .seeds()
         .into_iter()
-        .map(|seed| Case::generate(seed, attempts, restarts))
+        .map(|seed| variant.of(Case::generate(seed, attempts, restarts)))
         .collect();
     if let [case] = cases.as_slice() {
         eprintln!("{}", case.describe());
@@ -157,8 +189,57 @@ pub fn target(emu: &EmulatorHandle) -> FileApiTarget {
     }
 }
 
+/// Which soak a run is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Variant {
+    /// The cases as drawn, their outcomes as the scripts dictate.
+    Drawn,
+    /// The same cases with [`Chunking::Adaptive`] from their chunk size
+    /// ([`Case::adaptive`]; the module's doc says what is checked).
+    Adaptive,
+}
+
+impl Variant {
+    /// `case`, made this variant's.
+    pub fn of(self, case: Case) -> Case {
+        match self {
+            Variant::Drawn => case,
+            Variant::Adaptive => case.adaptive(),
+        }
+    }
+
+    /// Its seeds: as [`seeds`], by default [`DEFAULT_SEEDS`] or, adaptive,
+    /// [`DEFAULT_ADAPTIVE_SEEDS`].
+    pub fn seeds(self) -> Vec<u64> {
+        let default = match self {
+            Variant::Drawn => DEFAULT_SEEDS,
+            Variant::Adaptive => DEFAULT_ADAPTIVE_SEEDS,
+        };
+        seeds_from("RESUMABLE_SOAK_SEED", "RESUMABLE_SOAK_SEEDS", default)
+    }
+
+    /// What its counts are printed as, for `driver`.
+    pub fn title(self, driver: &str) -> String {
+        match self {
+            Variant::Drawn => format!("soak ({driver})"),
+            Variant::Adaptive => format!("adaptive soak ({driver})"),
+        }
+    }
+}
+
 /// Prints the counts of every case's run and fails on any broken one.
 pub fn report(driver: &str, started: Instant, runs: Vec<Result<Tally, String>>) {
+    report_of(Variant::Drawn, driver, started, runs);
+}
+
+/// [`report`] for the `variant`'s runs; the adaptive one also fails when
+/// no chunk of many seeds grew.
+pub fn report_of(
+    variant: Variant,
+    driver: &str,
+    started: Instant,
+    runs: Vec<Result<Tally, String>>,
+) {
     let seeds = runs.len();
     let mut tally = Tally::default();
     let mut broken = Vec::new();
@@ -170,11 +251,18 @@ pub fn report(driver: &str, started: Instant, runs: Vec<Result<Tally, String>>) 
     }
     // Straight to the process's stderr, past the test harness's capture, so
     // that every `cargo test` run shows the counts.
-    let _ = writeln!(
-        std::io::stderr(),
-        "soak ({driver}) in {:.1?}: {tally}",
+    let mut line = format!(
+        "{} in {:.1?}: {tally}",
+        variant.title(driver),
         started.elapsed()
     );
+    if variant == Variant::Adaptive {
+        line.push_str(&format!(
+            "\n  chunks grew past their start in {} seeds",
+            tally.grown
+        ));
+    }
+    let _ = writeln!(std::io::stderr(), "{line}");
     assert!(
         broken.is_empty(),
         "{} of {seeds} seeds broke:\n{}",
@@ -199,7 +287,15 @@ pub fn report(driver: &str, started: Instant, runs: Vec<Result<Tally, String>>) 
             );
         }
     }
+    // Many seeds have files of several chunks: chunks that never grow in
+    // any of them are not adaptive.
+    if variant == Variant::Adaptive && seeds >= MANY_SEEDS {
+        assert!(tally.grown > 0, "no seed's chunks grew: {tally}");
+    }
 }
+
+/// Seeds enough for some of them to have files of several chunks.
+const MANY_SEEDS: usize = 20;
 
 /// The part of the flow whose retry budget a failing script exceeds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -252,7 +348,8 @@ pub struct Case {
     pub chunking: Chunking,
     /// The `chunk_size_recommended` the emulator hands out, when not its default.
     pub recommended: Option<u64>,
-    /// The chunk size the engine ends up with (the whole file for one request).
+    /// The chunk size the engine ends up with (the whole file for one
+    /// request); under [`Chunking::Adaptive`], the size it starts at.
     pub chunk_size: u64,
     /// The fault rules, in the order they are tried.
     pub rules: Vec<String>,
@@ -261,6 +358,8 @@ pub struct Case {
     /// Whether the emulator keeps the bytes in files (else in memory).
     pub disk: bool,
     max_restarts: u32,
+    /// Made [`Case::adaptive`]: the chunks a fault hits are not known.
+    adaptive: bool,
 }
 
 /// A rule and its worst case.
@@ -364,6 +463,23 @@ impl Case {
             expect,
             disk,
             max_restarts,
+            adaptive: false,
+        }
+    }
+
+    /// The same case, its file sent with [`Chunking::Adaptive`] from its
+    /// chunk size (rounded to whole 256 KiB units) within the default
+    /// limits; the rest, the fault script and its outcome included, as drawn.
+    pub fn adaptive(self) -> Case {
+        let start = round_chunk_size(self.chunk_size);
+        Case {
+            chunking: Chunking::Adaptive(AdaptiveLimits {
+                start: Some(start),
+                ..AdaptiveLimits::default()
+            }),
+            chunk_size: start,
+            adaptive: true,
+            ..self
         }
     }
 
@@ -455,19 +571,43 @@ impl Case {
         for r in log.iter().filter(|r| r.kind.is_upload_endpoint()) {
             let Some(session) = r.session else { continue };
             let last = persisted.entry(session).or_default();
-            let start = r
-                .content_range
-                .as_deref()
-                .and_then(|c| c.strip_prefix("bytes "))
-                .and_then(|c| c.split_once('-'))
-                .and_then(|(a, _)| a.parse::<u64>().ok());
-            if let Some(start) = start {
+            if let Some(start) = range_start(r) {
                 expect_that(
                     start == *last,
                     format!("request #{} starts at {start}, {} persisted", r.seq, *last),
                 );
             }
             *last = r.persisted.unwrap_or(*last);
+        }
+        let mut grown = false;
+        if self.adaptive {
+            // The emulator refuses a request that breaks the protocol with a
+            // 4xx of its own (a gone session's 404 or 410 aside).
+            for r in log.iter().filter(|r| r.fault.is_none()) {
+                if let Some(status) = r.status.filter(|s| (400..500).contains(s)) {
+                    expect_that(
+                        status == 404 || status == 410,
+                        format!("request #{} refused with {status}", r.seq),
+                    );
+                }
+            }
+            // Every chunk but the last is whole units, never below the start.
+            for r in log.iter().filter(|r| r.kind.is_upload_endpoint()) {
+                let Some((start, end)) = range_start(r).zip(range_end(r)) else {
+                    continue;
+                };
+                let len = end.saturating_sub(start);
+                if end < self.size {
+                    expect_that(
+                        len % UNIT == 0 && len >= self.chunk_size,
+                        format!(
+                            "request #{} carries {len} bytes: not whole units, at least {}",
+                            r.seq, self.chunk_size
+                        ),
+                    );
+                }
+                grown |= len > self.chunk_size;
+            }
         }
         // Within a session the persisted offset only grows, up to the size.
         let mut offset = 0;
@@ -492,12 +632,23 @@ impl Case {
                 fired.len()
             ),
         );
+        // Under adaptive chunks a failing script's extra rule (first in the
+        // spec) may count `PUT`s the bigger chunks never make. Unfired, it
+        // leaves a script within the budget: the upload must succeed.
+        let unreached = self.adaptive
+            && self.expect != Expect::Succeed
+            && !fired.contains(&self.rules[0].as_str());
+        let expect = if unreached {
+            Expect::Succeed
+        } else {
+            self.expect
+        };
         let objects = emu.object_names();
         let stored_intact = |objects: &[String]| match objects {
             [name] => emu.object_bytes(name).is_ok_and(|b| b == data),
             _ => false,
         };
-        match (self.expect, &result) {
+        match (expect, &result) {
             (Expect::Succeed, Ok(outcome)) => {
                 let gcs_path = outcome
                     .file
@@ -608,14 +759,40 @@ impl Case {
             restarts,
             bytes: self.size,
             slowest: Some((elapsed, self.seed)),
+            grown: u64::from(grown),
             ..Tally::default()
         };
         for rule in fired {
             *tally.faults.entry(effect(rule)).or_default() += 1;
         }
-        *tally.outcomes.entry(self.expect.to_string()).or_default() += 1;
+        let outcome = if unreached {
+            format!("succeeded ({} unreached)", self.expect)
+        } else {
+            self.expect.to_string()
+        };
+        *tally.outcomes.entry(outcome).or_default() += 1;
         Ok(tally)
     }
+}
+
+/// The first byte a data request's `Content-Range` (`bytes A-B/…`) names.
+fn range_start(r: &RequestRecord) -> Option<u64> {
+    let (first, _) = range_bounds(r)?;
+    first.parse().ok()
+}
+
+/// One past the last byte a data request's `Content-Range` names.
+fn range_end(r: &RequestRecord) -> Option<u64> {
+    let (_, last) = range_bounds(r)?;
+    let last: u64 = last.split('/').next()?.parse().ok()?;
+    last.checked_add(1)
+}
+
+fn range_bounds(r: &RequestRecord) -> Option<(&str, &str)> {
+    r.content_range
+        .as_deref()
+        .and_then(|c| c.strip_prefix("bytes "))
+        .and_then(|c| c.split_once('-'))
 }
 
 /// A fault rule's effect, for the counts: its first word after the target.
@@ -647,6 +824,8 @@ pub struct Tally {
     pub outcomes: BTreeMap<String, u64>,
     /// The slowest seed and its time.
     pub slowest: Option<(Duration, u64)>,
+    /// Seeds whose chunks grew past the size they started at.
+    pub grown: u64,
 }
 
 impl Tally {
@@ -656,6 +835,7 @@ impl Tally {
         self.bytes += other.bytes;
         self.retries += other.retries;
         self.restarts += other.restarts;
+        self.grown += other.grown;
         for (k, v) in &other.faults {
             *self.faults.entry(k.clone()).or_default() += v;
         }
@@ -963,9 +1143,21 @@ fn run<D: crate::Driver>(case: &Case, dir: &std::path::Path) -> Result<Tally, St
 /// The soak: every seed's case uploaded with `D`, [`WORKERS`] at once, each
 /// ending as its script dictates; prints the counts ([`report`]).
 pub fn uploads_survive_random_fault_scripts_or_fail_typed_past_the_budget<D: crate::Driver>() {
+    soak::<D>(Variant::Drawn);
+}
+
+/// The adaptive soak: the soak's cases with [`Chunking::Adaptive`]
+/// ([`Variant::Adaptive`]), each ending as its script dictates or, where
+/// its failing rule went unreached, stored whole; prints the counts, which
+/// are not pinned (the module's doc says why).
+pub fn adaptive_chunks_survive_the_same_fault_scripts<D: crate::Driver>() {
+    soak::<D>(Variant::Adaptive);
+}
+
+fn soak<D: crate::Driver>(variant: Variant) {
     let started = Instant::now();
-    let cases = cases();
+    let cases = cases_of(variant);
     let dir = tempfile::tempdir().unwrap();
     let runs = on_workers(&cases, |case| run::<D>(case, dir.path()));
-    report(D::NAME, started, runs);
+    report_of(variant, D::NAME, started, runs);
 }
