@@ -3,7 +3,7 @@
 //! like a bottleneck router with the round trip of a far server.
 //!
 //! Each direction of a connection is a reader thread and a writer thread:
-//! the reader takes what the sender has (at most [`READ`] bytes), gives it
+//! the reader takes what the sender has (at most 256 KiB), gives it
 //! a departure time on the link (the rate's pacing, from the last
 //! departure) and an arrival time (departure plus the delay), and sleeps
 //! until it departs, so the sender is held back by TCP's flow control as
