@@ -59,6 +59,7 @@
 use std::collections::BTreeMap;
 use std::fmt;
 use std::io::Write as _;
+use std::ops::Range;
 use std::time::{Duration, Instant};
 
 use rand::rngs::{SmallRng, StdRng};
@@ -70,6 +71,7 @@ use resumable_core::{
 };
 use resumable_emulator::{Emulator, EmulatorBuilder, EmulatorHandle, RequestRecord, Storage};
 use resumable_local::FileApiTarget;
+use resumable_sim::wire::{PutRange, put_range};
 
 /// Cloud Storage's chunk granularity.
 pub const UNIT: u64 = 256 * 1024;
@@ -358,8 +360,6 @@ pub struct Case {
     /// Whether the emulator keeps the bytes in files (else in memory).
     pub disk: bool,
     max_restarts: u32,
-    /// Made [`Case::adaptive`]: the chunks a fault hits are not known.
-    adaptive: bool,
 }
 
 /// A rule and its worst case.
@@ -463,7 +463,6 @@ impl Case {
             expect,
             disk,
             max_restarts,
-            adaptive: false,
         }
     }
 
@@ -478,9 +477,14 @@ impl Case {
                 ..AdaptiveLimits::default()
             }),
             chunk_size: start,
-            adaptive: true,
             ..self
         }
+    }
+
+    /// Whether its chunks adapt ([`Case::adaptive`]): then the chunks a
+    /// fault hits are not known in advance.
+    fn is_adaptive(&self) -> bool {
+        matches!(self.chunking, Chunking::Adaptive(_))
     }
 
     /// The fault spec, as the emulator takes it.
@@ -571,7 +575,7 @@ impl Case {
         for r in log.iter().filter(|r| r.kind.is_upload_endpoint()) {
             let Some(session) = r.session else { continue };
             let last = persisted.entry(session).or_default();
-            if let Some(start) = range_start(r) {
+            if let Some(Range { start, .. }) = data_range(r) {
                 expect_that(
                     start == *last,
                     format!("request #{} starts at {start}, {} persisted", r.seq, *last),
@@ -580,7 +584,7 @@ impl Case {
             *last = r.persisted.unwrap_or(*last);
         }
         let mut grown = false;
-        if self.adaptive {
+        if self.is_adaptive() {
             // The emulator refuses a request that breaks the protocol with a
             // 4xx of its own (a gone session's 404 or 410 aside).
             for r in log.iter().filter(|r| r.fault.is_none()) {
@@ -593,7 +597,7 @@ impl Case {
             }
             // Every chunk but the last is whole units, never below the start.
             for r in log.iter().filter(|r| r.kind.is_upload_endpoint()) {
-                let Some((start, end)) = range_start(r).zip(range_end(r)) else {
+                let Some(Range { start, end }) = data_range(r) else {
                     continue;
                 };
                 let len = end.saturating_sub(start);
@@ -635,7 +639,7 @@ impl Case {
         // Under adaptive chunks a failing script's extra rule (first in the
         // spec) may count `PUT`s the bigger chunks never make. Unfired, it
         // leaves a script within the budget: the upload must succeed.
-        let unreached = self.adaptive
+        let unreached = self.is_adaptive()
             && self.expect != Expect::Succeed
             && !fired.contains(&self.rules[0].as_str());
         let expect = if unreached {
@@ -775,24 +779,13 @@ impl Case {
     }
 }
 
-/// The first byte a data request's `Content-Range` (`bytes A-B/…`) names.
-fn range_start(r: &RequestRecord) -> Option<u64> {
-    let (first, _) = range_bounds(r)?;
-    first.parse().ok()
-}
-
-/// One past the last byte a data request's `Content-Range` names.
-fn range_end(r: &RequestRecord) -> Option<u64> {
-    let (_, last) = range_bounds(r)?;
-    let last: u64 = last.split('/').next()?.parse().ok()?;
-    last.checked_add(1)
-}
-
-fn range_bounds(r: &RequestRecord) -> Option<(&str, &str)> {
-    r.content_range
-        .as_deref()
-        .and_then(|c| c.strip_prefix("bytes "))
-        .and_then(|c| c.split_once('-'))
+/// The bytes a data request's `Content-Range` (`bytes A-B/…`) names, as
+/// the emulator reads it; `None` for a status query or no range at all.
+fn data_range(r: &RequestRecord) -> Option<Range<u64>> {
+    match put_range(r.content_range.as_deref()?) {
+        Ok(PutRange::Bytes { first, end, .. }) => Some(first..end),
+        Ok(PutRange::Query { .. }) | Err(_) => None,
+    }
 }
 
 /// A fault rule's effect, for the counts: its first word after the target.
