@@ -30,8 +30,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use resumable_benches::env_u64;
 use resumable_benches::link::{Link, LinkListener};
+use resumable_benches::{env_u64, session_url};
 use resumable_core::{AdaptiveLimits, Chunking, Config, SessionUrl};
 use resumable_emulator::{Emulator, EmulatorHandle, Storage};
 
@@ -63,25 +63,7 @@ impl Point {
     /// A fresh session for `size` bytes, asked for around the link: its
     /// URL goes through it.
     fn session(&self, size: u64) -> String {
-        let url = format!(
-            "{}/v1/organizations/{ORG}/files/upload-url",
-            self.emu.base_url()
-        );
-        let body = format!(
-            r#"{{"filename":"link.bin","file_size":{size},"mime_type":"application/octet-stream"}}"#
-        );
-        let mut response = ureq::post(&url)
-            .header("x-api-key", KEY)
-            .header("content-type", "application/json")
-            .send(&body)
-            .unwrap_or_else(|e| panic!("session: {e}"));
-        let session: serde_json::Value =
-            serde_json::from_slice(&response.body_mut().read_to_vec().unwrap_or_default())
-                .unwrap_or_default();
-        session["upload_url"]
-            .as_str()
-            .unwrap_or_else(|| panic!("no upload_url in {session}"))
-            .to_owned()
+        session_url(self.emu.base_url(), KEY, ORG, "link.bin", size)
     }
 }
 
@@ -138,7 +120,7 @@ fn timed(program: &Path, args: &[&str], envs: &[(&str, &str)]) -> (String, Cost)
 fn curl_put(url: &str, path: &Path, size: u64) -> (String, Cost) {
     let range = format!("content-range: bytes 0-{}/{size}", size - 1);
     let file = path.to_string_lossy();
-    let (out, cost) = timed(
+    timed(
         Path::new("curl"),
         &[
             "-sS",
@@ -158,8 +140,7 @@ fn curl_put(url: &str, path: &Path, size: u64) -> (String, Cost) {
             url,
         ],
         &[],
-    );
-    (out, cost)
+    )
 }
 
 fn baseline(point: &Point, path: &Path, size: u64) -> Cost {

@@ -17,7 +17,7 @@ use std::io::{BufWriter, Write};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use resumable_benches::env_u64;
+use resumable_benches::{env_u64, session_url};
 use resumable_blocking::{FileApiTarget, Uploader};
 use resumable_core::{Chunking, Config, Secret, TusCreate};
 use resumable_emulator::{Emulator, EmulatorHandle, Storage};
@@ -36,24 +36,10 @@ fn api(emu: &EmulatorHandle) -> FileApiTarget {
 
 /// One PUT of the whole file to a fresh session, with ureq, no engine.
 fn baseline(emu: &EmulatorHandle, path: &Path, size: u64) -> Duration {
-    let url = format!("{}/v1/organizations/bench/files/upload-url", emu.base_url());
-    let body = format!(
-        r#"{{"filename":"base.bin","file_size":{size},"mime_type":"application/octet-stream"}}"#
-    );
-    let mut response = ureq::post(&url)
-        .header("x-api-key", KEY)
-        .header("content-type", "application/json")
-        .send(&body)
-        .unwrap_or_else(|e| panic!("session: {e}"));
-    let session: serde_json::Value =
-        serde_json::from_slice(&response.body_mut().read_to_vec().unwrap_or_default())
-            .unwrap_or_default();
-    let upload_url = session["upload_url"]
-        .as_str()
-        .unwrap_or_else(|| panic!("no upload_url"));
+    let upload_url = session_url(emu.base_url(), KEY, "bench", "base.bin", size);
     let file = File::open(path).unwrap_or_else(|e| panic!("{e}"));
     let start = Instant::now();
-    let response = ureq::put(upload_url)
+    let response = ureq::put(&upload_url)
         .header("content-length", size.to_string())
         .header("content-range", format!("bytes 0-{}/{size}", size - 1))
         .send(ureq::SendBody::from_owned_reader(file))

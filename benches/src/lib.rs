@@ -27,6 +27,30 @@ pub fn session_config(url: &str, total: u64) -> Config {
     config
 }
 
+/// Asks the file API at `api` for a fresh upload session for a file `name`
+/// of `size` bytes, as organization `org` with `key`, and gives back its
+/// `upload_url`. Panics when there is none: a bench cannot go on without it.
+pub fn session_url(api: &str, key: &str, org: &str, name: &str, size: u64) -> String {
+    let url = format!("{api}/v1/organizations/{org}/files/upload-url");
+    let body = serde_json::json!({
+        "filename": name,
+        "file_size": size,
+        "mime_type": "application/octet-stream",
+    });
+    let mut response = ureq::post(&url)
+        .header("x-api-key", key)
+        .header("content-type", "application/json")
+        .send(body.to_string())
+        .unwrap_or_else(|e| panic!("session: {e}"));
+    let session: serde_json::Value =
+        serde_json::from_slice(&response.body_mut().read_to_vec().unwrap_or_default())
+            .unwrap_or_default();
+    session["upload_url"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no upload_url in {session}"))
+        .to_owned()
+}
+
 /// The system allocator, counting allocations. Install it in a bench with
 /// `#[global_allocator] static A: CountingAlloc = CountingAlloc;`.
 #[derive(Debug)]
