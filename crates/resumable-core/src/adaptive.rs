@@ -301,7 +301,7 @@ mod tests {
     }
 
     #[test]
-    fn a_jump_the_link_beats_goes_on_doubling() {
+    fn a_jump_the_link_beats_grows_on() {
         // The second chunk's answer came 30 ms late: the link looks slower
         // and closer than it is, and the jump falls short.
         let (rate, overhead) = (125_000_000, Duration::from_millis(50));
