@@ -258,7 +258,7 @@ impl<T: Transport> Uploader<T> {
             .cloned();
         debug!(purpose = ?request.purpose, content_range = ?range, "sending");
         if request.check_source && !source.is_unchanged().map_err(Halt::Source)? {
-            return Err(UploadError::ChangedDuringUpload.into());
+            return Err(Halt::Changed);
         }
         let id = request.id;
         let (parts, body) = request.http.into_parts();

@@ -76,13 +76,31 @@ pub struct Config {
     /// not registered, or anything else a resume needs is handed out at
     /// once, and so is the last one when the upload stops; only progress
     /// waits, so a driver writes (and syncs) one checkpoint per interval
-    /// rather than one per chunk between an answer and the next request.
+    /// rather than one per chunk between an answer and the next request. A
+    /// source that cannot be read again ([`Config::restartable_source`] off)
+    /// gets one after every chunk still: its checkpoint is also when the
+    /// driver lets go of the bytes the server holds, so its buffer stays one
+    /// chunk long.
     ///
-    /// What a crash costs with it: nothing the server holds. A resume asks
-    /// the server for its offset (a status query, tus's `HEAD`) and goes on
-    /// from there; the checkpoint's older offset only means that the bytes
-    /// between it and the server's are read again for the CRC32C (and, with
-    /// [`Config::verify_resumed_prefix`], the prefix check covers less).
+    /// Zero by default because adaptive chunks ([`Chunking::Adaptive`])
+    /// leave few checkpoints to write (a handful per GiB once they have
+    /// grown), and a checkpoint at the server's offset is what lets
+    /// [`Config::verify_resumed_prefix`] cover every byte the server holds:
+    /// behind it, a file rewritten with its size and modification time kept
+    /// is found only by the final CRC32C, after its bytes were sent. Set it
+    /// for many small fixed chunks on a disk whose `fsync` is slow.
+    ///
+    /// What a crash costs, by where it strikes (a resume always asks the
+    /// server for its offset first, a GCS status query or tus's `HEAD`, and
+    /// goes on from what the server says, never from the checkpoint alone):
+    ///
+    /// | the crash comes | the next run |
+    /// |---|---|
+    /// | before the session's checkpoint is written | starts a new session; the old one is left to expire (GCS), or left on the server (tus: a creation cannot be told apart from a new one) |
+    /// | mid-chunk | sends again what the server did not keep of that chunk (GCS keeps the whole 256 KiB units that arrived), at most one chunk |
+    /// | between two progress checkpoints (an interval set) | reads (hashes) again the bytes between the checkpoint's offset and the server's, at most one interval's worth; sends none of them |
+    /// | after the last byte, before the stored object's checkpoint | learns from the status query that the object is stored (its final answer again) and goes on to register |
+    /// | after the stored object's checkpoint | registers without a request to the upload host |
     pub checkpoint_interval: Duration,
 }
 

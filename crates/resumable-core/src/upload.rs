@@ -779,9 +779,10 @@ impl Upload {
     /// Whether progress not yet checkpointed is due to be, at `now`.
     fn progress_checkpoint_due(&self, now: Instant) -> bool {
         self.progress_unsaved
-            && self.checkpointed_at.is_none_or(|at| {
-                now.saturating_duration_since(at) >= self.config.checkpoint_interval
-            })
+            && (!self.config.restartable_source
+                || self.checkpointed_at.is_none_or(|at| {
+                    now.saturating_duration_since(at) >= self.config.checkpoint_interval
+                }))
     }
 
     /// The offset to read a source of unknown length ahead to, when it grew

@@ -246,6 +246,18 @@ fn progress_checkpoints_wait_for_their_interval() {
         |_| Fault::None,
         |c| c.checkpoint_interval = Duration::from_secs(1),
     );
+    let one_pass = upload_with(
+        20 * MIB,
+        LINK,
+        Chunking::Fixed(MIB),
+        |_| Fault::None,
+        |c| {
+            c.checkpoint_interval = Duration::from_secs(1);
+            c.restartable_source = false;
+        },
+    );
+    // A source read once lets go of its bytes with each checkpoint.
+    assert_eq!(one_pass.checkpoints, every.checkpoints);
     let mib = |n: u64| n * MIB;
     // The first chunk's, then the first a second later (the tenth chunk
     // after it); the upload ends before the next.

@@ -188,6 +188,11 @@ pub enum Halt {
     /// The source could not be read: the engine keeps the checkpoint and
     /// ends the upload, and the driver reports this error.
     Source(io::Error),
+    /// The source changed under the upload (the check a request asks for
+    /// found its size or modification time moved): the engine keeps the
+    /// checkpoint, progress included, and ends; the driver reports
+    /// [`UploadError::ChangedDuringUpload`].
+    Changed,
     /// The user stopped the upload ([`Upload::interrupt`]).
     Stopped,
     /// The upload ends now with this error, the checkpoint as it is stored.
@@ -208,11 +213,12 @@ impl From<UsageError> for Halt {
 }
 
 /// What a pump keeps between a [`Halt`] and the end it leads to: the
-/// source's own error, reported in place of the engine's
-/// [`SourceError::Unreadable`].
+/// source's own error, or that it changed, reported in place of the
+/// engine's [`SourceError::Unreadable`].
 #[derive(Debug, Default)]
 pub struct Ending {
     source_error: Option<io::Error>,
+    changed: bool,
 }
 
 impl Ending {
@@ -223,6 +229,11 @@ impl Ending {
         match halt {
             Halt::Source(error) => {
                 self.source_error = Some(error);
+                upload.handle_source_error();
+                Ok(())
+            }
+            Halt::Changed => {
+                self.changed = true;
                 upload.handle_source_error();
                 Ok(())
             }
@@ -238,6 +249,9 @@ impl Ending {
     /// returns to the user.
     pub fn failure(&mut self, error: Error) -> UploadError {
         match (error, self.source_error.take()) {
+            (Error::Source(SourceError::Unreadable), _) if self.changed => {
+                UploadError::ChangedDuringUpload
+            }
             (Error::Source(SourceError::Unreadable), Some(source)) => UploadError::Source(source),
             (other, _) => other.into(),
         }

@@ -128,7 +128,7 @@ impl<T: AsyncTransport, S: AsyncSource + ?Sized> Pump<'_, T, S> {
         scratch: &mut BytesMut,
     ) -> Result<(), Halt> {
         if request.check_source && !self.source.is_unchanged().await.map_err(Halt::Source)? {
-            return Err(UploadError::ChangedDuringUpload.into());
+            return Err(Halt::Changed);
         }
         let content_range = request
             .http
