@@ -247,6 +247,7 @@ mod outcome;
 mod protocol;
 mod request_digest;
 mod secret;
+mod sha256;
 pub mod timestamp;
 mod upload;
 mod url;
@@ -256,8 +257,8 @@ pub use action::{Action, Body, Purpose, Request, RequestId};
 pub use adaptive::{AdaptiveLimits, GAIN_PERCENT, OVERHEAD_PERCENT};
 pub use backoff::RetryPolicy;
 pub use checkpoint::{
-    CHECKPOINT_FORMAT, Checkpoint, FileApiSession, Flow, Format1Flow, Protocol, SessionRecord,
-    TusExtensions, TusSession,
+    CHECKPOINT_FORMAT, Checkpoint, FileApiSession, Flow, Format1Flow, IetfSession, Protocol,
+    SessionRecord, TusExtensions, TusSession,
 };
 pub use checksum::{RunningCrc32c, crc32c_base64};
 pub use chunk::{
@@ -265,7 +266,8 @@ pub use chunk::{
     round_chunk_size,
 };
 pub use config::{
-    Config, FileApi, Fingerprint, GCS_ENDPOINT, GcsInitiate, Preconditions, Target, TusCreate,
+    Config, FileApi, Fingerprint, GCS_ENDPOINT, GcsInitiate, IetfCreate, IetfStrategy,
+    Preconditions, Target, TusCreate,
 };
 pub use error::{ConfigError, Error, IntegrityError, ProtocolError, SourceError, UsageError};
 pub use event::{Event, RetryCause, TransportError, TransportErrorKind, TransportFailure};
@@ -274,11 +276,15 @@ pub use outcome::{File, ObjectMeta, Outcome};
 pub use protocol::gcs::content_range::ContentRangeError;
 pub use protocol::gcs::goog_hash::HashError;
 pub use protocol::gcs::range::RangeError;
+pub use protocol::ietf::fields::FieldError;
+pub use protocol::ietf::limit::LimitError;
+pub use protocol::ietf::{InteropVersion, UploadLimits, UploadProblem};
 pub use protocol::tus::ChecksumAlgorithm;
 pub use protocol::tus::discovery::DiscoveryError;
 pub use protocol::tus::location::LocationError;
 pub use protocol::tus::number::NumberError;
 pub use secret::{Secret, SessionUrl};
+pub use sha256::RunningSha256;
 pub use upload::{MAX_RESPONSE_BODY, Upload};
 
 /// The protocols' header codecs, for the fuzz targets, the benches and the
@@ -292,5 +298,10 @@ pub mod codecs {
     /// tus 1.0's header codecs.
     pub mod tus {
         pub use crate::protocol::tus::{checksum, discovery, expires, location, metadata, number};
+    }
+
+    /// The IETF draft's header codecs.
+    pub mod ietf {
+        pub use crate::protocol::ietf::{digest, fields, limit, problem};
     }
 }
