@@ -4,8 +4,10 @@
 //! chunks, builds every request as [`http`] types, reads every response,
 //! decides retries and backoff, keeps the CRC32C and the checkpoints, and
 //! walks an application file API's flow from session to upload to register.
-//! It speaks the Google Cloud Storage resumable protocol and tus 1.0
-//! ([`Config::tus_create`], [`Config::tus_upload`]). Drivers
+//! It speaks the Google Cloud Storage resumable protocol, tus 1.0
+//! ([`Config::tus_create`], [`Config::tus_upload`]) and the IETF draft
+//! Resumable Uploads for HTTP ([`Config::ietf_create`],
+//! [`Config::ietf_upload`]). Drivers
 //! (`resumable-blocking`, `resumable-tokio`, or your own) do the IO.
 //!
 //! Inside, three layers: the engine ([`Upload`]: offsets, chunk planning,
@@ -220,6 +222,23 @@
 //!   for tus, [`ObjectMeta::crc32c`] stays `None`, and the engine's own
 //!   CRC32C of the whole source is in [`Outcome::crc32c`] for the caller to
 //!   compare with what the application behind the server exposes.
+//!
+//! # Resumable Uploads for HTTP (the IETF draft)
+//!
+//! An upload of draft-ietf-httpbis-resumable-upload speaks one interop
+//! version ([`InteropVersion`]: 8, the draft's text of July 2026, by
+//! default; or 6, draft -05's, what tus-js-client, tusd and SwiftNIO
+//! speak), kept in the checkpoint's [`Protocol`]. [`IetfStrategy::Careful`]
+//! creates the upload resource with an empty request, then `PATCH`es the
+//! bytes; [`IetfStrategy::Optimistic`] sends them in the creation and
+//! needs a driver that hands `104` interim responses to
+//! [`Upload::handle_informational`] to resume it. `Upload-Limit` bounds
+//! every request's size and the session's life, and a source larger than
+//! its `max-size` is refused before its bytes are sent. The request that
+//! completes the upload carries the source's `Repr-Digest` (the engine
+//! keeps a running SHA-256 for it, for this protocol only), and its answer
+//! is the target resource's: a failure there is
+//! [`Error::ProcessingFailed`], never retried.
 //!
 //! # Errors
 //!
