@@ -11,8 +11,10 @@ use serde::{Deserialize, Serialize};
 use crate::checksum::RunningCrc32c;
 use crate::config::Fingerprint;
 use crate::outcome::ObjectMeta;
+use crate::protocol::ietf::{InteropVersion, UploadLimits};
 use crate::protocol::tus::ChecksumAlgorithm;
 use crate::secret::SessionUrl;
+use crate::sha256::RunningSha256;
 
 /// The format [`crate::Upload`] writes into every checkpoint. Format 1 (an
 /// older release's) is still read and resumed; any other is refused.
@@ -48,6 +50,11 @@ pub struct Checkpoint {
     /// as before.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tus: Option<TusSession>,
+    /// What an upload of the IETF draft needs beside its URL, for such a
+    /// session. Left out of the serialized form when `None`, so a GCS or
+    /// tus checkpoint is written as before.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ietf: Option<Box<IetfSession>>,
     /// The source's size, when known.
     pub total: Option<u64>,
     /// Bytes the server has persisted.
@@ -71,6 +78,13 @@ pub enum Protocol {
     Gcs,
     /// tus 1.0 (tus.io).
     Tus,
+    /// Resumable Uploads for HTTP (the IETF draft), in one interop version:
+    /// a resumed upload speaks the version its upload resource was created
+    /// with.
+    Ietf {
+        /// The draft iteration.
+        interop: InteropVersion,
+    },
 }
 
 /// Which flow wrote a checkpoint, and where its upload goes: what a
@@ -118,6 +132,17 @@ pub enum Flow {
         /// The CRC32C of the upload URL, which is a credential.
         url_crc32c: u32,
     },
+    /// An upload created at a target resource of the IETF draft.
+    IetfCreate {
+        /// The target resource, without a trailing `/`.
+        endpoint: String,
+    },
+    /// An existing upload resource of the IETF draft, handed in by the
+    /// caller.
+    IetfUpload {
+        /// The CRC32C of the upload URL, which is a credential.
+        url_crc32c: u32,
+    },
     /// The destination of a checkpoint written in format 1, as that format
     /// wrote it: text, compared as text on resume. Never written by this
     /// release: a resumed upload's next checkpoint has typed fields.
@@ -150,7 +175,8 @@ impl Flow {
         let mut flow = self.clone();
         if let Self::FileApi { api_base: url, .. }
         | Self::GcsInitiate { endpoint: url, .. }
-        | Self::TusCreate { endpoint: url } = &mut flow
+        | Self::TusCreate { endpoint: url }
+        | Self::IetfCreate { endpoint: url } = &mut flow
         {
             url.truncate(url.trim_end_matches('/').len());
         }
@@ -207,6 +233,24 @@ impl TusSession {
             ),
         }
     }
+}
+
+/// What an upload of the IETF draft needs to resume beside its URL and
+/// expiry: the server's limits, what it asked to be sent, and the running
+/// SHA-256 of the source for the completing request's `Repr-Digest`.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(default)]
+#[non_exhaustive]
+pub struct IetfSession {
+    /// The limits the server stated last (`Upload-Limit`).
+    pub limits: UploadLimits,
+    /// The server asked for each request's `Content-Digest`.
+    pub content_digest: bool,
+    /// The server asked for the `Repr-Digest` (so the source is hashed
+    /// ahead of the last request, however large its unhashed rest).
+    pub repr_digest: bool,
+    /// The SHA-256 of the source's first bytes, as the CRC32C is kept.
+    pub sha256: RunningSha256,
 }
 
 /// Which of the tus extensions the engine uses a server listed in its
@@ -281,6 +325,8 @@ struct Stored {
     session: Option<StoredSession>,
     file_api: Option<FileApiSession>,
     tus: Option<TusSession>,
+    #[serde(default)]
+    ietf: Option<Box<IetfSession>>,
     total: Option<u64>,
     persisted: u64,
     crc32c: RunningCrc32c,
@@ -339,6 +385,7 @@ impl TryFrom<Stored> for Checkpoint {
             }),
             file_api,
             tus: stored.tus,
+            ietf: stored.ietf,
             total: stored.total,
             persisted: stored.persisted,
             crc32c: stored.crc32c,
@@ -377,6 +424,7 @@ mod tests {
                 upload_type: Some("resumable".into()),
             }),
             tus: None,
+            ietf: None,
             total: Some(1_000_000),
             persisted: 524_288,
             crc32c: RunningCrc32c::default(),

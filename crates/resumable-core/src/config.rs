@@ -7,11 +7,13 @@ use serde::{Deserialize, Serialize};
 use crate::backoff::RetryPolicy;
 use crate::checkpoint::Protocol;
 use crate::chunk::Chunking;
+use crate::protocol::ietf::InteropVersion;
 use crate::secret::{Secret, SessionUrl};
 
 /// Everything [`crate::Upload::new`] needs. Build one with
 /// [`Config::file_api`], [`Config::gcs_session`], [`Config::gcs_initiate`],
-/// [`Config::tus_create`] or [`Config::tus_upload`], then adjust the public
+/// [`Config::tus_create`], [`Config::tus_upload`], [`Config::ietf_create`]
+/// or [`Config::ietf_upload`], then adjust the public
 /// fields. Its `Debug` shows the names of the extra upload headers, never
 /// their values (they carry credentials).
 #[derive(Clone)]
@@ -163,6 +165,84 @@ pub enum Target {
     /// An existing tus upload URL: upload (starting with a `HEAD`, since it
     /// may hold bytes already).
     TusUpload(SessionUrl),
+    /// A resource that takes resumable uploads of the IETF draft
+    /// (draft-ietf-httpbis-resumable-upload): create an upload resource
+    /// with the first request, upload.
+    IetfCreate(IetfCreate),
+    /// An existing upload resource of the IETF draft, and the interop
+    /// version it was created with: upload (starting with a `HEAD`).
+    IetfUpload(SessionUrl, InteropVersion),
+}
+
+/// How an upload of the IETF draft creates its upload resource (the
+/// draft's §11).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum IetfStrategy {
+    /// Careful creation (§11.2), the default: an empty request with
+    /// `Upload-Complete: ?0` creates the upload resource, whose `201`
+    /// names it (and its `Upload-Limit`), then `PATCH`es carry the bytes.
+    /// One round trip more, and every byte is sent resumably. The only
+    /// strategy for a driver whose HTTP client does not hand `1xx`
+    /// responses over (the blocking and tokio drivers do not, yet).
+    #[default]
+    Careful,
+    /// Optimistic creation (§11.1): the creation request carries the first
+    /// chunk, the whole source when it fits in one (with `Upload-Complete:
+    /// ?1`, an ordinary upload the server may upgrade). Resumable only once
+    /// a `104 (Upload Resumption Supported)` with `Location` arrives, which
+    /// the driver hands to [`crate::Upload::handle_informational`]: a
+    /// failure after it resumes with a `HEAD`, one before it sends the
+    /// creation again. A driver that cannot surface `1xx` responses must
+    /// use [`IetfStrategy::Careful`].
+    Optimistic,
+}
+
+/// Parameters to start an upload to a resource that takes resumable
+/// uploads of the IETF draft.
+///
+/// ```
+/// use resumable_core::{Config, IetfCreate, IetfStrategy};
+///
+/// let create = IetfCreate {
+///     content_type: Some("video/mp4".into()),
+///     strategy: IetfStrategy::Careful,
+///     ..IetfCreate::new("https://upload.example/project/123/files")
+/// };
+/// let config = Config::ietf_create(create, Some(1_000_000));
+/// ```
+#[derive(Debug, Clone)]
+pub struct IetfCreate {
+    /// The target resource, e.g. `https://example.com/project/123/files`:
+    /// the creation request goes there, and its final answer (to the
+    /// request that completes the upload) is that resource's. A relative
+    /// `Location` is resolved against it.
+    pub endpoint: String,
+    /// The creation request's method: `POST` by default; any method that
+    /// carries content (`PUT`, `PATCH`) as the resource takes it (§4.2.1).
+    pub method: http::Method,
+    /// The representation's media type, sent as the creation's
+    /// `Content-Type`.
+    pub content_type: Option<String>,
+    /// How the upload resource is created.
+    pub strategy: IetfStrategy,
+    /// The draft iteration spoken, the latest by default.
+    pub interop: InteropVersion,
+}
+
+impl IetfCreate {
+    /// A careful creation by `POST` to `endpoint`, in the latest interop
+    /// version, with no content type.
+    #[must_use]
+    pub fn new(endpoint: impl Into<String>) -> Self {
+        Self {
+            endpoint: endpoint.into(),
+            method: http::Method::POST,
+            content_type: None,
+            strategy: IetfStrategy::default(),
+            interop: InteropVersion::default(),
+        }
+    }
 }
 
 /// Parameters to create an upload on a tus 1.0 server (its creation
@@ -436,14 +516,41 @@ impl Config {
     }
 
     /// An upload to a session created earlier in `protocol`: what
-    /// [`Config::gcs_session`] or [`Config::tus_upload`] builds. For a
-    /// session a checkpoint names, to go on with it or to delete it.
+    /// [`Config::gcs_session`], [`Config::tus_upload`] or
+    /// [`Config::ietf_upload`] builds. For a session a checkpoint names, to
+    /// go on with it or to delete it.
     #[must_use]
     pub fn session_in(protocol: Protocol, url: SessionUrl, total: Option<u64>) -> Self {
         match protocol {
             Protocol::Gcs => Self::gcs_session(url, total),
             Protocol::Tus => Self::tus_upload(url, total),
+            Protocol::Ietf { interop } => Self::ietf_upload(url, interop, total),
         }
+    }
+
+    /// An upload that first creates an upload resource of the IETF draft
+    /// at `create`'s target resource; `total` is `None` for a stream
+    /// (the request that carries its last bytes then declares the length).
+    ///
+    /// The draft's server reports no digest of the whole upload, so
+    /// [`Config::require_crc32c`] is off; instead the request that completes
+    /// the upload carries the source's `Repr-Digest` (SHA-256), for the
+    /// server to refuse a corrupted representation, and each `PATCH` its
+    /// `Content-Digest` when the server asks (`Want-Content-Digest`).
+    #[must_use]
+    pub fn ietf_create(create: IetfCreate, total: Option<u64>) -> Self {
+        let mut config = Self::with_target(Target::IetfCreate(create), total);
+        config.require_crc32c = false;
+        config
+    }
+
+    /// An upload to an existing upload resource of the IETF draft, created
+    /// in `interop`'s version, as [`Config::ietf_create`] verifies it.
+    #[must_use]
+    pub fn ietf_upload(url: SessionUrl, interop: InteropVersion, total: Option<u64>) -> Self {
+        let mut config = Self::with_target(Target::IetfUpload(url, interop), total);
+        config.require_crc32c = false;
+        config
     }
 
     /// An upload that first initiates a session with the GCS JSON API.

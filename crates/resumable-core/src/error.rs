@@ -11,6 +11,8 @@ use crate::event::{RetryCause, TransportFailure};
 use crate::protocol::gcs::content_range::ContentRangeError;
 use crate::protocol::gcs::goog_hash::HashError;
 use crate::protocol::gcs::range::RangeError;
+use crate::protocol::ietf::UploadProblem;
+use crate::protocol::ietf::fields::FieldError;
 use crate::protocol::tus::discovery::DiscoveryError;
 use crate::protocol::tus::location::LocationError;
 use crate::protocol::tus::number::NumberError;
@@ -135,6 +137,27 @@ pub enum Error {
         /// The extension's name, as tus spells it.
         extension: &'static str,
     },
+    /// Every byte of an upload of the IETF draft arrived, and the target
+    /// resource failed to process them: it answered the request that
+    /// completed the upload with this status and `Upload-Complete: ?1`
+    /// (the draft's §4.4.1). Resuming cannot help, so nothing is retried;
+    /// what to do depends on the resource (the message says why).
+    #[error("the upload was transferred, and processing it failed with {status}: {message}")]
+    ProcessingFailed {
+        /// The target resource's status.
+        status: u16,
+        /// Its message, or the status text when it sent none.
+        message: String,
+    },
+    /// The upload resource refused a request with one of the IETF draft's
+    /// problem types (§7) that the engine cannot go on from.
+    #[error("the upload host answered {status}: {problem}")]
+    UploadProblem {
+        /// The HTTP status.
+        status: u16,
+        /// The problem it reported.
+        problem: UploadProblem,
+    },
     /// The driver stopped the upload on its user's request
     /// ([`crate::Upload::interrupt`]); the checkpoint handed out just
     /// before is the one to resume from.
@@ -227,6 +250,19 @@ pub enum ProtocolError {
         /// What is wrong.
         error: NumberError,
     },
+    /// A field of the IETF draft (`Upload-Offset`, …) is not the
+    /// Structured Field it must be.
+    #[error("bad {header} header: {error}")]
+    IetfField {
+        /// The header.
+        header: &'static str,
+        /// What is wrong.
+        error: FieldError,
+    },
+    /// Two answers of one creation named different upload resources (the
+    /// draft's §4.2.2 requires one `Location`).
+    #[error("the upload resource's Location changed within one creation")]
+    LocationChanged,
     /// An answer lacks a header the protocol requires of it.
     #[error("the answer lacks its {0} header")]
     MissingHeader(&'static str),

@@ -4,8 +4,10 @@
 //! chunks, builds every request as [`http`] types, reads every response,
 //! decides retries and backoff, keeps the CRC32C and the checkpoints, and
 //! walks an application file API's flow from session to upload to register.
-//! It speaks the Google Cloud Storage resumable protocol and tus 1.0
-//! ([`Config::tus_create`], [`Config::tus_upload`]). Drivers
+//! It speaks the Google Cloud Storage resumable protocol, tus 1.0
+//! ([`Config::tus_create`], [`Config::tus_upload`]) and the IETF draft
+//! Resumable Uploads for HTTP ([`Config::ietf_create`],
+//! [`Config::ietf_upload`]). Drivers
 //! (`resumable-blocking`, `resumable-tokio`, or your own) do the IO.
 //!
 //! Inside, three layers: the engine ([`Upload`]: offsets, chunk planning,
@@ -221,6 +223,23 @@
 //!   CRC32C of the whole source is in [`Outcome::crc32c`] for the caller to
 //!   compare with what the application behind the server exposes.
 //!
+//! # Resumable Uploads for HTTP (the IETF draft)
+//!
+//! An upload of draft-ietf-httpbis-resumable-upload speaks one interop
+//! version ([`InteropVersion`]: 8, the draft's text of July 2026, by
+//! default; or 6, draft -05's, what tus-js-client, tusd and SwiftNIO
+//! speak), kept in the checkpoint's [`Protocol`]. [`IetfStrategy::Careful`]
+//! creates the upload resource with an empty request, then `PATCH`es the
+//! bytes; [`IetfStrategy::Optimistic`] sends them in the creation and
+//! needs a driver that hands `104` interim responses to
+//! [`Upload::handle_informational`] to resume it. `Upload-Limit` bounds
+//! every request's size and the session's life, and a source larger than
+//! its `max-size` is refused before its bytes are sent. The request that
+//! completes the upload carries the source's `Repr-Digest` (the engine
+//! keeps a running SHA-256 for it, for this protocol only), and its answer
+//! is the target resource's: a failure there is
+//! [`Error::ProcessingFailed`], never retried.
+//!
 //! # Errors
 //!
 //! [`UsageError`] is the driver's mistake (a response for a request not in
@@ -247,6 +266,7 @@ mod outcome;
 mod protocol;
 mod request_digest;
 mod secret;
+mod sha256;
 pub mod timestamp;
 mod upload;
 mod url;
@@ -256,8 +276,8 @@ pub use action::{Action, Body, Purpose, Request, RequestId};
 pub use adaptive::{AdaptiveLimits, GAIN_PERCENT, OVERHEAD_PERCENT};
 pub use backoff::RetryPolicy;
 pub use checkpoint::{
-    CHECKPOINT_FORMAT, Checkpoint, FileApiSession, Flow, Format1Flow, Protocol, SessionRecord,
-    TusExtensions, TusSession,
+    CHECKPOINT_FORMAT, Checkpoint, FileApiSession, Flow, Format1Flow, IetfSession, Protocol,
+    SessionRecord, TusExtensions, TusSession,
 };
 pub use checksum::{RunningCrc32c, crc32c_base64};
 pub use chunk::{
@@ -265,7 +285,8 @@ pub use chunk::{
     round_chunk_size,
 };
 pub use config::{
-    Config, FileApi, Fingerprint, GCS_ENDPOINT, GcsInitiate, Preconditions, Target, TusCreate,
+    Config, FileApi, Fingerprint, GCS_ENDPOINT, GcsInitiate, IetfCreate, IetfStrategy,
+    Preconditions, Target, TusCreate,
 };
 pub use error::{ConfigError, Error, IntegrityError, ProtocolError, SourceError, UsageError};
 pub use event::{Event, RetryCause, TransportError, TransportErrorKind, TransportFailure};
@@ -274,11 +295,15 @@ pub use outcome::{File, ObjectMeta, Outcome};
 pub use protocol::gcs::content_range::ContentRangeError;
 pub use protocol::gcs::goog_hash::HashError;
 pub use protocol::gcs::range::RangeError;
+pub use protocol::ietf::fields::FieldError;
+pub use protocol::ietf::limit::LimitError;
+pub use protocol::ietf::{InteropVersion, UploadLimits, UploadProblem};
 pub use protocol::tus::ChecksumAlgorithm;
 pub use protocol::tus::discovery::DiscoveryError;
 pub use protocol::tus::location::LocationError;
 pub use protocol::tus::number::NumberError;
 pub use secret::{Secret, SessionUrl};
+pub use sha256::RunningSha256;
 pub use upload::{MAX_RESPONSE_BODY, Upload};
 
 /// The protocols' header codecs, for the fuzz targets, the benches and the
@@ -292,5 +317,10 @@ pub mod codecs {
     /// tus 1.0's header codecs.
     pub mod tus {
         pub use crate::protocol::tus::{checksum, discovery, expires, location, metadata, number};
+    }
+
+    /// The IETF draft's header codecs.
+    pub mod ietf {
+        pub use crate::protocol::ietf::{digest, fields, limit, problem};
     }
 }

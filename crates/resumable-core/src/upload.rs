@@ -23,20 +23,20 @@ use crate::action::{Action, Body, Purpose, Request, RequestId};
 use crate::adaptive::{Adapter, AdaptiveLimits};
 use crate::backoff::Backoff;
 use crate::checkpoint::{
-    CHECKPOINT_FORMAT, Checkpoint, FileApiSession, Flow, Format1Flow, Protocol, SessionRecord,
-    TusExtensions, TusSession,
+    CHECKPOINT_FORMAT, Checkpoint, FileApiSession, Flow, Format1Flow, IetfSession, Protocol,
+    SessionRecord, TusExtensions, TusSession,
 };
 use crate::checksum::RunningCrc32c;
 use crate::chunk::{self, Chunking, DEFAULT_CHUNK_SIZE};
 use crate::clock::WallClock;
-use crate::config::{Config, Target};
+use crate::config::{Config, IetfStrategy, Target};
 use crate::error::{ConfigError, Error, IntegrityError, ProtocolError, SourceError, UsageError};
 use crate::event::{Event, RetryCause, TransportError, TransportErrorKind, TransportFailure};
 use crate::flow::file_api::UploadSession;
 use crate::flow::file_api::{self, ApiAnswer};
 use crate::outcome::{File, ObjectMeta, Outcome};
 use crate::protocol::tus::{ChecksumAlgorithm, Declared, PatchExtras};
-use crate::protocol::{self, Answer, Base, Rules, Sent};
+use crate::protocol::{self, Answer, Base, Rules, Sent, ietf};
 use crate::request_digest::RequestDigest;
 use crate::secret::SessionUrl;
 use crate::url;
@@ -63,6 +63,9 @@ pub struct Upload {
     /// What a tus server said it supports, once asked, and whether the
     /// upload's length is still to be told.
     tus: Option<TusSession>,
+    /// What an upload of the IETF draft keeps: the server's limits, what
+    /// it asked for, and the source's running SHA-256.
+    ietf: Option<IetfSession>,
     /// The digest of the next `PATCH`'s body, where the server checks one.
     request_digest: Option<RequestDigest>,
     total: Option<u64>,
@@ -218,17 +221,23 @@ impl Upload {
             Target::GcsInitiate(_) => State::Initiate,
             Target::GcsSession(_) => State::Transfer { query: true },
             Target::TusCreate(_) | Target::TusUpload(_) => State::Discover,
+            Target::IetfCreate(_) => State::Initiate,
+            Target::IetfUpload(..) => State::Transfer { query: true },
         };
         let session = match &config.target {
-            Target::GcsSession(url) | Target::TusUpload(url) => Some(SessionRecord {
-                upload_url: url.clone(),
-                expires_at: None,
-                chunk_size: 0,
-            }),
+            Target::GcsSession(url) | Target::TusUpload(url) | Target::IetfUpload(url, _) => {
+                Some(SessionRecord {
+                    upload_url: url.clone(),
+                    expires_at: None,
+                    chunk_size: 0,
+                })
+            }
             _ => None,
         };
+        let protocol = protocol_of(&config.target);
         let mut up = Self {
-            protocol: protocol_of(&config.target),
+            protocol,
+            ietf: matches!(protocol, Protocol::Ietf { .. }).then(IetfSession::default),
             clock: WallClock::new(now, wall_now),
             backoff: Backoff::new(config.retry, config.jitter_seed),
             total: config.total,
@@ -275,7 +284,7 @@ impl Upload {
         // A bare session URL may hold bytes from an earlier run.
         up.offset_unknown = matches!(
             up.config.target,
-            Target::GcsSession(_) | Target::TusUpload(_)
+            Target::GcsSession(_) | Target::TusUpload(_) | Target::IetfUpload(..)
         );
         Ok(up)
     }
@@ -304,6 +313,18 @@ impl Upload {
         let mut up = Self::new(config, now, wall_now)?;
         up.total = up.total.or(checkpoint.total);
         up.restarts = checkpoint.restarts;
+        // The server's limits hold for a new session too; the SHA-256 is
+        // kept only as far as the CRC32C it goes with, and is otherwise
+        // computed again from the source.
+        if let (Some(own), Some(mut kept)) = (up.ietf.as_mut(), checkpoint.ietf) {
+            let resumable = checkpoint.session.is_some()
+                && !(up.config.verify_resumed_prefix && checkpoint.crc32c.through() > 0)
+                && kept.sha256.through() == checkpoint.crc32c.through();
+            if !resumable {
+                kept.sha256 = crate::sha256::RunningSha256::default();
+            }
+            *own = *kept;
+        }
         // What the server said it supports holds for a new session too.
         if let Some(tus) = checkpoint.tus {
             up.tus = Some(tus);
@@ -472,7 +493,8 @@ impl Upload {
         let wall = self.clock.wall(now);
         let retry_after = protocol::retry_after(&parts.headers, wall);
         let status = parts.status;
-        let expires_at = protocol.expires_at(&parts.headers);
+        let expires_at = protocol.expires_at(&parts.headers, wall);
+        self.note_ietf_fields(&parts.headers);
         if let Err(e) = self.note_declared_length(&parts.headers) {
             self.fail(e.into());
             return Ok(());
@@ -507,13 +529,46 @@ impl Upload {
                 url,
                 deferred,
                 first,
-            } => match read(Sent::Create, &url) {
+            } => match read(
+                Sent::Create {
+                    end: first.as_ref().map_or(0, |f| f.end),
+                    total: self.total,
+                },
+                &url,
+            ) {
                 Answer::Created { url, persisted } => {
-                    self.initiated(url, deferred, expires_at, now);
+                    match self.session.as_ref().map(|s| s.upload_url.expose() == url) {
+                        // A `104` named it already: the transfer goes on.
+                        Some(true) => {
+                            self.state = State::Transfer { query: false };
+                            self.backoff.reset();
+                            self.checkpoint_due = true;
+                        }
+                        Some(false) => self.fail(ProtocolError::LocationChanged.into()),
+                        None => self.initiated(url, deferred, expires_at, now),
+                    }
                     if let Some(first) = first {
                         self.created_with(first, persisted, now);
                     }
                 }
+                // A creation that carried every byte, answered by the
+                // target resource.
+                Answer::Complete(object)
+                    if first.as_ref().is_some_and(|f| Some(f.end) == self.total) =>
+                {
+                    self.finish(object, Some(now));
+                }
+                // A `104` made the upload resumable: ask how far it got.
+                answer @ Answer::Retry { .. } if self.session.is_some() => {
+                    self.state = State::Transfer { query: true };
+                    self.refused(answer, now, retry_after);
+                }
+                // Refused as too large, with a limit to send within: the
+                // creation goes again, smaller.
+                Answer::TooLarge(_)
+                    if first
+                        .as_ref()
+                        .is_some_and(|f| self.append_limit_shrank(f.end - f.start)) => {}
                 answer => self.refused(answer, now, retry_after),
             },
             Flight::Chunk {
@@ -523,6 +578,7 @@ impl Upload {
             } => match read_session(Sent::Append {
                 digest: hashed,
                 total: self.total,
+                end: range.end,
             }) {
                 Answer::Complete(object) if self.total == Some(range.end) => {
                     self.finish(object, Some(now));
@@ -540,9 +596,17 @@ impl Upload {
                             self.chunk_failed();
                         }
                     }
-                    if advanced == Some(false) && !range.is_empty() {
+                    // At the range's end already, a `104` told it; an empty
+                    // append that did not finish is no progress either.
+                    if advanced == Some(false) && (range.is_empty() || persisted < range.end) {
                         self.retry(now, RetryCause::NoProgress, retry_after);
                     }
+                }
+                // Refused as too large, with a limit to send within: ask,
+                // then append within it.
+                Answer::TooLarge(_) if self.append_limit_shrank(range.end - range.start) => {
+                    self.chunk_failed();
+                    self.state = State::Transfer { query: true };
                 }
                 // Nothing of it was kept: the same request goes again.
                 Answer::ChecksumMismatch => {
@@ -579,7 +643,119 @@ impl Upload {
         if let Some(at) = expires_at {
             self.session_expires(at);
         }
+        self.check_max_size();
         Ok(())
+    }
+
+    /// Hands over an interim (`1xx`) response to request `id`, for a driver
+    /// whose HTTP client surfaces them; call it as each arrives, before the
+    /// final response, then poll: a checkpoint may be due. Only an upload of
+    /// the IETF draft reads them: a `104 (Upload Resumption Supported)` of
+    /// its interop version with `Location` makes an optimistic creation
+    /// resumable mid-flight (a failure after it resumes with a `HEAD`
+    /// instead of sending everything again), and one with `Upload-Offset`
+    /// is progress the server holds ([`Event::Persisted`]). Any other
+    /// interim response (a `100`, a `103`, a `104` of another interop
+    /// version) is ignored.
+    ///
+    /// An interim response to a request that is not in flight is refused
+    /// with [`UsageError::UnknownRequest`] and changes nothing.
+    pub fn handle_informational(
+        &mut self,
+        id: RequestId,
+        status: http::StatusCode,
+        headers: &http::HeaderMap,
+        now: Instant,
+    ) -> Result<(), UsageError> {
+        let flight = match &self.in_flight {
+            Some((current, flight)) if *current == id => flight.clone(),
+            _ => return Err(UsageError::UnknownRequest),
+        };
+        let Protocol::Ietf { interop } = self.protocol else {
+            return Ok(());
+        };
+        let request_url = match &flight {
+            Flight::Initiate { url, .. } => url.clone(),
+            Flight::Chunk { .. } => String::new(),
+            _ => return Ok(()),
+        };
+        let Some(interim) = ietf::read_interim(interop, &request_url, status, headers) else {
+            return Ok(());
+        };
+        self.note_ietf_fields(headers);
+        let wall = self.clock.wall(now);
+        if let (Flight::Initiate { .. }, Some(location)) = (&flight, interim.location) {
+            match (location, self.session.as_ref()) {
+                (Err(e), _) => self.fail(ProtocolError::Location(e).into()),
+                (Ok(url), None) => {
+                    let expires_at = self.protocol.expires_at(headers, wall);
+                    self.open_session(url, expires_at, now);
+                    self.persisted = 0;
+                    self.offset_unknown = false;
+                    self.checkpoint_due = true;
+                }
+                (Ok(url), Some(s)) if s.upload_url.expose() == url => {}
+                (Ok(_), Some(_)) => self.fail(ProtocolError::LocationChanged.into()),
+            }
+        }
+        if let Some(offset) = interim.offset
+            && self.session.is_some()
+            && self.end.is_none()
+        {
+            let _ = self.apply_persisted(offset);
+        }
+        if let Some(at) = self.protocol.expires_at(headers, wall) {
+            self.session_expires(at);
+        }
+        self.check_max_size();
+        Ok(())
+    }
+
+    /// Takes in what an answer of the IETF draft says beside its status:
+    /// the server's limits, and the digests it asks for.
+    fn note_ietf_fields(&mut self, headers: &http::HeaderMap) {
+        let (Protocol::Ietf { interop }, Some(session)) = (self.protocol, self.ietf.as_mut())
+        else {
+            return;
+        };
+        if let Some(limits) = ietf::limits(headers, interop)
+            && limits != session.limits
+        {
+            session.limits = limits;
+            self.checkpoint_due = true;
+        }
+        if let Some(wanted) = ietf::digest::wanted(headers)
+            && (wanted.content, wanted.repr) != (session.content_digest, session.repr_digest)
+        {
+            session.content_digest = wanted.content;
+            session.repr_digest = wanted.repr;
+            self.checkpoint_due = true;
+        }
+    }
+
+    /// Ends an upload whose source the server's `max-size` refuses, before
+    /// more of it is sent.
+    fn check_max_size(&mut self) {
+        let max = self.ietf.as_ref().and_then(|s| s.limits.max_size);
+        if let (Some(max), Some(total)) = (max, self.total)
+            && total > max
+            && self.end.is_none()
+        {
+            self.fail(Error::TooLarge {
+                message: format!("{total} bytes, more than the {max} the server takes"),
+                max: Some(max),
+            });
+        }
+    }
+
+    /// Whether the server's append limit is now below `sent`, the content
+    /// of a request it refused as too large: then it is sent again within
+    /// the limit, which shrinks with every such refusal.
+    fn append_limit_shrank(&self, sent: u64) -> bool {
+        self.ietf
+            .as_ref()
+            .and_then(|s| s.limits.max_append_size)
+            .is_some_and(|max| max > 0 && max < sent)
     }
 
     /// Carries out an answer that neither moves the transfer on nor
@@ -601,8 +777,18 @@ impl Upload {
             Answer::ChecksumMismatch => self.retry(now, RetryCause::ChecksumMismatch, retry_after),
             Answer::TooLarge(message) => self.fail(Error::TooLarge {
                 message,
-                max: self.tus.as_ref().and_then(|t| t.max_size),
+                max: self
+                    .tus
+                    .as_ref()
+                    .and_then(|t| t.max_size)
+                    .or_else(|| self.ietf.as_ref().and_then(|s| s.limits.max_size)),
             }),
+            Answer::ProcessingFailed { status, message } => {
+                self.fail(Error::ProcessingFailed { status, message });
+            }
+            Answer::Problem { status, problem } => {
+                self.fail(Error::UploadProblem { status, problem });
+            }
             Answer::VersionRejected(offered) => self.fail(Error::UnsupportedVersion { offered }),
             // Not an answer this request can have.
             Answer::Created { .. }
@@ -654,6 +840,11 @@ impl Upload {
             self.chunk_failed();
             self.state = State::Transfer { query: true };
         }
+        // A `104` named the upload resource: ask how far the creation got
+        // rather than send it all again.
+        if matches!(flight, Flight::Initiate { .. }) && self.session.is_some() {
+            self.state = State::Transfer { query: true };
+        }
         self.retry(now, RetryCause::Transport(failure), None);
         Ok(())
     }
@@ -668,14 +859,14 @@ impl Upload {
             digest.feed(offset, data);
         }
         let Some(expected) = self.prefix_check else {
-            self.crc.feed(offset, data);
+            self.feed_source_hashes(offset, data);
             return;
         };
         // Hash exactly through the checkpoint's offset, compare, then go on.
         let end = expected.through();
         let head = usize::try_from(end.saturating_sub(offset)).unwrap_or(usize::MAX);
         let (head, tail) = data.split_at(head.min(data.len()));
-        self.crc.feed(offset, head);
+        self.feed_source_hashes(offset, head);
         if self.crc.through() < end {
             return;
         }
@@ -683,7 +874,23 @@ impl Upload {
         if self.crc != expected {
             return self.fail(SourceError::Changed.into());
         }
-        self.crc.feed(end, tail);
+        self.feed_source_hashes(end, tail);
+    }
+
+    /// Feeds the hashes of the whole source: the CRC32C, and the SHA-256
+    /// of an upload of the IETF draft.
+    fn feed_source_hashes(&mut self, offset: u64, data: &[u8]) {
+        self.crc.feed(offset, data);
+        if let Some(session) = self.ietf.as_mut() {
+            session.sha256.feed(offset, data);
+        }
+    }
+
+    /// How many leading bytes of the source every hash the upload keeps
+    /// covers.
+    fn hashed_through(&self) -> u64 {
+        let sha = self.ietf.as_ref().map_or(u64::MAX, |s| s.sha256.through());
+        self.crc.through().min(sha)
     }
 
     /// Tells the core the source's total size, for a caller that learns it
@@ -795,7 +1002,7 @@ impl Upload {
         }
         let to = self
             .persisted
-            .saturating_add(self.chunk_size)
+            .saturating_add(self.planned_chunk_size())
             .saturating_add(1);
         if to <= self.read_ahead_asked {
             return None;
@@ -876,6 +1083,7 @@ impl Upload {
             // Left from a session that is gone until the next one is issued.
             file_api: self.session.as_ref().and(self.file_api.clone()),
             tus: self.tus.clone(),
+            ietf: self.ietf.clone().map(Box::new),
             total: self.total,
             persisted: self.persisted,
             // While the source is hashed again, what the checkpoint had holds.
@@ -951,10 +1159,30 @@ impl Upload {
             }
         }
         let first = self.first_in_creation();
+        // A creation that carries every byte carries their digest, read
+        // ahead when the source is small enough (or the server asked).
+        let completes = first.as_ref().is_some_and(|f| Some(f.end) == self.total);
+        if let (true, Some(session)) = (completes, &self.ietf) {
+            let total = self.total.unwrap_or_default();
+            let through = self.hashed_through();
+            if through < total
+                && self.checksum_asked < total
+                && (total <= self.config.checksum_ahead_limit || session.repr_digest)
+            {
+                self.checksum_asked = total;
+                return Action::Checksum(through..total);
+            }
+        }
+        let repr = self.repr_digest(completes);
+        let digests = ietf::Digests {
+            repr: repr.as_ref().map(|d| &d[..]),
+            content: None,
+        };
         let request = self.protocol.create(
             &self.config.target,
             self.total,
             first.clone(),
+            digests,
             &self.config.upload_headers,
         );
         match request {
@@ -979,6 +1207,19 @@ impl Upload {
     /// checksum was agreed (a creation carries none: those bytes go in a
     /// verified `PATCH` instead).
     fn first_in_creation(&self) -> Option<Range<u64>> {
+        if let Target::IetfCreate(create) = &self.config.target {
+            // An empty source is sent whole by either strategy: the
+            // creation completes it.
+            if self.total == Some(0) {
+                return Some(0..0);
+            }
+            let single = self.config.chunking == Chunking::SingleRequest;
+            let mut range = chunk::next_range(0, self.total, self.planned_chunk_size(), single);
+            if let Some(max) = self.rules().max_append {
+                range.end = range.end.min(max);
+            }
+            return (create.strategy == IetfStrategy::Optimistic).then_some(range);
+        }
         let tus = self.tus.as_ref()?;
         let Target::TusCreate(create) = &self.config.target else {
             return None;
@@ -1035,9 +1276,9 @@ impl Upload {
             return self.send_query();
         }
         let persisted = self.persisted;
-        if self.crc.through() < persisted && self.checksum_asked < persisted {
+        if self.hashed_through() < persisted && self.checksum_asked < persisted {
             self.checksum_asked = persisted;
-            return Action::Checksum(self.crc.through()..persisted);
+            return Action::Checksum(self.hashed_through()..persisted);
         }
         let rules = self.rules();
         if self.total == Some(persisted) {
@@ -1050,16 +1291,17 @@ impl Upload {
             };
         }
         let single = self.config.chunking == Chunking::SingleRequest;
-        let mut range = chunk::next_range(persisted, self.total, self.chunk_size, single);
+        let mut range = chunk::next_range(persisted, self.total, self.planned_chunk_size(), single);
         if let Some(max) = rules.max_append {
             range.end = range.end.min(range.start.saturating_add(max));
         }
         let is_final = self.total == Some(range.end);
-        let through = self.crc.through();
+        let through = self.hashed_through();
+        let repr_wanted = self.ietf.as_ref().is_some_and(|s| s.repr_digest);
         if is_final
             && rules.final_digest
             && (range.start..range.end).contains(&through)
-            && range.end - through <= self.config.checksum_ahead_limit
+            && (range.end - through <= self.config.checksum_ahead_limit || repr_wanted)
             && self.checksum_asked < range.end
         {
             self.checksum_asked = range.end;
@@ -1074,7 +1316,7 @@ impl Upload {
     /// Asks for the bytes of `range` when its request carries their digest
     /// and it is not known yet; `None` when the request can go.
     fn request_digest_due(&mut self, range: &Range<u64>) -> Option<Action> {
-        let algorithm = self.tus.as_ref().and_then(|t| t.checksum)?;
+        let algorithm = self.request_checksum()?;
         if range.is_empty() {
             return None;
         }
@@ -1102,12 +1344,39 @@ impl Upload {
         }
     }
 
+    /// The algorithm of the digest each data request carries of its own
+    /// body, where the server checks one: tus's agreed checksum, or the
+    /// `Content-Digest` an IETF server asked for.
+    fn request_checksum(&self) -> Option<ChecksumAlgorithm> {
+        match &self.ietf {
+            Some(session) => session.content_digest.then_some(ChecksumAlgorithm::Sha256),
+            None => self.tus.as_ref().and_then(|t| t.checksum),
+        }
+    }
+
+    /// The whole source's SHA-256 for the request that completes an upload
+    /// of the IETF draft, when `completes` and every byte is hashed.
+    fn repr_digest(&self, completes: bool) -> Option<[u8; 32]> {
+        let session = self.ietf.as_ref()?;
+        (completes && Some(session.sha256.through()) == self.total).then(|| session.sha256.digest())
+    }
+
     fn send_chunk(&mut self, range: Range<u64>) -> Action {
         self.note_transfer_start(range.start);
         let digest = self.rules().final_digest
             && self.total == Some(range.end)
-            && self.crc.through() == range.end;
+            && self.hashed_through() == range.end;
         let crc32c = digest.then(|| self.crc.value());
+        let repr = self.repr_digest(digest);
+        let content = self
+            .request_digest
+            .as_ref()
+            .filter(|d| self.ietf.is_some() && self.request_checksum() == Some(d.algorithm()))
+            .and_then(|d| d.digest());
+        let digests = ietf::Digests {
+            repr: repr.as_ref().map(|d| &d[..]),
+            content,
+        };
         self.sent_high = self.sent_high.max(range.end);
         let extras = PatchExtras {
             declare_length: self
@@ -1123,7 +1392,7 @@ impl Upload {
         };
         let request = self.session_base().map(|base| {
             self.protocol
-                .append(&base, range.clone(), self.total, crc32c, extras)
+                .append(&base, range.clone(), self.total, crc32c, extras, digests)
         });
         let flight = Flight::Chunk {
             range,
@@ -1231,6 +1500,16 @@ impl Upload {
         if let Some(tus) = self.tus.as_mut() {
             tus.length_deferred = deferred;
         }
+        self.open_session(url, expires_at, now);
+        self.begin_transfer();
+    }
+
+    /// A session exists at `url` (already checked against the https rule
+    /// by the caller of [`Self::initiated`], here for a `104`'s).
+    fn open_session(&mut self, url: String, expires_at: Option<SystemTime>, now: Instant) {
+        if let Err(e) = self.check_handed_out(&url) {
+            return self.fail(e);
+        }
         let lifetime = self.rules().session_lifetime;
         let expires_at =
             expires_at.or_else(|| lifetime.and_then(|l| self.clock.wall(now).checked_add(l)));
@@ -1243,7 +1522,6 @@ impl Upload {
             expires_at,
             chunk_size: self.chunk_size,
         });
-        self.begin_transfer();
     }
 
     fn begin_transfer(&mut self) {
@@ -1423,7 +1701,7 @@ impl Upload {
     fn session_gone(&mut self, count: bool) {
         let can_replace = !matches!(
             self.config.target,
-            Target::GcsSession(_) | Target::TusUpload(_)
+            Target::GcsSession(_) | Target::TusUpload(_) | Target::IetfUpload(..)
         ) && self.config.restartable_source
             && self.restarts < self.config.max_session_restarts;
         if !can_replace {
@@ -1571,7 +1849,26 @@ impl Upload {
         if let Some(max) = self.tus.as_ref().and_then(|t| t.max_size) {
             rules.max_append = Some(rules.max_append.map_or(max, |m| m.min(max)));
         }
+        if let Some(limits) = self.ietf.as_ref().map(|s| s.limits) {
+            rules.max_append = limits.max_append_size.filter(|&m| m > 0);
+            rules.min_append = limits.min_append_size;
+        }
         rules
+    }
+
+    /// The size of the next data request: the chunk size within the
+    /// server's append limits (a maximum below its minimum wins: it is
+    /// what the server refuses to take).
+    fn planned_chunk_size(&self) -> u64 {
+        let rules = self.rules();
+        let mut size = self.chunk_size;
+        if let Some(min) = rules.min_append {
+            size = size.max(min);
+        }
+        if let Some(max) = rules.max_append {
+            size = size.min(max);
+        }
+        size.max(1)
     }
 
     /// What the server supports is known (or it would not say): create
@@ -1720,6 +2017,12 @@ fn flow_of(target: &Target) -> Flow {
         Target::TusUpload(url) => Flow::TusUpload {
             url_crc32c: crc32c::crc32c(url.expose().as_bytes()),
         },
+        Target::IetfCreate(create) => Flow::IetfCreate {
+            endpoint: create.endpoint.trim_end_matches('/').to_owned(),
+        },
+        Target::IetfUpload(url, _) => Flow::IetfUpload {
+            url_crc32c: crc32c::crc32c(url.expose().as_bytes()),
+        },
     }
 }
 
@@ -1732,6 +2035,10 @@ fn protocol_of(target: &Target) -> Protocol {
     match target {
         Target::FileApi(_) | Target::GcsInitiate(_) | Target::GcsSession(_) => Protocol::Gcs,
         Target::TusCreate(_) | Target::TusUpload(_) => Protocol::Tus,
+        Target::IetfCreate(create) => Protocol::Ietf {
+            interop: create.interop,
+        },
+        Target::IetfUpload(_, interop) => Protocol::Ietf { interop: *interop },
     }
 }
 
@@ -1753,7 +2060,10 @@ fn format1_identity(target: &Target) -> String {
         } => format!("gcs {endpoint} {bucket} {object}"),
         Flow::GcsSession { url_crc32c } => format!("gcs-session {url_crc32c:08x}"),
         // Format 1 spoke GCS only: no text of it names a tus upload.
-        Flow::TusCreate { .. } | Flow::TusUpload { .. } => String::new(),
+        Flow::TusCreate { .. }
+        | Flow::TusUpload { .. }
+        | Flow::IetfCreate { .. }
+        | Flow::IetfUpload { .. } => String::new(),
         Flow::Format1 { target, .. } => target,
     }
 }
@@ -1789,8 +2099,11 @@ fn check_configured_urls(config: &Config) -> Result<(), Error> {
     let url = match &config.target {
         Target::FileApi(api) => api.api_base.as_str(),
         Target::GcsInitiate(init) => init.endpoint.as_str(),
-        Target::GcsSession(url) | Target::TusUpload(url) => url.expose(),
+        Target::GcsSession(url) | Target::TusUpload(url) | Target::IetfUpload(url, _) => {
+            url.expose()
+        }
         Target::TusCreate(create) => create.endpoint.as_str(),
+        Target::IetfCreate(create) => create.endpoint.as_str(),
     };
     check_url_text(url, config.allow_insecure_http)
 }
@@ -1806,7 +2119,7 @@ fn validate(config: &Config) -> Result<(), ConfigError> {
             file_api::validate(api)?;
         }
         Target::GcsInitiate(init) => protocol::gcs::validate_initiate(init)?,
-        Target::GcsSession(url) | Target::TusUpload(url) => {
+        Target::GcsSession(url) | Target::TusUpload(url) | Target::IetfUpload(url, _) => {
             if !url::is_absolute_http_url(url.expose()) {
                 return Err(ConfigError::BadUrl {
                     what: "the session URL",
@@ -1814,6 +2127,7 @@ fn validate(config: &Config) -> Result<(), ConfigError> {
             }
         }
         Target::TusCreate(create) => protocol::tus::validate_create(create)?,
+        Target::IetfCreate(create) => protocol::ietf::validate_create(create)?,
     }
     Ok(())
 }

@@ -25,6 +25,7 @@ use crate::error::ProtocolError;
 use crate::outcome::ObjectMeta;
 
 pub(crate) mod gcs;
+pub(crate) mod ietf;
 pub(crate) mod message;
 pub(crate) mod tus;
 // `pub` for `crate::codecs` (fuzz targets, benches); without it, the
@@ -51,8 +52,14 @@ pub(crate) fn trim_ows(mut text: &[u8]) -> &[u8] {
 pub(crate) enum Sent {
     /// A question for what the server supports.
     Discover,
-    /// A session creation.
-    Create,
+    /// A session creation; `end`, where the bytes it carried end (0 for
+    /// none), with the upload's total when known.
+    Create {
+        /// The end of the bytes the creation carried.
+        end: u64,
+        /// The upload's total, when known.
+        total: Option<u64>,
+    },
     /// An offset query (which may also finish the upload).
     Query,
     /// A byte range; `digest` when it carried the whole upload's digest.
@@ -61,6 +68,8 @@ pub(crate) enum Sent {
         digest: bool,
         /// The upload's total, when known.
         total: Option<u64>,
+        /// Where the byte range ends.
+        end: u64,
     },
     /// A session deletion.
     Cancel,
@@ -118,6 +127,21 @@ pub(crate) enum Answer {
     /// The server does not speak the protocol version sent; these are the
     /// versions it does.
     VersionRejected(Vec<String>),
+    /// Every byte arrived, and the target resource failed to process them
+    /// (the IETF draft's failure with `Upload-Complete: ?1`): never resumed.
+    ProcessingFailed {
+        /// The status.
+        status: u16,
+        /// The server's message.
+        message: String,
+    },
+    /// Refused with a problem document of the IETF draft.
+    Problem {
+        /// The status.
+        status: u16,
+        /// The problem.
+        problem: ietf::UploadProblem,
+    },
 }
 
 /// What the engine must keep to with a protocol.
@@ -127,6 +151,9 @@ pub(crate) struct Rules {
     pub(crate) granularity: u64,
     /// The largest append the server takes in one request, if it has a limit.
     pub(crate) max_append: Option<u64>,
+    /// The smallest append the server takes in one request but the last,
+    /// if it has a limit.
+    pub(crate) min_append: Option<u64>,
     /// Whether the server may report more bytes than this process sent in
     /// a session it started itself. (A session started elsewhere, or by an
     /// earlier process, may hold any prefix once, whatever the protocol.)
@@ -193,6 +220,7 @@ impl Protocol {
         match self {
             Self::Gcs => gcs::RULES,
             Self::Tus => tus::RULES,
+            Self::Ietf { .. } => ietf::RULES,
         }
     }
 
@@ -204,24 +232,29 @@ impl Protocol {
         extra: &HeaderMap,
     ) -> Option<Result<http::Request<Body>, BuildError>> {
         match self {
-            Self::Gcs => None,
+            Self::Gcs | Self::Ietf { .. } => None,
             Self::Tus => Some(tus::discover(uri, extra)),
         }
     }
 
     /// The protocol's own creation of a session for `target`; `first`, the
     /// bytes of the source the creation carries, where the protocol lets
-    /// it (tus creation-with-upload).
+    /// it (tus creation-with-upload, the IETF draft's optimistic creation);
+    /// `digests`, what an IETF creation carries.
     pub(crate) fn create(
         self,
         target: &Target,
         total: Option<u64>,
         first: Option<Range<u64>>,
+        digests: ietf::Digests<'_>,
         extra: &HeaderMap,
     ) -> Result<http::Request<Body>, BuildError> {
         match (self, target) {
             (Self::Gcs, Target::GcsInitiate(init)) => gcs::initiate(init, total, extra),
             (Self::Tus, Target::TusCreate(create)) => tus::create(create, total, first, extra),
+            (Self::Ietf { .. }, Target::IetfCreate(create)) => {
+                ietf::create(create, total, first, digests, extra)
+            }
             _ => Err(BuildError {
                 what: "a creation for another protocol",
             }),
@@ -237,12 +270,13 @@ impl Protocol {
         match self {
             Self::Gcs => gcs::query(base, total),
             Self::Tus => tus::query(base),
+            Self::Ietf { interop } => ietf::query(base, interop),
         }
     }
 
     /// A request that appends `range` of the source; `crc32c`, the whole
     /// upload's, on the last one when the rules ask for it; `tus`, what a
-    /// tus `PATCH` carries beside.
+    /// tus `PATCH` carries beside; `digests`, what an IETF `PATCH` does.
     pub(crate) fn append(
         self,
         base: &Base<'_>,
@@ -250,10 +284,12 @@ impl Protocol {
         total: Option<u64>,
         crc32c: Option<u32>,
         tus: tus::PatchExtras<'_>,
+        digests: ietf::Digests<'_>,
     ) -> Result<http::Request<Body>, BuildError> {
         match self {
             Self::Gcs => gcs::append(base, range, total, crc32c),
             Self::Tus => tus::append(base, range, tus),
+            Self::Ietf { interop } => ietf::append(base, interop, range, total, digests),
         }
     }
 
@@ -262,6 +298,7 @@ impl Protocol {
         match self {
             Self::Gcs => gcs::cancel(base),
             Self::Tus => tus::cancel(base),
+            Self::Ietf { interop } => ietf::cancel(base, interop),
         }
     }
 
@@ -277,6 +314,7 @@ impl Protocol {
         match self {
             Self::Gcs => gcs::read(sent, status, headers, body),
             Self::Tus => tus::read(sent, request_url, status, headers, body),
+            Self::Ietf { .. } => ietf::read(sent, request_url, status, headers, body),
         }
     }
 
@@ -284,15 +322,21 @@ impl Protocol {
     pub(crate) fn upload_id(self, headers: &HeaderMap) -> Option<&str> {
         match self {
             Self::Gcs => gcs::upload_id(headers),
-            Self::Tus => None,
+            Self::Tus | Self::Ietf { .. } => None,
         }
     }
 
-    /// When the session expires, when an answer says so.
-    pub(crate) fn expires_at(self, headers: &HeaderMap) -> Option<SystemTime> {
+    /// When the session expires, when an answer says so; `wall_now` dates
+    /// a lifetime counted from the answer.
+    pub(crate) fn expires_at(
+        self,
+        headers: &HeaderMap,
+        wall_now: SystemTime,
+    ) -> Option<SystemTime> {
         match self {
             Self::Gcs => None,
             Self::Tus => tus::expires_at(headers),
+            Self::Ietf { interop } => ietf::expires_at(headers, interop, wall_now),
         }
     }
 
@@ -304,6 +348,7 @@ impl Protocol {
         match self {
             Self::Gcs => Ok(None),
             Self::Tus => tus::declared_length(headers),
+            Self::Ietf { .. } => ietf::declared_length(headers),
         }
     }
 }

@@ -65,6 +65,7 @@ const X_UPLOAD_CONTENT_LENGTH: &str = "x-upload-content-length";
 pub(crate) const RULES: Rules = Rules {
     granularity: CHUNK_GRANULARITY,
     max_append: None,
+    min_append: None,
     offset_may_pass_sent: false,
     query_finishes: true,
     final_digest: true,
@@ -187,7 +188,7 @@ pub(crate) fn read(sent: Sent, status: StatusCode, headers: &HeaderMap, body: &B
     };
     let precondition = || Answer::PreconditionFailed(error_message(status, body));
     match sent {
-        Sent::Create => match code {
+        Sent::Create { .. } => match code {
             200 | 201 => created(headers),
             412 => precondition(),
             _ if is_retryable(status) => Answer::Retry { status: code },
@@ -278,10 +279,12 @@ mod tests {
     const DATA: Sent = Sent::Append {
         digest: false,
         total: None,
+        end: 0,
     };
     const HASHED: Sent = Sent::Append {
         digest: true,
         total: Some(3),
+        end: 3,
     };
 
     #[test]
@@ -323,7 +326,15 @@ mod tests {
     fn failures_by_step() {
         let retry = |status| Answer::Retry { status };
         for status in [408, 429, 500, 502, 503, 504] {
-            for sent in [Sent::Create, DATA, Sent::Query, Sent::Cancel] {
+            for sent in [
+                Sent::Create {
+                    end: 0,
+                    total: None,
+                },
+                DATA,
+                Sent::Query,
+                Sent::Cancel,
+            ] {
                 assert_eq!(answer(sent, status, &[], ""), retry(status), "{sent:?}");
             }
         }
@@ -332,13 +343,28 @@ mod tests {
             assert_eq!(answer(Sent::Query, status, &[], ""), Answer::Gone);
             assert_eq!(answer(Sent::Cancel, status, &[], ""), Answer::Deleted);
             assert!(matches!(
-                answer(Sent::Create, status, &[], ""),
+                answer(
+                    Sent::Create {
+                        end: 0,
+                        total: None
+                    },
+                    status,
+                    &[],
+                    ""
+                ),
                 Answer::Rejected { .. }
             ));
         }
         assert_eq!(answer(Sent::Cancel, 204, &[], ""), Answer::Deleted);
         let refusal = r#"{"error":{"code":412,"message":"conditionNotMet"}}"#;
-        for sent in [Sent::Create, DATA, Sent::Query] {
+        for sent in [
+            Sent::Create {
+                end: 0,
+                total: None,
+            },
+            DATA,
+            Sent::Query,
+        ] {
             assert!(matches!(
                 answer(sent, 412, &[], refusal),
                 Answer::PreconditionFailed(m) if m.contains("conditionNotMet")
@@ -359,7 +385,15 @@ mod tests {
     fn an_initiation_needs_an_absolute_location() {
         let url = "https://storage.example/upload?upload_id=x";
         assert_eq!(
-            answer(Sent::Create, 200, &[("location", url)], ""),
+            answer(
+                Sent::Create {
+                    end: 0,
+                    total: None
+                },
+                200,
+                &[("location", url)],
+                ""
+            ),
             Answer::Created {
                 url: url.to_owned(),
                 persisted: None,
@@ -371,7 +405,15 @@ mod tests {
             &[("location", "ftp://x/y")],
         ] {
             assert_eq!(
-                answer(Sent::Create, 200, headers, ""),
+                answer(
+                    Sent::Create {
+                        end: 0,
+                        total: None
+                    },
+                    200,
+                    headers,
+                    ""
+                ),
                 Answer::Malformed(ProtocolError::MissingLocation)
             );
         }

@@ -93,6 +93,7 @@ pub(crate) const OFFSET_OCTET_STREAM: &str = "application/offset+octet-stream";
 pub(crate) const RULES: Rules = Rules {
     granularity: 1,
     max_append: None,
+    min_append: None,
     offset_may_pass_sent: false,
     query_finishes: true,
     final_digest: false,
@@ -256,7 +257,7 @@ pub(crate) fn read(
             // core protocol alone is assumed.
             _ => Answer::Discovered(None),
         },
-        Sent::Create => match code {
+        Sent::Create { .. } => match code {
             201 => created(request_url, headers),
             413 => Answer::TooLarge(error_message(status, body)),
             _ if is_retryable(status) => Answer::Retry { status: code },
@@ -421,6 +422,7 @@ mod tests {
         Sent::Append {
             digest: false,
             total,
+            end: 0,
         }
     }
 
@@ -525,7 +527,10 @@ mod tests {
         assert_eq!(r.headers()["content-length"], "40");
         assert_eq!(
             answer(
-                Sent::Create,
+                Sent::Create {
+                    end: 0,
+                    total: None
+                },
                 201,
                 &[("location", "24e5"), ("upload-offset", "40")]
             ),
@@ -536,7 +541,10 @@ mod tests {
         );
         assert!(matches!(
             answer(
-                Sent::Create,
+                Sent::Create {
+                    end: 0,
+                    total: None
+                },
                 201,
                 &[("location", "24e5"), ("upload-offset", "forty")]
             ),
@@ -550,7 +558,14 @@ mod tests {
     #[test]
     fn a_creation_answer_resolves_its_location() {
         assert_eq!(
-            answer(Sent::Create, 201, &[("location", "24e5")]),
+            answer(
+                Sent::Create {
+                    end: 0,
+                    total: None
+                },
+                201,
+                &[("location", "24e5")]
+            ),
             Answer::Created {
                 url: "https://tus.example.org/files/24e5".into(),
                 persisted: None
@@ -558,7 +573,10 @@ mod tests {
         );
         assert_eq!(
             answer(
-                Sent::Create,
+                Sent::Create {
+                    end: 0,
+                    total: None
+                },
                 201,
                 &[("location", "https://other.example/u/1")]
             ),
@@ -568,19 +586,47 @@ mod tests {
             }
         );
         assert_eq!(
-            answer(Sent::Create, 201, &[]),
+            answer(
+                Sent::Create {
+                    end: 0,
+                    total: None
+                },
+                201,
+                &[]
+            ),
             Answer::Malformed(ProtocolError::MissingLocation)
         );
         assert!(matches!(
-            answer(Sent::Create, 201, &[("location", "ftp://x/y")]),
+            answer(
+                Sent::Create {
+                    end: 0,
+                    total: None
+                },
+                201,
+                &[("location", "ftp://x/y")]
+            ),
             Answer::Malformed(ProtocolError::Location(_))
         ));
         assert!(matches!(
-            answer(Sent::Create, 413, &[]),
+            answer(
+                Sent::Create {
+                    end: 0,
+                    total: None
+                },
+                413,
+                &[]
+            ),
             Answer::TooLarge(_)
         ));
         assert!(matches!(
-            answer(Sent::Create, 400, &[]),
+            answer(
+                Sent::Create {
+                    end: 0,
+                    total: None
+                },
+                400,
+                &[]
+            ),
             Answer::Rejected { status: 400, .. }
         ));
     }
@@ -687,7 +733,10 @@ mod tests {
         for status in [408, 429, 500, 502, 503, 504] {
             for sent in [
                 Sent::Discover,
-                Sent::Create,
+                Sent::Create {
+                    end: 0,
+                    total: None,
+                },
                 patch(None),
                 Sent::Query,
                 Sent::Cancel,
@@ -699,7 +748,15 @@ mod tests {
                 );
             }
         }
-        for sent in [Sent::Create, patch(None), Sent::Query, Sent::Cancel] {
+        for sent in [
+            Sent::Create {
+                end: 0,
+                total: None,
+            },
+            patch(None),
+            Sent::Query,
+            Sent::Cancel,
+        ] {
             assert_eq!(
                 answer(sent, 412, &[("tus-version", "2.0.0, 0.2.2")]),
                 Answer::VersionRejected(vec!["2.0.0".into(), "0.2.2".into()])
