@@ -41,7 +41,10 @@ pub const OVERHEAD_PERCENT: u64 = 1;
 ///   of its cycle is `r·o·(100 − p)/p` (590 MiB at 1 Gbit/s and 50 ms);
 ///   when that is more than the doubling, the next chunk jumps to it
 ///   (within the limits below), so the upload reaches its size after two
-///   chunks. The doubling check goes on after
+///   chunks. An offset query before the first chunk (a resume, a session
+///   URL handed in) counts as a chunk of no bytes: its round trip is the
+///   overhead, and the jump comes after one chunk. The doubling check goes
+///   on after
 ///   the jump against the rate the estimate predicts there, `r·99/100`: a
 ///   link the estimate undersold (noise in either cycle) beats it and
 ///   doubling resumes; otherwise the size holds.
@@ -158,6 +161,16 @@ impl Adapter {
         self.size
     }
 
+    /// A request that carried no bytes (an offset query) took `cycle`:
+    /// before any chunk is measured, it stands for a chunk of zero bytes,
+    /// all overhead, so the first whole chunk measures the link with it
+    /// and the jump comes a chunk, and a round trip, sooner.
+    pub(crate) fn empty_answered(&mut self, cycle: Duration) {
+        if self.growing && self.last_chunk.is_none() {
+            self.last_chunk = Some((0, cycle.as_nanos().max(1)));
+        }
+    }
+
     /// A chunk failed: halve the size, not below the start, and grow again
     /// from there. Returns the next size.
     pub(crate) fn failed(&mut self) -> u64 {
@@ -256,6 +269,22 @@ mod tests {
         let wire = cycle(last, rate, Duration::ZERO);
         let share = overhead.as_secs_f64() / (wire + overhead).as_secs_f64();
         assert!(share < 0.03, "overhead {share}");
+    }
+
+    #[test]
+    fn an_offset_query_measures_the_link_with_the_first_chunk() {
+        // The query's round trip is the overhead: the jump comes after one
+        // chunk, to the size two chunks would find.
+        let (rate, overhead) = (125_000_000, Duration::from_millis(50));
+        let mut a = Adapter::new(AdaptiveLimits::default(), 5 * MIB, UNIT);
+        a.empty_answered(overhead);
+        let s = sizes(&mut a, 3, rate, overhead);
+        assert_eq!(s, [5, 590, 590].map(|m| m * MIB).to_vec());
+        // Once a chunk is measured, a query says nothing more.
+        let mut a = Adapter::new(AdaptiveLimits::default(), 5 * MIB, UNIT);
+        a.persisted(5 * MIB, cycle(5 * MIB, rate, overhead));
+        a.empty_answered(Duration::from_secs(1));
+        assert_eq!(sizes(&mut a, 2, rate, overhead), [10 * MIB, 590 * MIB]);
     }
 
     #[test]

@@ -627,6 +627,7 @@ impl Upload {
                     let advanced = self.apply_persisted(persisted);
                     if advanced.is_some() {
                         self.state = State::Transfer { query: false };
+                        self.query_answered(now);
                     }
                     // Everything persisted, yet not finalized: no progress.
                     if advanced == Some(false) && self.total == Some(self.persisted) {
@@ -1831,6 +1832,17 @@ impl Upload {
         let start = self.chunk_answered.unwrap_or(self.flight_started);
         let cycle = now.saturating_duration_since(start);
         self.chunk_size = adapter.persisted(range.end - range.start, cycle);
+        self.chunk_answered = Some(now);
+    }
+
+    /// An offset query was answered at `now`: under the adaptive rule its
+    /// round trip, which carried no bytes, is the overhead the next chunk
+    /// is measured against, and that chunk's cycle starts here.
+    fn query_answered(&mut self, now: Instant) {
+        let Some(adapter) = self.adapter.as_mut() else {
+            return;
+        };
+        adapter.empty_answered(now.saturating_duration_since(self.flight_started));
         self.chunk_answered = Some(now);
     }
 
