@@ -213,6 +213,20 @@ impl Rejection {
         }
     }
 
+    /// The draft's form of a generic refusal (a request's framing that
+    /// does not parse, say): its status, as a violation when it is `400`.
+    pub fn from_refusal(r: &crate::Refusal) -> Self {
+        Self {
+            violation: r.status == 400,
+            ..Self::new(
+                r.status,
+                ProblemType::Blank,
+                "Bad Request",
+                r.message.clone(),
+            )
+        }
+    }
+
     fn with(mut self, name: &'static str, value: String) -> Self {
         self.headers.push((name, value));
         self
@@ -440,6 +454,20 @@ fn too_large(detail: String, limits: &Limits, interop: Interop) -> Rejection {
         Some(v) => r.with("upload-limit", v),
         None => r,
     }
+}
+
+/// Checks a chunked body's `received` bytes, appended at `offset`, against
+/// the limits once it is in, as [`plan_create`] and [`plan_append`] check
+/// a body whose length the framing tells.
+pub fn plan_limits(
+    limits: &Limits,
+    interop: Interop,
+    offset: u64,
+    received: u64,
+    length: Option<u64>,
+    complete: bool,
+) -> Result<(), Rejection> {
+    within_limits(limits, interop, offset, Some(received), length, complete)
 }
 
 /// Checks content of `len` bytes (`None`: chunked, checked as it arrives)

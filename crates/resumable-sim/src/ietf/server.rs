@@ -363,6 +363,9 @@ impl IetfServer {
         );
         if let BodyEnd::Keep { bytes, complete } = end {
             let keep = usize::try_from(bytes).unwrap_or(usize::MAX).min(body.len());
+            // Bytes checked against a Content-Digest only once all are in
+            // are not told as progress while they arrive.
+            let every = every.filter(|_| content_digest.is_none());
             for mark in progress_marks(every, held, held + keep as u64) {
                 interim.extend(head_of(&interim_progress(mark, interop)));
             }
