@@ -677,3 +677,30 @@ fn faults_reach_the_draft_mode() {
             .is_err()
     );
 }
+
+#[test]
+fn a_104_and_hypers_100_continue_both_arrive_whole() {
+    let emu = start(builder().ietf_progress_every(Some(10)));
+    let mut s = TcpStream::connect(emu.addr()).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let req = format!(
+        "POST /ietf/files/ HTTP/1.1\r\nHost: {}\r\nUpload-Draft-Interop-Version: 8\r\n\
+         Upload-Complete: ?0\r\nExpect: 100-continue\r\nContent-Length: 15\r\n\r\n",
+        emu.addr()
+    );
+    s.write_all(req.as_bytes()).unwrap();
+    let first = raw_head(&mut s);
+    assert!(
+        first.starts_with("HTTP/1.1 104 Upload Resumption Supported\r\n"),
+        "{first}"
+    );
+    let second = raw_head(&mut s);
+    assert_eq!(second, "HTTP/1.1 100 Continue\r\n\r\n");
+    s.write_all(b"hello, world!!!").unwrap();
+    let progress = raw_head(&mut s);
+    assert!(progress.starts_with("HTTP/1.1 104 "), "{progress}");
+    assert!(progress.contains("upload-offset: 15\r\n"), "{progress}");
+    let last = raw_head(&mut s);
+    assert!(last.starts_with("HTTP/1.1 201 Created\r\n"), "{last}");
+    assert!(last.contains("upload-offset: 15\r\n"), "{last}");
+}

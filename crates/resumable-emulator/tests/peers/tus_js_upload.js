@@ -1,8 +1,10 @@
 // Uploads a file to the emulator's tus endpoint with tus-js-client on
 // Node.js; prints what happened as JSON.
 //
-// Usage: node tus_js_upload.js ENDPOINT FILE CHUNK_SIZE MODE
-// (NODE_PATH names the node_modules holding tus-js-client)
+// Usage: node tus_js_upload.js ENDPOINT FILE CHUNK_SIZE MODE [PROTOCOL]
+// (NODE_PATH names the node_modules holding tus-js-client; PROTOCOL is
+// tus-js-client's `protocol` option, `tus-v1` by default, `ietf-draft-05`
+// for the IETF draft at interop version 6)
 //
 // MODE "whole": one upload, to its end. MODE "resume": an upload without
 // retries meets the emulator's scripted fault and stops with an error; a
@@ -13,7 +15,7 @@
 const fs = require('fs')
 const tus = require('tus-js-client')
 
-const [endpoint, path, chunkSize, mode] = process.argv.slice(2)
+const [endpoint, path, chunkSize, mode, protocol = 'tus-v1'] = process.argv.slice(2)
 const file = fs.readFileSync(path)
 
 function run(options) {
@@ -23,6 +25,7 @@ function run(options) {
       metadata: { filename: 'tus-js.bin', filetype: 'application/octet-stream' },
       storeFingerprintForResuming: false,
       retryDelays: null,
+      protocol,
       ...options,
       onError: (error) => reject(Object.assign(error, { upload })),
       onSuccess: () => resolve(upload),

@@ -707,14 +707,12 @@ pub fn body_end(
             if content_digest.is_some_and(|d| *d != digest()) {
                 return BodyEnd::DigestMismatch;
             }
+            let end = held.saturating_add(received);
             if let (true, Some(l)) = (complete, length)
-                && held + received != l
+                && end != l
             {
                 return BodyEnd::Refuse(inconsistent(
-                    format!(
-                        "the upload completes at {}, its length is {l}",
-                        held + received
-                    ),
+                    format!("the upload completes at {end}, its length is {l}"),
                     false,
                 ));
             }

@@ -366,7 +366,7 @@ impl IetfServer {
             // Bytes checked against a Content-Digest only once all are in
             // are not told as progress while they arrive.
             let every = every.filter(|_| content_digest.is_none());
-            for mark in progress_marks(every, held, held + keep as u64) {
+            for mark in progress_marks(every, held, held.saturating_add(keep as u64)) {
                 interim.extend(head_of(&interim_progress(mark, interop)));
             }
             upload.data.extend_from_slice(&body[..keep]);
@@ -773,5 +773,78 @@ mod tests {
         assert_eq!(header(&r, "upload-limit"), "max-append-size=4");
         // The missing version and the v6 HEAD with Upload-Offset.
         assert_eq!(s.violations.len(), 2, "{:?}", s.violations);
+    }
+
+    #[test]
+    fn no_request_makes_it_panic() {
+        let odd = [
+            "",
+            "0",
+            "-1",
+            "?1",
+            "?0",
+            "1;a=b",
+            "1.5",
+            "\"x\"",
+            "(1 2)",
+            "sha-256=:AAAA:",
+            "sha-256=:X48E9qOokqqrvdts8nOJRJN3OWDUoyWxBf7kbu9DBPE=:",
+            "999999999999999",
+            "18446744073709551615",
+            "a=1, b",
+        ];
+        let names = [
+            super::super::INTEROP_HEADER,
+            "upload-offset",
+            "upload-complete",
+            "upload-length",
+            "content-digest",
+            "repr-digest",
+            "content-length",
+        ];
+        let faults = [
+            IetfFault::None,
+            IetfFault::PersistBytes(1),
+            IetfFault::Corrupt,
+            IetfFault::OffsetLie(u64::MAX),
+        ];
+        let mut s = IetfServer::with_options(IetfOptions {
+            progress_every: Some(1),
+            limits: Limits {
+                max_size: Some(3),
+                min_append_size: Some(2),
+                ..Limits::default()
+            },
+            ..IetfOptions::default()
+        });
+        let url = s.open_upload(None, t0());
+        for method in [
+            Method::POST,
+            Method::PATCH,
+            Method::HEAD,
+            Method::DELETE,
+            Method::OPTIONS,
+            Method::GET,
+        ] {
+            for target in [IETF_ENDPOINT, url.as_str(), "https://ietf.sim/files/nope"] {
+                for name in names {
+                    for value in odd {
+                        for (i, fault) in faults.iter().enumerate() {
+                            let mut h = vec![
+                                (super::super::INTEROP_HEADER, "8"),
+                                ("content-type", PARTIAL_UPLOAD),
+                                ("upload-offset", "0"),
+                                ("upload-complete", if i % 2 == 0 { "?0" } else { "?1" }),
+                            ];
+                            h.retain(|(k, _)| *k != name);
+                            h.push((name, value));
+                            let req = request(method.clone(), target, &h);
+                            let _ = s.serve(&req, &b"abcd"[..i], *fault, t0());
+                        }
+                    }
+                }
+            }
+        }
+        assert!(s.requests > 1000);
     }
 }
