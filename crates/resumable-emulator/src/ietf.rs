@@ -76,8 +76,22 @@ pub(crate) async fn request(
         call.record.persisted = Some(upload.progress.offset);
         shared.update_ietf_info(&upload);
     }
-    let reply = inject::finish(&shared, &mut call, reply);
+    let reply = interop_header(inject::finish(&shared, &mut call, reply), &parts, &shared);
     shared.finish(call, &reply);
+    reply
+}
+
+/// The request's interop version on every answer, scripted ones too, when
+/// it names one the server speaks.
+fn interop_header(mut reply: Reply, parts: &Parts, shared: &Shared) -> Reply {
+    if let (Reply::Respond(r), Ok(v)) = (
+        &mut reply,
+        ietf::check_interop(&parts.headers, &shared.config.ietf),
+    ) && !r.headers().contains_key(ietf::INTEROP_HEADER)
+    {
+        r.headers_mut()
+            .insert(ietf::INTEROP_HEADER, http::HeaderValue::from(v.number()));
+    }
     reply
 }
 

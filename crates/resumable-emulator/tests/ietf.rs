@@ -623,6 +623,7 @@ fn faults_reach_the_draft_mode() {
     );
     assert_eq!(r.status, 503);
     assert!(interim.is_empty(), "a 5xx before processing sends no 104");
+    assert_eq!(r.header("upload-draft-interop-version"), Some("8"));
     let url = create(&mut c, 8, None);
     let r = head(&mut c, &url, 8);
     assert_eq!(offset(&r), 3, "the offset lies");
