@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use crate::faults::FaultPlan;
+use crate::ietf_upload::IetfUploadInfo;
 use crate::reply::{Reply, empty_response, error_response, json_response, read_small};
 use crate::session::SessionInfo;
 use crate::shared::Shared;
@@ -56,6 +57,12 @@ pub struct Stats {
     /// Every tus upload, in creation order.
     #[serde(default)]
     pub tus_uploads: Vec<TusUploadInfo>,
+    /// IETF draft uploads created.
+    #[serde(default)]
+    pub ietf_uploads_created: u64,
+    /// Every IETF draft upload, in creation order.
+    #[serde(default)]
+    pub ietf_uploads: Vec<IetfUploadInfo>,
 }
 
 pub(crate) fn stats(shared: &Shared) -> Stats {
@@ -76,6 +83,8 @@ pub(crate) fn stats(shared: &Shared) -> Stats {
         sessions: state.session_info.values().cloned().collect(),
         tus_uploads_created: state.tus_created,
         tus_uploads: state.tus_info.values().cloned().collect(),
+        ietf_uploads_created: state.ietf_created,
+        ietf_uploads: state.ietf_info.values().cloned().collect(),
     }
 }
 

@@ -4,6 +4,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
+use resumable_sim::ietf::{IetfOptions, Interop, Limits as IetfLimits};
 use resumable_sim::tus::{Algorithm, TusOptions};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
@@ -13,12 +14,13 @@ use crate::control::{Stats, stats};
 use crate::error::Error;
 use crate::faults::{FaultPlan, FaultSpecError};
 use crate::file_record::FileRecord;
+use crate::ietf_upload::{IetfStatus, IetfUploadInfo};
 use crate::log::RequestRecord;
 use crate::object::ObjectInfo;
 use crate::server::serve;
 use crate::session::SessionInfo;
-use crate::shared::{Config, Shared, bucket_name_problem};
-use crate::storage::{ObjectData, Storage, Store};
+use crate::shared::{Config, Shared, Slot, bucket_name_problem};
+use crate::storage::{ObjectData, Part, Storage, Store};
 use crate::tus_upload::{TusStatus, TusUploadInfo};
 
 /// The API key the emulator accepts unless told otherwise.
@@ -72,6 +74,7 @@ impl Default for EmulatorBuilder {
                 idle_timeout: Duration::from_secs(60),
                 upload_base_url: None,
                 tus: TusOptions::default(),
+                ietf: IetfOptions::default(),
             },
             storage: Storage::default(),
             faults: Vec::new(),
@@ -189,6 +192,41 @@ impl EmulatorBuilder {
         self
     }
 
+    /// The interop versions of the IETF draft the `/ietf/files/` endpoint
+    /// speaks (default: 6 and 8); a request naming another is refused.
+    pub fn ietf_versions(mut self, versions: impl IntoIterator<Item = Interop>) -> Self {
+        self.config.ietf.versions = versions.into_iter().collect();
+        self
+    }
+
+    /// The limits the IETF draft endpoint announces in `Upload-Limit` and
+    /// enforces (default: `max-size` the max file size).
+    pub fn ietf_limits(mut self, limits: IetfLimits) -> Self {
+        self.config.ietf.limits = limits;
+        self
+    }
+
+    /// Whether the IETF draft endpoint sends the `104 (Upload Resumption
+    /// Supported)` announcing a creation's upload resource (default: yes).
+    pub fn ietf_interim(mut self, send: bool) -> Self {
+        self.config.ietf.interim = send;
+        self
+    }
+
+    /// Send a progress `104` with `Upload-Offset` each time this many more
+    /// bytes of a body are stored (default: none).
+    pub fn ietf_progress_every(mut self, bytes: Option<u64>) -> Self {
+        self.config.ietf.progress_every = bytes.filter(|b| *b > 0);
+        self
+    }
+
+    /// Announce `Want-Content-Digest: sha-256=10` on the IETF draft
+    /// endpoint's answers (default: no).
+    pub fn ietf_want_content_digest(mut self, want: bool) -> Self {
+        self.config.ietf.want_content_digest = want;
+        self
+    }
+
     /// What the tus endpoint supports, from the settings.
     fn tus_options(&self) -> Result<TusOptions, Error> {
         let mut options = TusOptions {
@@ -232,6 +270,10 @@ impl EmulatorBuilder {
         let seed = self.seed.unwrap_or_else(rand::random);
         let mut config = self.config.clone();
         config.tus = self.tus_options()?;
+        config.ietf.lifetime = Some(self.config.session_lifetime);
+        if config.ietf.limits.max_size.is_none() {
+            config.ietf.limits.max_size = Some(self.config.max_file_size);
+        }
         config.upload_base_url = config.upload_base_url.map(|url| {
             url.replace("{port}", &local.port().to_string())
                 .trim_end_matches('/')
@@ -509,29 +551,56 @@ impl EmulatorHandle {
         let slot = self
             .shared
             .tus_upload(id)
-            .filter(|_| self.shared.tus_url(id) == url)
-            .ok_or_else(|| Error::NoTusUpload(url.to_owned()))?;
-        let upload = slot
-            .upload
-            .try_lock()
-            .map_err(|_| Error::TusBusy(url.to_owned()))?;
-        let info = upload.info();
-        if info.state != TusStatus::Complete {
-            return Err(Error::TusIncomplete {
-                url: url.to_owned(),
-                offset: info.offset,
-                length: info.length,
-                state: info.state.word(),
-            });
-        }
-        match upload.part.read() {
-            Ok(Some(bytes)) => Ok(bytes),
-            Ok(None) => Err(Error::NotStored),
-            Err(source) => Err(Error::Read {
-                name: url.to_owned(),
-                source,
-            }),
-        }
+            .filter(|_| self.shared.tus_url(id) == url);
+        complete_bytes(slot, url, Error::NoTusUpload, Error::TusBusy, |upload| {
+            let info = upload.info();
+            if info.state != TusStatus::Complete {
+                return Err(Error::TusIncomplete {
+                    url: url.to_owned(),
+                    offset: info.offset,
+                    length: info.length,
+                    state: info.state.word(),
+                });
+            }
+            Ok(&upload.part)
+        })
+    }
+
+    /// The IETF draft's creation resource, `{base_url}/ietf/files/` (see
+    /// the [crate docs](crate#resumable-uploads-for-http-ietf-draft)).
+    pub fn ietf_endpoint(&self) -> String {
+        self.shared.ietf_endpoint()
+    }
+
+    /// Every IETF draft upload, in creation order.
+    pub fn ietf_uploads(&self) -> Vec<IetfUploadInfo> {
+        self.shared.state().ietf_info.values().cloned().collect()
+    }
+
+    /// The bytes of the complete IETF draft upload at `url` (its
+    /// creation's `Location`).
+    ///
+    /// # Errors
+    /// When there is no such upload, it is not complete (or expired,
+    /// cancelled, or failed its `Repr-Digest`), a request on it is in
+    /// flight, the storage is the sink, or reading fails.
+    pub fn ietf_upload_bytes(&self, url: &str) -> Result<Vec<u8>, Error> {
+        let id = url.rsplit('/').next().unwrap_or_default();
+        let slot = self
+            .shared
+            .ietf_upload(id)
+            .filter(|_| self.shared.ietf_url(id) == url);
+        complete_bytes(slot, url, Error::NoIetfUpload, Error::IetfBusy, |upload| {
+            let info = upload.info();
+            if info.state != IetfStatus::Complete {
+                return Err(Error::IetfIncomplete {
+                    url: url.to_owned(),
+                    offset: info.offset,
+                    state: info.state.word(),
+                });
+            }
+            Ok(&upload.part)
+        })
     }
 
     /// Counters and per-session figures (as `GET /_emulator/stats`).
@@ -557,5 +626,27 @@ impl Drop for EmulatorHandle {
         if let Some(runtime) = self.runtime.take() {
             runtime.shutdown_background();
         }
+    }
+}
+
+/// The stored bytes of the upload in `slot` at `url`, once `complete`
+/// hands out its part: `missing` without an upload, `busy` while a request
+/// on it is in flight.
+fn complete_bytes<R>(
+    slot: Option<Slot<R>>,
+    url: &str,
+    missing: fn(String) -> Error,
+    busy: fn(String) -> Error,
+    complete: impl FnOnce(&R) -> Result<&Part, Error>,
+) -> Result<Vec<u8>, Error> {
+    let slot = slot.ok_or_else(|| missing(url.to_owned()))?;
+    let upload = slot.upload.try_lock().map_err(|_| busy(url.to_owned()))?;
+    match complete(&upload)?.read() {
+        Ok(Some(bytes)) => Ok(bytes),
+        Ok(None) => Err(Error::NotStored),
+        Err(source) => Err(Error::Read {
+            name: url.to_owned(),
+            source,
+        }),
     }
 }

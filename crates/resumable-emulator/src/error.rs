@@ -60,6 +60,26 @@ pub enum Error {
     /// its answer is in.
     #[error("a request on the tus upload at {0:?} is in flight; ask again once it is answered")]
     TusBusy(String),
+    /// There is no IETF draft upload at this URL.
+    #[error("no IETF draft upload at {0:?}")]
+    NoIetfUpload(String),
+    /// The IETF draft upload at this URL is not complete (yet, or any more:
+    /// expired, cancelled), or failed its `Repr-Digest`.
+    #[error("the IETF draft upload at {url:?} is not complete: {offset} bytes, {state}")]
+    IetfIncomplete {
+        /// Its URL.
+        url: String,
+        /// The bytes it holds.
+        offset: u64,
+        /// Where it stands, e.g. `active`, `failed`.
+        state: &'static str,
+    },
+    /// A request on the IETF draft upload at this URL is in flight: ask
+    /// again once its answer is in.
+    #[error(
+        "a request on the IETF draft upload at {0:?} is in flight; ask again once it is answered"
+    )]
+    IetfBusy(String),
     /// An object's bytes could not be read.
     #[error("cannot read object {name:?}: {source}")]
     Read {

@@ -99,6 +99,12 @@ enum Selector {
     Head,
     Patch,
     Terminate,
+    Ietf,
+    IetfOptions,
+    IetfCreate,
+    IetfHead,
+    IetfPatch,
+    IetfDelete,
 }
 
 impl Selector {
@@ -120,6 +126,12 @@ impl Selector {
             "head" => Selector::Head,
             "patch" => Selector::Patch,
             "terminate" => Selector::Terminate,
+            "ietf" => Selector::Ietf,
+            "ietf-options" => Selector::IetfOptions,
+            "ietf-create" => Selector::IetfCreate,
+            "ietf-head" => Selector::IetfHead,
+            "ietf-patch" => Selector::IetfPatch,
+            "ietf-delete" => Selector::IetfDelete,
             _ => return None,
         })
     }
@@ -143,7 +155,28 @@ impl Selector {
             Selector::Head => kind == K::TusHead,
             Selector::Patch => kind == K::TusPatch,
             Selector::Terminate => kind == K::TusTerminate,
+            Selector::Ietf => kind.is_ietf(),
+            Selector::IetfOptions => kind == K::IetfOptions,
+            Selector::IetfCreate => kind == K::IetfCreate,
+            Selector::IetfHead => kind == K::IetfHead,
+            Selector::IetfPatch => kind == K::IetfAppend,
+            Selector::IetfDelete => kind == K::IetfCancel,
         }
+    }
+
+    /// Whether the rule counts requests of a resumable-upload protocol
+    /// (tus or the IETF draft), which share the body and offset faults.
+    fn is_resumable(self) -> bool {
+        self.is_tus()
+            || matches!(
+                self,
+                Selector::Ietf
+                    | Selector::IetfOptions
+                    | Selector::IetfCreate
+                    | Selector::IetfHead
+                    | Selector::IetfPatch
+                    | Selector::IetfDelete
+            )
     }
 
     fn is_tus(self) -> bool {
@@ -316,8 +349,8 @@ impl FaultRule {
         let selector = Selector::parse(kind).ok_or_else(|| {
             err(format!(
                 "unknown request kind {kind:?} (expected request, put, chunk, final, query, \
-                 delete, initiate, upload-url, register, api, tus, options, create, head, patch \
-                 or terminate)"
+                 delete, initiate, upload-url, register, api, tus, options, create, head, patch, \
+                 terminate, ietf, ietf-options, ietf-create, ietf-head, ietf-patch or ietf-delete)"
             ))
         })?;
         let count = Count::parse(count)
@@ -499,10 +532,12 @@ impl FaultRule {
                 "no-range and range=/persisted= contradict each other".into()
             ));
         }
-        if f.corrupt && !selector.is_tus() {
-            return Err(err("corrupt applies to tus requests only".into()));
+        if f.corrupt && !selector.is_resumable() {
+            return Err(err(
+                "corrupt applies to tus and IETF draft requests only".into()
+            ));
         }
-        if selector.is_tus() {
+        if selector.is_resumable() {
             let gcs_only = f.no_range
                 || matches!(f.range, Some(RangeLie::Text(_)))
                 || !f.edits.is_empty()

@@ -1,5 +1,5 @@
 //! A local, strict server for an application file API, the Google Cloud Storage
-//! resumable upload protocol and tus 1.0, with scripted faults: the backend of integration tests,
+//! resumable upload protocol, tus 1.0 and the IETF draft "Resumable Uploads for HTTP", with scripted faults: the backend of integration tests,
 //! benches and demos of resumable upload clients.
 //!
 //! It is an implementation of the protocol of its own, deliberately strict, so that
@@ -96,6 +96,7 @@
 //! | `GET /storage/v1/b/{bucket}/o/{object}` | object metadata (`?alt=media`: its bytes) |
 //! | `GET /download/storage/v1/b/{bucket}/o/{object}?alt=media` | the object's bytes, streamed |
 //! | `OPTIONS`, `POST /tus/files/`; `HEAD`, `PATCH`, `DELETE /tus/files/{id}` | tus 1.0: see [below](#tus-10) |
+//! | `OPTIONS`, `POST /ietf/files/`; `HEAD`, `PATCH`, `DELETE /ietf/files/{id}` | the IETF draft: see [below](#resumable-uploads-for-http-ietf-draft) |
 //! | `GET /_emulator/requests`, `DELETE` to clear | the request log (JSON array of [`RequestRecord`]) |
 //! | `GET`, `POST` (spec as the body), `DELETE /_emulator/faults` | the fault rules |
 //! | `GET /_emulator/stats` | counters and sessions ([`Stats`]) |
@@ -226,6 +227,76 @@
 //!   and `tus_upload_bytes(url)` reads a complete upload's bytes (an error naming its
 //!   state otherwise).
 //!
+//! # Resumable Uploads for HTTP (IETF draft)
+//!
+//! The server side of the IETF draft "Resumable Uploads for HTTP"
+//! (draft-ietf-httpbis-resumable-upload) is always on too: the creation resource is
+//! `{base}/ietf/files/`, an upload resource is `{base}/ietf/files/{id}`. Its rules are
+//! `resumable_sim::ietf`'s, the ones the in-memory `IetfServer` applies; the emulator
+//! streams the bodies to storage. It speaks interop version 6 (drafts -04/-05, what
+//! tus-js-client's IETF mode sends) and interop version 8 (the latest draft text
+//! read, the editor's copy after -11), each strictly.
+//!
+//! | Request | Answer |
+//! | --- | --- |
+//! | `OPTIONS /ietf/files/` | 204: `Upload-Limit` (`max-size` the max file size by default) |
+//! | `POST`, `PUT` or `PATCH /ietf/files/` with `Upload-Complete` | creation: a `104 (Upload Resumption Supported)` with `Location` and `Upload-Limit` before the body is read, progress `104`s with `Upload-Offset` as it streams (if asked), then 201 + `Location` (or, once complete, 200 in version 8, 201 in 6) |
+//! | `HEAD` (or `GET`) `/ietf/files/{id}` | 204: `Upload-Offset`, `Upload-Complete`, `Upload-Length` once known, `Upload-Limit`, `Cache-Control: no-store` |
+//! | `PATCH /ietf/files/{id}` (`application/partial-upload`) | an append at the upload's offset: 204 (201 in version 6) with `Upload-Offset` and `Upload-Complete: ?0`; the completing one 200 (201) with `Upload-Complete: ?1` |
+//! | `DELETE /ietf/files/{id}` | cancellation: 204, then 410 (404 in version 6) |
+//!
+//! - Every request but an `OPTIONS` without it carries `Upload-Draft-Interop-Version`
+//!   naming 6 or 8 (an Integer): one without it, or naming another version, is **400**
+//!   and never gets a `104`, as the draft asks. `EmulatorBuilder::ietf_versions`
+//!   narrows the versions spoken. Every answer names the request's version.
+//! - Every refusal is an RFC 9457 problem document (`application/problem+json`:
+//!   `type`, `title`, `status`, `detail`): `mismatching-upload-offset` (**409**, with
+//!   `expected-offset`, `provided-offset` and the upload's `Upload-Offset`),
+//!   `inconsistent-upload-length` (**400**, two indications of the length that
+//!   disagree: `Upload-Length`, `Content-Length` with `Upload-Complete: ?1`, the length
+//!   recorded), `completed-upload` (**400**, version 6; `about:blank` in 8) for an
+//!   append to a completed upload, `about:blank` for the others.
+//! - Careful creation: no content and `Upload-Complete: ?0`; the 201 names `Location`,
+//!   `Upload-Limit` and `Upload-Offset: 0`. Optimistic creation: the content in the
+//!   creation; the `104` goes out *before* the body is read, so a client cut off
+//!   mid-body resumes at that URL from what was persisted (`HEAD`). The `104` is
+//!   written by hand on the connection (hyper's server cannot send a `1xx` but `100
+//!   Continue`), between the request head and the final answer, and never to an
+//!   HTTP/1.0 client. `EmulatorBuilder::ietf_interim(false)` plays a server that
+//!   cannot send it: a creation cut off or refused then creates nothing.
+//! - Appends need `Content-Type: application/partial-upload` (**415**), a valid
+//!   `Upload-Offset` and `Upload-Complete` (**400**), the upload's offset (**409**), no
+//!   byte past the length (**400**). A body cut off (reset, closed, idle) keeps every
+//!   byte that arrived and never completes the upload.
+//! - `Upload-Limit` is a Structured Field Dictionary of `max-size`, `min-size`,
+//!   `max-append-size`, `min-append-size` and the upload's remaining lifetime (`max-age`;
+//!   `expires` in version 6); `min-size=0` when none applies.
+//!   `EmulatorBuilder::ietf_limits` sets them: a length or content past `max-size`, or
+//!   one request's content past `max-append-size`, is **413** with `Upload-Limit`; an
+//!   incomplete append below `min-append-size` is **400** (`min-size` is announced
+//!   only). A chunked body is measured once it is in.
+//! - Digests (RFC 9530, sha-256): a `Content-Digest` the content does not match is
+//!   **400**, nothing of it kept (and bytes not yet verified are neither kept if the body
+//!   breaks nor told in progress `104`s); a `Repr-Digest` on the creation is checked
+//!   once the upload completes: a mismatch is **400** with `Upload-Complete: ?1`, the
+//!   upload `failed`. A completed upload's answer names its `Repr-Digest`.
+//!   `EmulatorBuilder::ietf_want_content_digest(true)` announces
+//!   `Want-Content-Digest: sha-256=10`. A digest field that is no Dictionary with a
+//!   32-byte `sha-256` is **400**; other algorithms are ignored.
+//! - `EmulatorBuilder::ietf_progress_every(Some(n))` sends a progress `104` each time
+//!   another `n` bytes are stored, with the offset stored.
+//! - Version 6 refuses a `HEAD` with `Upload-Offset`, `Upload-Complete` or
+//!   `Upload-Length`, and a `DELETE` with `Upload-Offset` or `Upload-Complete` (**400**).
+//! - `EmulatorHandle::ietf_endpoint()`, `ietf_uploads()` (`IetfUploadInfo`: number,
+//!   URL, interop version, state, offset, length, CRC32C, bytes received, requests,
+//!   expiry; also the stats' `ietf_uploads`) and `ietf_upload_bytes(url)`.
+//! - Faults: kinds `ietf` (any request under `/ietf/files/`), `ietf-options`,
+//!   `ietf-create`, `ietf-head`, `ietf-patch` and `ietf-delete`, with the tus kinds'
+//!   effects: `status=`, `reset` and `stall=` (at once, or `after=N` body bytes, the
+//!   bytes read kept), `short=`, `drop-response`, `persisted=SIZE` (the answer's
+//!   `Upload-Offset` lies), `corrupt`, `expire` (410; 404 in version 6) and `kill`
+//!   (404); `session=N` counts within the Nth draft upload.
+//!
 //! # Fault spec
 //!
 //! Faults are scripted with a small text spec, given at start
@@ -240,6 +311,7 @@
 //! kind     = "request" | "put" | "chunk" | "final" | "query" | "delete"
 //!          | "initiate" | "upload-url" | "register" | "api"
 //!          | "tus" | "options" | "create" | "head" | "patch" | "terminate"
+//!          | "ietf" | "ietf-options" | "ietf-create" | "ietf-head" | "ietf-patch" | "ietf-delete"
 //! count    = N | N "-" M | N "-" | "*"          ; 1-based; no count = every one
 //! word     = "status=" CODE                      ; answer CODE (4xx/5xx) with a JSON error
 //!          | "retry-after=" SECONDS              ; with status=: a Retry-After header
@@ -404,11 +476,14 @@ mod error;
 mod faults;
 mod file_record;
 mod gcs;
+mod ietf;
+mod ietf_upload;
 mod initiate;
 mod inject;
 mod log;
 mod object;
 mod precondition;
+mod receive;
 mod reply;
 mod server;
 mod session;
@@ -429,8 +504,10 @@ pub use faults::{FaultPlan, FaultSpecError};
 pub use file_record::FileRecord;
 /// Chunks other than the last must be a multiple of this many bytes (256 KiB).
 pub const CHUNK_GRANULARITY: u64 = resumable_sim::UNIT;
+pub use ietf_upload::{IetfStatus, IetfUploadInfo};
 pub use log::{RequestKind, RequestRecord};
 pub use object::ObjectInfo;
+pub use resumable_sim::ietf::{Interop, Limits as IetfLimits};
 pub use session::{SessionInfo, SessionStatus};
 pub use storage::Storage;
 pub use tus_upload::{TusStatus, TusUploadInfo};

@@ -39,6 +39,18 @@ pub enum RequestKind {
     TusTerminate,
     /// Any other request under the tus endpoint.
     TusOther,
+    /// IETF draft `OPTIONS` of the creation resource or an upload.
+    IetfOptions,
+    /// IETF draft creation: content to `/ietf/files/`.
+    IetfCreate,
+    /// IETF draft offset retrieval: `HEAD` (or `GET`) of an upload.
+    IetfHead,
+    /// IETF draft append: `PATCH` of an upload.
+    IetfAppend,
+    /// IETF draft cancellation: `DELETE` of an upload.
+    IetfCancel,
+    /// Any other request under the IETF draft endpoint.
+    IetfOther,
     /// A request that matched no route.
     Other,
 }
@@ -50,6 +62,20 @@ impl RequestKind {
         matches!(
             self,
             K::Initiate | K::Chunk | K::Final | K::Query | K::Put | K::Delete | K::Upload
+        )
+    }
+
+    /// Whether the request went to the IETF draft endpoint (`/ietf/files/...`).
+    pub fn is_ietf(self) -> bool {
+        use RequestKind as K;
+        matches!(
+            self,
+            K::IetfOptions
+                | K::IetfCreate
+                | K::IetfHead
+                | K::IetfAppend
+                | K::IetfCancel
+                | K::IetfOther
         )
     }
 

@@ -8,7 +8,7 @@ use std::time::Duration;
 use clap::{Parser, ValueEnum};
 use resumable_emulator::{DEFAULT_API_KEY, Emulator, Storage};
 
-/// A local file API, Cloud Storage resumable upload and tus 1.0 server with scripted faults.
+/// A local file API, Cloud Storage resumable upload, tus 1.0 and IETF resumable upload draft server with scripted faults.
 #[derive(Debug, Parser)]
 #[command(name = "resumable-emulator", version, about)]
 struct Args {
@@ -49,6 +49,13 @@ struct Args {
     /// Answer tus creations with a relative Location (/tus/files/ID).
     #[arg(long)]
     tus_relative_location: bool,
+    /// Send an IETF draft progress 104 (Upload-Offset) each time this many
+    /// more bytes of a body are stored.
+    #[arg(long, value_name = "BYTES")]
+    ietf_progress_every: Option<u64>,
+    /// Announce Want-Content-Digest: sha-256=10 on the IETF draft endpoint.
+    #[arg(long)]
+    ietf_want_content_digest: bool,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -94,6 +101,9 @@ async fn main() -> ExitCode {
         builder = builder.tus_checksum_algorithms(list.split(',').filter(|n| !n.is_empty()));
     }
     builder = builder.tus_relative_location(args.tus_relative_location);
+    builder = builder
+        .ietf_progress_every(args.ietf_progress_every)
+        .ietf_want_content_digest(args.ietf_want_content_digest);
     let mut buckets = args.bucket.into_iter();
     if let Some(default) = buckets.next() {
         builder = builder.bucket(default);
@@ -111,11 +121,12 @@ async fn main() -> ExitCode {
     println!("{}", emu.base_url());
     eprintln!(
         "resumable-emulator: listening on {} (default bucket {}, buckets {}, tus at {}, \
-         seed {}{})",
+         IETF draft at {}, seed {}{})",
         emu.base_url(),
         emu.bucket(),
         emu.buckets().join(" "),
         emu.tus_endpoint(),
+        emu.ietf_endpoint(),
         emu.seed(),
         emu.storage_dir()
             .map(|d| format!(", storage {}", d.display()))

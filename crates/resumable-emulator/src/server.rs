@@ -3,8 +3,8 @@
 
 use std::io;
 use std::pin::Pin;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
 use std::task::{Context, Poll};
 
 use http::{Method, Request, Response, StatusCode};
@@ -21,27 +21,33 @@ use crate::log::RequestKind;
 use crate::reply::{Body, Reply, drain, error_response};
 use crate::shared::Shared;
 use crate::url::{decode, parse_query, query_value};
-use crate::{api, control, download, gcs, initiate, tus};
+use crate::{api, control, download, gcs, ietf, initiate, tus};
 
 /// The error that makes hyper drop a connection without answering.
 #[derive(Debug, thiserror::Error)]
 #[error("connection reset by a scripted fault or a broken request")]
 struct ResetConnection;
 
+/// A connection's socket, shared by hyper and by the handlers that write
+/// interim heads on it ([`Interim`]).
+type Socket = Arc<Mutex<TcpStream>>;
+
+fn lock(socket: &Mutex<TcpStream>) -> MutexGuard<'_, TcpStream> {
+    socket.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
 /// A TCP stream that, once `reset` is set, fails all IO and closes with `RST`
 /// (zero linger) rather than `FIN`.
 struct Conn {
-    stream: TcpStream,
+    stream: Socket,
     reset: Arc<AtomicBool>,
 }
 
-impl Conn {
-    fn check(&self) -> io::Result<()> {
-        if self.reset.load(Ordering::Relaxed) {
-            Err(io::Error::from(io::ErrorKind::ConnectionReset))
-        } else {
-            Ok(())
-        }
+fn check(reset: &AtomicBool) -> io::Result<()> {
+    if reset.load(Ordering::Relaxed) {
+        Err(io::Error::from(io::ErrorKind::ConnectionReset))
+    } else {
+        Ok(())
     }
 }
 
@@ -49,7 +55,7 @@ impl Drop for Conn {
     fn drop(&mut self) {
         if self.reset.load(Ordering::Relaxed) {
             // Best effort: without it the close is a plain FIN.
-            let _ = self.stream.set_zero_linger();
+            let _ = lock(&self.stream).set_zero_linger();
         }
     }
 }
@@ -60,9 +66,8 @@ impl AsyncRead for Conn {
         cx: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
-        let this = self.get_mut();
-        this.check()?;
-        Pin::new(&mut this.stream).poll_read(cx, buf)
+        check(&self.reset)?;
+        Pin::new(&mut *lock(&self.stream)).poll_read(cx, buf)
     }
 }
 
@@ -72,21 +77,76 @@ impl AsyncWrite for Conn {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        let this = self.get_mut();
-        this.check()?;
-        Pin::new(&mut this.stream).poll_write(cx, buf)
+        check(&self.reset)?;
+        Pin::new(&mut *lock(&self.stream)).poll_write(cx, buf)
     }
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        let this = self.get_mut();
-        this.check()?;
-        Pin::new(&mut this.stream).poll_flush(cx)
+        check(&self.reset)?;
+        Pin::new(&mut *lock(&self.stream)).poll_flush(cx)
     }
 
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        let this = self.get_mut();
-        this.check()?;
-        Pin::new(&mut this.stream).poll_shutdown(cx)
+        check(&self.reset)?;
+        Pin::new(&mut *lock(&self.stream)).poll_shutdown(cx)
+    }
+}
+
+/// Writes `1xx` interim heads on a request's connection, which hyper's
+/// server cannot send (it answers a `1xx` response with a 500 and sends
+/// `100 Continue` alone). A handler finds it in the request's extensions.
+///
+/// Hyper writes nothing on an HTTP/1.1 connection while a request is being
+/// served, but `100 Continue` (written, whole, when the body is first read)
+/// and the final response (after the handler returns), so a head written
+/// whole from the handler lands between them, where a `1xx` belongs.
+#[derive(Debug, Clone)]
+pub(crate) struct Interim {
+    stream: Weak<Mutex<TcpStream>>,
+    reset: Arc<AtomicBool>,
+}
+
+impl Interim {
+    /// Writes the head of `status` with `headers` on the connection;
+    /// headers that cannot go on the wire are left out.
+    pub(crate) async fn send(
+        &self,
+        status: u16,
+        reason: &str,
+        headers: &[(&'static str, String)],
+    ) -> io::Result<()> {
+        let mut head = format!("HTTP/1.1 {status} {reason}\r\n");
+        for (name, value) in headers {
+            if http::HeaderValue::from_str(value).is_ok() {
+                head.push_str(&format!("{name}: {value}\r\n"));
+            }
+        }
+        head.push_str("\r\n");
+        let bytes = head.into_bytes();
+        let mut sent = 0;
+        std::future::poll_fn(|cx| {
+            loop {
+                check(&self.reset)?;
+                let Some(stream) = self.stream.upgrade() else {
+                    return Poll::Ready(Err(io::Error::from(io::ErrorKind::BrokenPipe)));
+                };
+                let polled = Pin::new(&mut *lock(&stream)).poll_write(cx, &bytes[sent..]);
+                match polled {
+                    Poll::Ready(Ok(0)) => {
+                        return Poll::Ready(Err(io::Error::from(io::ErrorKind::WriteZero)));
+                    }
+                    Poll::Ready(Ok(n)) => {
+                        sent += n;
+                        if sent == bytes.len() {
+                            return Poll::Ready(Ok(()));
+                        }
+                    }
+                    Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+                    Poll::Pending => return Poll::Pending,
+                }
+            }
+        })
+        .await
     }
 }
 
@@ -118,13 +178,19 @@ pub(crate) async fn serve(
 
 async fn connection(stream: TcpStream, shared: Arc<Shared>) {
     let reset = Arc::new(AtomicBool::new(false));
+    let stream = Arc::new(Mutex::new(stream));
+    let interim = Interim {
+        stream: Arc::downgrade(&stream),
+        reset: Arc::clone(&reset),
+    };
     let conn = Conn {
         stream,
         reset: Arc::clone(&reset),
     };
-    let service = service_fn(move |req| {
+    let service = service_fn(move |mut req: Request<Incoming>| {
         let shared = Arc::clone(&shared);
         let reset = Arc::clone(&reset);
+        req.extensions_mut().insert(interim.clone());
         async move {
             // A task of its own: the request is processed (and logged, and its
             // persisted bytes kept) even when hyper drops a dead connection.
@@ -178,6 +244,11 @@ async fn route(shared: Arc<Shared>, req: Request<Incoming>) -> Reply {
             }
         }
         ["tus", "files"] | ["tus", "files", ""] => tus::request(shared, None, req).await,
+        ["ietf", "files"] | ["ietf", "files", ""] => ietf::request(shared, None, req).await,
+        ["ietf", "files", id] => {
+            let id = (*id).to_owned();
+            ietf::request(shared, Some(&id), req).await
+        }
         ["tus", "files", id] => {
             let id = (*id).to_owned();
             tus::request(shared, Some(&id), req).await

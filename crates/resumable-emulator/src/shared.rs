@@ -12,10 +12,12 @@ use rand::SeedableRng as _;
 use rand::distr::{Alphanumeric, SampleString as _};
 use rand::rngs::StdRng;
 use resumable_sim::gcs::Progress;
+use resumable_sim::ietf::IetfOptions;
 use resumable_sim::tus::TusOptions;
 
 use crate::faults::{Fault, FaultEngine};
 use crate::file_record::FileRecord;
+use crate::ietf_upload::{IetfResource, IetfUploadInfo};
 use crate::log::{RequestKind, RequestRecord};
 use crate::object::Object;
 use crate::precondition::Preconditions;
@@ -46,17 +48,47 @@ pub(crate) struct Config {
     /// What the tus endpoint supports: every extension, uploads that live
     /// `session_lifetime`, at most `max_file_size` bytes.
     pub(crate) tus: TusOptions,
+    /// What the IETF draft endpoint speaks: both interop versions, uploads
+    /// that live `session_lifetime`, at most `max_file_size` bytes.
+    pub(crate) ietf: IetfOptions,
 }
 
 /// The path of the tus creation endpoint; an upload is `{TUS_PATH}{id}`.
 pub(crate) const TUS_PATH: &str = "/tus/files/";
 
-/// A tus upload as the registry holds it.
-#[derive(Debug, Clone)]
-pub(crate) struct TusSlot {
+/// The path of the IETF draft's creation resource; an upload is
+/// `{IETF_PATH}{id}`.
+pub(crate) const IETF_PATH: &str = "/ietf/files/";
+
+/// An upload (tus, or the IETF draft's) as the registry holds it.
+#[derive(Debug)]
+pub(crate) struct Slot<R> {
     pub(crate) number: u64,
-    pub(crate) upload: Arc<tokio::sync::Mutex<TusResource>>,
+    pub(crate) upload: Arc<tokio::sync::Mutex<R>>,
 }
+
+impl<R> Clone for Slot<R> {
+    fn clone(&self) -> Self {
+        Slot {
+            number: self.number,
+            upload: Arc::clone(&self.upload),
+        }
+    }
+}
+
+impl<R> Slot<R> {
+    fn new(number: u64, upload: R) -> Self {
+        Slot {
+            number,
+            upload: Arc::new(tokio::sync::Mutex::new(upload)),
+        }
+    }
+}
+
+/// A tus upload as the registry holds it.
+pub(crate) type TusSlot = Slot<TusResource>;
+/// An upload resource of the IETF draft as the registry holds it.
+pub(crate) type IetfSlot = Slot<IetfResource>;
 
 /// A session as the registry holds it.
 #[derive(Debug, Clone)]
@@ -92,6 +124,10 @@ pub(crate) struct State {
     pub(crate) tus: HashMap<String, TusSlot>,
     pub(crate) tus_info: BTreeMap<u64, TusUploadInfo>,
     pub(crate) tus_created: u64,
+    /// IETF draft uploads by id.
+    pub(crate) ietf: HashMap<String, IetfSlot>,
+    pub(crate) ietf_info: BTreeMap<u64, IetfUploadInfo>,
+    pub(crate) ietf_created: u64,
     pub(crate) upload_url_calls: u64,
     pub(crate) register_calls: u64,
     pub(crate) registrations: u64,
@@ -176,6 +212,9 @@ impl Shared {
             tus: HashMap::new(),
             tus_info: BTreeMap::new(),
             tus_created: 0,
+            ietf: HashMap::new(),
+            ietf_info: BTreeMap::new(),
+            ietf_created: 0,
             upload_url_calls: 0,
             register_calls: 0,
             registrations: 0,
@@ -324,11 +363,7 @@ impl Shared {
     pub(crate) fn add_tus_upload(&self, id: String, upload: TusResource) {
         let mut state = self.state();
         state.tus_info.insert(upload.number, upload.info());
-        let slot = TusSlot {
-            number: upload.number,
-            upload: Arc::new(tokio::sync::Mutex::new(upload)),
-        };
-        state.tus.insert(id, slot);
+        state.tus.insert(id, Slot::new(upload.number, upload));
     }
 
     /// The tus upload `id`.
@@ -339,6 +374,42 @@ impl Shared {
     /// Refreshes the summary of a tus upload after a request.
     pub(crate) fn update_tus_info(&self, upload: &TusResource) {
         self.state().tus_info.insert(upload.number, upload.info());
+    }
+
+    /// The IETF draft's creation resource's URL.
+    pub(crate) fn ietf_endpoint(&self) -> String {
+        format!("{}{IETF_PATH}", self.issued_base())
+    }
+
+    /// The URL of the IETF draft upload `id`.
+    pub(crate) fn ietf_url(&self, id: &str) -> String {
+        format!("{}{IETF_PATH}{id}", self.issued_base())
+    }
+
+    /// The number the next IETF draft upload gets, and a fresh id for it.
+    pub(crate) fn next_ietf_upload(&self) -> (u64, String) {
+        let mut state = self.state();
+        state.ietf_created += 1;
+        (state.ietf_created, state.random_id(32))
+    }
+
+    /// Registers a created IETF draft upload under `id`; returns its slot.
+    pub(crate) fn add_ietf_upload(&self, id: String, upload: IetfResource) -> IetfSlot {
+        let mut state = self.state();
+        state.ietf_info.insert(upload.number, upload.info());
+        let slot = Slot::new(upload.number, upload);
+        state.ietf.insert(id, slot.clone());
+        slot
+    }
+
+    /// The IETF draft upload `id`.
+    pub(crate) fn ietf_upload(&self, id: &str) -> Option<IetfSlot> {
+        self.state().ietf.get(id).cloned()
+    }
+
+    /// Refreshes the summary of an IETF draft upload after a request.
+    pub(crate) fn update_ietf_info(&self, upload: &IetfResource) {
+        self.state().ietf_info.insert(upload.number, upload.info());
     }
 
     /// Creates a session; returns its `upload_id` and its slot.

@@ -75,6 +75,12 @@ impl Store {
         self.part_named(&format!("tus-{number}.part"))
     }
 
+    /// A new, empty part for IETF draft upload `number`; it stays the
+    /// upload's bytes once complete.
+    pub(crate) fn new_ietf_part(&self, number: u64) -> Part {
+        self.part_named(&format!("ietf-{number}.part"))
+    }
+
     fn part_named(&self, name: &str) -> Part {
         match &self.root {
             Some(root) => Part::Disk(root.join("parts").join(name)),

@@ -10,14 +10,14 @@ use std::time::SystemTime;
 
 use bytes::Bytes;
 use http::request::Parts;
-use http::{HeaderMap, HeaderValue, Method, Request, StatusCode, header};
-use http_body_util::BodyExt as _;
+use http::{HeaderValue, Method, Request, StatusCode, header};
 use hyper::body::Incoming;
 use resumable_sim::tus::{self, Answer, Arrival, Hasher, PatchAsk, PatchEnd, Route};
 
-use crate::faults::{RangeLie, Respond, SessionEffect};
+use crate::faults::{RangeLie, SessionEffect};
 use crate::inject;
 use crate::log::RequestKind;
+use crate::receive::{body_len, receive, stopped};
 use crate::reply::{Body, Refusal, Reply, drain, error_response};
 use crate::shared::{Call, Shared, TUS_PATH, TusSlot};
 use crate::storage::{Appender, Digest, Keep};
@@ -126,22 +126,11 @@ fn storage_error(e: &std::io::Error) -> Reply {
 
 /// A scripted lie about the offset: the answer's `Upload-Offset` says
 /// what the `persisted=` fault names; what is stored stays true.
-fn lie(call: &Call, mut answer: Answer) -> Answer {
+pub(crate) fn lie(call: &Call, mut answer: Answer) -> Answer {
     if let Some(RangeLie::Persisted(n)) = call.fault.as_ref().and_then(|f| f.range.as_ref()) {
         answer.replace("upload-offset", n.to_string());
     }
     answer
-}
-
-/// The bytes a request's framing promises: `None` for a chunked body,
-/// known only at its end; `0` with neither framing.
-fn body_len(headers: &HeaderMap) -> Result<Option<u64>, Refusal> {
-    if resumable_sim::wire::is_chunked(headers) {
-        return Ok(None);
-    }
-    resumable_sim::wire::content_length(headers)
-        .map(|n| Some(n.unwrap_or(0)))
-        .map_err(Refusal::bad)
 }
 
 async fn serve(
@@ -223,118 +212,6 @@ async fn live<'a>(
     }
 }
 
-/// How reading a body ended.
-struct Received {
-    /// Body bytes read.
-    bytes: u64,
-    arrival: Arrival,
-    /// A fault's `after=` threshold stopped it, to answer `status=` or reset.
-    by_fault: bool,
-    /// The digest of the bytes read, when a checksum was declared.
-    digest: Option<Vec<u8>>,
-}
-
-/// Streams a body into `app` from offset `first`, hashing it with `hasher`;
-/// a `corrupt` fault damages its first byte, an `after=` fault stops it, a
-/// `short=` fault holds its last bytes back from storage.
-async fn receive(
-    call: &mut Call,
-    body: &mut Incoming,
-    app: &mut Appender,
-    first: u64,
-    len: Option<u64>,
-    mut hasher: Option<Hasher>,
-    idle: std::time::Duration,
-) -> std::io::Result<Received> {
-    let fault = call.fault.clone().unwrap_or_default();
-    let mut trigger = (fault.after > 0).then_some(len.map_or(fault.after, |l| fault.after.min(l)));
-    let mut received = 0u64;
-    let mut damage = fault.corrupt;
-    // The last `hold` bytes received, not stored: never, if the body ends.
-    let hold = usize::try_from(fault.short.unwrap_or(0)).unwrap_or(usize::MAX);
-    let mut held_back: Vec<u8> = Vec::new();
-    let mut stored = 0u64;
-    let all_in = |received: u64| len.is_none_or(|l| received == l);
-    let (arrival, by_fault) = loop {
-        if len == Some(received) {
-            break (Arrival::Whole, false);
-        }
-        let frame = match tokio::time::timeout(idle, body.frame()).await {
-            Ok(Some(Ok(frame))) => frame,
-            Ok(None) if all_in(received) => break (Arrival::Whole, false),
-            Ok(None) | Ok(Some(Err(_))) | Err(_) => break (Arrival::CutOff, false),
-        };
-        let Ok(mut chunk) = frame.into_data() else {
-            continue;
-        };
-        let mut stopped = false;
-        while !chunk.is_empty() {
-            let take = inject::take_before(trigger, received, chunk.len());
-            let mut piece = chunk.split_to(take);
-            if damage && !piece.is_empty() {
-                let mut copy = piece.to_vec();
-                copy[0] ^= 0xff;
-                piece = Bytes::from(copy);
-                damage = false;
-            }
-            if let Some(h) = &mut hasher {
-                h.update(&piece);
-            }
-            received += piece.len() as u64;
-            if hold == 0 {
-                app.write(first + stored, &piece).await?;
-                stored += piece.len() as u64;
-            } else {
-                held_back.extend_from_slice(&piece);
-                if let Some(n) = held_back.len().checked_sub(hold).filter(|n| *n > 0) {
-                    app.write(first + stored, &held_back[..n]).await?;
-                    stored += n as u64;
-                    held_back.drain(..n);
-                }
-            }
-            if trigger == Some(received) {
-                trigger = None;
-                if let Some(d) = fault.stall {
-                    call.stall(d).await;
-                }
-                if matches!(fault.respond, Some(Respond::Status { .. } | Respond::Reset)) {
-                    stopped = true;
-                    break;
-                }
-            }
-        }
-        if stopped {
-            break (Arrival::CutOff, true);
-        }
-    };
-    call.record.bytes_received = received;
-    Ok(Received {
-        bytes: received,
-        arrival,
-        by_fault,
-        digest: hasher.map(Hasher::finish),
-    })
-}
-
-/// The reply to a body an `after=` fault stopped, or that was cut off.
-fn stopped(call: &mut Call, received: &Received) -> Reply {
-    let fault = call.fault.clone().unwrap_or_default();
-    match (received.by_fault, fault.respond) {
-        (true, Some(Respond::Status { code, retry_after })) => {
-            call.outcome = Some("fault");
-            inject::fault_status(code, retry_after).into()
-        }
-        (true, _) => {
-            call.outcome = Some("fault-reset");
-            Reply::Reset
-        }
-        (false, _) => {
-            call.outcome = Some("cut-off");
-            Reply::Reset
-        }
-    }
-}
-
 /// `POST` to the endpoint: a new upload, with the bytes its body carries.
 async fn create(shared: &Shared, call: &mut Call, parts: &Parts, mut body: Incoming) -> Reply {
     let options = &shared.config.tus;
@@ -364,7 +241,8 @@ async fn create(shared: &Shared, call: &mut Call, parts: &Parts, mut body: Incom
             return storage_error(&e);
         }
     };
-    let received = match receive(call, &mut body, &mut app, 0, len, None, idle).await {
+    let mut no_checksum: Option<Hasher> = None;
+    let received = match receive(call, &mut body, &mut app, 0, len, &mut no_checksum, idle).await {
         Ok(r) => r,
         Err(e) => {
             drain(body, idle);
@@ -456,8 +334,8 @@ async fn patch(
             return storage_error(&e);
         }
     };
-    let hasher = ask.checksum.as_ref().map(|c| c.algorithm.hasher());
-    let received = match receive(call, &mut body, &mut app, held, len, hasher, idle).await {
+    let mut hasher = ask.checksum.as_ref().map(|c| c.algorithm.hasher());
+    let received = match receive(call, &mut body, &mut app, held, len, &mut hasher, idle).await {
         Ok(r) => r,
         Err(e) => {
             drain(body, idle);
@@ -466,7 +344,7 @@ async fn patch(
         }
     };
     upload.bytes_received += received.bytes;
-    let digest = received.digest.clone();
+    let digest = hasher.map(Hasher::finish);
     let end = tus::patch_end(ask, held, bound, received.bytes, received.arrival, || {
         digest.unwrap_or_default()
     });

@@ -2,7 +2,8 @@
 //! is faithful: `tuspy` (PyPI, in a virtualenv under the target directory)
 //! and `tus-js-client` (npm, on the machine's Node.js, in the user's cache
 //! directory), each uploading a file whole, and one interrupted by a
-//! scripted fault and resumed from its URL, byte for byte. A client that
+//! scripted fault and resumed from its URL, byte for byte; tus-js-client
+//! also in its IETF draft mode (interop version 6) against the draft mode. A client that
 //! cannot be installed or run fails its test; it never skips.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -53,6 +54,11 @@ fn tuspy(emu: &EmulatorHandle, body: &[u8], mode: &str) -> Value {
 /// Runs tus-js-client on `body` in `mode` (`whole`, `resume`), 256 KiB per
 /// PATCH.
 fn tus_js(emu: &EmulatorHandle, body: &[u8], mode: &str) -> Value {
+    tus_js_speaking(&emu.tus_endpoint(), "tus-v1", body, mode)
+}
+
+/// Runs tus-js-client speaking `protocol` to `endpoint`.
+fn tus_js_speaking(endpoint: &str, protocol: &str, body: &[u8], mode: &str) -> Value {
     let version = TUS_JS_CLIENT.rsplit('@').next().unwrap();
     let modules = npm_packages(&format!("npm-tus-js-client-{version}"), &[TUS_JS_CLIENT]);
     let dir = tempfile::tempdir().unwrap();
@@ -61,10 +67,11 @@ fn tus_js(emu: &EmulatorHandle, body: &[u8], mode: &str) -> Value {
     report(&run(Command::new("node")
         .env("NODE_PATH", modules.join("node_modules"))
         .arg(script("tus_js_upload.js"))
-        .arg(emu.tus_endpoint())
+        .arg(endpoint)
         .arg(&path)
         .arg(UNIT.to_string())
-        .arg(mode)))
+        .arg(mode)
+        .arg(protocol)))
 }
 
 /// The upload the client reports is stored byte for byte, in the one
@@ -143,4 +150,48 @@ fn tus_js_client_resumes_a_patch_cut_off_by_a_reset() {
     // Without a checksum, the bytes that arrived are kept.
     assert_eq!(assert_resumed_by_head(&emu), (UNIT + 100 * 1024) as u64);
     assert_stored(&emu, &out, &body);
+}
+
+/// The upload tus-js-client reports in IETF draft mode is stored byte for
+/// byte, in the one draft upload the emulator created, at interop 6.
+fn assert_stored_by_draft(emu: &EmulatorHandle, out: &Value, body: &[u8]) {
+    let url = out["url"].as_str().expect("the client names its upload");
+    assert!(emu.ietf_upload_bytes(url).unwrap() == body, "byte for byte");
+    let uploads = emu.ietf_uploads();
+    assert_eq!(uploads.len(), 1, "{:#?}", emu.request_log());
+    assert_eq!(uploads[0].interop, 6);
+}
+
+#[test]
+fn tus_js_client_in_ietf_draft_mode_uploads_a_file_whole() {
+    let emu = start(builder());
+    let body = data(SIZE);
+    let out = tus_js_speaking(&emu.ietf_endpoint(), "ietf-draft-05", &body, "whole");
+    assert_stored_by_draft(&emu, &out, &body);
+    let log = emu.request_log();
+    assert_eq!(log[0].kind, RequestKind::IetfCreate, "{log:#?}");
+    let appends = log
+        .iter()
+        .filter(|r| r.kind == RequestKind::IetfAppend)
+        .count();
+    assert_eq!(appends, 5, "{log:#?}");
+    assert!(log.iter().all(|r| r.outcome == "ok"), "{log:#?}");
+}
+
+#[test]
+fn tus_js_client_in_ietf_draft_mode_resumes_an_append_cut_off_by_a_reset() {
+    let emu = start(builder().faults("ietf-patch#2 reset after=100KiB"));
+    let body = data(SIZE);
+    let out = tus_js_speaking(&emu.ietf_endpoint(), "ietf-draft-05", &body, "resume");
+    assert!(out["failed"].is_string(), "{out}");
+    let log = emu.request_log();
+    let cut = log.iter().position(|r| r.fault.is_some()).unwrap();
+    assert_eq!(log[cut].outcome, "fault-reset", "{log:#?}");
+    let head = log[cut..]
+        .iter()
+        .find(|r| r.kind == RequestKind::IetfHead)
+        .unwrap_or_else(|| panic!("no HEAD after the fault: {log:#?}"));
+    assert_eq!(head.status, Some(204));
+    assert_eq!(head.persisted, Some((UNIT + 100 * 1024) as u64));
+    assert_stored_by_draft(&emu, &out, &body);
 }

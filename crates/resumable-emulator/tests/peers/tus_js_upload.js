@@ -1,10 +1,10 @@
-// Uploads a file to one of the emulator's endpoints with tus-js-client on
+// Uploads a file to the emulator's tus endpoint with tus-js-client on
 // Node.js; prints what happened as JSON.
 //
 // Usage: node tus_js_upload.js ENDPOINT FILE CHUNK_SIZE MODE [PROTOCOL]
 // (NODE_PATH names the node_modules holding tus-js-client; PROTOCOL is
-// tus-js-client's `protocol` option: `tus-v1`, the default, or
-// `ietf-draft-05` for Resumable Uploads for HTTP at interop version 6)
+// tus-js-client's `protocol` option, `tus-v1` by default, `ietf-draft-05`
+// for the IETF draft at interop version 6)
 //
 // MODE "whole": one upload, to its end. MODE "resume": an upload without
 // retries meets the emulator's scripted fault and stops with an error; a
@@ -22,10 +22,10 @@ function run(options) {
   return new Promise((resolve, reject) => {
     const upload = new tus.Upload(file, {
       chunkSize: Number(chunkSize),
-      protocol,
       metadata: { filename: 'tus-js.bin', filetype: 'application/octet-stream' },
       storeFingerprintForResuming: false,
       retryDelays: null,
+      protocol,
       ...options,
       onError: (error) => reject(Object.assign(error, { upload })),
       onSuccess: () => resolve(upload),

@@ -20,6 +20,7 @@ use http::{HeaderMap, Method};
 use crate::refusal::Refusal;
 use wire::{decode_digest, http_date, number, parse_metadata, text, write_metadata};
 
+pub use crate::answer::{Answer, Arrival};
 pub use server::{TUS_ENDPOINT, TusFault, TusServer, TusUpload};
 pub use wire::{Algorithm, Hasher};
 
@@ -90,16 +91,6 @@ impl TusOptions {
     }
 }
 
-/// An answer's status and headers, in the order they go on the wire; the
-/// body, if any, is the server's to add.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Answer {
-    /// The status.
-    pub status: u16,
-    /// The headers, `Tus-Resumable` first where the answer has it.
-    pub headers: Vec<(&'static str, String)>,
-}
-
 impl Answer {
     /// An answer with `Tus-Resumable: 1.0.0`, as every answer but a refused
     /// `OPTIONS` has it.
@@ -108,39 +99,6 @@ impl Answer {
             status,
             headers: vec![("tus-resumable", VERSION.to_owned())],
         }
-    }
-
-    fn with(mut self, name: &'static str, value: impl ToString) -> Self {
-        self.headers.push((name, value.to_string()));
-        self
-    }
-
-    /// The value of header `name`, if the answer has it.
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| *k == name)
-            .map(|(_, v)| v.as_str())
-    }
-
-    /// Replaces the value of header `name` where the answer has it (a
-    /// server's scripted lie); `false` when it has none.
-    pub fn replace(&mut self, name: &str, value: String) -> bool {
-        match self.headers.iter_mut().find(|(k, _)| *k == name) {
-            Some((_, v)) => {
-                *v = value;
-                true
-            }
-            None => false,
-        }
-    }
-
-    /// A response builder with this status and these headers; add the body.
-    pub fn builder(&self) -> http::response::Builder {
-        self.headers.iter().fold(
-            http::Response::builder().status(self.status),
-            |b, (k, v)| b.header(*k, v),
-        )
     }
 }
 
@@ -536,15 +494,6 @@ pub fn plan_patch(
     Ok(length)
 }
 
-/// How a `PATCH`'s body arrived.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Arrival {
-    /// Whole: every byte its framing promised.
-    Whole,
-    /// Cut off: the connection broke or went idle first.
-    CutOff,
-}
-
 /// How a `PATCH` ends.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PatchEnd {
@@ -637,17 +586,8 @@ pub fn terminated() -> Answer {
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
-    use http::HeaderValue;
-
     use super::*;
-
-    fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
-        let mut h = HeaderMap::new();
-        for (k, v) in pairs {
-            h.insert(*k, HeaderValue::from_str(v).unwrap());
-        }
-        h
-    }
+    use crate::test_support::headers;
 
     #[test]
     fn a_patch_plans_against_the_offset_and_length() {

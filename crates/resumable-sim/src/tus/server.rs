@@ -340,31 +340,13 @@ impl TusServer {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+    use crate::test_support::{header, request, response, t0};
     use crate::tus::OFFSET_OCTET_STREAM;
     use http::{Method, Response};
     use std::time::Duration;
 
-    fn t0() -> SystemTime {
-        SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000)
-    }
-
-    fn request(method: Method, url: &str, headers: &[(&str, &str)]) -> http::Request<()> {
-        let mut b = http::Request::builder().method(method).uri(url);
-        for (k, v) in headers {
-            b = b.header(*k, *v);
-        }
-        b.body(()).unwrap()
-    }
-
     fn answer(reply: Reply) -> Response<Bytes> {
-        match reply {
-            Reply::Response(r) => r,
-            Reply::Reset => panic!("reset"),
-        }
-    }
-
-    fn header(r: &Response<Bytes>, name: &str) -> String {
-        r.headers()[name].to_str().unwrap().to_owned()
+        response(reply)
     }
 
     #[test]
