@@ -186,6 +186,8 @@ pub enum Interrupt<'a> {
 pub trait Driver: Sized + Debug + 'static {
     /// Which driver, for failure messages.
     const NAME: &'static str;
+    /// Whether its transport hands interim (`1xx`) responses to the engine.
+    const INTERIMS: bool;
 
     /// An uploader with these settings.
     fn build(setup: Setup) -> Self;

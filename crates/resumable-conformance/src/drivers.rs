@@ -139,6 +139,8 @@ fn blocking_source(source: Source) -> Box<dyn resumable_blocking::Source> {
 
 impl Driver for Blocking {
     const NAME: &'static str = "blocking";
+    // ureq reads past them.
+    const INTERIMS: bool = false;
 
     fn build(setup: Setup) -> Self {
         use resumable_blocking::{Transport, Uploader, UreqTransport};
@@ -334,6 +336,7 @@ impl Tokio {
 
 impl Driver for Tokio {
     const NAME: &'static str = "tokio";
+    const INTERIMS: bool = true;
 
     fn build(setup: Setup) -> Self {
         use resumable_tokio::{HyperTransport, Uploader};

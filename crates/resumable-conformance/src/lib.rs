@@ -27,6 +27,7 @@ pub mod bad_input;
 mod driver;
 pub mod drivers;
 pub mod emulator;
+pub mod ietf_emulator;
 pub mod peers;
 pub mod secrets;
 pub mod sim;

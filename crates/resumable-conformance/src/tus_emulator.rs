@@ -10,10 +10,11 @@ use resumable_core::{Config, TusCreate};
 use resumable_emulator::{
     Emulator, EmulatorHandle, RequestKind, RequestRecord, Storage, TusStatus,
 };
-use resumable_local::FileCheckpointStore;
 
-use crate::driver::{Call, Driver, Interrupt, Source};
-use crate::emulator::{KEY, UNIT, data, emulator, keeping, uploader};
+use crate::driver::{Call, Driver, Source};
+use crate::emulator::{
+    KEY, UNIT, cancelled_after_unit, data, emulator, interrupted_at_unit, uploader,
+};
 
 /// A creation at the emulator's tus endpoint, with the file's name and type.
 fn creation(emu: &EmulatorHandle, name: &str) -> TusCreate {
@@ -262,11 +263,9 @@ pub fn tus_emulator_resumes_an_interrupted_upload_from_its_checkpoint<D: Driver>
         source: Source::Bytes(bytes.clone()),
         key: Some("tus-resume"),
     };
-    let mut first = keeping::<D>(FileCheckpointStore::new(state.path()).unwrap());
-    first.interrupted(run(), Interrupt::Persisted(UNIT));
-    drop(first);
+    let mut second = interrupted_at_unit::<D>(state.path(), run());
     emu.clear_request_log();
-    keeping::<D>(FileCheckpointStore::new(state.path()).unwrap())
+    second
         .call(run())
         .unwrap_or_else(|e| panic!("{}: {e}", D::NAME));
     assert!(stored_only(&emu) == bytes, "one upload, stored whole");
@@ -287,31 +286,14 @@ pub fn tus_emulator_resumes_an_interrupted_upload_from_its_checkpoint<D: Driver>
 /// and the emulator holds it as terminated.
 pub fn tus_emulator_terminates_a_cancelled_upload<D: Driver>() {
     let emu = emulator("");
-    let state = tempfile::tempdir().unwrap();
     let bytes = data(3 * UNIT, 58);
-    let mut up = keeping::<D>(FileCheckpointStore::new(state.path()).unwrap());
-    up.interrupted(
-        Call::Run {
-            config: Config::tus_create(creation(&emu, "gone.bin"), Some(bytes.len() as u64)),
-            source: Source::Bytes(bytes),
-            key: Some("tus-cancel"),
-        },
-        Interrupt::Persisted(UNIT),
-    );
-    drop(up);
-    let mut up = keeping::<D>(FileCheckpointStore::new(state.path()).unwrap());
-    assert!(
-        up.cancel("tus-cancel").unwrap(),
-        "there was an upload to cancel"
-    );
+    let call = Call::Run {
+        config: Config::tus_create(creation(&emu, "gone.bin"), Some(bytes.len() as u64)),
+        source: Source::Bytes(bytes),
+        key: Some("tus-cancel"),
+    };
+    cancelled_after_unit::<D>(&emu, call, "tus-cancel", RequestKind::TusTerminate);
     assert_eq!(emu.tus_uploads()[0].state, TusStatus::Terminated);
-    let log = emu.request_log();
-    let last = log.last().unwrap();
-    assert_eq!(
-        (last.kind, last.status),
-        (RequestKind::TusTerminate, Some(204))
-    );
-    assert!(up.load_checkpoint("tus-cancel").unwrap().is_none());
 }
 
 /// One `#[test]` per case of this catalogue, run with `$driver`.

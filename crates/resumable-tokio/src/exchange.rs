@@ -6,12 +6,15 @@ use std::ops::Range;
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
-use resumable_core::{Body, TransportError, TransportErrorKind, Upload};
+use http::{HeaderMap, StatusCode};
+use resumable_core::{Body, RequestId, TransportError, TransportErrorKind, Upload};
+use tokio::sync::mpsc::UnboundedReceiver;
 use tokio::time::Instant;
 
 use crate::body::RequestBody;
+use crate::pump::now;
 use crate::source::AsyncSource;
-use crate::transport::AsyncTransport;
+use crate::transport::{AsyncTransport, InterimResponses};
 
 /// The size of one body frame read from the source.
 pub(crate) const FRAME_SIZE: usize = 128 * 1024;
@@ -26,6 +29,8 @@ struct Stalled(Duration);
 
 /// What the driver needs to carry out one request.
 pub(crate) struct Exchange<'a, S: ?Sized> {
+    /// The request's id, for the interim responses to it.
+    pub(crate) id: RequestId,
     pub(crate) source: &'a mut S,
     pub(crate) upload: &'a mut Upload,
     pub(crate) scratch: &'a mut BytesMut,
@@ -38,13 +43,19 @@ impl<S: AsyncSource + ?Sized> Exchange<'_, S> {
     ///
     /// The outer error is the source's (the request is abandoned); the
     /// inner result is the transport's answer. The stall timeout runs from
-    /// the last progress: a frame taken by the transport, or the start.
+    /// the last progress: a frame taken by the transport, an interim
+    /// response, or the start. Each interim response the transport hands
+    /// over goes to the engine as it arrives, all of them before the final
+    /// answer.
     pub(crate) async fn send<T: AsyncTransport>(
         self,
         transport: &mut T,
         request: http::Request<Body>,
     ) -> Result<Result<http::Response<Bytes>, TransportError>, io::Error> {
-        let (parts, body) = request.into_parts();
+        let (mut parts, body) = request.into_parts();
+        let (interim, mut interims) = InterimResponses::channel();
+        parts.extensions.insert(interim);
+        let (id, upload) = (self.id, &mut *self.upload);
         let (feed, body) = match body {
             Body::Source(range) => {
                 let (tx, body) = RequestBody::channel(range.end - range.start, FRAMES_IN_FLIGHT);
@@ -57,16 +68,17 @@ impl<S: AsyncSource + ?Sized> Exchange<'_, S> {
         tokio::pin!(responding);
         let stall = self.stall;
         let mut deadline = Instant::now() + stall;
-        let Some((tx, Range { start, end })) = feed else {
-            return Ok(tokio::select! {
-                response = &mut responding => response,
-                () = tokio::time::sleep_until(deadline) => Err(stalled(stall)),
-            });
+        // No body to feed: the loop below only waits for the answer.
+        let (mut tx, Range { start, end }) = match feed {
+            Some((tx, range)) => (Some(tx), range),
+            None => (None, 0..0),
         };
-        let mut tx = Some(tx);
         let mut pos = start;
+        // A frame read but not yet taken (an interim response came first).
+        let mut pending: Option<Bytes> = None;
         loop {
             let frame = match &tx {
+                Some(_) if pending.is_some() => pending.take(),
                 Some(_) if pos < end => {
                     let len = usize::try_from(end - pos)
                         .unwrap_or(usize::MAX)
@@ -87,10 +99,20 @@ impl<S: AsyncSource + ?Sized> Exchange<'_, S> {
                 }
             };
             tokio::select! {
-                response = &mut responding => return Ok(response),
+                response = &mut responding => {
+                    tell_interims(upload, id, &mut interims);
+                    return Ok(response);
+                }
+                Some((status, headers)) = interims.recv() => {
+                    tell_interim(upload, id, status, &headers);
+                    deadline = Instant::now() + stall;
+                    // The frame read goes with the next turn.
+                    pending = frame;
+                    continue;
+                }
                 permit = room => match (permit, frame) {
                     (Some(permit), Some(frame)) => {
-                        self.upload.feed_checksum(pos, &frame);
+                        upload.feed_checksum(pos, &frame);
                         pos += frame.len() as u64;
                         drop(permit.send(frame));
                         deadline = Instant::now() + stall;
@@ -105,6 +127,27 @@ impl<S: AsyncSource + ?Sized> Exchange<'_, S> {
                 tx = None;
             }
         }
+    }
+}
+
+/// Hands one interim response to the engine.
+fn tell_interim(upload: &mut Upload, id: RequestId, status: StatusCode, headers: &HeaderMap) {
+    tracing::debug!(status = status.as_u16(), "interim response");
+    if let Err(error) = upload.handle_informational(id, status, headers, now()) {
+        // The request is the one in flight: the engine cannot refuse it.
+        tracing::warn!(%error, "interim response refused");
+    }
+}
+
+/// Hands the engine the interim responses that arrived before the final
+/// one but were not read yet.
+fn tell_interims(
+    upload: &mut Upload,
+    id: RequestId,
+    interims: &mut UnboundedReceiver<(StatusCode, HeaderMap)>,
+) {
+    while let Ok((status, headers)) = interims.try_recv() {
+        tell_interim(upload, id, status, &headers);
     }
 }
 

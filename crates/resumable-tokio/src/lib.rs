@@ -205,5 +205,5 @@ pub use resumable_local::*;
 #[cfg(feature = "hyper")]
 pub use rustls;
 pub use source::{AsyncSource, BytesSource, FileSource, ReadSource};
-pub use transport::AsyncTransport;
+pub use transport::{AsyncTransport, InterimResponses};
 pub use uploader::Uploader;

@@ -143,6 +143,7 @@ impl<T: AsyncTransport, S: AsyncSource + ?Sized> Pump<'_, T, S> {
             "sending"
         );
         let answer = Exchange {
+            id: request.id,
             source: &mut *self.source,
             upload: &mut *upload,
             scratch,

@@ -4,7 +4,9 @@
 use std::future::Future;
 
 use bytes::Bytes;
+use http::{HeaderMap, StatusCode};
 use resumable_core::TransportError;
+use tokio::sync::mpsc;
 
 use crate::body::RequestBody;
 
@@ -25,7 +27,15 @@ use crate::body::RequestBody;
 /// - report every failure below HTTP as a [`TransportError`] whose kind
 ///   says what happened (connect, reset, timeout, bad response), which the
 ///   engine uses to decide how to retry;
-/// - when the body fails with [`crate::BodyError`], abandon the request.
+/// - when the body fails with [`crate::BodyError`], abandon the request;
+/// - where the client can surface interim (`1xx`) responses, take the
+///   request's [`InterimResponses`] extension and hand each one to it as
+///   it arrives, before the final response ([`HyperTransport`] does). A
+///   transport that cannot leaves it: the upload then learns nothing
+///   mid-request, so the IETF draft's optimistic creation is not
+///   resumable until its answer arrives (use the careful strategy there).
+///
+/// [`HyperTransport`]: crate::HyperTransport
 ///
 /// The driver may drop the returned future at any point (a stall timeout,
 /// the caller dropping the upload's future); the request is then abandoned.
@@ -52,5 +62,26 @@ impl<T: AsyncTransport> AsyncTransport for Box<T> {
         request: http::Request<RequestBody>,
     ) -> impl Future<Output = Result<http::Response<Bytes>, TransportError>> + Send {
         (**self).send(request)
+    }
+}
+
+/// Where a transport hands the interim (`1xx`) responses to a request: an
+/// extension of every request the driver sends. Take it out with
+/// `request.extensions_mut().remove::<InterimResponses>()` and call
+/// [`InterimResponses::arrived`] for each, in the order they arrive.
+#[derive(Debug, Clone)]
+pub struct InterimResponses(mpsc::UnboundedSender<(StatusCode, HeaderMap)>);
+
+impl InterimResponses {
+    /// A sender for the driver, and the receiver it reads.
+    pub(crate) fn channel() -> (Self, mpsc::UnboundedReceiver<(StatusCode, HeaderMap)>) {
+        let (tx, rx) = mpsc::unbounded_channel();
+        (Self(tx), rx)
+    }
+
+    /// An interim response to the request arrived. Once the request is
+    /// over, the driver no longer listens: the call does nothing.
+    pub fn arrived(&self, status: StatusCode, headers: HeaderMap) {
+        let _ = self.0.send((status, headers));
     }
 }

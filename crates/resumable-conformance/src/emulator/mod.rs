@@ -74,6 +74,35 @@ pub fn keeping<D: Driver>(store: impl CheckpointStore + Send + 'static) -> D {
     })
 }
 
+/// Carries `call` out with a driver keeping checkpoints in the directory
+/// `state`, interrupted once [`UNIT`] bytes are persisted, as a user
+/// would; returns a fresh driver on the same checkpoints, to resume or
+/// cancel with.
+pub fn interrupted_at_unit<D: Driver>(state: &std::path::Path, call: crate::driver::Call<'_>) -> D {
+    let store = || resumable_local::FileCheckpointStore::new(state).unwrap();
+    keeping::<D>(store()).interrupted(call, crate::driver::Interrupt::Persisted(UNIT));
+    keeping::<D>(store())
+}
+
+/// Interrupts `call` (checkpointed under `key`) once [`UNIT`] bytes are
+/// persisted, then cancels the upload by its key: the last request the
+/// emulator saw is `kind` (the protocol's deletion), answered `204`, and
+/// the checkpoint is gone.
+pub fn cancelled_after_unit<D: Driver>(
+    emu: &EmulatorHandle,
+    call: crate::driver::Call<'_>,
+    key: &str,
+    kind: resumable_emulator::RequestKind,
+) {
+    let state = tempfile::tempdir().unwrap();
+    let mut up = interrupted_at_unit::<D>(state.path(), call);
+    assert!(up.cancel(key).unwrap(), "there was an upload to cancel");
+    let log = emu.request_log();
+    let last = log.last().unwrap();
+    assert_eq!((last.kind, last.status), (kind, Some(204)), "{log:#?}");
+    assert!(up.load_checkpoint(key).unwrap().is_none());
+}
+
 /// `len` bytes of a pattern that varies with `seed`.
 pub fn data(len: u64, seed: u32) -> Vec<u8> {
     (0..len as u32)

@@ -17,7 +17,7 @@ use hyper_util::rt::{TokioExecutor, TokioTimer};
 use resumable_core::{MAX_RESPONSE_BODY, TransportError, TransportErrorKind};
 
 use crate::body::RequestBody;
-use crate::transport::AsyncTransport;
+use crate::transport::{AsyncTransport, InterimResponses};
 use connect::TimeoutConnector;
 use resumable_local::{TransportSetupError, transport_kind};
 
@@ -83,8 +83,14 @@ impl HyperTransport {
 impl AsyncTransport for HyperTransport {
     fn send(
         &mut self,
-        request: http::Request<RequestBody>,
+        mut request: http::Request<RequestBody>,
     ) -> impl Future<Output = Result<http::Response<Bytes>, TransportError>> + Send {
+        if let Some(interim) = request.extensions_mut().remove::<InterimResponses>() {
+            // HTTP/1 only: hyper tells no interim response of HTTP/2.
+            hyper::ext::on_informational(&mut request, move |response| {
+                interim.arrived(response.status(), response.headers().clone());
+            });
+        }
         let responding = self.client.request(request);
         async move {
             let response = responding.await.map_err(|e| {
