@@ -413,7 +413,12 @@ async fn take_body(
             if ask.length.is_some() {
                 upload.progress.length = ask.length;
             }
-            if complete {
+            // A `short=` fault kept less than the completing request
+            // carried: its length is known, the upload not complete.
+            let whole = held + received.bytes;
+            if complete && upload.progress.offset < whole {
+                upload.progress.length = Some(whole);
+            } else if complete {
                 upload.progress.complete = true;
                 upload.progress.length = Some(upload.progress.offset);
                 if upload
