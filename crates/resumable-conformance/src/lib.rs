@@ -28,6 +28,7 @@ mod driver;
 pub mod drivers;
 pub mod emulator;
 pub mod ietf_emulator;
+pub mod ietf_soak;
 pub mod peers;
 pub mod secrets;
 pub mod sim;
