@@ -18,7 +18,7 @@ use resumable_benches::{
 use resumable_core::codecs::content_range::ContentRange;
 use resumable_core::codecs::goog_hash::GoogHash;
 use resumable_core::codecs::range::parse_persisted;
-use resumable_core::{Action, Body, Protocol, Upload};
+use resumable_core::{Action, Body, InteropVersion, Protocol, Upload};
 
 #[global_allocator]
 static ALLOC: CountingAlloc = CountingAlloc;
@@ -73,10 +73,19 @@ fn chunk_cycle(c: &mut Criterion) {
     for (protocol, answered) in [
         (Protocol::Gcs, "308 with Range"),
         (Protocol::Tus, "204 with Upload-Offset"),
+        (
+            Protocol::Ietf {
+                interop: InteropVersion::LATEST,
+            },
+            "204 with Upload-Offset",
+        ),
     ] {
         let recording = Recording::record(protocol, CHUNKS);
         recording.check();
-        let name = format!("{protocol:?}").to_lowercase();
+        let name = match protocol {
+            Protocol::Ietf { .. } => "ietf".to_owned(),
+            _ => format!("{protocol:?}").to_lowercase(),
+        };
         c.bench_function(
             &format!("{name} chunk cycle (poll, the sim's {answered} replayed, checkpoint)"),
             |b| b.iter_custom(|iters| replayed(&recording, iters).0),

@@ -6,8 +6,12 @@
 //! `PATCH` of the whole file to a fresh upload, each driver in one request and
 //! in 8 MiB `PATCH`es (each with the `Upload-Checksum` the driver agrees on
 //! with the emulator: SHA-1), and in 8 MiB `PATCH`es to an emulator without
-//! the checksum extension. Prints MiB/s and the ratio to the baseline of its
-//! protocol (best of N runs).
+//! the checksum extension. The same for the IETF draft: the baseline one plain
+//! `POST` that creates and completes the upload with the whole file; each
+//! driver by an optimistic creation carrying the whole file, and by a
+//! careful creation and 8 MiB appends (both with the `Repr-Digest` the
+//! engine computes, SHA-256 of the whole). Prints MiB/s and the ratio to
+//! the baseline of its protocol (best of N runs).
 //!
 //! `cargo bench -p resumable-benches --bench throughput`
 //! (`RESUMABLE_BENCH_MIB=1024 RESUMABLE_BENCH_RUNS=3` by default)
@@ -19,7 +23,9 @@ use std::time::{Duration, Instant};
 
 use resumable_benches::{env_u64, session_url};
 use resumable_blocking::{FileApiTarget, Uploader};
-use resumable_core::{Chunking, Config, Secret, TusCreate};
+use resumable_core::{
+    Chunking, Config, IetfCreate, IetfStrategy, InteropVersion, Secret, TusCreate,
+};
 use resumable_emulator::{Emulator, EmulatorHandle, Storage};
 
 const KEY: &str = "bench-key";
@@ -74,26 +80,52 @@ fn tus_baseline(emu: &EmulatorHandle, path: &Path, size: u64) -> Duration {
     start.elapsed()
 }
 
+/// One creation of the IETF draft carrying the whole file and completing
+/// it (`Upload-Complete: ?1`), with ureq, no engine: an ordinary upload
+/// the server could have made resumable (its `104` is read past).
+fn ietf_baseline(emu: &EmulatorHandle, path: &Path, size: u64) -> Duration {
+    let file = File::open(path).unwrap_or_else(|e| panic!("{e}"));
+    let interop = InteropVersion::LATEST.number().to_string();
+    let start = Instant::now();
+    let response = ureq::post(&emu.ietf_endpoint())
+        .header("upload-draft-interop-version", &interop)
+        .header("upload-complete", "?1")
+        .header("content-length", size.to_string())
+        .send(ureq::SendBody::from_owned_reader(file))
+        .unwrap_or_else(|e| panic!("baseline creation: {e}"));
+    assert_eq!(response.status(), 200);
+    start.elapsed()
+}
+
 /// A tus upload of `size` bytes at the emulator's endpoint.
 fn tus_config(emu: &EmulatorHandle, size: u64) -> Config {
     Config::tus_create(TusCreate::new(emu.tus_endpoint()), Some(size))
 }
 
-fn blocking_tus(emu: &EmulatorHandle, path: &Path, size: u64, chunking: Chunking) -> Duration {
+/// An upload of the IETF draft of `size` bytes at the emulator's endpoint,
+/// created by `strategy`.
+fn ietf_config(emu: &EmulatorHandle, size: u64, strategy: IetfStrategy) -> Config {
+    let mut create = IetfCreate::new(emu.ietf_endpoint());
+    create.strategy = strategy;
+    Config::ietf_create(create, Some(size))
+}
+
+/// The blocking driver's upload of the file at `path` with `config`.
+fn blocking_run(config: Config, path: &Path, chunking: Chunking) -> Duration {
     let mut source = resumable_blocking::FileSource::open(path).unwrap_or_else(|e| panic!("{e}"));
     let start = Instant::now();
     Uploader::new()
         .chunking(chunking)
-        .run(tus_config(emu, size), &mut source, None)
+        .run(config, &mut source, None)
         .unwrap_or_else(|e| panic!("{e}"));
     start.elapsed()
 }
 
-fn tokio_tus(
+/// The tokio driver's upload of the file at `path` with `config`.
+fn tokio_run(
     rt: &tokio::runtime::Runtime,
-    emu: &EmulatorHandle,
+    config: Config,
     path: &Path,
-    size: u64,
     chunking: Chunking,
 ) -> Duration {
     rt.block_on(async {
@@ -103,7 +135,7 @@ fn tokio_tus(
         let start = Instant::now();
         resumable_tokio::Uploader::new()
             .chunking(chunking)
-            .run(tus_config(emu, size), &mut source, None)
+            .run(config, &mut source, None)
             .await
             .unwrap_or_else(|e| panic!("{e}"));
         start.elapsed()
@@ -199,27 +231,60 @@ fn main() {
         ),
         (
             "blocking, tus single request",
-            Box::new(|| blocking_tus(&emu, &path, size, Chunking::SingleRequest)),
+            Box::new(|| blocking_run(tus_config(&emu, size), &path, Chunking::SingleRequest)),
         ),
         (
             "blocking, tus 8 MiB PATCHes",
-            Box::new(|| blocking_tus(&emu, &path, size, eight)),
+            Box::new(|| blocking_run(tus_config(&emu, size), &path, eight)),
         ),
         (
             "tokio, tus single request",
-            Box::new(|| tokio_tus(&rt, &emu, &path, size, Chunking::SingleRequest)),
+            Box::new(|| tokio_run(&rt, tus_config(&emu, size), &path, Chunking::SingleRequest)),
         ),
         (
             "tokio, tus 8 MiB PATCHes",
-            Box::new(|| tokio_tus(&rt, &emu, &path, size, eight)),
+            Box::new(|| tokio_run(&rt, tus_config(&emu, size), &path, eight)),
         ),
         (
             "blocking, tus 8 MiB, no checksum",
-            Box::new(|| blocking_tus(&unchecked, &path, size, eight)),
+            Box::new(|| blocking_run(tus_config(&unchecked, size), &path, eight)),
         ),
         (
             "tokio, tus 8 MiB, no checksum",
-            Box::new(|| tokio_tus(&rt, &unchecked, &path, size, eight)),
+            Box::new(|| tokio_run(&rt, tus_config(&unchecked, size), &path, eight)),
+        ),
+        (
+            "ietf baseline: one plain completing POST (ureq)",
+            Box::new(|| ietf_baseline(&emu, &path, size)),
+        ),
+        (
+            "blocking, ietf optimistic, one request",
+            Box::new(|| {
+                let config = ietf_config(&emu, size, IetfStrategy::Optimistic);
+                blocking_run(config, &path, Chunking::SingleRequest)
+            }),
+        ),
+        (
+            "blocking, ietf careful, 8 MiB appends",
+            Box::new(|| blocking_run(ietf_config(&emu, size, IetfStrategy::Careful), &path, eight)),
+        ),
+        (
+            "tokio, ietf optimistic, one request",
+            Box::new(|| {
+                let config = ietf_config(&emu, size, IetfStrategy::Optimistic);
+                tokio_run(&rt, config, &path, Chunking::SingleRequest)
+            }),
+        ),
+        (
+            "tokio, ietf careful, 8 MiB appends",
+            Box::new(|| {
+                tokio_run(
+                    &rt,
+                    ietf_config(&emu, size, IetfStrategy::Careful),
+                    &path,
+                    eight,
+                )
+            }),
         ),
     ];
     println!("loopback throughput, {mib} MiB, best of {runs} runs (emulator: sink storage)");
@@ -231,6 +296,6 @@ fn main() {
             base = None;
         }
         let ratio = rate / *base.get_or_insert(rate);
-        println!("{name:<38} {rate:>8.1} MiB/s  {ratio:>5.2}x baseline");
+        println!("{name:<48} {rate:>8.1} MiB/s  {ratio:>5.2}x baseline");
     }
 }

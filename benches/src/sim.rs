@@ -1,15 +1,19 @@
 //! The core against the `resumable-sim` servers: a session upload driven
 //! live, and the sim's answers to one recorded, to replay where only the
-//! core's own cost is to be timed. Either protocol: a GCS session, or a tus
+//! core's own cost is to be timed. Any protocol: a GCS session, a tus
 //! upload (its server without the checksum extension: hashing each
-//! request's body is the digest crate's cost, not the core's).
+//! request's body is the digest crate's cost, not the core's), or an
+//! upload resource of the IETF draft (no `Content-Digest` asked for, for
+//! the same reason).
 
 use std::time::{Instant, SystemTime};
 
 use bytes::Bytes;
 use http::{HeaderValue, Response};
 use resumable_core::{Action, Body, Chunking, Config, Protocol, Request, SessionUrl, Upload};
-use resumable_sim::{Fault, Reply, Server, TusFault, TusOptions, TusServer};
+use resumable_sim::{
+    Fault, IetfFault, IetfServer, Interop, Reply, Server, TusFault, TusOptions, TusServer,
+};
 
 use crate::{CHUNK, session_config};
 
@@ -24,12 +28,17 @@ fn config(protocol: Protocol, url: &str, chunks: u64) -> Config {
             config.chunking = Chunking::Fixed(CHUNK);
             config
         }
+        Protocol::Ietf { interop } => {
+            let mut config = Config::ietf_upload(SessionUrl::new(url), interop, Some(total));
+            config.chunking = Chunking::Fixed(CHUNK);
+            config
+        }
         _ => session_config(url, total),
     }
 }
 
 /// The requests an upload sends before its first chunk: GCS's status
-/// query; tus's `OPTIONS`, then its `HEAD`.
+/// query; tus's `OPTIONS`, then its `HEAD`; the draft's `HEAD`.
 fn setup_requests(protocol: Protocol) -> usize {
     match protocol {
         Protocol::Tus => 2,
@@ -42,6 +51,7 @@ fn setup_requests(protocol: Protocol) -> usize {
 enum Sim {
     Gcs(Server),
     Tus(TusServer),
+    Ietf(IetfServer),
 }
 
 impl Sim {
@@ -56,6 +66,15 @@ impl Sim {
                 let url = server.open_upload(Some(total), wall);
                 (Self::Tus(server), url)
             }
+            Protocol::Ietf { interop } => {
+                let mut server = IetfServer::new();
+                server.options.versions = vec![
+                    Interop::from_number(u64::from(interop.number()))
+                        .unwrap_or_else(|| panic!("the sim speaks no {interop:?}")),
+                ];
+                let url = server.open_upload(Some(total), wall);
+                (Self::Ietf(server), url)
+            }
             _ => {
                 let mut server = Server::new();
                 let url = server.open_session(Some(total));
@@ -68,6 +87,7 @@ impl Sim {
         match self {
             Self::Gcs(server) => server.serve(&req.http, body, Fault::None, wall),
             Self::Tus(server) => server.serve(&req.http, body, TusFault::None, wall),
+            Self::Ietf(server) => server.serve(&req.http, body, IetfFault::None, wall).reply,
         }
     }
 }
@@ -260,7 +280,7 @@ impl Recording {
 }
 
 /// Which bytes a request is about: its `Content-Range` (GCS) or its
-/// `Upload-Offset` (tus).
+/// `Upload-Offset` (tus, the IETF draft).
 fn asked(req: &Request) -> Option<HeaderValue> {
     let headers = req.http.headers();
     headers
