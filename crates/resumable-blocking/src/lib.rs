@@ -34,6 +34,13 @@
 //! [`Source`]: a [`FileSource`], a [`BytesSource`], or a [`ReadSource`] of
 //! unknown length.
 //!
+//! ureq reads past interim (`1xx`) responses without handing them over, so
+//! an upload of the IETF draft learns its upload resource only from the
+//! creation's final answer: create carefully
+//! ([`resumable_core::IetfStrategy::Careful`], the default). An optimistic
+//! creation works too, but one cut off mid-body is made again from the
+//! start; the tokio driver resumes it from its `104`.
+//!
 //! One upload per checkpoint: with a store and a key, [`Uploader::run`] (and
 //! so `upload_file`) and [`Uploader::cancel`] take the key's lock
 //! ([`CheckpointStore::lock`]) before they load its checkpoint and hold it

@@ -43,6 +43,14 @@
 //! [`Error`] and its parts), so this crate is the one dependency to name.
 //! What is this crate's own is the pump, its [`AsyncTransport`] and its
 //! sources.
+//!
+//! Interim (`1xx`) responses reach the engine as they arrive, through the
+//! [`InterimResponses`] extension a transport finds on each request
+//! ([`HyperTransport`] hands over what hyper's HTTP/1 client reads): an
+//! upload of the IETF draft created optimistically
+//! ([`resumable_core::IetfStrategy::Optimistic`]) is resumable from its
+//! `104` on, so a creation cut off mid-body goes on from the offset the
+//! server kept.
 //! The same upload against the local emulator (`resumable-emulator`),
 //! runnable:
 //!
