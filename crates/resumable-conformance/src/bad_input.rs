@@ -604,6 +604,52 @@ pub fn a_lying_tus_server_ends_the_upload_with_its_typed_error<D: crate::Driver>
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
 }
 
+/// The lies of a server of the IETF draft (the emulator's draft mode):
+/// the offsets its answers give, each ending the upload with its typed
+/// error and no upload reported done. The file is [`SIZE`] bytes in
+/// appends of [`UNIT`] after a careful creation.
+pub fn ietf_cases() -> Vec<Case> {
+    use Error::Protocol;
+    use ProtocolError as P;
+    vec![
+        case!(
+            "append's Upload-Offset goes backwards",
+            "ietf-patch#2 persisted=100KiB",
+            Protocol(P::OffsetBackwards { .. })
+        ),
+        case!(
+            "append's Upload-Offset past the bytes sent",
+            "ietf-patch#1 persisted=900KiB",
+            Protocol(P::OffsetBeyondSent { .. })
+        ),
+        case!(
+            "HEAD Upload-Offset past the length",
+            "ietf-patch#2 status=503; ietf-head#1 persisted=2MiB",
+            Protocol(P::OffsetBeyondLength { .. })
+        ),
+    ]
+}
+
+/// Every lie of [`ietf_cases`] ends the upload with its typed error.
+pub fn a_lying_ietf_server_ends_the_upload_with_its_typed_error<D: crate::Driver>() {
+    let bytes = data(3);
+    let mut wrong = Vec::new();
+    for case in ietf_cases() {
+        let emu = emulator(&case.faults);
+        let config = Config::ietf_create(
+            resumable_core::IetfCreate::new(emu.ietf_endpoint()),
+            Some(bytes.len() as u64),
+        );
+        let result = uploader::<D>(false, None).call(crate::Call::Run {
+            config,
+            source: crate::Source::Bytes(bytes.clone()),
+            key: None,
+        });
+        wrong.extend(mismatch::<D>(&case, &result));
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
+
 /// The control for the 1 GiB cases: space-padded JSON below the cap is a
 /// valid answer, so the cap, not the padding, is what refuses them.
 pub fn bloated_bodies_under_the_cap_are_read<D: crate::Driver>() {
@@ -806,6 +852,7 @@ macro_rules! bad_input_tests {
         $crate::tests_of!($driver, bad_input:
             a_lying_server_ends_the_upload_with_its_typed_error,
             a_lying_tus_server_ends_the_upload_with_its_typed_error,
+            a_lying_ietf_server_ends_the_upload_with_its_typed_error,
             bloated_bodies_under_the_cap_are_read,
             a_missing_file_or_a_directory_is_a_source_error_before_any_request,
             an_empty_file_is_refused_before_any_request,

@@ -80,8 +80,11 @@ pub(crate) const WANT_CONTENT_DIGEST: &str = "want-content-digest";
 pub(crate) const PARTIAL_UPLOAD: &str = "application/partial-upload";
 
 /// The draft's rules: any byte count; the limits come from `Upload-Limit`
-/// (which the engine applies as they arrive); the server may hold more
-/// than was sent when it got bytes on the client's behalf (§4.3.1); a
+/// (which the engine applies as they arrive); an answer that says the
+/// server holds more than this process sent to an upload it created is a
+/// lie (bytes it would skip, with only the server's word that the result
+/// is whole), as in tus; a resumed or handed-in upload may hold any prefix
+/// once, as in every protocol; a
 /// `HEAD` never ends an upload (only `Upload-Complete: ?1` on a request
 /// does, so the last bytes, or an empty `PATCH`, finish it); the completing
 /// request carries the whole representation's `Repr-Digest`; the lifetime
@@ -90,7 +93,7 @@ pub(crate) const RULES: Rules = Rules {
     granularity: 1,
     max_append: None,
     min_append: None,
-    offset_may_pass_sent: true,
+    offset_may_pass_sent: false,
     query_finishes: false,
     final_digest: true,
     session_lifetime: None,
