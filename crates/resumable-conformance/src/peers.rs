@@ -25,27 +25,41 @@ fn venv() -> PathBuf {
     resumable_testkit::pypi_venv(tmp, "pypi-peers", PACKAGES)
 }
 
-/// A loopback port free now and never handed out before in this process.
+/// A loopback port free now, below the kernel's ephemeral range, and never
+/// handed out before in this process.
 ///
-/// The port is released for the peer to bind, so the kernel may offer it
-/// again to a later `bind(0)`: two peers started by tests running side by
-/// side could then be given one port, the second fail to bind, and its
-/// poll take the first one's listener for its own (its client then meets a
-/// refusal once the first is stopped). Remembering what was handed out
-/// rules that out.
+/// The port is released for the peer to bind, and a peer takes a moment to
+/// start. A port from the ephemeral range could meanwhile be taken by any
+/// `bind(0)` (an emulator another test starts) or an outgoing connection:
+/// the peer would then fail to bind, and the poll would take the other
+/// listener for the peer's (its client meeting a refusal once that one is
+/// gone). Below the range only ports named on purpose are taken, and
+/// remembering what was handed out keeps two peers of this process apart.
 pub(crate) fn free_port() -> u16 {
     static HANDED_OUT: Mutex<BTreeSet<u16>> = Mutex::new(BTreeSet::new());
     let mut handed_out = HANDED_OUT.lock().unwrap_or_else(|e| e.into_inner());
-    loop {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        if handed_out.insert(port) {
-            return port;
-        }
-    }
+    let (first, end) = (10_000u16, ephemeral_start().max(10_001));
+    let span = end - first;
+    // Another test binary run at the same time starts elsewhere.
+    let start = (std::process::id() % u32::from(span)) as u16;
+    (0..span)
+        .map(|i| first + (start + i) % span)
+        .find(|&port| {
+            !handed_out.contains(&port) && TcpListener::bind(("127.0.0.1", port)).is_ok()
+        })
+        .inspect(|&port| {
+            handed_out.insert(port);
+        })
+        .expect("a free loopback port below the ephemeral range")
+}
+
+/// The first port of the kernel's ephemeral range (Linux's default when it
+/// cannot be read).
+fn ephemeral_start() -> u16 {
+    fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|range| range.split_whitespace().next()?.parse().ok())
+        .unwrap_or(32_768)
 }
 
 pub(crate) fn wait_for_port(port: u16, child: &mut Child, what: &str) {
