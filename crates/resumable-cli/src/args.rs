@@ -554,7 +554,7 @@ pub(crate) struct HttpUploadArgs {
     #[arg(long, conflicts_with = "careful")]
     pub(crate) optimistic: bool,
     /// Create the upload with an empty request, then send every byte in
-    /// resumable PATCHes (careful creation) [default].
+    /// resumable PATCHes: careful creation, the default.
     #[arg(long)]
     pub(crate) careful: bool,
     /// Headers, transfer and checkpoints.
