@@ -227,6 +227,29 @@ mod tests {
     }
 
     #[test]
+    fn an_http_upload_is_named_with_its_interop_version() {
+        let url = SessionUrl::new("https://up.example/files/SECRET");
+        let config = Config::ietf_upload(url, resumable_core::InteropVersion::V6, Some(10));
+        let up = Upload::new(config, Instant::now(), SystemTime::now());
+        let key = endpoint_key(
+            HTTP_KEY,
+            "https://up.example/files/",
+            Path::new("/nonexistent/f"),
+        );
+        let p = Pending::new(key, up.unwrap().checkpoint());
+        assert_eq!(
+            p.destination,
+            "http upload at https://up.example/files/ (interop 6)"
+        );
+        assert_eq!(p.path, PathBuf::from("/nonexistent/f"));
+        let key = endpoint_key(TUS_KEY, "https://tus.example/", Path::new("/nonexistent/f"));
+        assert_eq!(
+            Pending::new(key, cp()).destination,
+            "tus at https://tus.example/"
+        );
+    }
+
+    #[test]
     fn the_state_dir_option_wins() {
         let args = StateArgs {
             state_dir: Some("/tmp/x".into()),
