@@ -5,11 +5,9 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-#[cfg(feature = "emulator")]
-use clap::ValueEnum;
-use clap::{ArgAction, Args, Parser, Subcommand};
+use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
 use http::{HeaderName, HeaderValue};
-use resumable_core::RetryPolicy;
+use resumable_core::{InteropVersion, RetryPolicy};
 
 use crate::durations::parse_duration;
 use crate::sizes::parse_size;
@@ -120,6 +118,29 @@ Run the same command again to resume an interrupted upload; `resumable status`
 lists it and `resumable cancel FILE` terminates it (a DELETE where the server
 supports termination).";
 
+const HTTP_HELP: &str = "\
+Resumable Uploads for HTTP (draft-ietf-httpbis-resumable-upload), interop
+version 8 (the latest draft) or 6 (draft -05: tus-js-client, tusd).
+
+Careful creation (the default) creates the upload resource with an empty
+request, then sends every byte in PATCHes it can resume. --optimistic sends the
+first bytes with the creation itself (the whole file when it fits in one
+request), one round trip less; such a request can resume mid-way only once the
+server's 104 (Upload Resumption Supported) has named the upload, and this
+command's HTTP client does not read 104s: a creation cut off starts over with a
+new creation (the abandoned upload resource expires on the server). Once
+created, an optimistic upload resumes like a careful one.
+
+Examples:
+  resumable http upload video.mp4 --endpoint https://example.com/uploads/
+  resumable http upload video.mp4 --endpoint https://example.com/uploads/ \\
+    --header 'Authorization: Bearer TOKEN' --mime video/mp4 --interop 6
+  resumable http upload video.mp4 --endpoint http://127.0.0.1:8787/ietf/files/   # the emulator
+
+Run the same command again to resume an interrupted upload (in the interop
+version it was created with); `resumable status` lists it and `resumable cancel
+FILE` cancels it (a DELETE).";
+
 #[cfg(feature = "emulator")]
 const EMULATOR_HELP: &str = "\
 The emulator prints its base URL on stdout and runs until Ctrl-C. Point uploads
@@ -216,6 +237,9 @@ pub(crate) enum Command {
     /// Uploads to a tus 1.0 server (tus.io).
     #[command(subcommand, after_help = TUS_HELP)]
     Tus(TusCommand),
+    /// Resumable Uploads for HTTP (the IETF draft).
+    #[command(subcommand, after_help = HTTP_HELP)]
+    Http(HttpCommand),
     /// Run the local emulator of the file API and the upload host.
     #[cfg(feature = "emulator")]
     #[command(after_help = EMULATOR_HELP)]
@@ -474,6 +498,15 @@ pub(crate) struct TusUploadArgs {
     /// The upload's `filetype` [default: guessed from the extension].
     #[arg(long, value_name = "TYPE")]
     pub(crate) mime: Option<String>,
+    /// Headers, transfer and checkpoints.
+    #[command(flatten)]
+    pub(crate) endpoint_args: EndpointArgs,
+}
+
+/// What every upload of one file to a creation endpoint takes (`tus
+/// upload`, `http upload`) beside its protocol's own options.
+#[derive(Debug, Args)]
+pub(crate) struct EndpointArgs {
     /// A header for every request to the server, `Name: value` (repeatable):
     /// credentials ride here and show in no log.
     #[arg(long = "header", value_name = "NAME: VALUE", value_parser = parse_header)]
@@ -484,6 +517,70 @@ pub(crate) struct TusUploadArgs {
     /// Where checkpoints live.
     #[command(flatten)]
     pub(crate) state: StateArgs,
+}
+
+/// `resumable http …`.
+#[derive(Debug, Subcommand)]
+pub(crate) enum HttpCommand {
+    /// Upload a file to a resource that takes Resumable Uploads for HTTP
+    /// (the IETF draft): created at the endpoint, resumed by running the
+    /// command again.
+    #[command(after_help = HTTP_HELP)]
+    Upload(HttpUploadArgs),
+}
+
+/// `resumable http upload`.
+#[derive(Debug, Args)]
+pub(crate) struct HttpUploadArgs {
+    /// The file to upload.
+    #[arg(value_name = "FILE")]
+    pub(crate) file: PathBuf,
+    /// The target resource that creates uploads, e.g.
+    /// `https://example.com/uploads/`; its answer to the completed upload
+    /// is the result.
+    #[arg(long, value_name = "URL")]
+    pub(crate) endpoint: String,
+    /// The file's media type, sent as the creation's `Content-Type`
+    /// [default: guessed from the extension].
+    #[arg(long, value_name = "TYPE")]
+    pub(crate) mime: Option<String>,
+    /// The draft's interop version the server speaks (a resumed upload keeps
+    /// the version it was created with).
+    #[arg(long, value_enum, value_name = "VERSION", default_value_t = InteropArg::V8)]
+    pub(crate) interop: InteropArg,
+    /// Send the first bytes with the creation (optimistic creation): one
+    /// round trip less, but a creation cut off starts over, since this
+    /// command cannot read the 104 that would make it resumable.
+    #[arg(long, conflicts_with = "careful")]
+    pub(crate) optimistic: bool,
+    /// Create the upload with an empty request, then send every byte in
+    /// resumable PATCHes: careful creation, the default.
+    #[arg(long)]
+    pub(crate) careful: bool,
+    /// Headers, transfer and checkpoints.
+    #[command(flatten)]
+    pub(crate) endpoint_args: EndpointArgs,
+}
+
+/// An interop version of the IETF draft, as `--interop` reads it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum InteropArg {
+    /// Interop version 8: the latest draft.
+    #[value(name = "8")]
+    V8,
+    /// Interop version 6: draft -05, as tus-js-client and tusd speak it.
+    #[value(name = "6")]
+    V6,
+}
+
+impl InteropArg {
+    /// The version as the engine takes it.
+    pub(crate) fn to_core(self) -> InteropVersion {
+        match self {
+            Self::V8 => InteropVersion::V8,
+            Self::V6 => InteropVersion::V6,
+        }
+    }
 }
 
 /// Reads `key=value` into a tus metadata pair.

@@ -5,7 +5,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 use resumable_blocking::{CheckpointLock, CheckpointStore, FileCheckpointStore, LockError};
-use resumable_core::Checkpoint;
+use resumable_core::{Checkpoint, Protocol};
 
 use crate::args::StateArgs;
 use crate::exit::CliError;
@@ -13,7 +13,9 @@ use crate::exit::CliError;
 /// The first part of the key of a raw GCS upload's checkpoint.
 const GCS_KEY: &str = "gcs";
 /// The first part of a tus upload's key.
-const TUS_KEY: &str = "tus";
+pub(crate) const TUS_KEY: &str = "tus";
+/// The first part of the key of an upload of the IETF draft (`http upload`).
+pub(crate) const HTTP_KEY: &str = "http";
 
 /// The checkpoint directory: `--state-dir`, else `$XDG_STATE_HOME/resumable`,
 /// else `~/.local/state/resumable` (`%LOCALAPPDATA%\resumable` on Windows).
@@ -101,10 +103,11 @@ pub(crate) fn gcs_key(endpoint: &str, bucket: &str, object: &str, path: &Path) -
     )
 }
 
-/// The key of a tus upload of `path` created at `endpoint`.
-pub(crate) fn tus_key(endpoint: &str, path: &Path) -> String {
+/// The key of an upload of `path` created at `endpoint` with the protocol
+/// whose key word is `protocol` ([`TUS_KEY`], [`HTTP_KEY`]).
+pub(crate) fn endpoint_key(protocol: &str, endpoint: &str, path: &Path) -> String {
     let path = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
-    format!("{TUS_KEY}|{endpoint}|{}", path.display())
+    format!("{protocol}|{endpoint}|{}", path.display())
 }
 
 /// A pending upload, as its checkpoint key and checkpoint tell.
@@ -126,8 +129,8 @@ pub(crate) struct Pending {
 
 impl Pending {
     /// Reads a key written by `resumable_local::checkpoint_key`
-    /// (`api|org|path`), [`gcs_key`] (`gcs|object URL|path`) or [`tus_key`]
-    /// (`tus|endpoint|path`).
+    /// (`api|org|path`), [`gcs_key`] (`gcs|object URL|path`) or
+    /// [`endpoint_key`] (`tus|endpoint|path`, `http|endpoint|path`).
     pub(crate) fn new(key: String, checkpoint: Checkpoint) -> Self {
         let mut parts = key.splitn(3, '|');
         let (first, second, path) = (parts.next(), parts.next(), parts.next());
@@ -135,6 +138,18 @@ impl Pending {
             (Some(GCS_KEY), Some(object), Some(path)) => (object.to_owned(), None, None, path),
             (Some(TUS_KEY), Some(endpoint), Some(path)) => {
                 (format!("tus at {endpoint}"), None, None, path)
+            }
+            (Some(HTTP_KEY), Some(endpoint), Some(path)) => {
+                let interop = match checkpoint.protocol {
+                    Protocol::Ietf { interop } => format!(" (interop {})", interop.number()),
+                    _ => String::new(),
+                };
+                (
+                    format!("http upload at {endpoint}{interop}"),
+                    None,
+                    None,
+                    path,
+                )
             }
             (Some(api), Some(org), Some(path)) => (
                 format!("{org} at {api}"),
@@ -209,6 +224,29 @@ mod tests {
         assert_eq!(p.org, None);
         assert_eq!(p.path, PathBuf::from("/nonexistent/f"));
         assert!(p.is_of(Path::new("/nonexistent/f")));
+    }
+
+    #[test]
+    fn an_http_upload_is_named_with_its_interop_version() {
+        let url = SessionUrl::new("https://up.example/files/SECRET");
+        let config = Config::ietf_upload(url, resumable_core::InteropVersion::V6, Some(10));
+        let up = Upload::new(config, Instant::now(), SystemTime::now());
+        let key = endpoint_key(
+            HTTP_KEY,
+            "https://up.example/files/",
+            Path::new("/nonexistent/f"),
+        );
+        let p = Pending::new(key, up.unwrap().checkpoint());
+        assert_eq!(
+            p.destination,
+            "http upload at https://up.example/files/ (interop 6)"
+        );
+        assert_eq!(p.path, PathBuf::from("/nonexistent/f"));
+        let key = endpoint_key(TUS_KEY, "https://tus.example/", Path::new("/nonexistent/f"));
+        assert_eq!(
+            Pending::new(key, cp()).destination,
+            "tus at https://tus.example/"
+        );
     }
 
     #[test]

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use resumable_blocking::UploadError;
-use resumable_core::{Error, SourceError, TransportErrorKind, TransportFailure};
+use resumable_core::{Error, SourceError, TransportErrorKind, TransportFailure, UploadProblem};
 
 /// What an error message needs to know beyond the error.
 #[derive(Debug, Clone)]
@@ -218,7 +218,40 @@ fn upload(error: &Error, cx: &Context) -> String {
             "the server broke the upload protocol ({e}); {} (-v for detail)",
             cx.left.next_run()
         ),
+        Error::ProcessingFailed { status, message } => format!(
+            "every byte arrived, and the server failed to process the completed upload \
+             ({status}: {message}); resuming cannot help; once its reason is dealt with, {}",
+            start_over(cx)
+        ),
+        Error::UploadProblem { status, problem } => upload_problem(*status, problem, cx),
         other => format!("{other}"),
+    }
+}
+
+/// An IETF draft problem the upload cannot go on from: what the server
+/// holds, and that only a new upload gets past it.
+fn upload_problem(status: u16, problem: &UploadProblem, cx: &Context) -> String {
+    let what = match problem {
+        UploadProblem::InconsistentLength => {
+            "the server holds another length for this upload than the file's"
+        }
+        UploadProblem::CompletedUpload => {
+            "the server says this upload is already complete and takes no more bytes"
+        }
+        UploadProblem::MismatchingOffset { .. } => {
+            "the server and this upload disagree about the upload's offset"
+        }
+        _ => "the upload resource refused the upload",
+    };
+    format!("{what} ({status}: {problem}); {}", start_over(cx))
+}
+
+/// How to upload the file anew, as the rest of a sentence: the same
+/// command when nothing is left to resume, else after dropping what is.
+fn start_over(cx: &Context) -> String {
+    match cx.left {
+        Left::Nothing => "run the same command again to upload it anew".into(),
+        _ => format!("start over with {}", cx.restart),
     }
 }
 
@@ -357,6 +390,50 @@ mod tests {
         for (error, expected) in cases {
             let line = explain(&error, &cx());
             assert!(line.contains(expected), "{line}");
+            assert!(!line.contains('\n'), "{line}");
+        }
+    }
+
+    #[test]
+    fn the_drafts_refusals_say_what_the_server_holds() {
+        let mut cx = cx();
+        let failed = UploadError::Upload(Error::ProcessingFailed {
+            status: 422,
+            message: "not a video".into(),
+        });
+        let line = explain(&failed, &cx);
+        assert!(
+            line.contains("every byte arrived")
+                && line.contains("(422: not a video)")
+                && line.contains("start over with `resumable upload --restart a.bin`")
+                && !line.contains("resume;"),
+            "{line}"
+        );
+        cx.left = Left::Nothing;
+        let line = explain(&failed, &cx);
+        assert!(
+            line.contains("run the same command again to upload it anew"),
+            "{line}"
+        );
+        let problem = |problem| {
+            UploadError::Upload(Error::UploadProblem {
+                status: 400,
+                problem,
+            })
+        };
+        for (p, expected) in [
+            (UploadProblem::InconsistentLength, "another length"),
+            (UploadProblem::CompletedUpload, "already complete"),
+            (
+                UploadProblem::MismatchingOffset {
+                    expected: Some(5),
+                    provided: Some(9),
+                },
+                "disagree about the upload's offset",
+            ),
+        ] {
+            let line = explain(&problem(p), &cx);
+            assert!(line.contains(expected) && line.contains("400"), "{line}");
             assert!(!line.contains('\n'), "{line}");
         }
     }

@@ -20,6 +20,8 @@
 //! | `precondition` | a `--if-…` precondition does not hold (412) |
 //! | `session_gone` | the upload session is gone and could not be replaced |
 //! | `protocol` | a server broke the upload protocol |
+//! | `processing_failed` | every byte arrived, and the server failed to process the completed upload (IETF draft) |
+//! | `upload_problem` | the upload resource refused with a problem the upload cannot go on from (IETF draft: `inconsistent-upload-length`, `completed-upload`) |
 //! | `source` | the file cannot be read (missing, a directory, no permission) |
 //! | `checkpoint` | the checkpoint store cannot be read or written |
 //! | `insecure` | plain http to a host that is not loopback was refused |
@@ -65,6 +67,10 @@ pub(crate) enum ErrorKind {
     SessionGone,
     /// A server broke the protocol.
     Protocol,
+    /// The bytes arrived; processing the completed upload failed.
+    ProcessingFailed,
+    /// The upload resource reported a problem the upload cannot go on from.
+    UploadProblem,
     /// The file cannot be read.
     Source,
     /// The checkpoint store failed.
@@ -120,6 +126,8 @@ impl ErrorKind {
             Error::PreconditionFailed { .. } => Self::Precondition,
             Error::SessionGone => Self::SessionGone,
             Error::Protocol(_) | Error::UnsupportedVersion { .. } => Self::Protocol,
+            Error::ProcessingFailed { .. } => Self::ProcessingFailed,
+            Error::UploadProblem { .. } => Self::UploadProblem,
             Error::Source(SourceError::Changed) => Self::Changed,
             Error::Source(_) => Self::Source,
             Error::Config(_) => Self::Config,
@@ -147,6 +155,8 @@ impl ErrorKind {
             Self::Precondition => "precondition",
             Self::SessionGone => "session_gone",
             Self::Protocol => "protocol",
+            Self::ProcessingFailed => "processing_failed",
+            Self::UploadProblem => "upload_problem",
             Self::Source => "source",
             Self::Checkpoint => "checkpoint",
             Self::Insecure => "insecure",
@@ -163,7 +173,7 @@ impl ErrorKind {
 mod tests {
     use std::time::Duration;
 
-    use resumable_core::{IntegrityError, RetryCause, TransportFailure};
+    use resumable_core::{IntegrityError, RetryCause, TransportFailure, UploadProblem};
 
     use super::*;
 
@@ -226,6 +236,20 @@ mod tests {
                 "precondition",
             ),
             (engine(Error::SessionGone), "session_gone"),
+            (
+                engine(Error::ProcessingFailed {
+                    status: 422,
+                    message: String::new(),
+                }),
+                "processing_failed",
+            ),
+            (
+                engine(Error::UploadProblem {
+                    status: 400,
+                    problem: UploadProblem::InconsistentLength,
+                }),
+                "upload_problem",
+            ),
             (
                 UploadError::Source(std::io::Error::from(std::io::ErrorKind::NotFound)),
                 "source",

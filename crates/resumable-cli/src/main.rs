@@ -1,15 +1,16 @@
 //! `resumable`: reliable uploads of large files to an application's file API
-//! (session, chunks, register) or to Cloud Storage resumable sessions, over
-//! bad networks.
+//! (session, chunks, register), to Cloud Storage resumable sessions, to tus
+//! 1.0 servers or with Resumable Uploads for HTTP (the IETF draft), over bad
+//! networks.
 //!
 //! Every upload is checkpointed as the server persists it, so an upload cut
 //! off in any way (Ctrl-C, `kill -9`, a lost network, a reboot) resumes
 //! where the server stopped when the same command runs again. The stored
 //! object's CRC32C is checked before the file is registered.
 //!
-//! Commands: `upload`, `status`, `cancel`, `gcs upload`, `emulator` and
-//! `demo` (the default `emulator` feature), `completions`, `man`
-//! (`resumable --help`). Exit codes: 0 all done, 1 failed, 2 usage error,
+//! Commands: `upload`, `status`, `cancel`, `gcs upload`, `tus upload`,
+//! `http upload`, `emulator` and `demo` (the default `emulator` feature),
+//! `completions`, `man` (`resumable --help`). Exit codes: 0 all done, 1 failed, 2 usage error,
 //! 3 some files failed, 75 another process is uploading a file (left alone),
 //! 130 interrupted (checkpoints kept).
 
@@ -35,7 +36,7 @@ use std::sync::Arc;
 
 use clap::Parser;
 
-use crate::args::{Cli, Command, GcsCommand, TusCommand};
+use crate::args::{Cli, Command, GcsCommand, HttpCommand, TusCommand};
 use crate::output::Console;
 
 fn main() -> ExitCode {
@@ -48,6 +49,7 @@ fn main() -> ExitCode {
         Command::Cancel(args) => commands::cancel::run(&args, &console),
         Command::Gcs(GcsCommand::Upload(args)) => commands::gcs::run(args, &console),
         Command::Tus(TusCommand::Upload(args)) => commands::tus::run(args, &console),
+        Command::Http(HttpCommand::Upload(args)) => commands::http::run(args, &console),
         #[cfg(feature = "emulator")]
         Command::Emulator(args) => commands::emulator::run(args, &console),
         #[cfg(feature = "emulator")]

@@ -20,6 +20,7 @@ fn commands() -> Vec<&'static str> {
         "cancel",
         "gcs",
         "tus",
+        "http",
         "completions",
         "man",
     ];
@@ -170,6 +171,7 @@ fn man_dir_writes_a_page_for_every_command() {
                 "resumable.1",
                 "resumable-gcs-upload.1",
                 "resumable-tus-upload.1",
+                "resumable-http-upload.1",
             ]
             .map(String::from),
         )

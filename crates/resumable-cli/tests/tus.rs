@@ -8,17 +8,9 @@ mod support;
 
 use std::path::Path;
 
-use support::{emulator, resumable};
+use support::{emulator, resumable, sample_file as file};
 
 const KEY: &str = "tus-cli-key";
-
-/// A file of `len` bytes in `dir`.
-fn file(dir: &Path, name: &str, len: usize) -> (std::path::PathBuf, Vec<u8>) {
-    let bytes: Vec<u8> = (0..len).map(|i| (i * 31 % 251) as u8).collect();
-    let path = dir.join(name);
-    std::fs::write(&path, &bytes).unwrap();
-    (path, bytes)
-}
 
 fn tus_upload(state: &Path, path: &Path, endpoint: &str) -> std::process::Command {
     let mut cmd = resumable(KEY, state);

@@ -1,6 +1,9 @@
 //! What the CLI's test binaries share.
 #![allow(clippy::unwrap_used)]
 
+#[cfg(target_os = "linux")]
+pub(crate) mod crash;
+
 use std::path::Path;
 use std::process::{Child, Command};
 use std::time::{Duration, Instant};
@@ -16,6 +19,15 @@ pub(crate) fn resumable(key: &str, state: &Path) -> Command {
         .env("FREDDY_API_KEY", key)
         .env("RESUMABLE_STATE_DIR", state);
     cmd
+}
+
+/// A file of `len` bytes named `name` in `dir`, and its bytes.
+#[allow(dead_code)] // not every test binary writes one this way
+pub(crate) fn sample_file(dir: &Path, name: &str, len: usize) -> (std::path::PathBuf, Vec<u8>) {
+    let bytes: Vec<u8> = (0..len).map(|i| (i * 31 % 251) as u8).collect();
+    let path = dir.join(name);
+    std::fs::write(&path, &bytes).unwrap();
+    (path, bytes)
 }
 
 /// An emulator on loopback taking `key`, storing in memory, with `faults`
