@@ -159,6 +159,34 @@ pub fn ietf_emulator_goes_on_after_a_409_from_a_lie_about_the_offset<D: Driver>(
     assert_eq!(emu.ietf_uploads().len(), 1);
 }
 
+/// A byte damaged on its way in, with no `Content-Digest` asked for: the
+/// completing append carries the whole file's `Repr-Digest`, the emulator
+/// finds the upload does not match it, and the upload ends as a failed
+/// processing of a complete upload, never reported done.
+pub fn ietf_emulator_refuses_a_damaged_upload_by_its_repr_digest<D: Driver>() {
+    let emu = emulator("ietf-patch#2 corrupt");
+    let bytes = data(3 * UNIT, 79);
+    let create = creation(&emu, InteropVersion::LATEST, IetfStrategy::Careful);
+    let result = uploader::<D>().call(Call::Run {
+        config: config(create, &bytes),
+        source: Source::Bytes(bytes.clone()),
+        key: None,
+    });
+    assert!(
+        matches!(
+            result,
+            Err(resumable_local::UploadError::Upload(
+                resumable_core::Error::ProcessingFailed { status: 400, .. }
+            ))
+        ),
+        "{}: {result:?}\n{:#?}",
+        D::NAME,
+        emu.request_log()
+    );
+    let states: Vec<_> = emu.ietf_uploads().iter().map(|u| u.state).collect();
+    assert_eq!(states, [IetfStatus::Failed]);
+}
+
 /// An upload that expires mid-way starts over with a new creation, which
 /// ends whole.
 pub fn ietf_emulator_starts_an_expired_upload_over<D: Driver>() {
@@ -255,6 +283,7 @@ macro_rules! ietf_emulator_tests {
             ietf_emulator_resumes_an_append_cut_off_by_a_reset,
             ietf_emulator_goes_on_after_a_409_from_a_lie_about_the_offset,
             ietf_emulator_starts_an_expired_upload_over,
+            ietf_emulator_refuses_a_damaged_upload_by_its_repr_digest,
             ietf_emulator_resumes_an_optimistic_creation_after_its_104,
             ietf_emulator_resumes_an_interrupted_upload_from_its_checkpoint,
             ietf_emulator_cancels_an_upload,

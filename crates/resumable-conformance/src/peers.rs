@@ -44,9 +44,7 @@ pub(crate) fn free_port() -> u16 {
     let start = (std::process::id() % u32::from(span)) as u16;
     (0..span)
         .map(|i| first + (start + i) % span)
-        .find(|&port| {
-            !handed_out.contains(&port) && TcpListener::bind(("127.0.0.1", port)).is_ok()
-        })
+        .find(|&port| !handed_out.contains(&port) && TcpListener::bind(("127.0.0.1", port)).is_ok())
         .inspect(|&port| {
             handed_out.insert(port);
         })

@@ -521,6 +521,11 @@ async fn append(
         Ok(l) => l,
         Err(r) => return ctx.refuse(body, &r, Some(interop)),
     };
+    // The whole upload's digest may come with any request; the last one
+    // told is checked once the upload completes (§10.1).
+    if let Some(digest) = ask.repr_digest {
+        upload.repr_declared = Some(digest);
+    }
     let taken = Ask {
         len,
         complete: ask.complete,

@@ -567,6 +567,9 @@ pub struct AppendAsk {
     pub length: Option<u64>,
     /// `Content-Digest`'s sha-256.
     pub content_digest: Option<[u8; 32]>,
+    /// `Repr-Digest`'s sha-256: the whole upload's, to check once it is
+    /// complete (§10.1), as a creation's is.
+    pub repr_digest: Option<[u8; 32]>,
 }
 
 /// Reads an append's headers, before the upload is looked at (§4.4.1;
@@ -600,6 +603,7 @@ pub fn read_append(headers: &HeaderMap) -> Result<AppendAsk, Rejection> {
         complete,
         length: integer(headers, "upload-length").ignoring_invalid(),
         content_digest: digest_field(headers, "content-digest")?,
+        repr_digest: digest_field(headers, "repr-digest")?,
     })
 }
 
@@ -1077,6 +1081,7 @@ mod tests {
             complete: false,
             length: None,
             content_digest: None,
+            repr_digest: None,
         };
         let p = Progress {
             offset: 0,

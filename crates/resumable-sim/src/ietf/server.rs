@@ -497,6 +497,13 @@ impl IetfServer {
         let options = self.options.clone();
         let progress = self.live(url, interop, now)?.progress();
         let length = plan_append(&ask, progress, len, interop, &options)?;
+        // The whole upload's digest may come with any request; the last one
+        // told is checked once the upload completes (§10.1).
+        if let Some(digest) = ask.repr_digest
+            && let Some(upload) = self.uploads.get_mut(url)
+        {
+            upload.repr_digest = Some(digest);
+        }
         let end = self.take_body(
             url,
             ask.complete,
