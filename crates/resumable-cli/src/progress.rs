@@ -206,12 +206,19 @@ impl FileProgress {
                 "{}: the upload session was gone; a new one starts from byte 0 (restart {restarts})",
                 self.name
             )),
-            Event::Finalized { .. } => {
-                if let Some(bar) = &self.bar {
-                    bar.set_message("stored and verified");
+            Event::Finalized { crc32c, .. } => {
+                // Only a CRC32C the server sent back was checked against the
+                // file here; without one (tus, the IETF draft) the server's
+                // word is all there is.
+                let what = if crc32c.is_some() {
+                    "stored and verified"
                 } else {
-                    self.console
-                        .note(&format!("{}: stored and verified", self.name));
+                    "stored"
+                };
+                if let Some(bar) = &self.bar {
+                    bar.set_message(what);
+                } else {
+                    self.console.note(&format!("{}: {what}", self.name));
                 }
             }
             _ => {}
