@@ -14,7 +14,9 @@ use resumable_core::{Config, IetfCreate, IetfStrategy, InteropVersion};
 use resumable_emulator::{EmulatorHandle, IetfStatus, RequestKind, RequestRecord};
 
 use crate::driver::{Call, Driver, Source};
-use crate::emulator::{UNIT, cancelled_after_unit, data, emulator, interrupted_at_unit, uploader};
+use crate::emulator::{
+    UNIT, cancelled_after_unit, data, emulator, interrupted_at_unit, settled, uploader,
+};
 
 /// A creation at the emulator's draft endpoint in `interop`, by `strategy`.
 fn creation(emu: &EmulatorHandle, interop: InteropVersion, strategy: IetfStrategy) -> IetfCreate {
@@ -244,6 +246,7 @@ pub fn ietf_emulator_resumes_an_interrupted_upload_from_its_checkpoint<D: Driver
         key: Some("ietf-resume"),
     };
     let mut second = interrupted_at_unit::<D>(state.path(), run());
+    settled(&emu);
     emu.clear_request_log();
     second
         .call(run())

@@ -43,7 +43,7 @@ pub(crate) fn free_port() -> u16 {
     // Another test binary run at the same time starts elsewhere.
     let start = (std::process::id() % u32::from(span)) as u16;
     (0..span)
-        .map(|i| first + (start + i) % span)
+        .map(|i| first + ((u32::from(start) + u32::from(i)) % u32::from(span)) as u16)
         .find(|&port| !handed_out.contains(&port) && TcpListener::bind(("127.0.0.1", port)).is_ok())
         .inspect(|&port| {
             handed_out.insert(port);

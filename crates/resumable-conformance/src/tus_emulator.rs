@@ -13,7 +13,7 @@ use resumable_emulator::{
 
 use crate::driver::{Call, Driver, Source};
 use crate::emulator::{
-    KEY, UNIT, cancelled_after_unit, data, emulator, interrupted_at_unit, uploader,
+    KEY, UNIT, cancelled_after_unit, data, emulator, interrupted_at_unit, settled, uploader,
 };
 
 /// A creation at the emulator's tus endpoint, with the file's name and type.
@@ -264,6 +264,7 @@ pub fn tus_emulator_resumes_an_interrupted_upload_from_its_checkpoint<D: Driver>
         key: Some("tus-resume"),
     };
     let mut second = interrupted_at_unit::<D>(state.path(), run());
+    settled(&emu);
     emu.clear_request_log();
     second
         .call(run())

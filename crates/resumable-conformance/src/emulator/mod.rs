@@ -84,6 +84,23 @@ pub fn interrupted_at_unit<D: Driver>(state: &std::path::Path, call: crate::driv
     keeping::<D>(store())
 }
 
+/// Waits until `emu` has logged every request it was sent: its log has
+/// not grown for 100 ms (at most 5 s). A request an interrupted upload had
+/// in flight is logged once the emulator sees it cut off, which can be
+/// after the interruption returns: clear the log only after this.
+pub fn settled(emu: &EmulatorHandle) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    let mut seen = emu.request_log().len();
+    while std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(100));
+        let now = emu.request_log().len();
+        if now == seen {
+            return;
+        }
+        seen = now;
+    }
+}
+
 /// Interrupts `call` (checkpointed under `key`) once [`UNIT`] bytes are
 /// persisted, then cancels the upload by its key: the last request the
 /// emulator saw is `kind` (the protocol's deletion), answered `204`, and
