@@ -42,8 +42,10 @@ pub const OVERHEAD_PERCENT: u64 = 1;
 ///   when that is more than the doubling, the next chunk jumps to it
 ///   (within the limits below), so the upload reaches its size after two
 ///   chunks. An offset query before the first chunk (a resume, a session
-///   URL handed in) counts as a chunk of no bytes: its round trip is the
-///   overhead, and the jump comes after one chunk. The doubling check goes
+///   URL handed in), or the one after a failed chunk, counts as a chunk of
+///   no bytes: its round trip is the overhead, and the jump comes after
+///   one chunk (after a failure, straight back to the size the link
+///   needs, rather than growing there again from the halved size). The doubling check goes
 ///   on after
 ///   the jump against the rate the estimate predicts there, `r·99/100`: a
 ///   link the estimate undersold (noise in either cycle) beats it and

@@ -182,9 +182,9 @@ pub enum IetfStrategy {
     /// Careful creation (§11.2), the default: an empty request with
     /// `Upload-Complete: ?0` creates the upload resource, whose `201`
     /// names it (and its `Upload-Limit`), then `PATCH`es carry the bytes.
-    /// One round trip more, and every byte is sent resumably. The only
-    /// strategy for a driver whose HTTP client does not hand `1xx`
-    /// responses over (the blocking and tokio drivers do not, yet).
+    /// One round trip more, and every byte is sent resumably, whatever the
+    /// driver: the one to use where the HTTP client does not hand `1xx`
+    /// responses over (the blocking driver's ureq).
     #[default]
     Careful,
     /// Optimistic creation (§11.1): the creation request carries the first
@@ -193,8 +193,9 @@ pub enum IetfStrategy {
     /// a `104 (Upload Resumption Supported)` with `Location` arrives, which
     /// the driver hands to [`crate::Upload::handle_informational`]: a
     /// failure after it resumes with a `HEAD`, one before it sends the
-    /// creation again. A driver that cannot surface `1xx` responses must
-    /// use [`IetfStrategy::Careful`].
+    /// creation again. The tokio driver hands them over; without them (the
+    /// blocking driver) an optimistic creation cut off is sent again from
+    /// the start.
     Optimistic,
 }
 

@@ -53,6 +53,14 @@ impl RunningSha256 {
         self.through
     }
 
+    /// Whether the state is one feeding can make: a checkpoint read from
+    /// disk may hold any bytes, and a resume starts over from the source
+    /// when it is not.
+    #[must_use]
+    pub fn is_sound(&self) -> bool {
+        self.pending.len() < BLOCK && self.pending.len() as u64 == self.through % BLOCK as u64
+    }
+
     /// Feeds `data`, the source's bytes starting at `offset`.
     pub fn feed(&mut self, offset: u64, data: &[u8]) {
         let Some(end) = offset.checked_add(data.len() as u64) else {
@@ -67,7 +75,7 @@ impl RunningSha256 {
         };
         self.through = end;
         if !self.pending.is_empty() {
-            let take = (BLOCK - self.pending.len()).min(fresh.len());
+            let take = BLOCK.saturating_sub(self.pending.len()).min(fresh.len());
             self.pending.extend_from_slice(&fresh[..take]);
             fresh = &fresh[take..];
             if self.pending.len() < BLOCK {
@@ -146,5 +154,19 @@ mod tests {
         assert_eq!(back.digest(), expected);
         h.feed(u64::MAX, b"ab");
         assert_eq!(h.through(), 6);
+    }
+
+    #[test]
+    fn a_state_no_feeding_makes_is_not_sound_and_feeds_without_panicking() {
+        let mut fed = RunningSha256::default();
+        fed.feed(0, &[7; 100]);
+        assert!(fed.is_sound());
+        let json = serde_json::to_string(&fed).unwrap_or_default();
+        let mut value: serde_json::Value = serde_json::from_str(&json).unwrap_or_default();
+        value["pending"] = serde_json::json!(vec![0u8; 70]);
+        let mut bad: RunningSha256 = serde_json::from_value(value).unwrap_or_default();
+        assert!(!bad.is_sound());
+        bad.feed(100, &[1; 10]);
+        assert_eq!(bad.through(), 110);
     }
 }

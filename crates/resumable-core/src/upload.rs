@@ -319,7 +319,8 @@ impl Upload {
         if let (Some(own), Some(mut kept)) = (up.ietf.as_mut(), checkpoint.ietf) {
             let resumable = checkpoint.session.is_some()
                 && !(up.config.verify_resumed_prefix && checkpoint.crc32c.through() > 0)
-                && kept.sha256.through() == checkpoint.crc32c.through();
+                && kept.sha256.through() == checkpoint.crc32c.through()
+                && kept.sha256.is_sound();
             if !resumable {
                 kept.sha256 = crate::sha256::RunningSha256::default();
             }
@@ -971,7 +972,13 @@ impl Upload {
         let end = self.end.as_ref()?;
         if !self.end_told {
             self.end_told = true;
-            if matches!(end, Ok(_) | Err(Error::SessionGone | Error::Cancelled)) {
+            // A target resource that failed to process the complete upload
+            // leaves nothing to resume: its upload resource says complete,
+            // and a resume would report the refused upload done.
+            if matches!(
+                end,
+                Ok(_) | Err(Error::SessionGone | Error::Cancelled | Error::ProcessingFailed { .. })
+            ) {
                 return Some(Action::RemoveCheckpoint);
             }
             if self.keep_checkpoint {
@@ -1870,11 +1877,19 @@ impl Upload {
 
     /// The size of the next data request: the chunk size within the
     /// server's append limits (a maximum below its minimum wins: it is
-    /// what the server refuses to take).
+    /// what the server refuses to take). A minimum above the largest chunk
+    /// this upload may hold (what a driver buffers, what a failure sends
+    /// again) is not followed: the server then refuses the smaller
+    /// request, with its typed error.
     fn planned_chunk_size(&self) -> u64 {
         let rules = self.rules();
         let mut size = self.chunk_size;
-        if let Some(min) = rules.min_append {
+        let ceiling = match self.config.chunking {
+            Chunking::Adaptive(limits) => limits.max_bytes,
+            _ => chunk::MAX_RECOMMENDED_CHUNK,
+        }
+        .max(self.chunk_size);
+        if let Some(min) = rules.min_append.filter(|&min| min <= ceiling) {
             size = size.max(min);
         }
         if let Some(max) = rules.max_append {

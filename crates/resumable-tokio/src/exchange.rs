@@ -120,7 +120,11 @@ impl<S: AsyncSource + ?Sized> Exchange<'_, S> {
                     // The transport dropped the body: its answer follows.
                     _ => tx = None,
                 },
-                () = tokio::time::sleep_until(deadline) => return Ok(Err(stalled(stall))),
+                () = tokio::time::sleep_until(deadline) => {
+                    // What arrived meanwhile still counts (a `104`'s URL).
+                    tell_interims(upload, id, &mut interims);
+                    return Ok(Err(stalled(stall)));
+                }
             }
             if pos >= end {
                 // Every byte is handed over; the body ends on its own count.

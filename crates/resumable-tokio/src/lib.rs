@@ -51,6 +51,7 @@
 //! ([`resumable_core::IetfStrategy::Optimistic`]) is resumable from its
 //! `104` on, so a creation cut off mid-body goes on from the offset the
 //! server kept.
+//!
 //! The same upload against the local emulator (`resumable-emulator`),
 //! runnable:
 //!
