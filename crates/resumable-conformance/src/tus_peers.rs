@@ -76,7 +76,7 @@ impl Peer for TusNode {
             // Evaluated code resolves its imports from the working
             // directory: the cached packages.
             command
-                .current_dir(modules)
+                .current_dir(&modules)
                 .args(["--input-type=module", "-e", &script])
                 .arg(port.to_string())
                 .arg(files);
@@ -104,7 +104,7 @@ impl TusRs {
     pub fn start_with(token: Option<&str>) -> TusPeer {
         let bin = resumable_testkit::cargo_binary("tus-server", TUS_SERVER_VERSION, "tus-server");
         TusPeer::spawn("tus-server", Layout::UploadDirs, |port, files| {
-            let mut command = Command::new(bin);
+            let mut command = Command::new(&bin);
             command
                 .current_dir(files)
                 .env_clear()
@@ -160,25 +160,43 @@ impl TusPeer {
     /// Runs the command `command(port, storage)` makes for a free port and
     /// an empty storage directory, and waits until it listens; the command
     /// comes with the endpoint's path.
+    ///
+    /// Listening is not yet serving: the peer must also answer an `OPTIONS`
+    /// with an HTTP status. A peer that exits after it began to listen
+    /// (seen once on a first run, with nothing on its stderr) is started
+    /// once more, on a fresh port, before the test fails.
     fn spawn(
         what: &str,
         layout: Layout,
-        command: impl FnOnce(u16, &Path) -> (Command, &'static str),
+        command: impl Fn(u16, &Path) -> (Command, &'static str),
     ) -> TusPeer {
-        let files = tempfile::tempdir().unwrap();
-        let port = free_port();
-        let (mut command, path) = command(port, files.path());
-        let mut child = command
-            .stdout(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| panic!("{what} cannot start: {e}"));
-        wait_for_port(port, &mut child, what);
-        TusPeer {
-            child,
-            endpoint: format!("http://127.0.0.1:{port}{path}"),
-            files,
-            layout,
+        for attempt in 1..=2 {
+            let files = tempfile::tempdir().unwrap();
+            let port = free_port();
+            let (mut command, path) = command(port, files.path());
+            let mut child = command
+                .stdout(Stdio::null())
+                .spawn()
+                .unwrap_or_else(|e| panic!("{what} cannot start: {e}"));
+            wait_for_port(port, &mut child, what);
+            match serving(port, path, &mut child) {
+                Ok(()) => {
+                    return TusPeer {
+                        child,
+                        endpoint: format!("http://127.0.0.1:{port}{path}"),
+                        files,
+                        layout,
+                    };
+                }
+                Err(why) if attempt == 1 => {
+                    eprintln!("{what} on {port}: {why}; starting it again");
+                    let _ = child.kill();
+                    let _ = child.wait();
+                }
+                Err(why) => panic!("{what} on {port}: {why}"),
+            }
         }
+        unreachable!("the second attempt returns or panics")
     }
 
     /// How many uploads the server holds.
@@ -221,6 +239,34 @@ impl TusPeer {
         };
         std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
     }
+}
+
+/// Waits (at most 30 s) until the peer on `port` answers an `OPTIONS` of
+/// `path` with an HTTP status line; an error when it exits first.
+fn serving(port: u16, path: &str, child: &mut Child) -> Result<(), String> {
+    use std::io::{Read as _, Write as _};
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let ask = format!(
+        "OPTIONS {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nTus-Resumable: 1.0.0\r\n\
+         Connection: close\r\n\r\n"
+    );
+    while std::time::Instant::now() < deadline {
+        if let Ok(Some(status)) = child.try_wait() {
+            return Err(format!("exited with {status} after it began to listen"));
+        }
+        let answered = std::net::TcpStream::connect(("127.0.0.1", port)).and_then(|mut s| {
+            s.set_read_timeout(Some(std::time::Duration::from_secs(5)))?;
+            s.write_all(ask.as_bytes())?;
+            let mut head = [0u8; 12];
+            s.read_exact(&mut head)?;
+            Ok(head.starts_with(b"HTTP/1."))
+        });
+        if answered.unwrap_or(false) {
+            return Ok(());
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    Err("answered no OPTIONS within 30 s".to_owned())
 }
 
 /// A creation with the file's name and type at the peer's endpoint.
