@@ -2,7 +2,8 @@
 //! `--json`, across every recovery path, a resume, `status` and `cancel`,
 //! neither the API key nor a session's `upload_id` (raw, percent-encoded or
 //! as the whole session URL) is printed; the key never reaches the upload
-//! host; checkpoints are the owner's only; plain `http` off loopback is
+//! host; a `--header` credential of `http upload` is sent on every request
+//! and neither printed nor written to a checkpoint; checkpoints are the owner's only; plain `http` off loopback is
 //! refused unless `--allow-insecure-http`.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -191,4 +192,72 @@ fn allow_insecure_http_lets_plain_http_off_loopback_through() {
     );
     assert_clean("`upload` output", &text(&out), &secrets(&emu));
     assert_key_stayed_home(&emu, &secrets(&emu));
+}
+
+/// A bearer token for the IETF draft's endpoint, with characters that
+/// percent-encoding changes.
+const TOKEN: &str = "tok/Cli+Bearer=5eed1e55";
+
+#[test]
+fn an_http_upload_header_credential_is_sent_and_never_printed_or_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state");
+    let emu = builder("ietf-patch#2 status=503; ietf-patch#3 reset")
+        .start_in_background()
+        .unwrap();
+    let (_file_dir, path) = file(4, "bearer.bin");
+    let run = || {
+        resumable(&state)
+            .args(["--json", "http", "upload", "--endpoint"])
+            .arg(emu.ietf_endpoint())
+            .args(["--chunk-size", "256KiB", "--retries", "1"])
+            .args(["--header", &format!("Authorization: Bearer {TOKEN}")])
+            .arg(&path)
+            .output()
+            .unwrap()
+    };
+    // The 503 takes the one retry; the reset ends the run with its
+    // checkpoint kept, and the next run resumes.
+    let first = run();
+    assert_eq!(first.status.code(), Some(1), "{}", text(&first));
+    assert!(text(&first).contains("retrying"), "{}", text(&first));
+    let mut all = text(&first);
+    let mut kept = String::new();
+    for entry in walk(&state) {
+        kept += &String::from_utf8_lossy(&std::fs::read(entry).unwrap());
+    }
+    assert!(kept.contains("http"), "a checkpoint was kept: {kept}");
+    let out = resumable(&state)
+        .args(["--json", "status"])
+        .output()
+        .unwrap();
+    assert!(text(&out).contains("bearer.bin"), "{}", text(&out));
+    all += &text(&out);
+    let again = run();
+    assert!(again.status.success(), "{}", text(&again));
+    assert!(text(&again).contains("resuming"), "{}", text(&again));
+    all += &text(&again);
+    let log = emu.request_log();
+    assert!(
+        log.iter().any(|r| r.kind == RequestKind::IetfHead),
+        "the second run resumed: {log:#?}"
+    );
+    assert!(log.iter().all(|r| r.authorization), "{log:#?}");
+    let forms = shared::forms_of(TOKEN);
+    assert_clean("the output of upload and status", &all, &forms);
+    assert_clean("the checkpoints", &kept, &forms);
+}
+
+/// Every file under `dir`, at any depth.
+fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            out.extend(walk(&path));
+        } else {
+            out.push(path);
+        }
+    }
+    out
 }

@@ -77,13 +77,26 @@ fn uploader<D: Driver>(store: Option<Recording>, on_event: Option<OnEvent>) -> D
 }
 
 /// A hook pushing every event into the returned list.
-fn recorded() -> (Arc<Mutex<Vec<Event>>>, OnEvent) {
+pub(super) fn recorded() -> (Arc<Mutex<Vec<Event>>>, OnEvent) {
     let events = Arc::new(Mutex::new(Vec::new()));
     let seen = Arc::clone(&events);
     (
         events,
         Box::new(move |e: &Event| seen.lock().unwrap().push(e.clone())),
     )
+}
+
+/// Fails unless `err` is a refusal with `400`; returns its text and its
+/// `Debug` output.
+pub(super) fn refused_with_400(err: &UploadError) -> String {
+    assert!(
+        matches!(
+            err,
+            UploadError::Upload(Error::Rejected { status: 400, .. })
+        ),
+        "{err}"
+    );
+    format!("{err}\n") + &shown(err)
 }
 
 /// Every recovery path of one upload (an API retry, chunk retries, a reset
@@ -159,15 +172,7 @@ pub fn no_log_line_and_no_debug_output_holds_a_secret<D: Driver>() {
     let mut up2 = uploader::<D>(Some(store2.clone()), None);
     for _ in 0..2 {
         let err = up2.upload_file(&api2, &path2).unwrap_err();
-        assert!(
-            matches!(
-                err,
-                UploadError::Upload(Error::Rejected { status: 400, .. })
-            ),
-            "{err}"
-        );
-        debug += &format!("{err}\n");
-        debug += &shown(&err);
+        debug += &refused_with_400(&err);
         if let UploadError::Upload(inner) = &err {
             debug += &format!("{inner}\n");
             debug += &shown(inner);

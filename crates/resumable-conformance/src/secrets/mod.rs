@@ -2,13 +2,16 @@
 //! CLI share (the emulator and its key, the files, the captured logs, the
 //! strings that must never show, and the searches for them), and the
 //! catalogue both drivers run: no secret in any log line, `Debug` output,
-//! error or request to the upload host ([`logs`](mod@logs)), and plain
+//! error or request to the upload host ([`logs`](mod@logs)), an upload
+//! header credential on the IETF draft's uploads ([`ietf`]), and plain
 //! `http` refused off loopback ([`plain_http`]).
 #![allow(dead_code, unreachable_pub, clippy::unwrap_used, clippy::expect_used)]
 
+pub mod ietf;
 pub mod logs;
 pub mod plain_http;
 
+pub use ietf::*;
 pub use logs::*;
 pub use plain_http::*;
 
@@ -124,6 +127,11 @@ const ENCODED: &AsciiSet = &NON_ALPHANUMERIC
 
 fn percent_encode(s: &str) -> String {
     utf8_percent_encode(s, ENCODED).to_string()
+}
+
+/// A credential as it must never show: raw and percent-encoded.
+pub fn forms_of(secret: &str) -> Vec<String> {
+    vec![secret.to_owned(), percent_encode(secret)]
 }
 
 /// The strings that must not show: the key and each session's `upload_id`,

@@ -150,6 +150,7 @@ macro_rules! secrets_tests {
             plain_http_api_bases_off_loopback_are_refused_and_nothing_is_sent,
             a_plain_http_upload_url_off_loopback_is_refused_unless_allowed,
             every_loopback_form_may_use_plain_http,
+            an_upload_header_credential_on_the_draft_shows_nowhere,
         );
     };
 }
