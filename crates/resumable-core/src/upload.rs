@@ -565,11 +565,18 @@ impl Upload {
                     self.refused(answer, now, retry_after);
                 }
                 // Refused as too large, with a limit to send within: the
-                // creation goes again, smaller.
+                // creation goes again, smaller; or, when a `104` named the
+                // upload already, the upload goes on there, from the
+                // offset it holds.
                 Answer::TooLarge(_)
                     if first
                         .as_ref()
-                        .is_some_and(|f| self.append_limit_shrank(f.end - f.start)) => {}
+                        .is_some_and(|f| self.append_limit_shrank(f.end - f.start)) =>
+                {
+                    if self.session.is_some() {
+                        self.state = State::Transfer { query: true };
+                    }
+                }
                 answer => self.refused(answer, now, retry_after),
             },
             Flight::Chunk {
@@ -691,10 +698,11 @@ impl Upload {
                 (Err(e), _) => self.fail(ProtocolError::Location(e).into()),
                 (Ok(url), None) => {
                     let expires_at = self.protocol.expires_at(headers, wall);
-                    self.open_session(url, expires_at, now);
-                    self.persisted = 0;
-                    self.offset_unknown = false;
-                    self.checkpoint_due = true;
+                    if self.open_session(url, expires_at, now) {
+                        self.persisted = 0;
+                        self.offset_unknown = false;
+                        self.checkpoint_due = true;
+                    }
                 }
                 (Ok(url), Some(s)) if s.upload_url.expose() == url => {}
                 (Ok(_), Some(_)) => self.fail(ProtocolError::LocationChanged.into()),
@@ -1502,21 +1510,22 @@ impl Upload {
         expires_at: Option<SystemTime>,
         now: Instant,
     ) {
-        if let Err(e) = self.check_handed_out(&url) {
-            return self.fail(e);
+        if !self.open_session(url, expires_at, now) {
+            return;
         }
         if let Some(tus) = self.tus.as_mut() {
             tus.length_deferred = deferred;
         }
-        self.open_session(url, expires_at, now);
         self.begin_transfer();
     }
 
-    /// A session exists at `url` (already checked against the https rule
-    /// by the caller of [`Self::initiated`], here for a `104`'s).
-    fn open_session(&mut self, url: String, expires_at: Option<SystemTime>, now: Instant) {
+    /// A session exists at `url`, from a creation's answer or a `104`.
+    /// Returns whether it was taken: a URL the https rule refuses ends the
+    /// upload instead.
+    fn open_session(&mut self, url: String, expires_at: Option<SystemTime>, now: Instant) -> bool {
         if let Err(e) = self.check_handed_out(&url) {
-            return self.fail(e);
+            self.fail(e);
+            return false;
         }
         let lifetime = self.rules().session_lifetime;
         let expires_at =
@@ -1530,6 +1539,7 @@ impl Upload {
             expires_at,
             chunk_size: self.chunk_size,
         });
+        true
     }
 
     fn begin_transfer(&mut self) {

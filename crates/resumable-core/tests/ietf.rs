@@ -683,3 +683,36 @@ fn an_empty_source_is_one_completing_creation() {
     );
     assert_eq!(run.result.unwrap().object.size, 0);
 }
+
+#[test]
+fn a_413_after_the_104_of_an_optimistic_creation_goes_on_within_the_limit() {
+    let data = source(1000);
+    let mut cfg = config(IetfStrategy::Optimistic, InteropVersion::V8, 1000, 10_000);
+    cfg.chunking = Chunking::SingleRequest;
+    let mut up = upload(cfg);
+    let run = drive(&mut up, &data, |n, req| match n {
+        0 => Reply {
+            interims: vec![(
+                104,
+                own(&[
+                    ("upload-draft-interop-version", "8"),
+                    ("location", "https://example.com/upload/abc"),
+                ]),
+            )],
+            end: End::Final(413, own(&[("upload-limit", "max-append-size=400")]), ""),
+        },
+        1 => answer(204, &[("upload-offset", "0"), ("upload-complete", "?0")]),
+        _ => appended(req),
+    });
+    assert!(run.result.is_ok(), "{:?}\n{:#?}", run.result, run.lines);
+    assert_eq!(
+        run.lines,
+        lines(
+            "POST /project/123/files upload-complete=?1 content-length=1000 upload-length=1000
+             HEAD /upload/abc
+             PATCH /upload/abc upload-complete=?0 upload-offset=0 content-length=400
+             PATCH /upload/abc upload-complete=?0 upload-offset=400 content-length=400
+             PATCH /upload/abc upload-complete=?1 upload-offset=800 content-length=200"
+        )
+    );
+}
