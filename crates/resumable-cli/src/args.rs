@@ -92,6 +92,7 @@ process is running now is left alone (exit 75): stop it first.
 Examples:
   resumable cancel large_video.mp4
   resumable cancel large_video.mp4 --org org_123   # only its upload to org_123
+  resumable cancel big.iso --header \"Authorization: Bearer $TOKEN\"   # a tus or http upload's credentials
   resumable cancel --all";
 
 const GCS_HELP: &str = "\
@@ -413,6 +414,11 @@ pub(crate) struct CancelArgs {
     /// Only uploads to this organization.
     #[arg(long)]
     pub(crate) org: Option<String>,
+    /// A header for every `DELETE`, `Name: value` (repeatable): the
+    /// credentials a `tus upload` or `http upload` was given with `--header`,
+    /// which no checkpoint keeps.
+    #[arg(long = "header", value_name = "NAME: VALUE", value_parser = parse_header)]
+    pub(crate) headers: Vec<(HeaderName, HeaderValue)>,
     /// Allow plain http to hosts other than loopback.
     #[arg(long)]
     pub(crate) allow_insecure_http: bool,

@@ -2,8 +2,8 @@
 //! `--json`, across every recovery path, a resume, `status` and `cancel`,
 //! neither the API key nor a session's `upload_id` (raw, percent-encoded or
 //! as the whole session URL) is printed; the key never reaches the upload
-//! host; a `--header` credential of `http upload` is sent on every request
-//! and neither printed nor written to a checkpoint; checkpoints are the owner's only; plain `http` off loopback is
+//! host; a `--header` credential of `http upload` and `cancel` is sent on every
+//! request and neither printed nor written to a checkpoint; checkpoints are the owner's only; plain `http` off loopback is
 //! refused unless `--allow-insecure-http`.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -244,7 +244,35 @@ fn an_http_upload_header_credential_is_sent_and_never_printed_or_kept() {
     );
     assert!(log.iter().all(|r| r.authorization), "{log:#?}");
     let forms = shared::forms_of(TOKEN);
-    assert_clean("the output of upload and status", &all, &forms);
+
+    // Another upload cut off, then cancelled with the credential.
+    let emu2 = builder("ietf-patch#2 reset").start_in_background().unwrap();
+    let (_file_dir2, path2) = file(3, "dropped.bin");
+    let cut = resumable(&state)
+        .args(["--json", "http", "upload", "--endpoint"])
+        .arg(emu2.ietf_endpoint())
+        .args(["--chunk-size", "256KiB", "--retries", "0"])
+        .args(["--header", &format!("Authorization: Bearer {TOKEN}")])
+        .arg(&path2)
+        .output()
+        .unwrap();
+    assert_eq!(cut.status.code(), Some(1), "{}", text(&cut));
+    all += &text(&cut);
+    let out = resumable(&state)
+        .args(["--json", "cancel", "--header"])
+        .arg(format!("Authorization: Bearer {TOKEN}"))
+        .arg(&path2)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    all += &text(&out);
+    let log2 = emu2.request_log();
+    assert!(
+        log2.iter()
+            .any(|r| r.kind == RequestKind::IetfCancel && r.authorization),
+        "the DELETE carried the credential: {log2:#?}"
+    );
+    assert_clean("the output of upload, status and cancel", &all, &forms);
     assert_clean("the checkpoints", &kept, &forms);
 }
 

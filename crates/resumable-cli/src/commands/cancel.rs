@@ -59,6 +59,9 @@ pub(crate) fn run(args: &CancelArgs, console: &Console) -> Result<Exit, CliError
             .retry(CANCEL_RETRY)
             .checkpoint_store(store)
             .allow_insecure_http(args.allow_insecure_http);
+        for (header, value) in &args.headers {
+            uploader = uploader.upload_header(header.clone(), value.clone());
+        }
         let path = p.path.display().to_string();
         match uploader.cancel(&p.key) {
             Ok(_) => {
