@@ -65,7 +65,8 @@ pub(crate) enum ErrorKind {
     Precondition,
     /// The session is gone and could not be replaced.
     SessionGone,
-    /// A server broke the protocol.
+    /// A server broke the protocol, or does not speak the version or the
+    /// extension the upload needs.
     Protocol,
     /// The bytes arrived; processing the completed upload failed.
     ProcessingFailed,
@@ -125,7 +126,9 @@ impl ErrorKind {
             Error::Integrity(_) => Self::Integrity,
             Error::PreconditionFailed { .. } => Self::Precondition,
             Error::SessionGone => Self::SessionGone,
-            Error::Protocol(_) | Error::UnsupportedVersion { .. } => Self::Protocol,
+            Error::Protocol(_)
+            | Error::UnsupportedVersion { .. }
+            | Error::UnsupportedExtension { .. } => Self::Protocol,
             Error::ProcessingFailed { .. } => Self::ProcessingFailed,
             Error::UploadProblem { .. } => Self::UploadProblem,
             Error::Source(SourceError::Changed) => Self::Changed,
@@ -266,6 +269,12 @@ mod tests {
             ),
             (UploadError::Busy { pid: None }, "busy"),
             (UploadError::Interrupted, "interrupted"),
+            (
+                UploadError::Upload(Error::UnsupportedExtension {
+                    extension: "creation",
+                }),
+                "protocol",
+            ),
             (UploadError::DriverBug(String::new()), "internal"),
         ];
         for (error, kind) in cases {
