@@ -206,26 +206,14 @@ fn an_http_upload_header_credential_is_sent_and_never_printed_or_kept() {
         .start_in_background()
         .unwrap();
     let (_file_dir, path) = file(4, "bearer.bin");
-    let run = || {
-        resumable(&state)
-            .args(["--json", "http", "upload", "--endpoint"])
-            .arg(emu.ietf_endpoint())
-            .args(["--chunk-size", "256KiB", "--retries", "1"])
-            .args(["--header", &format!("Authorization: Bearer {TOKEN}")])
-            .arg(&path)
-            .output()
-            .unwrap()
-    };
+    let run = || http_upload(&state, &emu.ietf_endpoint(), "1", &path);
     // The 503 takes the one retry; the reset ends the run with its
     // checkpoint kept, and the next run resumes.
     let first = run();
     assert_eq!(first.status.code(), Some(1), "{}", text(&first));
     assert!(text(&first).contains("retrying"), "{}", text(&first));
     let mut all = text(&first);
-    let mut kept = String::new();
-    for entry in walk(&state) {
-        kept += &String::from_utf8_lossy(&std::fs::read(entry).unwrap());
-    }
+    let mut kept = kept_files(&state);
     assert!(kept.contains("http"), "a checkpoint was kept: {kept}");
     let out = resumable(&state)
         .args(["--json", "status"])
@@ -248,16 +236,10 @@ fn an_http_upload_header_credential_is_sent_and_never_printed_or_kept() {
     // Another upload cut off, then cancelled with the credential.
     let emu2 = builder("ietf-patch#2 reset").start_in_background().unwrap();
     let (_file_dir2, path2) = file(3, "dropped.bin");
-    let cut = resumable(&state)
-        .args(["--json", "http", "upload", "--endpoint"])
-        .arg(emu2.ietf_endpoint())
-        .args(["--chunk-size", "256KiB", "--retries", "0"])
-        .args(["--header", &format!("Authorization: Bearer {TOKEN}")])
-        .arg(&path2)
-        .output()
-        .unwrap();
+    let cut = http_upload(&state, &emu2.ietf_endpoint(), "0", &path2);
     assert_eq!(cut.status.code(), Some(1), "{}", text(&cut));
     all += &text(&cut);
+    kept += &kept_files(&state);
     let out = resumable(&state)
         .args(["--json", "cancel", "--header"])
         .arg(format!("Authorization: Bearer {TOKEN}"))
@@ -274,6 +256,26 @@ fn an_http_upload_header_credential_is_sent_and_never_printed_or_kept() {
     );
     assert_clean("the output of upload, status and cancel", &all, &forms);
     assert_clean("the checkpoints", &kept, &forms);
+}
+
+/// `http upload` of `file` to `endpoint` in 256 KiB appends with
+/// `retries`, the bearer token in `--header`.
+fn http_upload(state: &Path, endpoint: &str, retries: &str, file: &Path) -> Output {
+    resumable(state)
+        .args(["--json", "http", "upload", "--endpoint", endpoint])
+        .args(["--chunk-size", "256KiB", "--retries", retries])
+        .args(["--header", &format!("Authorization: Bearer {TOKEN}")])
+        .arg(file)
+        .output()
+        .unwrap()
+}
+
+/// What every file under `state` holds, as text.
+fn kept_files(state: &Path) -> String {
+    walk(state)
+        .into_iter()
+        .map(|f| String::from_utf8_lossy(&std::fs::read(f).unwrap()).into_owned())
+        .collect()
 }
 
 /// Every file under `dir`, at any depth.
