@@ -3,7 +3,8 @@
 //! creation and its appends in either interop version, an append cut off
 //! by a reset and resumed, a lie about the offset met with `409`, an
 //! expired upload started over, an optimistic creation cut off, a
-//! checkpoint resumed, and cancellation. Every upload is checked against
+//! checkpoint resumed, an upload interrupted in its first body and resumed,
+//! and cancellation. Every upload is checked against
 //! the emulator's stored bytes and its request log.
 //!
 //! The engine and the emulator were written apart from the draft's text,
@@ -13,9 +14,9 @@
 use resumable_core::{Config, IetfCreate, IetfStrategy, InteropVersion};
 use resumable_emulator::{EmulatorHandle, IetfStatus, RequestKind, RequestRecord};
 
-use crate::driver::{Call, Driver, Source};
+use crate::driver::{Call, Driver, Interrupt, Source};
 use crate::emulator::{
-    UNIT, cancelled_after_unit, data, emulator, interrupted_at_unit, settled, uploader,
+    UNIT, cancelled_after_unit, data, emulator, interrupted_at_unit, keeping, settled, uploader,
 };
 
 /// A creation at the emulator's draft endpoint in `interop`, by `strategy`.
@@ -261,6 +262,60 @@ pub fn ietf_emulator_resumes_an_interrupted_upload_from_its_checkpoint<D: Driver
     );
 }
 
+/// An upload interrupted while the emulator holds the first request that
+/// carries its bytes, 100 KiB in, resumes from its checkpoint in the same
+/// upload: `HEAD` first, no second creation. A driver whose transport
+/// hands over interim responses sent those bytes in an optimistic
+/// creation, so its checkpoint is the one the `104` with `Location` made,
+/// saved while the creation was still in flight; one that cannot created
+/// carefully, and the `201` made it.
+pub fn ietf_emulator_resumes_an_upload_interrupted_in_its_first_body<D: Driver>() {
+    let held = if D::INTERIMS {
+        "ietf-create#1"
+    } else {
+        "ietf-patch#1"
+    };
+    let emu = emulator(&format!("{held} after=100KiB stall=2s"));
+    let state = tempfile::tempdir().unwrap();
+    let store = || resumable_local::FileCheckpointStore::new(state.path()).unwrap();
+    let bytes = data(3 * UNIT, 79);
+    let run = || Call::Run {
+        config: config(
+            creation(&emu, InteropVersion::LATEST, IetfStrategy::Optimistic),
+            &bytes,
+        ),
+        source: Source::Bytes(bytes.clone()),
+        key: Some("ietf-held"),
+    };
+    keeping::<D>(store()).interrupted(run(), Interrupt::Held(&emu));
+    let checkpoint = keeping::<D>(store())
+        .load_checkpoint("ietf-held")
+        .unwrap()
+        .unwrap_or_else(|| panic!("{}: no checkpoint of the held upload", D::NAME));
+    assert!(
+        checkpoint.session.is_some(),
+        "{}: the checkpoint names the upload: {checkpoint:?}",
+        D::NAME
+    );
+    // The held request ends (cut off) once its stall is over.
+    while emu.stats().held > 0 {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    settled(&emu);
+    emu.clear_request_log();
+    keeping::<D>(store())
+        .call(run())
+        .unwrap_or_else(|e| panic!("{}: {e}\n{:#?}", D::NAME, emu.request_log()));
+    assert!(stored_only(&emu) == bytes, "one upload, stored whole");
+    assert_eq!(emu.ietf_uploads().len(), 1, "{:#?}", emu.ietf_uploads());
+    let log = emu.request_log();
+    assert_eq!(log[0].kind, RequestKind::IetfHead, "{log:#?}");
+    assert!(
+        !kinds(&log).contains(&RequestKind::IetfCreate),
+        "no second creation: {log:#?}"
+    );
+}
+
 /// Cancelling an interrupted upload by its key sends `DELETE`, and the
 /// emulator holds it as cancelled; the checkpoint is gone.
 pub fn ietf_emulator_cancels_an_upload<D: Driver>() {
@@ -289,6 +344,7 @@ macro_rules! ietf_emulator_tests {
             ietf_emulator_refuses_a_damaged_upload_by_its_repr_digest,
             ietf_emulator_resumes_an_optimistic_creation_after_its_104,
             ietf_emulator_resumes_an_interrupted_upload_from_its_checkpoint,
+            ietf_emulator_resumes_an_upload_interrupted_in_its_first_body,
             ietf_emulator_cancels_an_upload,
         );
     };

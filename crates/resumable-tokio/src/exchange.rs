@@ -1,19 +1,22 @@
 //! One request and its answer: the body streamed in frames from the source
-//! while the response is awaited, under the stall timeout.
+//! while the response is awaited, under the stall timeout, and what an
+//! interim response makes due meanwhile (a checkpoint, events) carried out
+//! before the answer.
 
-use std::io;
 use std::ops::Range;
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 use http::{HeaderMap, StatusCode};
-use resumable_core::{Body, RequestId, TransportError, TransportErrorKind, Upload};
+use resumable_core::{Action, Body, RequestId, TransportError, TransportErrorKind, Upload};
+use resumable_local::driver::{EventCallback, Halt};
 use tokio::sync::mpsc::UnboundedReceiver;
 use tokio::time::Instant;
 
 use crate::body::RequestBody;
-use crate::pump::now;
+use crate::pump::{now, save_checkpoint, tell_events};
 use crate::source::AsyncSource;
+use crate::store::SharedStore;
 use crate::transport::{AsyncTransport, InterimResponses};
 
 /// The size of one body frame read from the source.
@@ -35,23 +38,38 @@ pub(crate) struct Exchange<'a, S: ?Sized> {
     pub(crate) upload: &'a mut Upload,
     pub(crate) scratch: &'a mut BytesMut,
     pub(crate) stall: Duration,
+    /// Where a checkpoint an interim response makes due is saved.
+    pub(crate) store: Option<(&'a SharedStore, &'a str)>,
+    pub(crate) on_event: &'a mut Option<EventCallback>,
+}
+
+/// How an exchange ended.
+pub(crate) enum Answer {
+    /// The transport's answer: hand it to the engine.
+    Final(Result<http::Response<Bytes>, TransportError>),
+    /// The engine ended while the request was in flight (an interim
+    /// response it refused), and handed out this action: carry it out in
+    /// place of a poll; the request is abandoned.
+    Ended(Box<Action>),
 }
 
 impl<S: AsyncSource + ?Sized> Exchange<'_, S> {
     /// Sends `request` through `transport`, streaming a source body frame by
     /// frame (each one fed to the checksum as it goes).
     ///
-    /// The outer error is the source's (the request is abandoned); the
-    /// inner result is the transport's answer. The stall timeout runs from
+    /// A source that cannot be read, or a checkpoint that cannot be saved,
+    /// is the error (the request is abandoned). The stall timeout runs from
     /// the last progress: a frame taken by the transport, an interim
     /// response, or the start. Each interim response the transport hands
     /// over goes to the engine as it arrives, all of them before the final
-    /// answer.
+    /// answer; the checkpoint one makes due (a `104` naming the upload) is
+    /// saved at once, so that a process that dies before the answer
+    /// resumes in that upload.
     pub(crate) async fn send<T: AsyncTransport>(
         self,
         transport: &mut T,
         request: http::Request<Body>,
-    ) -> Result<Result<http::Response<Bytes>, TransportError>, io::Error> {
+    ) -> Result<Answer, Halt> {
         let (mut parts, body) = request.into_parts();
         let (interim, mut interims) = InterimResponses::channel();
         parts.extensions.insert(interim);
@@ -83,7 +101,11 @@ impl<S: AsyncSource + ?Sized> Exchange<'_, S> {
                     let len = usize::try_from(end - pos)
                         .unwrap_or(usize::MAX)
                         .min(FRAME_SIZE);
-                    let frame = self.source.read_frame(pos, len, self.scratch).await?;
+                    let frame = self
+                        .source
+                        .read_frame(pos, len, self.scratch)
+                        .await
+                        .map_err(Halt::Source)?;
                     // Time spent reading the source is not the transport's.
                     deadline = Instant::now() + stall;
                     Some(frame)
@@ -101,10 +123,16 @@ impl<S: AsyncSource + ?Sized> Exchange<'_, S> {
             tokio::select! {
                 response = &mut responding => {
                     tell_interims(upload, id, &mut interims);
-                    return Ok(response);
+                    return Ok(Answer::Final(response));
                 }
                 Some((status, headers)) = interims.recv() => {
                     tell_interim(upload, id, status, &headers);
+                    tell_events(&mut *self.on_event, upload);
+                    if let Some(ended) =
+                        carry_out_due(upload, self.store, &mut *self.source).await?
+                    {
+                        return Ok(Answer::Ended(Box::new(ended)));
+                    }
                     deadline = Instant::now() + stall;
                     // The frame read goes with the next turn.
                     pending = frame;
@@ -123,13 +151,31 @@ impl<S: AsyncSource + ?Sized> Exchange<'_, S> {
                 () = tokio::time::sleep_until(deadline) => {
                     // What arrived meanwhile still counts (a `104`'s URL).
                     tell_interims(upload, id, &mut interims);
-                    return Ok(Err(stalled(stall)));
+                    return Ok(Answer::Final(Err(stalled(stall))));
                 }
             }
             if pos >= end {
                 // Every byte is handed over; the body ends on its own count.
                 tx = None;
             }
+        }
+    }
+}
+
+/// Carries out what the engine hands out while a request is in flight: the
+/// checkpoints it makes due, until it awaits the answer. Any other action
+/// means the engine ended meanwhile; it is returned, to be carried out in
+/// place of the next poll.
+async fn carry_out_due<S: AsyncSource + ?Sized>(
+    upload: &mut Upload,
+    store: Option<(&SharedStore, &str)>,
+    source: &mut S,
+) -> Result<Option<Action>, Halt> {
+    loop {
+        match upload.poll_action(now()) {
+            Action::Checkpoint(checkpoint) => save_checkpoint(store, source, checkpoint).await?,
+            Action::AwaitResponse(_) => return Ok(None),
+            other => return Ok(Some(other)),
         }
     }
 }

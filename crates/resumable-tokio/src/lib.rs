@@ -115,7 +115,9 @@
 //!   clock too, so tests may pause it.
 //! - **Checkpoints** are saved to the [`CheckpointStore`] as the engine hands
 //!   them out, on tokio's blocking threads and in order. A save that has
-//!   started completes even when the upload's future is dropped.
+//!   started completes even when the upload's future is dropped. The one a
+//!   `104` naming the upload makes due is saved while its creation is still
+//!   in flight, so a process that dies before the answer resumes there.
 //! - **One upload per checkpoint.** With a store and a key, `run` (and so
 //!   `upload_file`) and `cancel` take the key's lock
 //!   ([`CheckpointStore::lock`], on a blocking thread) before they load the

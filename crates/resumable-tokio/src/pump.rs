@@ -4,12 +4,12 @@
 use std::time::Duration;
 
 use bytes::BytesMut;
-use resumable_core::{Action, Outcome, Request, Upload};
+use resumable_core::{Action, Checkpoint, Outcome, Request, Upload};
 
 use resumable_local::UploadError;
 use resumable_local::driver::{self, Ending, EventCallback, Halt, drain_events};
 
-use crate::exchange::{Exchange, FRAME_SIZE};
+use crate::exchange::{Answer, Exchange, FRAME_SIZE};
 use crate::source::AsyncSource;
 use crate::store::SharedStore;
 use crate::transport::AsyncTransport;
@@ -22,6 +22,9 @@ pub(crate) struct Pump<'a, T, S: ?Sized> {
     pub(crate) store: Option<(&'a SharedStore, &'a str)>,
     pub(crate) on_event: &'a mut Option<EventCallback>,
     pub(crate) stall: Duration,
+    /// An action the engine handed out while a request was in flight, to
+    /// carry out before polling again.
+    pub(crate) ended: Option<Action>,
 }
 
 impl<T: AsyncTransport, S: AsyncSource + ?Sized> Pump<'_, T, S> {
@@ -46,7 +49,11 @@ impl<T: AsyncTransport, S: AsyncSource + ?Sized> Pump<'_, T, S> {
         scratch: &mut BytesMut,
         ending: &mut Ending,
     ) -> Result<Option<Outcome>, UploadError> {
-        let done = match upload.poll_action(now()) {
+        let action = match self.ended.take() {
+            Some(action) => action,
+            None => upload.poll_action(now()),
+        };
+        let done = match action {
             Action::Send(request) => {
                 // Events raised with the request (a transfer starting) are
                 // told before it goes, not once it is answered.
@@ -79,15 +86,7 @@ impl<T: AsyncTransport, S: AsyncSource + ?Sized> Pump<'_, T, S> {
                 Err(error) => Err(Halt::Source(error)),
             },
             Action::Checkpoint(checkpoint) => {
-                tracing::trace!(persisted = checkpoint.persisted, "checkpoint");
-                let persisted = checkpoint.persisted;
-                if let Some((store, key)) = self.store {
-                    store
-                        .save(key, checkpoint)
-                        .await
-                        .map_err(UploadError::Checkpoint)?;
-                }
-                self.source.release(persisted);
+                save_checkpoint(self.store, &mut *self.source, checkpoint).await?;
                 Ok(())
             }
             Action::RemoveCheckpoint => {
@@ -148,10 +147,18 @@ impl<T: AsyncTransport, S: AsyncSource + ?Sized> Pump<'_, T, S> {
             upload: &mut *upload,
             scratch,
             stall: self.stall,
+            store: self.store,
+            on_event: &mut *self.on_event,
         }
         .send(&mut *self.transport, request.http)
-        .await
-        .map_err(Halt::Source)?;
+        .await?;
+        let answer = match answer {
+            Answer::Final(answer) => answer,
+            Answer::Ended(action) => {
+                self.ended = Some(*action);
+                return Ok(());
+            }
+        };
         let at = now();
         match answer {
             Ok(response) => {
@@ -168,13 +175,36 @@ impl<T: AsyncTransport, S: AsyncSource + ?Sized> Pump<'_, T, S> {
 
     /// Hands every pending event to the callback and to `tracing`.
     fn drain_events(&mut self, upload: &mut Upload) {
-        let on_event = &mut *self.on_event;
-        drain_events(upload, |event| {
-            if let Some(callback) = on_event.as_mut() {
-                callback(event);
-            }
-        });
+        tell_events(self.on_event, upload);
     }
+}
+
+/// Hands every pending event of `upload` to the callback and to `tracing`.
+pub(crate) fn tell_events(on_event: &mut Option<EventCallback>, upload: &mut Upload) {
+    drain_events(upload, |event| {
+        if let Some(callback) = on_event.as_mut() {
+            callback(event);
+        }
+    });
+}
+
+/// Saves `checkpoint` to the store, if any, and lets the source drop what
+/// the server now holds.
+pub(crate) async fn save_checkpoint<S: AsyncSource + ?Sized>(
+    store: Option<(&SharedStore, &str)>,
+    source: &mut S,
+    checkpoint: Checkpoint,
+) -> Result<(), UploadError> {
+    tracing::trace!(persisted = checkpoint.persisted, "checkpoint");
+    let persisted = checkpoint.persisted;
+    if let Some((store, key)) = store {
+        store
+            .save(key, checkpoint)
+            .await
+            .map_err(UploadError::Checkpoint)?;
+    }
+    source.release(persisted);
+    Ok(())
 }
 
 /// The current instant, on tokio's clock (which tests may pause).

@@ -306,6 +306,7 @@ impl<T: AsyncTransport> Uploader<T> {
             store: self.store.as_ref().zip(key),
             on_event: &mut self.on_event,
             stall: self.stall_timeout,
+            ended: None,
         };
         pump.run(up).instrument(span).await
     }
