@@ -133,6 +133,13 @@ pub struct Upload {
     /// The upload was abandoned by the driver (a source failure, a stop):
     /// the current checkpoint is handed out before the end.
     keep_checkpoint: bool,
+    /// Why an upload of the IETF draft that cannot go on is being
+    /// cancelled (its `DELETE` is due or in flight): the error it ends with
+    /// however the `DELETE` is answered.
+    cancel_reason: Option<Error>,
+    /// The upload resource was deleted: nothing can resume from a
+    /// checkpoint, whatever the end.
+    deleted: bool,
 }
 
 /// Where the flow is.
@@ -275,6 +282,8 @@ impl Upload {
             read_ahead_asked: 0,
             end_told: false,
             keep_checkpoint: false,
+            cancel_reason: None,
+            deleted: false,
             config,
         };
         up.set_chunk_size(up.pick_chunk_size(None));
@@ -545,7 +554,7 @@ impl Upload {
                             self.backoff.reset();
                             self.checkpoint_due = true;
                         }
-                        Some(false) => self.fail(ProtocolError::LocationChanged.into()),
+                        Some(false) => self.fail_and_cancel(ProtocolError::LocationChanged.into()),
                         None => self.initiated(url, deferred, expires_at, now),
                     }
                     if let Some(first) = first {
@@ -644,9 +653,15 @@ impl Upload {
                 }
                 answer => self.refused(answer, now, retry_after),
             },
-            Flight::Cancel => match read_session(Sent::Cancel) {
-                Answer::Deleted => self.end = Some(Err(Error::Cancelled)),
-                answer => self.refused(answer, now, retry_after),
+            Flight::Cancel => match (read_session(Sent::Cancel), self.cancel_reason.take()) {
+                (Answer::Deleted, reason) => {
+                    self.deleted = true;
+                    self.end = Some(Err(reason.unwrap_or(Error::Cancelled)));
+                }
+                // The upload failed already; a `DELETE` refused leaves the
+                // resource to expire.
+                (_, Some(reason)) => self.fail(reason),
+                (answer, None) => self.refused(answer, now, retry_after),
             },
         }
         if let Some(at) = expires_at {
@@ -658,7 +673,10 @@ impl Upload {
 
     /// Hands over an interim (`1xx`) response to request `id`, for a driver
     /// whose HTTP client surfaces them; call it as each arrives, before the
-    /// final response, then poll: a checkpoint may be due. Only an upload of
+    /// final response, then poll: a checkpoint may be due, or, when the
+    /// interim response shows the upload cannot go on (a `max-size` below
+    /// its length), the `DELETE` that cancels it; then abandon the request
+    /// in flight (its answer would be refused). Only an upload of
     /// the IETF draft reads them: a `104 (Upload Resumption Supported)` of
     /// its interop version with `Location` makes an optimistic creation
     /// resumable mid-flight (a failure after it resumes with a `HEAD`
@@ -705,7 +723,7 @@ impl Upload {
                     }
                 }
                 (Ok(url), Some(s)) if s.upload_url.expose() == url => {}
-                (Ok(_), Some(_)) => self.fail(ProtocolError::LocationChanged.into()),
+                (Ok(_), Some(_)) => self.fail_and_cancel(ProtocolError::LocationChanged.into()),
             }
         }
         if let Some(offset) = interim.offset
@@ -751,11 +769,31 @@ impl Upload {
             && total > max
             && self.end.is_none()
         {
-            self.fail(Error::TooLarge {
+            self.fail_and_cancel(Error::TooLarge {
                 message: format!("{total} bytes, more than the {max} the server takes"),
                 max: Some(max),
             });
         }
+    }
+
+    /// Ends an upload that cannot go on with `error`. An upload resource of
+    /// the IETF draft is cancelled first, as the draft asks of a client that
+    /// finds it cannot continue within the limits (§4.1.4, §4.2.1), or that
+    /// the server named two upload resources (§4.2.2): the request in flight is
+    /// abandoned (its answer will be refused) and a `DELETE` is sent; the
+    /// upload ends with `error` however that is answered.
+    fn fail_and_cancel(&mut self, error: Error) {
+        let ietf = matches!(self.protocol, Protocol::Ietf { .. });
+        if !ietf || self.session.is_none() || self.end.is_some() || self.cancel_reason.is_some() {
+            self.fail(error);
+            return;
+        }
+        self.in_flight = None;
+        self.wait_until = None;
+        self.backoff.reset();
+        self.prefix_check = None;
+        self.cancel_reason = Some(error);
+        self.state = State::Cancel;
     }
 
     /// Whether the server's append limit is now below `sent`, the content
@@ -844,6 +882,10 @@ impl Upload {
         };
         if kind.fails_fast() && !self.answered {
             self.fail(Error::Unreachable(failure));
+            return Ok(());
+        }
+        if let (Flight::Cancel, Some(reason)) = (&flight, self.cancel_reason.take()) {
+            self.fail(reason);
             return Ok(());
         }
         if matches!(flight, Flight::Chunk { .. }) {
@@ -983,10 +1025,15 @@ impl Upload {
             // A target resource that failed to process the complete upload
             // leaves nothing to resume: its upload resource says complete,
             // and a resume would report the refused upload done.
-            if matches!(
-                end,
-                Ok(_) | Err(Error::SessionGone | Error::Cancelled | Error::ProcessingFailed { .. })
-            ) {
+            if self.deleted
+                || matches!(
+                    end,
+                    Ok(_)
+                        | Err(Error::SessionGone
+                            | Error::Cancelled
+                            | Error::ProcessingFailed { .. })
+                )
+            {
                 return Some(Action::RemoveCheckpoint);
             }
             if self.keep_checkpoint {

@@ -112,15 +112,20 @@ fn drive(
                     let status = http::StatusCode::from_u16(*status).unwrap();
                     up.handle_informational(req.id, status, &map, now).unwrap();
                 }
-                match reply.end {
+                // An interim response can make the engine abandon the
+                // request; its answer is then refused.
+                let answered = match reply.end {
                     End::Final(status, headers, body) => {
                         up.handle_response(req.id, response(status, &headers, body), now)
-                            .unwrap();
                     }
                     End::Reset => {
                         let error = TransportError::new(TransportErrorKind::Reset, "reset");
-                        up.handle_transport_error(req.id, &error, now).unwrap();
+                        up.handle_transport_error(req.id, &error, now)
                     }
+                };
+                if answered.is_err() {
+                    assert!(!reply.interims.is_empty(), "{answered:?}");
+                    run.lines.push("(abandoned)".to_owned());
                 }
             }
             Action::Checksum(r) => {
@@ -489,18 +494,130 @@ fn upload_limit_bounds_every_append_and_a_413_with_a_limit_is_sent_smaller() {
 fn a_source_larger_than_max_size_is_refused_before_its_bytes_are_sent() {
     let data = source(1000);
     let mut up = upload(config(IetfStrategy::Careful, InteropVersion::V8, 1000, 100));
-    let run = drive(&mut up, &data, |_, _| {
-        answer(
+    let run = drive(&mut up, &data, |n, _| match n {
+        0 => answer(
             201,
             &[
                 ("location", UPLOAD),
                 ("upload-limit", "max-size=999, future=?1"),
             ],
-        )
+        ),
+        _ => answer(204, &[]),
     });
-    assert_eq!(run.lines.len(), 1);
+    // §4.2.1: the client SHOULD cancel an upload larger than `max-size`.
+    assert_eq!(
+        run.lines,
+        lines(
+            "POST /project/123/files upload-complete=?0 content-length=0 upload-length=1000
+             DELETE /upload/abc"
+        )
+    );
     assert!(
         matches!(run.result, Err(Error::TooLarge { max: Some(999), .. })),
+        "{:?}",
+        run.result
+    );
+    assert!(run.checkpoint.is_none(), "the upload resource is gone");
+}
+
+#[test]
+fn a_max_size_in_the_104_of_an_optimistic_creation_stops_it_and_cancels_the_upload() {
+    let data = source(1000);
+    let mut cfg = config(IetfStrategy::Optimistic, InteropVersion::V8, 1000, 10_000);
+    cfg.chunking = Chunking::SingleRequest;
+    let mut up = upload(cfg);
+    let run = drive(&mut up, &data, |n, _| match n {
+        0 => Reply {
+            interims: vec![(
+                104,
+                own(&[
+                    ("upload-draft-interop-version", "8"),
+                    ("location", UPLOAD),
+                    ("upload-limit", "max-size=500"),
+                ]),
+            )],
+            end: End::Reset,
+        },
+        _ => answer(204, &[]),
+    });
+    assert_eq!(
+        run.lines,
+        lines(
+            "POST /project/123/files upload-complete=?1 content-length=1000 upload-length=1000
+             (abandoned)
+             DELETE /upload/abc"
+        )
+    );
+    assert!(
+        matches!(run.result, Err(Error::TooLarge { max: Some(500), .. })),
+        "{:?}",
+        run.result
+    );
+    assert!(run.checkpoint.is_none(), "the upload resource is gone");
+}
+
+#[test]
+fn a_refused_cancellation_of_an_upload_too_large_still_ends_too_large() {
+    let data = source(1000);
+    let mut up = upload(config(IetfStrategy::Careful, InteropVersion::V8, 1000, 100));
+    let run = drive(&mut up, &data, |n, _| match n {
+        0 => answer(
+            201,
+            &[("location", UPLOAD), ("upload-limit", "max-size=999")],
+        ),
+        _ => answer(503, &[]),
+    });
+    // One `DELETE`, not retried: the upload has failed already.
+    assert_eq!(run.lines.len(), 2, "{:#?}", run.lines);
+    assert!(
+        matches!(run.result, Err(Error::TooLarge { max: Some(999), .. })),
+        "{:?}",
+        run.result
+    );
+}
+
+#[test]
+fn a_creation_answered_with_another_location_than_its_104_cancels_the_first() {
+    let data = source(1000);
+    let mut up = upload(config(
+        IetfStrategy::Optimistic,
+        InteropVersion::V8,
+        1000,
+        400,
+    ));
+    let run = drive(&mut up, &data, |n, _| match n {
+        0 => Reply {
+            interims: vec![(
+                104,
+                own(&[("upload-draft-interop-version", "8"), ("location", UPLOAD)]),
+            )],
+            end: End::Final(
+                201,
+                own(&[
+                    ("location", "https://example.com/upload/other"),
+                    ("upload-complete", "?0"),
+                    ("upload-offset", "400"),
+                ]),
+                "",
+            ),
+        },
+        _ => answer(204, &[]),
+    });
+    // §4.2.2: a client SHOULD abort and cancel when the `Location`s differ.
+    assert_eq!(
+        run.lines,
+        lines(
+            "POST /project/123/files upload-complete=?0 content-length=400 upload-length=1000
+             DELETE /upload/abc"
+        )
+    );
+    assert!(
+        matches!(
+            run.result,
+            Err(Error::Protocol(
+                resumable_core::ProtocolError::LocationChanged
+            ))
+        ),
         "{:?}",
         run.result
     );
