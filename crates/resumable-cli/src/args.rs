@@ -261,8 +261,9 @@ pub(crate) enum Command {
 /// How the bytes travel: options of every uploading command.
 #[derive(Debug, Clone, Args)]
 pub(crate) struct TransferArgs {
-    /// Bytes per request, e.g. 8MiB: rounded down to a multiple of 256 KiB
-    /// (up to 256 KiB when smaller), and said so [default: start at the
+    /// Bytes per request, e.g. 8MiB. Cloud Storage takes multiples of 256 KiB,
+    /// so `upload` and `gcs upload` round it down (up to 256 KiB when smaller)
+    /// and say so; tus and the IETF draft take any size [default: start at the
     /// server's recommendation (at most 64 MiB, else 8 MiB) and grow while
     /// bigger requests go faster, up to 1 GiB and 30 s a request; a stream
     /// keeps the start].

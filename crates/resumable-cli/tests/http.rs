@@ -1,7 +1,8 @@
 //! `resumable http upload` against the emulator's mode for Resumable
 //! Uploads for HTTP (the IETF draft): whole uploads in interop versions 8
 //! and 6, an upload cut off that is listed by `status` and resumes when run
-//! again in the same upload resource (in the version it was created in),
+//! again in the same upload resource (in the version it was created in), a
+//! chunk size off Cloud Storage's unit sent as asked,
 //! `cancel` deleting one, an optimistic creation cut off, and a failure's
 //! `--json` kind.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -78,7 +79,37 @@ fn a_file_is_stored_whole_in_interop_8_and_6() {
         assert_eq!(result["status"], "done");
         assert_eq!(result["size"], 700_000);
         assert_eq!(result["interop"], interop);
+        let sha256: String = <sha2::Sha256 as sha2::Digest>::digest(&bytes)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        assert_eq!(result["sha256"], sha256.as_str());
     }
+}
+
+#[test]
+fn a_chunk_size_off_the_cloud_storage_unit_is_sent_as_asked() {
+    let emu = emulator(KEY, "");
+    let dir = tempfile::tempdir().unwrap();
+    let state = tempfile::tempdir().unwrap();
+    let (path, bytes) = file(dir.path(), "notes.txt", 250_000);
+    let mut cmd = resumable(KEY, state.path());
+    let out = cmd
+        .args(["http", "upload"])
+        .arg(&path)
+        .args(["--endpoint", &emu.ietf_endpoint(), "--chunk-size", "100000"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(!stderr(&out).contains("not a multiple"), "{}", stderr(&out));
+    assert!(the_complete_upload(&emu) == bytes, "stored bytes differ");
+    let appends: Vec<u64> = emu
+        .request_log()
+        .iter()
+        .filter(|r| r.kind == RequestKind::IetfAppend)
+        .map(|r| r.bytes_received)
+        .collect();
+    assert_eq!(appends, [100_000, 100_000, 50_000]);
 }
 
 #[test]

@@ -1420,8 +1420,7 @@ impl Upload {
     /// The whole source's SHA-256 for the request that completes an upload
     /// of the IETF draft, when `completes` and every byte is hashed.
     fn repr_digest(&self, completes: bool) -> Option<[u8; 32]> {
-        let session = self.ietf.as_ref()?;
-        (completes && Some(session.sha256.through()) == self.total).then(|| session.sha256.digest())
+        self.source_sha256().filter(|_| completes)
     }
 
     fn send_chunk(&mut self, range: Range<u64>) -> Action {
@@ -1729,6 +1728,11 @@ impl Upload {
         (Some(self.crc.through()) == self.total).then(|| self.crc.value())
     }
 
+    fn source_sha256(&self) -> Option<[u8; 32]> {
+        let session = self.ietf.as_ref()?;
+        (Some(session.sha256.through()) == self.total).then(|| session.sha256.digest())
+    }
+
     fn finalized(&mut self, object: ObjectMeta) {
         self.backoff.reset();
         self.events.push_back(Event::Finalized {
@@ -1755,6 +1759,7 @@ impl Upload {
     fn succeed(&mut self, object: ObjectMeta, file: Option<File>) {
         self.end = Some(Ok(Outcome {
             crc32c: self.source_crc32c(),
+            sha256: self.source_sha256(),
             object,
             file,
             restarts: self.restarts,

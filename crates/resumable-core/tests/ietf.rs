@@ -238,6 +238,7 @@ fn careful_creation_then_appends_then_the_target_resources_answer() {
     );
     let outcome = run.result.as_ref().unwrap();
     assert_eq!(outcome.object.size, 250);
+    assert_eq!(outcome.sha256, Some(sha2::Sha256::digest(&data).into()));
     assert_eq!(persisted(&run), [100, 200, 250]);
     for head in &run.heads {
         assert_eq!(head["upload-draft-interop-version"], "8");

@@ -105,7 +105,8 @@ pub(crate) fn run(
 
 /// A finished upload as a JSON line, with the protocol's `fields`. Neither
 /// tus nor the IETF draft reports a digest of the whole upload: the CRC32C
-/// is the one this process computed of the file.
+/// (and, by the draft, the SHA-256 its `Repr-Digest` carried, in hex as
+/// `sha256sum` prints it) are the ones this process computed of the file.
 fn result_json(name: &str, endpoint: &str, outcome: &Outcome, fields: Map<String, Value>) -> Value {
     let mut line = json!({
         "type": "result",
@@ -116,6 +117,10 @@ fn result_json(name: &str, endpoint: &str, outcome: &Outcome, fields: Map<String
         "crc32c": outcome.crc32c.map(resumable_core::crc32c_base64),
         "restarts": outcome.restarts,
     });
+    if let (Some(sha256), Some(line)) = (outcome.sha256, line.as_object_mut()) {
+        let hex: String = sha256.iter().map(|b| format!("{b:02x}")).collect();
+        line.insert("sha256".to_owned(), Value::String(hex));
+    }
     if let Some(line) = line.as_object_mut() {
         line.extend(fields);
     }

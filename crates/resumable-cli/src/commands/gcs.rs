@@ -10,7 +10,7 @@ use serde_json::json;
 
 use crate::args::GcsUploadArgs;
 use crate::checkpoints::{gcs_key, open_store, state_dir};
-use crate::commands::upload::{SingleFile, chunking, report_unfinished};
+use crate::commands::upload::{SingleFile, announce_rounding, chunking, report_unfinished};
 use crate::exit::{CliError, Exit};
 use crate::explain::{Context, Left};
 use crate::output::Console;
@@ -57,6 +57,7 @@ fn is_loopback(endpoint: &str) -> bool {
 /// Runs `resumable gcs upload`.
 pub(crate) fn run(args: GcsUploadArgs, console: &Arc<Console>) -> Result<Exit, CliError> {
     let name = args.file.display().to_string();
+    announce_rounding(&args.transfer, console);
     let mut uploader = Uploader::with_transport(transport(&args.transfer)?)
         .chunking(chunking(&args.transfer)?)
         .retry(args.transfer.retry.policy(RetryPolicy::default()))
