@@ -3,7 +3,9 @@
 use std::time::Duration;
 
 use resumable_blocking::UploadError;
-use resumable_core::{Error, SourceError, TransportErrorKind, TransportFailure, UploadProblem};
+use resumable_core::{
+    Error, IntegrityError, SourceError, TransportErrorKind, TransportFailure, UploadProblem,
+};
 
 /// What an error message needs to know beyond the error.
 #[derive(Debug, Clone)]
@@ -177,6 +179,13 @@ fn upload(error: &Error, cx: &Context) -> String {
                 cx.restart
             ),
         },
+        // A complete upload of the IETF draft: there is no registering,
+        // and the server holds (and may have processed) the wrong bytes.
+        Error::Integrity(e @ IntegrityError::Sha256) => format!(
+            "checksum mismatch: the completed upload is not the file ({e}); \
+             start over with {}",
+            cx.restart
+        ),
         Error::Integrity(e) => format!(
             "checksum mismatch: the stored object is not the file ({e}); nothing registered; \
              start over with {}",
@@ -363,6 +372,10 @@ mod tests {
                     resumable_core::IntegrityError::SourceNotHashed,
                 )),
                 "nothing registered",
+            ),
+            (
+                UploadError::Upload(Error::Integrity(resumable_core::IntegrityError::Sha256)),
+                "the completed upload is not the file",
             ),
             (
                 UploadError::Upload(Error::FileTooLarge { size: 9, max: 5 }),

@@ -1,7 +1,8 @@
 //! The drivers against the emulator's mode for Resumable Uploads for HTTP
 //! (the IETF draft) over real sockets, the catalogue both run: a careful
 //! creation and its appends in either interop version, an append cut off
-//! by a reset and resumed, a lie about the offset met with `409`, an
+//! by a reset and resumed, a lie about the offset met with `409`, damage
+//! found by the `Repr-Digest` of a completion or of a `HEAD`, an
 //! expired upload started over, an optimistic creation cut off, a
 //! checkpoint resumed, an upload interrupted in its first body and resumed,
 //! and cancellation. Every upload is checked against
@@ -11,8 +12,11 @@
 //! so these cases are where the two readings meet.
 #![allow(unreachable_pub, clippy::unwrap_used, clippy::expect_used)]
 
-use resumable_core::{Config, IetfCreate, IetfStrategy, InteropVersion};
+use resumable_core::{
+    Config, Error, IetfCreate, IetfStrategy, IntegrityError, InteropVersion, Outcome,
+};
 use resumable_emulator::{EmulatorHandle, IetfStatus, RequestKind, RequestRecord};
+use resumable_local::UploadError;
 
 use crate::driver::{Call, Driver, Interrupt, Source};
 use crate::emulator::{
@@ -33,15 +37,19 @@ fn config(create: IetfCreate, bytes: &[u8]) -> Config {
     Config::ietf_create(create, Some(bytes.len() as u64))
 }
 
+/// Uploads `bytes` with `create` with a fresh uploader of `D`, to its end.
+fn attempt<D: Driver>(create: IetfCreate, bytes: &[u8]) -> Result<Outcome, UploadError> {
+    uploader::<D>().call(Call::Run {
+        config: config(create, bytes),
+        source: Source::Bytes(bytes.to_vec()),
+        key: None,
+    })
+}
+
 /// Uploads `bytes` to `emu` with a fresh uploader of `D`, to its
 /// successful end; returns its session restarts.
 fn upload<D: Driver>(emu: &EmulatorHandle, create: IetfCreate, bytes: &[u8]) -> u32 {
-    let outcome = uploader::<D>()
-        .call(Call::Run {
-            config: config(create, bytes),
-            source: Source::Bytes(bytes.to_vec()),
-            key: None,
-        })
+    let outcome = attempt::<D>(create, bytes)
         .unwrap_or_else(|e| panic!("{}: {e}\n{:#?}", D::NAME, emu.request_log()));
     assert_eq!(outcome.object.size, bytes.len() as u64);
     outcome.restarts
@@ -170,17 +178,14 @@ pub fn ietf_emulator_refuses_a_damaged_upload_by_its_repr_digest<D: Driver>() {
     let emu = emulator("ietf-patch#2 corrupt");
     let bytes = data(3 * UNIT, 79);
     let create = creation(&emu, InteropVersion::LATEST, IetfStrategy::Careful);
-    let result = uploader::<D>().call(Call::Run {
-        config: config(create, &bytes),
-        source: Source::Bytes(bytes.clone()),
-        key: None,
-    });
+    let result = attempt::<D>(create, &bytes);
     assert!(
         matches!(
             result,
-            Err(resumable_local::UploadError::Upload(
-                resumable_core::Error::ProcessingFailed { status: 400, .. }
-            ))
+            Err(UploadError::Upload(Error::ProcessingFailed {
+                status: 400,
+                ..
+            }))
         ),
         "{}: {result:?}\n{:#?}",
         D::NAME,
@@ -188,6 +193,40 @@ pub fn ietf_emulator_refuses_a_damaged_upload_by_its_repr_digest<D: Driver>() {
     );
     let states: Vec<_> = emu.ietf_uploads().iter().map(|u| u.state).collect();
     assert_eq!(states, [IetfStatus::Failed]);
+}
+
+/// The same damage, with the answer to the completing append lost: the
+/// `HEAD` that follows finds the upload complete, and the `Repr-Digest`
+/// the emulator computed of what it stored (§10.1) is not the file's, so
+/// the upload ends with an integrity error, never reported done.
+pub fn ietf_emulator_damage_found_by_the_repr_digest_of_a_head<D: Driver>() {
+    let emu = emulator("ietf-patch#2 corrupt; ietf-patch#3 drop-response");
+    let bytes = data(3 * UNIT, 83);
+    let create = creation(&emu, InteropVersion::LATEST, IetfStrategy::Careful);
+    let result = attempt::<D>(create, &bytes);
+    assert!(
+        matches!(
+            result,
+            Err(UploadError::Upload(Error::Integrity(
+                IntegrityError::Sha256
+            )))
+        ),
+        "{}: {result:?}\n{:#?}",
+        D::NAME,
+        emu.request_log()
+    );
+    let log = emu.request_log();
+    assert_eq!(
+        kinds(&log),
+        [
+            RequestKind::IetfCreate,
+            RequestKind::IetfAppend,
+            RequestKind::IetfAppend,
+            RequestKind::IetfAppend,
+            RequestKind::IetfHead,
+        ],
+        "{log:#?}"
+    );
 }
 
 /// An upload that expires mid-way starts over with a new creation, which
@@ -342,6 +381,7 @@ macro_rules! ietf_emulator_tests {
             ietf_emulator_goes_on_after_a_409_from_a_lie_about_the_offset,
             ietf_emulator_starts_an_expired_upload_over,
             ietf_emulator_refuses_a_damaged_upload_by_its_repr_digest,
+            ietf_emulator_damage_found_by_the_repr_digest_of_a_head,
             ietf_emulator_resumes_an_optimistic_creation_after_its_104,
             ietf_emulator_resumes_an_interrupted_upload_from_its_checkpoint,
             ietf_emulator_resumes_an_upload_interrupted_in_its_first_body,

@@ -383,6 +383,11 @@ pub enum IntegrityError {
     /// received is not the source. Nothing was finalized.
     #[error("the upload host found the data it received does not match its CRC32C")]
     HashRejected,
+    /// The IETF draft server's `Repr-Digest` of the complete upload is not
+    /// the source's SHA-256 (the draft's §10.1): what it stored is not the
+    /// source.
+    #[error("the upload host's Repr-Digest of the stored upload differs from the source's SHA-256")]
+    Sha256,
 }
 
 /// The driver called the core wrongly. Nothing changed; go on polling.

@@ -19,6 +19,11 @@ pub struct ObjectMeta {
     pub content_type: Option<String>,
     /// Its generation, when the server sent it.
     pub generation: Option<String>,
+    /// Its SHA-256, from the `Repr-Digest` an IETF draft server sends once
+    /// the upload is complete (the draft's §10.1, RFC 9530 §3). Boxed: a
+    /// checkpoint holds this struct, and is handed out with every chunk.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<Box<[u8; 32]>>,
 }
 
 /// A File as the application API registered it. `id` is always there; the

@@ -1721,6 +1721,11 @@ impl Upload {
         {
             return Err(IntegrityError::Md5);
         }
+        if let (Some(stored), Some(expected)) = (object.sha256.as_deref(), self.source_sha256())
+            && *stored != expected
+        {
+            return Err(IntegrityError::Sha256);
+        }
         Ok(())
     }
 

@@ -7,8 +7,8 @@ use std::time::{Duration, Instant, SystemTime};
 use bytes::Bytes;
 use resumable_core::{
     Action, Body, Checkpoint, Chunking, Config, Error, Event, IetfCreate, IetfStrategy,
-    InteropVersion, Outcome, Protocol, SessionUrl, TransportError, TransportErrorKind, Upload,
-    UploadProblem,
+    IntegrityError, InteropVersion, Outcome, Protocol, SessionUrl, TransportError,
+    TransportErrorKind, Upload, UploadProblem,
 };
 use sha2::Digest as _;
 
@@ -305,6 +305,92 @@ fn an_optimistic_creation_made_resumable_by_a_104_resumes_with_head() {
     // The 104's offset was progress, the HEAD's more.
     assert_eq!(persisted(&run), [400, 600, 1000]);
     assert_eq!(run.heads[2]["repr-digest"], sha256_field(&data).as_str());
+}
+
+/// A careful creation of `data` in appends of 100, its completing append
+/// answered by `last` (and a `HEAD` after it by `query`).
+fn careful_run(data: &[u8], mut last: impl FnMut(usize) -> Reply) -> Run {
+    let total = data.len() as u64;
+    let mut up = upload(config(
+        IetfStrategy::Careful,
+        InteropVersion::V8,
+        total,
+        100,
+    ));
+    drive(&mut up, data, |n, req| match n {
+        0 => answer(201, &[("location", UPLOAD), ("upload-complete", "?0")]),
+        _ if req
+            .headers()
+            .get("upload-complete")
+            .is_some_and(|c| c == "?0") =>
+        {
+            appended(req)
+        }
+        _ => last(n),
+    })
+}
+
+#[test]
+fn a_servers_repr_digest_of_the_complete_upload_is_compared_with_the_sources() {
+    let data = source(250);
+    let other = sha256_field(b"what the server stored instead");
+    // §10.1: the server computes the digest of what it stored.
+    let run = careful_run(&data, |_| {
+        answer(200, &[("upload-complete", "?1"), ("repr-digest", &other)])
+    });
+    assert!(
+        matches!(run.result, Err(Error::Integrity(IntegrityError::Sha256))),
+        "{:?}",
+        run.result
+    );
+    assert!(
+        run.result
+            .as_ref()
+            .unwrap_err()
+            .to_string()
+            .contains("Repr-Digest")
+    );
+    let good = sha256_field(&data);
+    let run = careful_run(&data, |_| {
+        answer(200, &[("upload-complete", "?1"), ("repr-digest", &good)])
+    });
+    let outcome = run.result.unwrap();
+    let sha256: [u8; 32] = sha2::Sha256::digest(&data).into();
+    assert_eq!(outcome.object.sha256.as_deref(), Some(&sha256));
+    // A digest field with no SHA-256 in it is not compared.
+    let run = careful_run(&data, |_| {
+        answer(
+            200,
+            &[("upload-complete", "?1"), ("repr-digest", "sha-512=:AAAA:")],
+        )
+    });
+    assert_eq!(run.result.unwrap().object.sha256, None);
+}
+
+#[test]
+fn a_head_after_a_lost_completion_is_compared_by_its_repr_digest() {
+    let data = source(250);
+    let other = sha256_field(b"what the server stored instead");
+    let run = careful_run(&data, |n| match n {
+        3 => Reply {
+            interims: Vec::new(),
+            end: End::Reset,
+        },
+        _ => answer(
+            204,
+            &[
+                ("upload-offset", "250"),
+                ("upload-complete", "?1"),
+                ("repr-digest", &other),
+            ],
+        ),
+    });
+    assert_eq!(run.lines.last().unwrap(), "HEAD /upload/abc");
+    assert!(
+        matches!(run.result, Err(Error::Integrity(IntegrityError::Sha256))),
+        "{:?}",
+        run.result
+    );
 }
 
 #[test]

@@ -85,7 +85,7 @@ proptest! {
         );
 
         prop_assert!(server.violations.0.is_empty(), "{:?}\n{:#?}", server.violations, run.transcript);
-        prop_assert!(sim::progress_backwards(&run.events).is_none(), "persisted went backwards: {:#?}", run.transcript);
+        prop_assert!(sim::progress_backwards(&run).is_none(), "persisted went backwards: {:#?}", run.transcript);
         match run.result.expect("the run ended") {
             Ok(outcome) => {
                 let file = outcome.file.expect("registered");

@@ -77,7 +77,7 @@ proptest! {
         );
 
         prop_assert!(server.violations.is_empty(), "{:?}\n{:#?}", server.violations, run.transcript);
-        prop_assert!(sim::progress_backwards(&run.events).is_none(), "persisted went backwards: {:#?}", run.transcript);
+        prop_assert!(sim::progress_backwards(&run).is_none(), "persisted went backwards: {:#?}", run.transcript);
         let complete: Vec<_> = server.uploads.values().filter(|u| u.complete() && !u.gone).collect();
         match run.result.expect("the run ended") {
             Ok(outcome) => {

@@ -124,7 +124,7 @@ impl Ctx<'_> {
         &self,
         upload: &'b IetfResource,
         limit: Option<&'b str>,
-        repr: Option<&'b [u8; 32]>,
+        repr: Option<[u8; 32]>,
     ) -> Told<'b> {
         Told {
             progress: upload.progress,
@@ -195,7 +195,14 @@ async fn serve(
             Ok(upload) => {
                 drain(body, ctx.shared.config.idle_timeout);
                 let limit = ctx.limit(&upload, interop);
-                let answer = ietf::head_answer(&ctx.told(&upload, limit.as_deref(), None), interop);
+                // What it stored, for the client to compare (§10.1), also
+                // when the answer completing the upload was lost.
+                let repr = upload
+                    .progress
+                    .complete
+                    .then(|| upload.repr.clone().finish());
+                let told = ctx.told(&upload, limit.as_deref(), repr);
+                let answer = ietf::head_answer(&told, interop);
                 respond(&lie(ctx.call, answer), None)
             }
         },
@@ -488,7 +495,7 @@ async fn create(ctx: &mut Ctx<'_>, body: Incoming, interop: Interop) -> Reply {
     let reply = match taken {
         Ok(()) => {
             let repr = upload.repr.clone().finish();
-            let told = ctx.told(&upload, limit.as_deref(), Some(&repr));
+            let told = ctx.told(&upload, limit.as_deref(), Some(repr));
             respond(&lie(ctx.call, ietf::created(&url, &told, interop)), None)
         }
         Err(reply) => {
@@ -538,6 +545,6 @@ async fn append(
     }
     let limit = ctx.limit(upload, interop);
     let repr = upload.repr.clone().finish();
-    let told = ctx.told(upload, limit.as_deref(), Some(&repr));
+    let told = ctx.told(upload, limit.as_deref(), Some(repr));
     respond(&lie(ctx.call, ietf::appended(&told, interop)), None)
 }

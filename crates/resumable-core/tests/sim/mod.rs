@@ -16,7 +16,9 @@ use resumable_core::{
     Action, Body, Checkpoint, Config, Error, Event, FileApi, Outcome, Purpose, Secret,
     TransportError, TransportErrorKind, Upload,
 };
-pub use resumable_sim::{API, Fault, KEY, Reply, Server, TusFault, TusServer, UNIT};
+pub use resumable_sim::{
+    API, Exchange, Fault, IetfFault, IetfServer, KEY, Reply, Server, TusFault, TusServer, UNIT,
+};
 
 /// A server model the driver pumps the core against, with its own faults.
 pub trait Model {
@@ -24,14 +26,23 @@ pub trait Model {
     type Fault: Copy + PartialEq + std::fmt::Debug;
     /// The fault that is none.
     const BEHAVE: Self::Fault;
-    /// Serves one request with the body bytes the driver streamed.
+    /// Serves one request with the body bytes the driver streamed: the
+    /// interim heads sent before the final reply, and that reply.
     fn serve_one(
         &mut self,
         req: &http::Request<Body>,
         body: &[u8],
         fault: Self::Fault,
         wall: SystemTime,
-    ) -> Reply;
+    ) -> Exchange;
+}
+
+/// A final reply with no interim response before it.
+fn alone(reply: Reply) -> Exchange {
+    Exchange {
+        interim: Vec::new(),
+        reply,
+    }
 }
 
 impl Model for Server {
@@ -43,8 +54,8 @@ impl Model for Server {
         body: &[u8],
         fault: Fault,
         wall: SystemTime,
-    ) -> Reply {
-        self.serve(req, body, fault, wall)
+    ) -> Exchange {
+        alone(self.serve(req, body, fault, wall))
     }
 }
 
@@ -57,7 +68,21 @@ impl Model for TusServer {
         body: &[u8],
         fault: TusFault,
         wall: SystemTime,
-    ) -> Reply {
+    ) -> Exchange {
+        alone(self.serve(req, body, fault, wall))
+    }
+}
+
+impl Model for IetfServer {
+    type Fault = IetfFault;
+    const BEHAVE: IetfFault = IetfFault::None;
+    fn serve_one(
+        &mut self,
+        req: &http::Request<Body>,
+        body: &[u8],
+        fault: IetfFault,
+        wall: SystemTime,
+    ) -> Exchange {
         self.serve(req, body, fault, wall)
     }
 }
@@ -90,10 +115,16 @@ pub fn lines(s: &str) -> Vec<String> {
 
 /// The first progress report lower than the one before it within a
 /// session (`(before, after)`), if any: progress is what the server
-/// persisted, which never goes backwards but when a session restarts.
-pub fn progress_backwards(events: &[resumable_core::Event]) -> Option<(u64, u64)> {
+/// persisted, which never goes backwards but when a session restarts, or
+/// when the process dies before saving it (a resumed process goes on from
+/// its checkpoint).
+pub fn progress_backwards(run: &Run) -> Option<(u64, u64)> {
     let mut last = 0;
-    for e in events {
+    let mut resumes = run.resumes.iter().peekable();
+    for (i, e) in run.events.iter().enumerate() {
+        while let Some((_, persisted)) = resumes.next_if(|(at, _)| *at <= i) {
+            last = *persisted;
+        }
         match e {
             resumable_core::Event::Persisted { offset, .. } if *offset < last => {
                 return Some((last, *offset));
@@ -129,6 +160,9 @@ pub struct Run {
     /// The offsets the core asked to read ahead to.
     pub read_aheads: Vec<u64>,
     pub crashes: u32,
+    /// Where in `events` each crash's resumed process starts, and the
+    /// persisted offset of the checkpoint it resumed from.
+    pub resumes: Vec<(usize, u64)>,
 }
 
 /// The driver: pumps the core against the server with a virtual clock.
@@ -157,6 +191,7 @@ pub fn drive<M: Model>(
         {
             run.crashes += 1;
             run.transcript.push("crash".into());
+            run.resumes.push((run.events.len(), cp.persisted));
             up = Upload::resume(cfg.clone(), cp, now, wall(now)).expect("resume");
         }
         let action = up.poll_action(now);
@@ -177,13 +212,18 @@ pub fn drive<M: Model>(
                 if fault != M::BEHAVE {
                     line.push_str(&format!(" [{fault:?}]"));
                 }
-                let reply = server.serve_one(&req.http, &body, fault, wall(now));
+                let exchange = server.serve_one(&req.http, &body, fault, wall(now));
+                for head in &exchange.interim {
+                    line.push_str(&format!(" -> {}", describe_response(head)));
+                    up.handle_informational(req.id, head.status(), head.headers(), now)
+                        .expect("in flight");
+                }
                 now += Duration::from_millis(10);
-                match reply {
+                let answered = match exchange.reply {
                     Reply::Response(resp) => {
                         line.push_str(&format!(" -> {}", describe_response(&resp)));
                         run.transcript.push(line);
-                        up.handle_response(req.id, resp, now).expect("in flight");
+                        up.handle_response(req.id, resp, now)
                     }
                     Reply::Reset => {
                         let kind = TransportErrorKind::Reset;
@@ -191,8 +231,13 @@ pub fn drive<M: Model>(
                         run.transcript.push(line);
                         let error = TransportError::new(kind, "connection reset by peer");
                         up.handle_transport_error(req.id, &error, now)
-                            .expect("in flight");
                     }
+                };
+                // An interim response can make the engine abandon the
+                // request (and cancel the upload); its answer is refused.
+                if answered.is_err() {
+                    assert!(!exchange.interim.is_empty(), "{answered:?}");
+                    run.transcript.push("(abandoned)".into());
                 }
             }
             Action::Checksum(r) => {
@@ -252,7 +297,10 @@ fn describe(req: &http::Request<Body>) -> String {
     };
     // tus: where a PATCH appends, and how many bytes it carries.
     if let Some(offset) = req.headers().get("upload-offset") {
-        let len = req.headers()["content-length"].to_str().unwrap();
+        let len = req
+            .headers()
+            .get("content-length")
+            .map_or("?", |l| l.to_str().unwrap());
         line.push_str(&format!(" @{} +{len}", offset.to_str().unwrap()));
     } else if req.method() == http::Method::POST
         && req
@@ -267,7 +315,7 @@ fn describe(req: &http::Request<Body>) -> String {
     line
 }
 
-fn describe_response(resp: &Response<Bytes>) -> String {
+fn describe_response<T>(resp: &Response<T>) -> String {
     let mut s = resp.status().as_u16().to_string();
     if let Some(r) = resp.headers().get("range") {
         s.push_str(&format!(" {}", r.to_str().unwrap()));

@@ -904,8 +904,9 @@ pub struct Told<'a> {
     pub progress: Progress,
     /// `Upload-Limit`'s value.
     pub limit: Option<&'a str>,
-    /// The sha-256 of the whole upload, told once complete (§10.1).
-    pub repr_digest: Option<&'a [u8; 32]>,
+    /// The sha-256 of the bytes stored, told once complete (§10.1): what
+    /// the server computed, for the client to compare with its own.
+    pub repr_digest: Option<[u8; 32]>,
     /// Announce `Want-Content-Digest`.
     pub want_content_digest: bool,
 }
@@ -922,7 +923,7 @@ fn tell(mut a: Answer, told: &Told<'_>) -> Answer {
         a = a.with("want-content-digest", "sha-256=10");
     }
     if let (true, Some(d)) = (p.complete, told.repr_digest) {
-        a = a.with("repr-digest", fields::write_sha256(d));
+        a = a.with("repr-digest", fields::write_sha256(&d));
     }
     a
 }
@@ -1244,7 +1245,7 @@ mod tests {
                 length: Some(100),
                 complete: true,
             },
-            repr_digest: Some(&digest),
+            repr_digest: Some(digest),
             ..told
         };
         assert_eq!(appended(&done, Interop::V8).status, 200);

@@ -208,7 +208,7 @@ impl IetfServer {
         Told {
             progress: upload.progress(),
             limit,
-            repr_digest: upload.repr_digest.as_ref(),
+            repr_digest: upload.complete.then(|| sha256_of(&upload.data)),
             want_content_digest: self.options.want_content_digest,
         }
     }

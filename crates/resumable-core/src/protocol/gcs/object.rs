@@ -70,6 +70,7 @@ pub fn parse(body: &[u8], headers: &http::HeaderMap) -> Result<ObjectMeta, Proto
         md5,
         content_type: raw.content_type,
         generation: raw.generation.map(StringOrNumber::into_string),
+        sha256: None,
     })
 }
 

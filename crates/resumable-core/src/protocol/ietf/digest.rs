@@ -2,7 +2,8 @@
 //! `Repr-Digest` of the whole representation on the request that completes
 //! the upload, the `Content-Digest` of one request's content, and the
 //! server's `Want-Repr-Digest` / `Want-Content-Digest` asking for them
-//! (RFC 9530 §4). The engine computes SHA-256 only (`sha-256`), the
+//! (RFC 9530 §4), and the `Repr-Digest` a server computed of the complete
+//! upload, which the engine compares with its own (§10.1). The engine computes SHA-256 only (`sha-256`), the
 //! algorithm RFC 9530 lists first among the active ones.
 
 use http::{HeaderMap, HeaderValue};
@@ -13,7 +14,7 @@ const SHA_256: &KeyRef = KeyRef::constant("sha-256");
 
 /// A digest field's value: `sha-256=:<base64>:` (an sf-dictionary with one
 /// byte-sequence member, RFC 9530 §2 and §3).
-pub(crate) fn sha256_header(digest: &[u8]) -> Option<HeaderValue> {
+pub fn sha256_header(digest: &[u8]) -> Option<HeaderValue> {
     let mut ser = DictSerializer::new();
     let _ = ser.bare_item(SHA_256, digest);
     let text = ser.finish()?;
@@ -32,6 +33,20 @@ pub fn wants_sha256(value: &[u8]) -> bool {
         Some(ListEntry::Item(item))
             if matches!(item.bare_item, BareItem::Integer(n) if (1..=10).contains(&i64::from(n)))
     )
+}
+
+/// The SHA-256 a `Repr-Digest` or `Content-Digest` value carries: its
+/// `sha-256` member, a Byte Sequence of 32 bytes (RFC 9530 §2, §3). A
+/// value that is no dictionary, or has no such member, carries none.
+pub fn sha256_of_field(value: &[u8]) -> Option<[u8; 32]> {
+    let dict = Parser::new(value).parse::<Dictionary>().ok()?;
+    match dict.get(SHA_256) {
+        Some(ListEntry::Item(item)) => match &item.bare_item {
+            BareItem::ByteSequence(bytes) => bytes.as_slice().try_into().ok(),
+            _ => None,
+        },
+        _ => None,
+    }
 }
 
 /// What an answer asks the client to send, when it says.
@@ -73,6 +88,28 @@ mod tests {
                 "sha-256=:X48E9qOokqqrvdts8nOJRJN3OWDUoyWxBf7kbu9DBPE=:"
             ))
         );
+    }
+
+    #[test]
+    fn a_repr_digest_gives_its_sha256_member() {
+        let digest: [u8; 32] = sha2::Sha256::digest(br#"{"hello": "world"}"#).into();
+        let field = b"sha-256=:X48E9qOokqqrvdts8nOJRJN3OWDUoyWxBf7kbu9DBPE=:";
+        assert_eq!(sha256_of_field(field), Some(digest));
+        assert_eq!(
+            sha256_of_field(b"sha-512=:AAAA:, sha-256=:X48E9qOokqqrvdts8nOJRJN3OWDUoyWxBf7kbu9DBPE=:"),
+            Some(digest)
+        );
+        for bad in [
+            &b"sha-256=:AAAA:"[..],
+            b"sha-256=10",
+            b"sha-256=\"X48E9qOokqqrvdts8nOJRJN3OWDUoyWxBf7kbu9DBPE=\"",
+            b"sha-512=:X48E9qOokqqrvdts8nOJRJN3OWDUoyWxBf7kbu9DBPE=:",
+            b":X48E9qOokqqrvdts8nOJRJN3OWDUoyWxBf7kbu9DBPE=:",
+            b"\xff",
+            b"",
+        ] {
+            assert_eq!(sha256_of_field(bad), None, "{bad:?}");
+        }
     }
 
     #[test]

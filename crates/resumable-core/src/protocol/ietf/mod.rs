@@ -20,6 +20,14 @@
 //! sends the first chunk (the whole source when it fits) in the creation,
 //! and is made resumable mid-flight by a `104`.
 //!
+//! Integrity (§10): the request that completes the upload carries the
+//! source's `Repr-Digest` (SHA-256, hashed in offset order like the
+//! CRC32C), appends carry `Content-Digest` when the server asks with
+//! `Want-Content-Digest`, and a `Repr-Digest` the server sends with an
+//! answer saying the upload is complete (its final answer, or a `HEAD`'s
+//! after that answer was lost) must be the source's, or the upload ends
+//! with [`crate::IntegrityError::Sha256`].
+//!
 //! The codecs are submodules: [`fields`] (the Item fields), [`limit`]
 //! (`Upload-Limit`), [`problem`] (the problem types of §7) and [`digest`]
 //! (RFC 9530's fields, §10).
@@ -53,6 +61,7 @@ use super::{Answer, Base, BuildError, Rules, Sent, is_retryable, upload_request}
 use crate::action::Body;
 use crate::config::IetfCreate;
 use crate::error::{ConfigError, ProtocolError};
+use crate::outcome::ObjectMeta;
 use crate::url;
 pub use limit::UploadLimits;
 pub use problem::UploadProblem;
@@ -260,7 +269,7 @@ pub(crate) fn read(
                 || (total == Some(end) && status.is_success() && said_complete.is_none())
             {
                 return if status.is_success() {
-                    Answer::Complete(Ok(completed(end)))
+                    Answer::Complete(Ok(complete_upload(end, headers)))
                 } else {
                     Answer::ProcessingFailed {
                         status: code,
@@ -330,9 +339,21 @@ fn query_answer(headers: &HeaderMap) -> Answer {
         return Answer::Malformed(ProtocolError::OffsetBeyondLength { offset, length });
     }
     if fields::complete(headers) == Some(true) {
-        return Answer::Complete(Ok(completed(offset)));
+        return Answer::Complete(Ok(complete_upload(offset, headers)));
     }
     Answer::Persisted(offset)
+}
+
+/// The upload of `size` bytes an answer says is complete, with the
+/// `Repr-Digest` the server computed of it, if it sent one (§10.1).
+fn complete_upload(size: u64, headers: &HeaderMap) -> ObjectMeta {
+    ObjectMeta {
+        sha256: headers
+            .get(REPR_DIGEST)
+            .and_then(|v| digest::sha256_of_field(v.as_bytes()))
+            .map(Box::new),
+        ..completed(size)
+    }
 }
 
 /// A creation's successful answer that did not complete the upload: the

@@ -364,6 +364,7 @@ pub(crate) fn completed(size: u64) -> ObjectMeta {
         md5: None,
         content_type: None,
         generation: None,
+        sha256: None,
     }
 }
 
