@@ -1,7 +1,8 @@
 //! The drivers against the emulator's mode for Resumable Uploads for HTTP
 //! (the IETF draft) over real sockets, the catalogue both run: a careful
 //! creation and its appends in either interop version, an append cut off
-//! by a reset and resumed, a lie about the offset met with `409`, damage
+//! by a reset and resumed, a lie about the offset met with `409`, a bare
+//! `413` met with appends of half the size, damage
 //! found by the `Repr-Digest` of a completion or of a `HEAD`, an
 //! expired upload started over, an optimistic creation cut off, a
 //! checkpoint resumed, an upload interrupted in its first body and resumed,
@@ -144,6 +145,29 @@ pub fn ietf_emulator_resumes_an_append_cut_off_by_a_reset<D: Driver>() {
         "from the server's offset: {log:#?}"
     );
     assert_eq!(emu.ietf_uploads().len(), 1);
+}
+
+/// An append refused with a bare `413` (as an intermediary's limit on
+/// message size would): the driver asks for the offset and goes on at half
+/// the size (§4.1.4), to the end.
+pub fn ietf_emulator_sends_appends_at_half_the_size_after_a_bare_413<D: Driver>() {
+    let emu = emulator("ietf-patch#1 status=413");
+    let bytes = data(2 * UNIT, 84);
+    let create = creation(&emu, InteropVersion::LATEST, IetfStrategy::Careful);
+    upload::<D>(&emu, create, &bytes);
+    assert!(stored_only(&emu) == bytes, "stored bytes differ");
+    let log = emu.request_log();
+    assert_eq!(log[1].status, Some(413), "{log:#?}");
+    assert_eq!(log[2].kind, RequestKind::IetfHead, "{log:#?}");
+    let appends: Vec<_> = log[3..]
+        .iter()
+        .map(|r| (r.kind, r.bytes_received))
+        .collect();
+    assert_eq!(
+        appends,
+        [(RequestKind::IetfAppend, UNIT / 2); 4],
+        "{log:#?}"
+    );
 }
 
 /// An append answered with an offset below what was kept: the next append
@@ -379,6 +403,7 @@ macro_rules! ietf_emulator_tests {
             ietf_emulator_stores_a_file_whole_in_interop_6,
             ietf_emulator_resumes_an_append_cut_off_by_a_reset,
             ietf_emulator_goes_on_after_a_409_from_a_lie_about_the_offset,
+            ietf_emulator_sends_appends_at_half_the_size_after_a_bare_413,
             ietf_emulator_starts_an_expired_upload_over,
             ietf_emulator_refuses_a_damaged_upload_by_its_repr_digest,
             ietf_emulator_damage_found_by_the_repr_digest_of_a_head,

@@ -251,6 +251,10 @@ pub struct IetfSession {
     pub repr_digest: bool,
     /// The SHA-256 of the source's first bytes, as the CRC32C is kept.
     pub sha256: RunningSha256,
+    /// The most content one request carries, learned from `413`s that
+    /// stated no smaller limit (§4.1.4: the request goes again, smaller):
+    /// half the content refused last.
+    pub content_cap: Option<u64>,
 }
 
 /// Which of the tus extensions the engine uses a server listed in its

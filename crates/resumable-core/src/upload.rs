@@ -46,6 +46,11 @@ use crate::url_policy;
 /// body past this size and report [`TransportErrorKind::BodyTooLarge`].
 pub const MAX_RESPONSE_BODY: usize = 1024 * 1024;
 
+/// The least content an upload of the IETF draft is sent again with,
+/// halved, after a `413` that stated no limit: a server that refuses this
+/// much in one request is not one that halving gets through to.
+const SMALLEST_RETRIED_CONTENT: u64 = 64 * 1024;
+
 /// One resumable upload, driven by a driver that does the IO.
 ///
 /// Create it with [`Upload::new`] or [`Upload::resume`], then loop on
@@ -580,7 +585,7 @@ impl Upload {
                 Answer::TooLarge(_)
                     if first
                         .as_ref()
-                        .is_some_and(|f| self.append_limit_shrank(f.end - f.start)) =>
+                        .is_some_and(|f| self.shrink_after_413(f.end - f.start)) =>
                 {
                     if self.session.is_some() {
                         self.state = State::Transfer { query: true };
@@ -619,9 +624,9 @@ impl Upload {
                         self.retry(now, RetryCause::NoProgress, retry_after);
                     }
                 }
-                // Refused as too large, with a limit to send within: ask,
-                // then append within it.
-                Answer::TooLarge(_) if self.append_limit_shrank(range.end - range.start) => {
+                // Refused as too large, to be sent smaller: ask, then
+                // append within the new limit.
+                Answer::TooLarge(_) if self.shrink_after_413(range.end - range.start) => {
                     self.chunk_failed();
                     self.state = State::Transfer { query: true };
                 }
@@ -796,14 +801,32 @@ impl Upload {
         self.state = State::Cancel;
     }
 
-    /// Whether the server's append limit is now below `sent`, the content
-    /// of a request it refused as too large: then it is sent again within
-    /// the limit, which shrinks with every such refusal.
-    fn append_limit_shrank(&self, sent: u64) -> bool {
-        self.ietf
-            .as_ref()
-            .and_then(|s| s.limits.max_append_size)
+    /// Whether a request of `sent` bytes of content that the server
+    /// refused as too large (`413`) goes again smaller (§4.1.4): within the
+    /// append limit the server now states below `sent`; or, when it states
+    /// none (an intermediary's limit on message size, say), at half the
+    /// size, as long as that is at least [`SMALLEST_RETRIED_CONTENT`] and
+    /// the server's `min-append-size` (below those, the draft's
+    /// "deployment mismatch": the upload ends too large).
+    fn shrink_after_413(&mut self, sent: u64) -> bool {
+        let Some(session) = self.ietf.as_mut() else {
+            return false;
+        };
+        if session
+            .limits
+            .max_append_size
             .is_some_and(|max| max > 0 && max < sent)
+        {
+            return true;
+        }
+        let half = sent / 2;
+        let floor = session.limits.min_append_size.unwrap_or(0);
+        if half < floor.max(SMALLEST_RETRIED_CONTENT) {
+            return false;
+        }
+        session.content_cap = Some(half);
+        self.checkpoint_due = true;
+        true
     }
 
     /// Carries out an answer that neither moves the transfer on nor
@@ -1935,9 +1958,13 @@ impl Upload {
         if let Some(max) = self.tus.as_ref().and_then(|t| t.max_size) {
             rules.max_append = Some(rules.max_append.map_or(max, |m| m.min(max)));
         }
-        if let Some(limits) = self.ietf.as_ref().map(|s| s.limits) {
-            rules.max_append = limits.max_append_size.filter(|&m| m > 0);
-            rules.min_append = limits.min_append_size;
+        if let Some(session) = self.ietf.as_ref() {
+            let stated = session.limits.max_append_size.filter(|&m| m > 0);
+            rules.max_append = match (stated, session.content_cap) {
+                (Some(stated), Some(cap)) => Some(stated.min(cap)),
+                (stated, cap) => stated.or(cap),
+            };
+            rules.min_append = session.limits.min_append_size;
         }
         rules
     }

@@ -578,6 +578,75 @@ fn upload_limit_bounds_every_append_and_a_413_with_a_limit_is_sent_smaller() {
 }
 
 #[test]
+fn a_413_stating_no_limit_is_sent_again_at_half_the_size_down_to_64_kib() {
+    const K: u64 = 1024;
+    let data = source(600 * K as usize);
+    let mut up = upload(config(
+        IetfStrategy::Careful,
+        InteropVersion::V8,
+        600 * K,
+        400 * K,
+    ));
+    // An intermediary refuses requests of more than 150 KiB of content,
+    // and says nothing of it but `413`.
+    let run = drive(&mut up, &data, |n, req| {
+        let len: u64 = req
+            .headers()
+            .get("content-length")
+            .map_or(0, |l| l.to_str().unwrap().parse().unwrap());
+        match n {
+            0 => answer(201, &[("location", UPLOAD), ("upload-complete", "?0")]),
+            _ if len > 150 * K => answer(413, &[]),
+            _ if req.method() == http::Method::HEAD => {
+                answer(204, &[("upload-offset", "0"), ("upload-complete", "?0")])
+            }
+            _ => appended(req),
+        }
+    });
+    assert_eq!(
+        run.lines,
+        lines(
+            "POST /project/123/files upload-complete=?0 content-length=0 upload-length=614400
+             PATCH /upload/abc upload-complete=?0 upload-offset=0 content-length=409600
+             HEAD /upload/abc
+             PATCH /upload/abc upload-complete=?0 upload-offset=0 content-length=204800
+             HEAD /upload/abc
+             PATCH /upload/abc upload-complete=?0 upload-offset=0 content-length=102400
+             PATCH /upload/abc upload-complete=?0 upload-offset=102400 content-length=102400
+             PATCH /upload/abc upload-complete=?0 upload-offset=204800 content-length=102400
+             PATCH /upload/abc upload-complete=?0 upload-offset=307200 content-length=102400
+             PATCH /upload/abc upload-complete=?0 upload-offset=409600 content-length=102400
+             PATCH /upload/abc upload-complete=?1 upload-offset=512000 content-length=102400"
+        )
+    );
+    assert!(run.result.is_ok(), "{:?}", run.result);
+
+    // Where halving would go below 64 KiB, the upload ends too large.
+    let mut up = upload(config(
+        IetfStrategy::Careful,
+        InteropVersion::V8,
+        600 * K,
+        100 * K,
+    ));
+    let run = drive(&mut up, &data, |n, _| match n {
+        0 => answer(201, &[("location", UPLOAD), ("upload-complete", "?0")]),
+        _ => answer(413, &[]),
+    });
+    assert_eq!(
+        run.lines,
+        lines(
+            "POST /project/123/files upload-complete=?0 content-length=0 upload-length=614400
+             PATCH /upload/abc upload-complete=?0 upload-offset=0 content-length=102400"
+        )
+    );
+    assert!(
+        matches!(run.result, Err(Error::TooLarge { max: None, .. })),
+        "{:?}",
+        run.result
+    );
+}
+
+#[test]
 fn a_source_larger_than_max_size_is_refused_before_its_bytes_are_sent() {
     let data = source(1000);
     let mut up = upload(config(IetfStrategy::Careful, InteropVersion::V8, 1000, 100));

@@ -11,7 +11,9 @@
 //! `Content-Type: application/partial-upload` appends at an offset (§4.4),
 //! the request that ends with `Upload-Complete: ?1` is answered by the
 //! target resource itself, and `DELETE` cancels (§4.5). `Upload-Limit`
-//! (§4.1.4) bounds the sizes and the lifetime. Every request carries
+//! (§4.1.4) bounds the sizes and the lifetime; a request refused with
+//! `413` goes again within the smaller limit the answer states, or, with
+//! none stated, at half its size, down to 64 KiB. Every request carries
 //! `Upload-Draft-Interop-Version` (appendix "Draft Version
 //! Identification"), and a `104` of another version is ignored.
 //!
