@@ -846,7 +846,9 @@ impl Upload {
                 self.retry(now, RetryCause::OffsetConflict, retry_after);
             }
             Answer::ChecksumMismatch => self.retry(now, RetryCause::ChecksumMismatch, retry_after),
-            Answer::TooLarge(message) => self.fail(Error::TooLarge {
+            // An upload resource of the draft that cannot take the rest
+            // is cancelled, as one past `max-size` is (§4.2.1).
+            Answer::TooLarge(message) => self.fail_and_cancel(Error::TooLarge {
                 message,
                 max: self
                     .tus

@@ -621,22 +621,25 @@ fn a_413_stating_no_limit_is_sent_again_at_half_the_size_down_to_64_kib() {
     );
     assert!(run.result.is_ok(), "{:?}", run.result);
 
-    // Where halving would go below 64 KiB, the upload ends too large.
+    // Where halving would go below 64 KiB, the upload ends too large, and
+    // its upload resource, which cannot take the rest, is cancelled.
     let mut up = upload(config(
         IetfStrategy::Careful,
         InteropVersion::V8,
         600 * K,
         100 * K,
     ));
-    let run = drive(&mut up, &data, |n, _| match n {
+    let run = drive(&mut up, &data, |n, req| match n {
         0 => answer(201, &[("location", UPLOAD), ("upload-complete", "?0")]),
+        _ if req.method() == http::Method::DELETE => answer(204, &[]),
         _ => answer(413, &[]),
     });
     assert_eq!(
         run.lines,
         lines(
             "POST /project/123/files upload-complete=?0 content-length=0 upload-length=614400
-             PATCH /upload/abc upload-complete=?0 upload-offset=0 content-length=102400"
+             PATCH /upload/abc upload-complete=?0 upload-offset=0 content-length=102400
+             DELETE /upload/abc"
         )
     );
     assert!(
@@ -644,6 +647,7 @@ fn a_413_stating_no_limit_is_sent_again_at_half_the_size_down_to_64_kib() {
         "{:?}",
         run.result
     );
+    assert!(run.checkpoint.is_none(), "{:?}", run.checkpoint);
 }
 
 #[test]
