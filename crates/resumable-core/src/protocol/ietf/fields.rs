@@ -8,7 +8,7 @@
 //! field to be ignored": callers treat an error as the field's absence,
 //! except where a response must carry a valid one.
 
-use http::HeaderMap;
+use http::{HeaderMap, HeaderName};
 use sfv::{BareItem, Item, Parser};
 
 /// Why a field value is not the item it should be.
@@ -53,7 +53,7 @@ pub fn parse_boolean(value: &[u8]) -> Result<bool, FieldError> {
 /// sent twice, it is no single item.
 pub(crate) fn field<T>(
     headers: &HeaderMap,
-    name: &str,
+    name: HeaderName,
     parse: fn(&[u8]) -> Result<T, FieldError>,
 ) -> Option<Result<T, FieldError>> {
     let mut values = headers.get_all(name).iter();
@@ -121,13 +121,13 @@ mod tests {
     fn a_field_sent_twice_is_no_item() {
         let mut headers = HeaderMap::new();
         headers.append("upload-offset", http::HeaderValue::from_static("1"));
-        assert_eq!(field(&headers, "upload-offset", parse_count), Some(Ok(1)));
+        assert_eq!(field(&headers, super::super::UPLOAD_OFFSET, parse_count), Some(Ok(1)));
         headers.append("upload-offset", http::HeaderValue::from_static("1"));
         assert_eq!(
-            field(&headers, "upload-offset", parse_count),
+            field(&headers, super::super::UPLOAD_OFFSET, parse_count),
             Some(Err(FieldError::Syntax))
         );
-        assert_eq!(field(&headers, "upload-length", parse_count), None);
+        assert_eq!(field(&headers, super::super::UPLOAD_LENGTH, parse_count), None);
         headers.insert("upload-complete", http::HeaderValue::from_static("yes"));
         assert_eq!(complete(&headers), None);
     }

@@ -1,5 +1,6 @@
 //! `Upload-Limit` (§4.1.4): a Structured Field Dictionary of the server's
-//! limits on an upload, parsed with `sfv`.
+//! limits on an upload, read with `sfv`'s visitor as it is parsed (every
+//! answer carries it, and nothing is allocated).
 //!
 //! Unknown keys are ignored; a known key whose value is not a
 //! non-negative Integer invalidates the whole field, as §4.1.4 says (the
@@ -7,7 +8,10 @@
 
 use http::HeaderMap;
 use serde::{Deserialize, Serialize};
-use sfv::{BareItem, Dictionary, ListEntry, Parser};
+use std::convert::Infallible;
+
+use sfv::visitor::{DictionaryVisitor, EntryVisitor, Ignored, InnerListVisitor, ItemVisitor};
+use sfv::{BareItemFromInput, KeyRef, Parser};
 
 use super::InteropVersion;
 
@@ -47,44 +51,98 @@ pub enum LimitError {
 /// Parses an `Upload-Limit` value, reading the lifetime under the key
 /// `version` names it by.
 pub fn parse(value: &[u8], version: InteropVersion) -> Result<UploadLimits, LimitError> {
-    let dict: Dictionary = Parser::new(value)
-        .parse()
-        .map_err(|_| LimitError::Syntax)?;
-    let mut limits = UploadLimits::default();
-    for (key, entry) in &dict {
-        let slot = match key.as_str() {
-            "max-size" => (&mut limits.max_size, "max-size"),
-            "min-size" => (&mut limits.min_size, "min-size"),
-            "max-append-size" => (&mut limits.max_append_size, "max-append-size"),
-            "min-append-size" => (&mut limits.min_append_size, "min-append-size"),
-            k if k == version.lifetime_key() => (&mut limits.max_age, version.lifetime_key()),
-            _ => continue,
-        };
-        let value = match entry {
-            ListEntry::Item(item) => match item.bare_item {
-                BareItem::Integer(n) => u64::try_from(i64::from(n)).ok(),
-                _ => None,
-            },
-            ListEntry::InnerList(_) => None,
-        };
-        *slot.0 = Some(value.ok_or(LimitError::WrongType(slot.1))?);
+    Parser::new(value)
+        .parse_dictionary_with_visitor(Members {
+            keys: [
+                "max-size",
+                "min-size",
+                "max-append-size",
+                "min-append-size",
+                version.lifetime_key(),
+            ],
+            slots: [None; 5],
+        })
+        .map_err(|_| LimitError::Syntax)?
+}
+
+/// A known key's last value: a non-negative Integer, or `Err` for one of
+/// another type (which invalidates the field once the whole is parsed).
+type Slot = Option<Result<u64, ()>>;
+
+/// Reads the dictionary's members as they are parsed, without building
+/// it (every answer carries the field: nothing is allocated). A key sent
+/// twice counts by its last instance (RFC 9651 §4.2.2), so a wrong type is
+/// judged only at the end.
+struct Members {
+    /// The known keys, in [`UploadLimits`]' order (the lifetime's is the
+    /// interop version's).
+    keys: [&'static str; 5],
+    slots: [Slot; 5],
+}
+
+impl<'de> DictionaryVisitor<'de> for Members {
+    type Out = Result<UploadLimits, LimitError>;
+    type Error = Infallible;
+
+    fn entry(&mut self, key: &'de KeyRef) -> Result<impl EntryVisitor<'de>, Self::Error> {
+        let known = self.keys.iter().position(|k| key.as_str() == *k);
+        Ok(known.map(|i| Member(&mut self.slots[i])))
     }
-    Ok(limits)
+
+    fn finish(self) -> Result<Self::Out, Self::Error> {
+        let mut values = [None; 5];
+        for ((value, slot), key) in values.iter_mut().zip(self.slots).zip(self.keys) {
+            match slot.transpose() {
+                Ok(v) => *value = v,
+                Err(()) => return Ok(Err(LimitError::WrongType(key))),
+            }
+        }
+        let [max_size, min_size, max_append_size, min_append_size, max_age] = values;
+        Ok(Ok(UploadLimits {
+            max_size,
+            min_size,
+            max_append_size,
+            min_append_size,
+            max_age,
+        }))
+    }
+}
+
+/// One known member's value, into its slot.
+struct Member<'a>(&'a mut Slot);
+
+impl<'de> EntryVisitor<'de> for Member<'_> {
+    type Error = Infallible;
+
+    fn item(self) -> Result<impl ItemVisitor<'de>, Self::Error> {
+        Ok(move |bare: BareItemFromInput<'de>| {
+            *self.0 = Some(match bare {
+                BareItemFromInput::Integer(n) => u64::try_from(i64::from(n)).map_err(|_| ()),
+                _ => Err(()),
+            });
+            Ok::<_, Infallible>(Ignored)
+        })
+    }
+
+    fn inner_list(self) -> Result<impl InnerListVisitor<'de>, Self::Error> {
+        *self.0 = Some(Err(()));
+        Ok(Ignored)
+    }
 }
 
 /// The limits an answer states: `None` when it has no `Upload-Limit` or an
 /// unusable one (ignored, as §4.1.4 allows). Field lines sent apart are one
 /// dictionary (RFC 9651 §4.2).
 pub(crate) fn from_headers(headers: &HeaderMap, version: InteropVersion) -> Option<UploadLimits> {
-    let mut joined = Vec::new();
-    for value in headers.get_all(super::UPLOAD_LIMIT) {
-        if !joined.is_empty() {
-            joined.push(b',');
-        }
+    let mut lines = headers.get_all(super::UPLOAD_LIMIT).iter();
+    let first = lines.next()?;
+    let Some(second) = lines.next() else {
+        return parse(first.as_bytes(), version).ok();
+    };
+    let mut joined = first.as_bytes().to_vec();
+    for value in std::iter::once(second).chain(lines) {
+        joined.push(b',');
         joined.extend_from_slice(value.as_bytes());
-    }
-    if joined.is_empty() {
-        return None;
     }
     parse(&joined, version).ok()
 }
@@ -140,6 +198,89 @@ mod tests {
         for bad in [&b"max-size=="[..], b"max-size=1,", b"\xff", b"Max-Size=1"] {
             assert_eq!(parse(bad, V8), Err(LimitError::Syntax), "{bad:?}");
         }
+    }
+
+    /// The reading through a parsed `sfv::Dictionary`, which the visitor
+    /// must agree with on every input.
+    fn through_a_dictionary(
+        value: &[u8],
+        version: InteropVersion,
+    ) -> Result<UploadLimits, LimitError> {
+        use sfv::{BareItem, Dictionary, ListEntry};
+        let dict: Dictionary = Parser::new(value)
+            .parse()
+            .map_err(|_| LimitError::Syntax)?;
+        let mut limits = UploadLimits::default();
+        for (key, entry) in &dict {
+            let slot = match key.as_str() {
+                "max-size" => (&mut limits.max_size, "max-size"),
+                "min-size" => (&mut limits.min_size, "min-size"),
+                "max-append-size" => (&mut limits.max_append_size, "max-append-size"),
+                "min-append-size" => (&mut limits.min_append_size, "min-append-size"),
+                k if k == version.lifetime_key() => (&mut limits.max_age, version.lifetime_key()),
+                _ => continue,
+            };
+            let value = match entry {
+                ListEntry::Item(item) => match item.bare_item {
+                    BareItem::Integer(n) => u64::try_from(i64::from(n)).ok(),
+                    _ => None,
+                },
+                ListEntry::InnerList(_) => None,
+            };
+            *slot.0 = Some(value.ok_or(LimitError::WrongType(slot.1))?);
+        }
+        Ok(limits)
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn the_visitor_reads_as_a_dictionary_would(
+            members in proptest::collection::vec(
+                (
+                    proptest::sample::select(vec![
+                        "max-size", "min-size", "max-append-size", "min-append-size",
+                        "max-age", "expires", "future", "Max-Size",
+                    ]),
+                    proptest::sample::select(vec![
+                        "=0", "=10", "=999999999999999", "=-1", "=1.5", "=?1", "",
+                        "=\"3\"", "=(1 2)", "=:AAAA:", "=tok", "=10;p=1", "==", "=1000000000000000",
+                    ]),
+                ),
+                0..6,
+            ),
+            separator in proptest::sample::select(vec![", ", ",", " , ", ";", " "]),
+        ) {
+            let value = members
+                .iter()
+                .map(|(k, v)| format!("{k}{v}"))
+                .collect::<Vec<_>>()
+                .join(separator);
+            for version in [V8, InteropVersion::V6] {
+                let (ours, theirs) = (
+                    parse(value.as_bytes(), version),
+                    through_a_dictionary(value.as_bytes(), version),
+                );
+                // The dictionary names the first wrong key in its order;
+                // either way the field is refused for a wrong type.
+                let same = match (&ours, &theirs) {
+                    (Err(LimitError::WrongType(_)), Err(LimitError::WrongType(_))) => true,
+                    _ => ours == theirs,
+                };
+                proptest::prop_assert!(same, "{value:?} {version:?}: {ours:?} against {theirs:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_key_sent_twice_counts_by_its_last_instance() {
+        assert_eq!(
+            parse(b"max-size=?1, max-size=10", V8).map(|l| l.max_size),
+            Ok(Some(10))
+        );
+        assert_eq!(
+            parse(b"max-size=10, max-size=(1 2)", V8),
+            Err(LimitError::WrongType("max-size"))
+        );
     }
 
     #[test]

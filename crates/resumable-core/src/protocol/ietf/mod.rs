@@ -55,7 +55,7 @@ use std::ops::Range;
 use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
-use http::{HeaderMap, Method, StatusCode, header};
+use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, header};
 
 use super::message::error_message;
 use super::tus::{Declared, completed, location};
@@ -70,25 +70,27 @@ pub use problem::UploadProblem;
 pub use version::InteropVersion;
 
 /// `Upload-Draft-Interop-Version`: the draft iteration, on every request.
-pub(crate) const UPLOAD_DRAFT_INTEROP_VERSION: &str = "upload-draft-interop-version";
+pub(crate) const UPLOAD_DRAFT_INTEROP_VERSION: HeaderName =
+    HeaderName::from_static("upload-draft-interop-version");
 /// `Upload-Complete`: whether a request ends the upload (§4.1.2).
-pub(crate) const UPLOAD_COMPLETE: &str = "upload-complete";
+pub(crate) const UPLOAD_COMPLETE: HeaderName = HeaderName::from_static("upload-complete");
 /// `Upload-Offset`: where an append starts, and what the server holds (§4.1.1).
-pub(crate) const UPLOAD_OFFSET: &str = "upload-offset";
+pub(crate) const UPLOAD_OFFSET: HeaderName = HeaderName::from_static("upload-offset");
 /// `Upload-Length`: the whole representation's size (§4.1.3).
-pub(crate) const UPLOAD_LENGTH: &str = "upload-length";
+pub(crate) const UPLOAD_LENGTH: HeaderName = HeaderName::from_static("upload-length");
 /// `Upload-Limit`: the server's limits (§4.1.4).
-pub(crate) const UPLOAD_LIMIT: &str = "upload-limit";
+pub(crate) const UPLOAD_LIMIT: HeaderName = HeaderName::from_static("upload-limit");
 /// `Repr-Digest` (RFC 9530 §2).
-pub(crate) const REPR_DIGEST: &str = "repr-digest";
+pub(crate) const REPR_DIGEST: HeaderName = HeaderName::from_static("repr-digest");
 /// `Content-Digest` (RFC 9530 §3).
-pub(crate) const CONTENT_DIGEST: &str = "content-digest";
+pub(crate) const CONTENT_DIGEST: HeaderName = HeaderName::from_static("content-digest");
 /// `Want-Repr-Digest` (RFC 9530 §4).
-pub(crate) const WANT_REPR_DIGEST: &str = "want-repr-digest";
+pub(crate) const WANT_REPR_DIGEST: HeaderName = HeaderName::from_static("want-repr-digest");
 /// `Want-Content-Digest` (RFC 9530 §4).
-pub(crate) const WANT_CONTENT_DIGEST: &str = "want-content-digest";
+pub(crate) const WANT_CONTENT_DIGEST: HeaderName = HeaderName::from_static("want-content-digest");
 /// The media type of every append (§6).
-pub(crate) const PARTIAL_UPLOAD: &str = "application/partial-upload";
+pub(crate) const PARTIAL_UPLOAD: HeaderValue =
+    HeaderValue::from_static("application/partial-upload");
 
 /// The draft's rules: any byte count; the limits come from `Upload-Limit`
 /// (which the engine applies as they arrive); an answer that says the
@@ -135,10 +137,7 @@ fn finish_request(
         let value = digest::sha256_header(repr).ok_or(digest_error)?;
         builder = builder.header(REPR_DIGEST, value);
     }
-    Ok(builder.header(
-        UPLOAD_DRAFT_INTEROP_VERSION,
-        http::HeaderValue::from(u16::from(interop.number())),
-    ))
+    Ok(builder.header(UPLOAD_DRAFT_INTEROP_VERSION, interop.header_value()))
 }
 
 /// The request that creates the upload resource (§4.2.1): to the target

@@ -40,6 +40,15 @@ impl InteropVersion {
         }
     }
 
+    /// [`number`](Self::number) as the header value, made without
+    /// allocating: every request carries it.
+    pub(crate) fn header_value(self) -> http::HeaderValue {
+        http::HeaderValue::from_static(match self {
+            Self::V6 => "6",
+            Self::V8 => "8",
+        })
+    }
+
     /// The `Upload-Limit` key of the upload resource's remaining lifetime.
     pub(crate) fn lifetime_key(self) -> &'static str {
         match self {
@@ -65,6 +74,18 @@ impl TryFrom<u8> for InteropVersion {
             other => Err(format!(
                 "interop version {other} is not one this release speaks"
             )),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_header_value_is_the_number() {
+        for v in [InteropVersion::V6, InteropVersion::V8] {
+            assert_eq!(v.header_value(), v.number().to_string().as_str());
         }
     }
 }
