@@ -46,6 +46,10 @@ use crate::url_policy;
 /// body past this size and report [`TransportErrorKind::BodyTooLarge`].
 pub const MAX_RESPONSE_BODY: usize = 1024 * 1024;
 
+/// How far an upload's expiry told by the IETF draft's `max-age` may move
+/// before a checkpoint carries the new one (see `Upload::session_expires`).
+const EXPIRY_SLACK: Duration = Duration::from_secs(60);
+
 /// The least content an upload of the IETF draft is sent again with,
 /// halved, after a `413` that stated no limit: a server that refuses this
 /// much in one request is not one that halving gets through to.
@@ -754,8 +758,13 @@ impl Upload {
         if let Some(limits) = ietf::limits(headers, interop)
             && limits != session.limits
         {
+            // `max-age` counts down with every answer: the expiry it sets
+            // is checkpointed on its own terms (`session_expires`).
+            let timeless = |l: ietf::UploadLimits| ietf::UploadLimits { max_age: None, ..l };
+            if timeless(limits) != timeless(session.limits) {
+                self.checkpoint_due = true;
+            }
             session.limits = limits;
-            self.checkpoint_due = true;
         }
         if let Some(wanted) = ietf::digest::wanted(headers)
             && (wanted.content, wanted.repr) != (session.content_digest, session.repr_digest)
@@ -2064,9 +2073,18 @@ impl Upload {
 
     /// An answer named when the session expires (tus `Upload-Expires`,
     /// which may move).
+    /// Keeps when the session expires. The draft tells a lifetime as the
+    /// seconds left (`max-age`, on every answer), which moves by its
+    /// rounding and the time an answer takes: a move within
+    /// [`EXPIRY_SLACK`] is no news a checkpoint must carry.
     fn session_expires(&mut self, at: SystemTime) {
+        let slack = match self.protocol {
+            Protocol::Ietf { .. } => EXPIRY_SLACK,
+            Protocol::Gcs | Protocol::Tus => Duration::ZERO,
+        };
+        let moved = |was: SystemTime| was.duration_since(at).unwrap_or_else(|e| e.duration());
         if let Some(session) = self.session.as_mut()
-            && session.expires_at != Some(at)
+            && session.expires_at.is_none_or(|was| moved(was) > slack)
         {
             session.expires_at = Some(at);
             self.checkpoint_due = true;

@@ -64,6 +64,8 @@ struct Run {
     events: Vec<Event>,
     result: Result<Outcome, Error>,
     checkpoint: Option<Checkpoint>,
+    /// How many checkpoints the upload handed out.
+    checkpoints: usize,
     /// Each request's headers, in order.
     heads: Vec<http::HeaderMap>,
 }
@@ -95,6 +97,7 @@ fn drive(
         events: Vec::new(),
         result: Err(Error::Cancelled),
         checkpoint: None,
+        checkpoints: 0,
         heads: Vec::new(),
     };
     for _ in 0..200 {
@@ -131,7 +134,10 @@ fn drive(
             Action::Checksum(r) => {
                 up.feed_checksum(r.start, &data[r.start as usize..r.end as usize])
             }
-            Action::Checkpoint(cp) => run.checkpoint = Some(cp),
+            Action::Checkpoint(cp) => {
+                run.checkpoints += 1;
+                run.checkpoint = Some(cp);
+            }
             Action::RemoveCheckpoint => run.checkpoint = None,
             Action::Wait(until) => now = until,
             Action::Done(outcome) => {
@@ -648,6 +654,38 @@ fn a_413_stating_no_limit_is_sent_again_at_half_the_size_down_to_64_kib() {
         run.result
     );
     assert!(run.checkpoint.is_none(), "{:?}", run.checkpoint);
+}
+
+#[test]
+fn a_max_age_counting_down_asks_for_no_checkpoint_of_its_own() {
+    let data = source(1000);
+    let run_with = |ages: fn(usize) -> u64| {
+        let mut cfg = config(IetfStrategy::Careful, InteropVersion::V8, 1000, 100);
+        cfg.checkpoint_interval = Duration::from_secs(3600);
+        let mut up = upload(cfg);
+        drive(&mut up, &data, |n, req| {
+            let limit = format!("max-size=5000, max-age={}", ages(n));
+            let complete = req
+                .headers()
+                .get("upload-complete")
+                .map_or("?0", |c| c.to_str().unwrap());
+            match n {
+                0 => answer(201, &[("location", UPLOAD), ("upload-limit", &limit)]),
+                _ => answer(
+                    204,
+                    &[("upload-complete", complete), ("upload-limit", &limit)],
+                ),
+            }
+        })
+    };
+    // Seconds left, as the draft tells them: the expiry stays put.
+    let run = run_with(|n| 3600 - n as u64);
+    assert!(run.result.is_ok(), "{:?}", run.result);
+    assert_eq!(run.checkpoints, 1, "the creation's checkpoint alone");
+    // A lifetime that moves by more than a minute is carried at once.
+    let run = run_with(|n| 3600 + 120 * n as u64);
+    assert!(run.result.is_ok(), "{:?}", run.result);
+    assert_eq!(run.checkpoints, 10, "one per answer but the last");
 }
 
 #[test]
