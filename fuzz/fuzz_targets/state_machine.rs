@@ -18,7 +18,6 @@
 //! sim registered names it.
 #![no_main]
 
-use std::ops::Range;
 use std::time::{Duration, Instant, SystemTime};
 
 use arbitrary::Arbitrary;
@@ -29,6 +28,7 @@ use resumable_core::{
     RetryPolicy, Secret, SessionUrl, SourceError, TransportError, TransportErrorKind, Upload,
     crc32c_base64,
 };
+use resumable_fuzz::source;
 use resumable_sim::{API, Fault, KEY, Reply, Server, UNIT};
 
 /// The largest source the harness uploads.
@@ -179,17 +179,6 @@ struct Script {
     single: bool,
     seed: u64,
     answers: Vec<Answer>,
-}
-
-/// The source's bytes, made once per process.
-fn source(range: Range<u64>) -> &'static [u8] {
-    static DATA: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
-    let data = DATA.get_or_init(|| {
-        (0..MAX_SIZE)
-            .map(|i| (i.wrapping_mul(31) ^ (i >> 9)) as u8)
-            .collect()
-    });
-    &data[range.start as usize..range.end as usize]
 }
 
 /// The upload's configuration; a raw session is opened on the sim first.

@@ -14,9 +14,10 @@ use arbitrary::Arbitrary;
 use bytes::Bytes;
 use libfuzzer_sys::fuzz_target;
 use resumable_core::{
-    Action, Body, Checkpoint, Chunking, Config, Event, RetryPolicy, SessionUrl, TransportError,
-    TransportErrorKind, TusCreate, Upload,
+    Action, Body, Checkpoint, Chunking, Config, Event, RetryPolicy, SessionUrl, TransportErrorKind,
+    TusCreate, Upload,
 };
+use resumable_fuzz::{failure, source};
 use resumable_sim::{Reply as SimReply, TUS_ENDPOINT, TusFault, TusOptions, TusServer};
 
 /// The largest source the harness uploads.
@@ -88,17 +89,6 @@ struct Script {
     replies: Vec<Reply>,
 }
 
-/// The source's bytes, made once per process.
-fn source(range: std::ops::Range<u64>) -> &'static [u8] {
-    static DATA: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
-    let data = DATA.get_or_init(|| {
-        (0..MAX_SIZE)
-            .map(|i| (i.wrapping_mul(31) ^ (i >> 9)) as u8)
-            .collect()
-    });
-    &data[range.start as usize..range.end as usize]
-}
-
 fn fault(pick: FaultPick) -> TusFault {
     match pick {
         FaultPick::Status(s) => TusFault::Status(100 + s % 500),
@@ -119,11 +109,6 @@ fn answer(status: u16, headers: &[(HeaderPick, Vec<u8>)]) -> Option<http::Respon
         r = r.header(pick.name(), http::HeaderValue::from_bytes(value).ok()?);
     }
     r.body(Bytes::new()).ok()
-}
-
-/// A transport failure of `kind`, as a driver reports one.
-fn failure(kind: TransportErrorKind) -> TransportError {
-    TransportError::new(kind, "a fuzzed transport failure")
 }
 
 fuzz_target!(|script: Script| {
