@@ -10,9 +10,9 @@
 //! (`PATCH`) says in `Upload-Offset`, and its content starts at, the
 //! offset the engine last reported persisted; no content goes past the
 //! source, and only content ending at the source's end says
-//! `Upload-Complete: ?1`; the request in flight takes every interim and
-//! final answer until an interim makes the engine abandon it, and every
-//! one after that is refused as unknown; the persisted offset never goes
+//! `Upload-Complete: ?1`; the engine takes every interim and final answer
+//! to the request sent, also once an interim made it abandon the request
+//! (it then ignores them); the persisted offset never goes
 //! backwards within a session; the upload is done only at the source's
 //! size, with the source's CRC32C and SHA-256, and with the source's
 //! SHA-256 as the server's `Repr-Digest` of what it stored, when it sent
@@ -85,6 +85,9 @@ enum HeaderPick {
     InteropVersion,
     RetryAfter,
     ContentType,
+    ReprDigest,
+    WantReprDigest,
+    WantContentDigest,
 }
 
 impl HeaderPick {
@@ -98,6 +101,9 @@ impl HeaderPick {
             Self::InteropVersion => INTEROP,
             Self::RetryAfter => "retry-after",
             Self::ContentType => "content-type",
+            Self::ReprDigest => "repr-digest",
+            Self::WantReprDigest => "want-repr-digest",
+            Self::WantContentDigest => "want-content-digest",
         }
     }
 }
@@ -112,6 +118,11 @@ enum Value {
     /// The sim's upload resource of this number; relative when set.
     Upload(u8, bool),
     ProblemJson,
+    /// `sha-256=` a byte sequence of these bytes (32 of them make a
+    /// digest of the right length, of something else than the source).
+    Sha256(Vec<u8>),
+    /// `sha-256=` a preference.
+    WantSha256(u8),
     Raw(Vec<u8>),
 }
 
@@ -149,6 +160,12 @@ impl Value {
                 }
             }
             Self::ProblemJson => "application/problem+json".into(),
+            Self::Sha256(bytes) => {
+                use base64::Engine as _;
+                let b64 = base64::engine::general_purpose::STANDARD.encode(bytes);
+                format!("sha-256=:{b64}:").into_bytes()
+            }
+            Self::WantSha256(n) => format!("sha-256={}", n % 12).into_bytes(),
             Self::Raw(bytes) => bytes.clone(),
         }
     }
@@ -307,23 +324,15 @@ fn check_request(req: &Request, before: u64, total: u64, interop: InteropVersion
     source(content)
 }
 
-/// How the engine takes the answers to one request: every one, until an
-/// interim makes it abandon the request; then every one is refused.
+/// How the engine takes the answers to one request: every one, also once
+/// an interim made it abandon the request (those it ignores).
 #[derive(Default)]
-struct Calls {
-    informed: bool,
-    abandoned: bool,
-}
+struct Calls;
 
 impl Calls {
-    fn took(&mut self, result: Result<(), UsageError>, interim: bool) {
-        match result {
-            Ok(()) => {
-                assert!(!self.abandoned, "an abandoned request is taken again");
-                self.informed |= interim;
-            }
-            Err(UsageError::UnknownRequest) if self.informed => self.abandoned = true,
-            Err(e) => panic!("the request in flight is refused: {e:?}"),
+    fn took(&mut self, result: Result<(), UsageError>, _interim: bool) {
+        if let Err(e) = result {
+            panic!("an answer to the request sent is refused: {e:?}");
         }
     }
 }
@@ -354,7 +363,7 @@ impl Run {
             .up
             .handle_informational(id, head.status(), head.headers(), self.now);
         calls.took(taken, true);
-        while !calls.abandoned && self.pending.is_none() {
+        while self.pending.is_none() {
             let before = self.up.persisted();
             match self.up.poll_action(self.now) {
                 Action::Checkpoint(cp) => self.checkpoint = Some(cp),

@@ -180,6 +180,9 @@ pub enum Interrupt<'a> {
     Persisted(u64),
     /// Once the emulator holds a request (a `stall=` fault has begun).
     Held(&'a EmulatorHandle),
+    /// Once this holds, polled: e.g. a request is held *and* the
+    /// checkpoint it made due is saved, which a driver does concurrently.
+    When(&'a (dyn Fn() -> bool + Sync)),
 }
 
 /// A driver under test: one uploader, built from a [`Setup`].

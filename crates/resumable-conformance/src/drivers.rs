@@ -196,13 +196,18 @@ impl Driver for Blocking {
                 *self.trip.lock().unwrap_or_else(PoisonError::into_inner) = None;
                 result
             }
-            Interrupt::Held(emu) => {
+            Interrupt::Held(_) | Interrupt::When(_) => {
+                let ready = || match when {
+                    Interrupt::Held(emu) => emu.stats().held > 0,
+                    Interrupt::When(ready) => ready(),
+                    Interrupt::Persisted(_) => true,
+                };
                 let done = AtomicBool::new(false);
                 let stop = self.stop.clone();
                 std::thread::scope(|scope| {
                     scope.spawn(|| {
                         while !done.load(Ordering::SeqCst) {
-                            if emu.stats().held > 0 {
+                            if ready() {
                                 stop.stop();
                                 return;
                             }
@@ -386,6 +391,11 @@ impl Driver for Tokio {
                 }
                 Interrupt::Held(emu) => {
                     while emu.stats().held == 0 {
+                        tokio::time::sleep(POLL).await;
+                    }
+                }
+                Interrupt::When(ready) => {
+                    while !ready() {
                         tokio::time::sleep(POLL).await;
                     }
                 }

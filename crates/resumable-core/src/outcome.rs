@@ -48,8 +48,9 @@ pub struct Outcome {
     /// The source's CRC32C, when every byte was fed to the checksum.
     pub crc32c: Option<u32>,
     /// The source's SHA-256, for an upload of the IETF draft whose every
-    /// byte was hashed in this process (the `Repr-Digest` it sent, RFC 9530
-    /// §2); `None` for the other protocols.
+    /// byte was hashed (by this process, or by an earlier one whose
+    /// checkpoint kept the hash): the `Repr-Digest` it sent (RFC 9530 §2).
+    /// `None` for the other protocols.
     pub sha256: Option<[u8; 32]>,
     /// How many times the session was replaced.
     pub restarts: u32,

@@ -112,6 +112,10 @@ pub struct Upload {
     backoff: Backoff,
     next_id: u64,
     in_flight: Option<(RequestId, Flight)>,
+    /// The request the engine abandoned to cancel an upload of the IETF
+    /// draft that cannot go on ([`Upload::fail_and_cancel`]): a driver
+    /// may still hand over its answers, which are taken and ignored.
+    abandoned: Option<RequestId>,
     /// The URL of the request in flight: its host names a transport
     /// failure, its path and query are redacted from the failure's text.
     /// A clone of the request's own (shared, not copied).
@@ -122,6 +126,8 @@ pub struct Upload {
     wait_until: Option<Instant>,
     /// A checkpoint a resume needs is to be handed out at once.
     checkpoint_due: bool,
+    /// The session's expiry as the last checkpoint handed out carries it.
+    expiry_checkpointed: Option<SystemTime>,
     /// The persisted offset moved since the last checkpoint: one is handed
     /// out once [`Config::checkpoint_interval`] has passed.
     progress_unsaved: bool,
@@ -280,6 +286,8 @@ impl Upload {
             flight_uri: FlightUri::default(),
             answered: false,
             wait_until: None,
+            abandoned: None,
+            expiry_checkpointed: None,
             checkpoint_due: false,
             progress_unsaved: false,
             checkpointed_at: None,
@@ -430,6 +438,7 @@ impl Upload {
             }
             if self.checkpoint_due || self.progress_checkpoint_due(now) {
                 self.checkpoint_due = false;
+                self.expiry_checkpointed = self.session.as_ref().and_then(|s| s.expires_at);
                 self.progress_unsaved = false;
                 self.checkpointed_at = Some(now);
                 return Action::Checkpoint(self.checkpoint());
@@ -493,14 +502,18 @@ impl Upload {
     /// (at most [`MAX_RESPONSE_BODY`] bytes).
     ///
     /// A response to a request that is not in flight is refused with
-    /// [`UsageError::UnknownRequest`] and changes nothing.
+    /// [`UsageError::UnknownRequest`] and changes nothing; one to the
+    /// request an interim response made the engine abandon is ignored (see
+    /// [`Upload::handle_informational`]).
     pub fn handle_response(
         &mut self,
         id: RequestId,
         response: http::Response<Bytes>,
         now: Instant,
     ) -> Result<(), UsageError> {
-        let flight = self.take_flight(id)?;
+        let Some(flight) = self.take_flight(id)? else {
+            return Ok(());
+        };
         self.answered = true;
         let (parts, body) = response.into_parts();
         let protocol = self.protocol;
@@ -684,8 +697,10 @@ impl Upload {
     /// whose HTTP client surfaces them; call it as each arrives, before the
     /// final response, then poll: a checkpoint may be due, or, when the
     /// interim response shows the upload cannot go on (a `max-size` below
-    /// its length), the `DELETE` that cancels it; then abandon the request
-    /// in flight (its answer would be refused). Only an upload of
+    /// its length, another upload resource than one named before), the
+    /// `DELETE` that cancels it. Then drop the request in flight: its later
+    /// interims and its answer, if the driver still hands them over, are
+    /// taken and ignored. Only an upload of
     /// the IETF draft reads them: a `104 (Upload Resumption Supported)` of
     /// its interop version with `Location` makes an optimistic creation
     /// resumable mid-flight (a failure after it resumes with a `HEAD`
@@ -694,8 +709,9 @@ impl Upload {
     /// interim response (a `100`, a `103`, a `104` of another interop
     /// version) is ignored.
     ///
-    /// An interim response to a request that is not in flight is refused
-    /// with [`UsageError::UnknownRequest`] and changes nothing.
+    /// An interim response to a request that is not in flight (nor the one
+    /// abandoned) is refused with [`UsageError::UnknownRequest`] and
+    /// changes nothing.
     pub fn handle_informational(
         &mut self,
         id: RequestId,
@@ -705,8 +721,11 @@ impl Upload {
     ) -> Result<(), UsageError> {
         let flight = match &self.in_flight {
             Some((current, flight)) if *current == id => flight.clone(),
+            _ if self.abandoned == Some(id) => return Ok(()),
             _ => return Err(UsageError::UnknownRequest),
         };
+        // A server answered, if only for now.
+        self.answered = true;
         let Protocol::Ietf { interop } = self.protocol else {
             return Ok(());
         };
@@ -737,7 +756,7 @@ impl Upload {
         }
         if let Some(offset) = interim.offset
             && self.session.is_some()
-            && self.end.is_none()
+            && !self.stopping()
         {
             let _ = self.apply_persisted(offset);
         }
@@ -781,7 +800,7 @@ impl Upload {
         let max = self.ietf.as_ref().and_then(|s| s.limits.max_size);
         if let (Some(max), Some(total)) = (max, self.total)
             && total > max
-            && self.end.is_none()
+            && !self.stopping()
         {
             self.fail_and_cancel(Error::TooLarge {
                 message: format!("{total} bytes, more than the {max} the server takes"),
@@ -790,19 +809,29 @@ impl Upload {
         }
     }
 
+    /// Whether the upload is ending: ended, or cancelling its upload
+    /// resource before it ends. Nothing an answer says moves it on then.
+    fn stopping(&self) -> bool {
+        self.end.is_some() || self.cancel_reason.is_some()
+    }
+
     /// Ends an upload that cannot go on with `error`. An upload resource of
     /// the IETF draft is cancelled first, as the draft asks of a client that
     /// finds it cannot continue within the limits (§4.1.4, §4.2.1), or that
     /// the server named two upload resources (§4.2.2): the request in flight is
-    /// abandoned (its answer will be refused) and a `DELETE` is sent; the
-    /// upload ends with `error` however that is answered.
+    /// abandoned (its answers are ignored) and a `DELETE` is sent; the
+    /// upload ends with `error` however that is answered. Once a cancel is
+    /// under way, its first reason stands.
     fn fail_and_cancel(&mut self, error: Error) {
+        if self.cancel_reason.is_some() {
+            return;
+        }
         let ietf = matches!(self.protocol, Protocol::Ietf { .. });
-        if !ietf || self.session.is_none() || self.end.is_some() || self.cancel_reason.is_some() {
+        if !ietf || self.session.is_none() || self.end.is_some() {
             self.fail(error);
             return;
         }
-        self.in_flight = None;
+        self.abandoned = self.in_flight.take().map(|(id, _)| id);
         self.wait_until = None;
         self.backoff.reset();
         self.prefix_check = None;
@@ -855,16 +884,22 @@ impl Upload {
                 self.retry(now, RetryCause::OffsetConflict, retry_after);
             }
             Answer::ChecksumMismatch => self.retry(now, RetryCause::ChecksumMismatch, retry_after),
-            // An upload resource of the draft that cannot take the rest
-            // is cancelled, as one past `max-size` is (§4.2.1).
-            Answer::TooLarge(message) => self.fail_and_cancel(Error::TooLarge {
-                message,
-                max: self
-                    .tus
-                    .as_ref()
-                    .and_then(|t| t.max_size)
-                    .or_else(|| self.ietf.as_ref().and_then(|s| s.limits.max_size)),
-            }),
+            Answer::TooLarge(message) => {
+                let ietf_max = self.ietf.as_ref().and_then(|s| s.limits.max_size);
+                let max = self.tus.as_ref().and_then(|t| t.max_size).or(ietf_max);
+                let error = Error::TooLarge { message, max };
+                // Past the `max-size` the server states (by the length, or
+                // by what was sent of a stream), the upload resource cannot
+                // take the source: it is cancelled (§4.2.1). A bare `413`
+                // may be an intermediary's: the upload is kept, for a run
+                // with other settings.
+                let least = self.total.unwrap_or(self.sent_high);
+                if ietf_max.is_some_and(|max| least > max) {
+                    self.fail_and_cancel(error);
+                } else {
+                    self.fail(error);
+                }
+            }
             Answer::ProcessingFailed { status, message } => {
                 self.fail(Error::ProcessingFailed { status, message });
             }
@@ -894,7 +929,9 @@ impl Upload {
         error: &TransportError,
         now: Instant,
     ) -> Result<(), UsageError> {
-        let flight = self.take_flight(id)?;
+        let Some(flight) = self.take_flight(id)? else {
+            return Ok(());
+        };
         let kind = error.kind;
         if kind == TransportErrorKind::BodyTooLarge {
             self.fail(ProtocolError::BodyTooLarge(MAX_RESPONSE_BODY).into());
@@ -1115,9 +1152,11 @@ impl Upload {
 
     /// Cancels the upload: the request in flight is abandoned (its answer
     /// will be refused) and the session is deleted. The upload then ends
-    /// with [`Error::Cancelled`].
+    /// with [`Error::Cancelled`]; one the engine is cancelling already
+    /// (an upload of the IETF draft that cannot go on) ends with the error
+    /// that made it.
     pub fn cancel(&mut self) {
-        if self.end.is_some() {
+        if self.stopping() {
             return;
         }
         self.in_flight = None;
@@ -1550,12 +1589,18 @@ impl Upload {
 
     // --- answers ----------------------------------------------------------
 
-    fn take_flight(&mut self, id: RequestId) -> Result<Flight, UsageError> {
+    /// The request `id` in flight, taken out; `None` for the request the
+    /// engine abandoned, whose answers are ignored.
+    fn take_flight(&mut self, id: RequestId) -> Result<Option<Flight>, UsageError> {
         match self.in_flight.take() {
-            Some((current, flight)) if current == id => Ok(flight),
+            Some((current, flight)) if current == id => Ok(Some(flight)),
             other => {
                 self.in_flight = other;
-                Err(UsageError::UnknownRequest)
+                if self.abandoned == Some(id) {
+                    Ok(None)
+                } else {
+                    Err(UsageError::UnknownRequest)
+                }
             }
         }
     }
@@ -1636,7 +1681,7 @@ impl Upload {
     /// upload goes on from there, or ends when they were all of it. Without
     /// an offset, a `HEAD` asks.
     fn created_with(&mut self, first: Range<u64>, persisted: Option<u64>, now: Instant) {
-        if self.end.is_some() {
+        if self.stopping() {
             return;
         }
         self.sent_high = first.end;
@@ -2076,17 +2121,25 @@ impl Upload {
     /// Keeps when the session expires. The draft tells a lifetime as the
     /// seconds left (`max-age`, on every answer), which moves by its
     /// rounding and the time an answer takes: a move within
-    /// [`EXPIRY_SLACK`] is no news a checkpoint must carry.
+    /// [`EXPIRY_SLACK`] of what the last checkpoint carries is kept, but
+    /// is no news a checkpoint must carry at once.
     fn session_expires(&mut self, at: SystemTime) {
         let slack = match self.protocol {
             Protocol::Ietf { .. } => EXPIRY_SLACK,
             Protocol::Gcs | Protocol::Tus => Duration::ZERO,
         };
         let moved = |was: SystemTime| was.duration_since(at).unwrap_or_else(|e| e.duration());
-        if let Some(session) = self.session.as_mut()
-            && session.expires_at.is_none_or(|was| moved(was) > slack)
-        {
-            session.expires_at = Some(at);
+        let Some(session) = self.session.as_mut() else {
+            return;
+        };
+        if session.expires_at == Some(at) {
+            return;
+        }
+        // Against what the last checkpoint carries, so that small moves
+        // do not add up unsaved.
+        let saved = self.expiry_checkpointed.or(session.expires_at);
+        session.expires_at = Some(at);
+        if saved.is_none_or(|was| moved(was) > slack) {
             self.checkpoint_due = true;
         }
     }

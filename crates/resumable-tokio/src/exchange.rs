@@ -47,9 +47,10 @@ pub(crate) struct Exchange<'a, S: ?Sized> {
 pub(crate) enum Answer {
     /// The transport's answer: hand it to the engine.
     Final(Result<http::Response<Bytes>, TransportError>),
-    /// The engine ended while the request was in flight (an interim
-    /// response it refused), and handed out this action: carry it out in
-    /// place of a poll; the request is abandoned.
+    /// An interim response made the engine abandon the request in flight
+    /// (the `DELETE` that cancels an upload of the IETF draft that cannot
+    /// go on, or its end), and it handed out this action: carry it out in
+    /// place of a poll; the request is dropped.
     Ended(Box<Action>),
 }
 

@@ -103,10 +103,10 @@ pub(crate) fn run(
     }
 }
 
-/// A finished upload as a JSON line, with the protocol's `fields`. Neither
-/// tus nor the IETF draft reports a digest of the whole upload: the CRC32C
-/// (and, by the draft, the SHA-256 its `Repr-Digest` carried, in hex as
-/// `sha256sum` prints it) are the ones this process computed of the file.
+/// A finished upload as a JSON line, with the protocol's `fields`. The
+/// CRC32C (and, for the draft, the SHA-256 its `Repr-Digest` carried, in
+/// hex as `sha256sum` prints it) are the ones computed of the file; a
+/// draft server's own `Repr-Digest`, when it sent one, was found equal.
 fn result_json(name: &str, endpoint: &str, outcome: &Outcome, fields: Map<String, Value>) -> Value {
     let mut line = json!({
         "type": "result",

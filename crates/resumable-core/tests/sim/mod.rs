@@ -234,11 +234,9 @@ pub fn drive<M: Model>(
                     }
                 };
                 // An interim response can make the engine abandon the
-                // request (and cancel the upload); its answer is refused.
-                if answered.is_err() {
-                    assert!(!exchange.interim.is_empty(), "{answered:?}");
-                    run.transcript.push("(abandoned)".into());
-                }
+                // request (and cancel the upload); its answer is then taken
+                // and ignored.
+                answered.expect("the request in flight, or the one abandoned");
             }
             Action::Checksum(r) => {
                 run.transcript

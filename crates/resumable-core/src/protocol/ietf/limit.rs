@@ -133,16 +133,22 @@ impl<'de> EntryVisitor<'de> for Member<'_> {
 /// The limits an answer states: `None` when it has no `Upload-Limit` or an
 /// unusable one (ignored, as §4.1.4 allows). Field lines sent apart are one
 /// dictionary (RFC 9651 §4.2).
+/// Empty lines before the first value are no members (so a field of only
+/// empty lines is no field).
 pub(crate) fn from_headers(headers: &HeaderMap, version: InteropVersion) -> Option<UploadLimits> {
-    let mut lines = headers.get_all(super::UPLOAD_LIMIT).iter();
+    let mut lines = headers
+        .get_all(super::UPLOAD_LIMIT)
+        .iter()
+        .map(http::HeaderValue::as_bytes)
+        .skip_while(|line| line.is_empty());
     let first = lines.next()?;
     let Some(second) = lines.next() else {
-        return parse(first.as_bytes(), version).ok();
+        return parse(first, version).ok();
     };
-    let mut joined = first.as_bytes().to_vec();
-    for value in std::iter::once(second).chain(lines) {
+    let mut joined = first.to_vec();
+    for line in std::iter::once(second).chain(lines) {
         joined.push(b',');
-        joined.extend_from_slice(value.as_bytes());
+        joined.extend_from_slice(line);
     }
     parse(&joined, version).ok()
 }
@@ -294,5 +300,11 @@ mod tests {
         assert_eq!(limits.and_then(|l| l.max_age), Some(5));
         headers.append("upload-limit", http::HeaderValue::from_static("max-size=x"));
         assert_eq!(from_headers(&headers, V8), None);
+        // An empty field says nothing: the limits known stay.
+        let mut headers = HeaderMap::new();
+        headers.append("upload-limit", http::HeaderValue::from_static(""));
+        assert_eq!(from_headers(&headers, V8), None);
+        headers.append("upload-limit", http::HeaderValue::from_static("max-size=10"));
+        assert_eq!(from_headers(&headers, V8).and_then(|l| l.max_size), Some(10));
     }
 }

@@ -12,8 +12,11 @@
 //! the request that ends with `Upload-Complete: ?1` is answered by the
 //! target resource itself, and `DELETE` cancels (§4.5). `Upload-Limit`
 //! (§4.1.4) bounds the sizes and the lifetime; a request refused with
-//! `413` goes again within the smaller limit the answer states, or, with
-//! none stated, at half its size, down to 64 KiB. Every request carries
+//! `413` goes again within the smaller `max-append-size` the answer
+//! states, or else at half its size, as long as that is at least 64 KiB
+//! and the server's `min-append-size`. A source past the `max-size` the
+//! server states is refused and its upload resource cancelled (§4.2.1), as
+//! is one of two upload resources a creation was named (§4.2.2). Every request carries
 //! `Upload-Draft-Interop-Version` (appendix "Draft Version
 //! Identification"), and a `104` of another version is ignored.
 //!
