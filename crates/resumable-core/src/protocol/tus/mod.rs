@@ -52,7 +52,7 @@ use std::ops::Range;
 use std::time::SystemTime;
 
 use bytes::Bytes;
-use http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, header};
 
 use super::message::error_message;
 use super::{Answer, Base, BuildError, Rules, Sent, is_retryable, upload_request};
@@ -69,21 +69,22 @@ pub(crate) use hash::Hasher;
 /// The protocol version this codec speaks.
 pub(crate) const VERSION: &str = "1.0.0";
 /// `Tus-Resumable`: the version of every request and answer but `OPTIONS`.
-pub(crate) const TUS_RESUMABLE: &str = "tus-resumable";
+pub(crate) const TUS_RESUMABLE: HeaderName = HeaderName::from_static("tus-resumable");
 /// `Upload-Offset`: where a `PATCH` appends, and what the server holds.
-pub(crate) const UPLOAD_OFFSET: &str = "upload-offset";
+pub(crate) const UPLOAD_OFFSET: HeaderName = HeaderName::from_static("upload-offset");
 /// `Upload-Length`: the whole upload's size.
-pub(crate) const UPLOAD_LENGTH: &str = "upload-length";
+pub(crate) const UPLOAD_LENGTH: HeaderName = HeaderName::from_static("upload-length");
 /// `Upload-Defer-Length: 1`: the size is told later.
-pub(crate) const UPLOAD_DEFER_LENGTH: &str = "upload-defer-length";
+pub(crate) const UPLOAD_DEFER_LENGTH: HeaderName = HeaderName::from_static("upload-defer-length");
 /// `Upload-Metadata`: the upload's name and type, and the caller's pairs.
-pub(crate) const UPLOAD_METADATA: &str = "upload-metadata";
+pub(crate) const UPLOAD_METADATA: HeaderName = HeaderName::from_static("upload-metadata");
 /// `Upload-Checksum`: the digest of one `PATCH`'s body.
-pub(crate) const UPLOAD_CHECKSUM: &str = "upload-checksum";
+pub(crate) const UPLOAD_CHECKSUM: HeaderName = HeaderName::from_static("upload-checksum");
 /// `Upload-Expires`: when an unfinished upload stops being resumable.
-pub(crate) const UPLOAD_EXPIRES: &str = "upload-expires";
+pub(crate) const UPLOAD_EXPIRES: HeaderName = HeaderName::from_static("upload-expires");
 /// The content type of every `PATCH`.
-pub(crate) const OFFSET_OCTET_STREAM: &str = "application/offset+octet-stream";
+pub(crate) const OFFSET_OCTET_STREAM: HeaderValue =
+    HeaderValue::from_static("application/offset+octet-stream");
 
 /// tus's rules: any byte count, no limit on one request beyond the
 /// server's `Tus-Max-Size` (which the engine applies when discovered), never
@@ -112,7 +113,7 @@ pub(crate) struct PatchExtras<'a> {
 
 /// A request builder with `Tus-Resumable`.
 fn tus_request(builder: http::request::Builder) -> http::request::Builder {
-    builder.header(TUS_RESUMABLE, VERSION)
+    builder.header(TUS_RESUMABLE, HeaderValue::from_static(VERSION))
 }
 
 /// `OPTIONS` to `uri`: what the server supports. No `Tus-Resumable`.
@@ -143,7 +144,7 @@ pub(crate) fn create(
     ));
     builder = match total {
         Some(total) => builder.header(UPLOAD_LENGTH, number::header(total)),
-        None => builder.header(UPLOAD_DEFER_LENGTH, "1"),
+        None => builder.header(UPLOAD_DEFER_LENGTH, HeaderValue::from_static("1")),
     };
     let metadata = metadata::build(create.metadata_pairs()).map_err(|_| BuildError {
         what: "the tus metadata",
