@@ -47,6 +47,27 @@ fn attempt<D: Driver>(create: IetfCreate, bytes: &[u8]) -> Result<Outcome, Uploa
     })
 }
 
+/// A careful upload of 3 units (a pattern of `seed`) to an emulator with
+/// `faults`, which must fail with an error `expected` accepts; returns the
+/// emulator, to look into.
+fn failed_careful_upload<D: Driver>(
+    faults: &str,
+    seed: u32,
+    expected: fn(&Error) -> bool,
+) -> EmulatorHandle {
+    let emu = emulator(faults);
+    let bytes = data(3 * UNIT, seed);
+    let create = creation(&emu, InteropVersion::LATEST, IetfStrategy::Careful);
+    let result = attempt::<D>(create, &bytes);
+    assert!(
+        matches!(&result, Err(UploadError::Upload(e)) if expected(e)),
+        "{}: {result:?}\n{:#?}",
+        D::NAME,
+        emu.request_log()
+    );
+    emu
+}
+
 /// Uploads `bytes` to `emu` with a fresh uploader of `D`, to its
 /// successful end; returns its session restarts.
 fn upload<D: Driver>(emu: &EmulatorHandle, create: IetfCreate, bytes: &[u8]) -> u32 {
@@ -199,22 +220,9 @@ pub fn ietf_emulator_goes_on_after_a_409_from_a_lie_about_the_offset<D: Driver>(
 /// finds the upload does not match it, and the upload ends as a failed
 /// processing of a complete upload, never reported done.
 pub fn ietf_emulator_refuses_a_damaged_upload_by_its_repr_digest<D: Driver>() {
-    let emu = emulator("ietf-patch#2 corrupt");
-    let bytes = data(3 * UNIT, 79);
-    let create = creation(&emu, InteropVersion::LATEST, IetfStrategy::Careful);
-    let result = attempt::<D>(create, &bytes);
-    assert!(
-        matches!(
-            result,
-            Err(UploadError::Upload(Error::ProcessingFailed {
-                status: 400,
-                ..
-            }))
-        ),
-        "{}: {result:?}\n{:#?}",
-        D::NAME,
-        emu.request_log()
-    );
+    let emu = failed_careful_upload::<D>("ietf-patch#2 corrupt", 79, |e| {
+        matches!(e, Error::ProcessingFailed { status: 400, .. })
+    });
     let states: Vec<_> = emu.ietf_uploads().iter().map(|u| u.state).collect();
     assert_eq!(states, [IetfStatus::Failed]);
 }
@@ -224,21 +232,10 @@ pub fn ietf_emulator_refuses_a_damaged_upload_by_its_repr_digest<D: Driver>() {
 /// the emulator computed of what it stored (§10.1) is not the file's, so
 /// the upload ends with an integrity error, never reported done.
 pub fn ietf_emulator_damage_found_by_the_repr_digest_of_a_head<D: Driver>() {
-    let emu = emulator("ietf-patch#2 corrupt; ietf-patch#3 drop-response");
-    let bytes = data(3 * UNIT, 83);
-    let create = creation(&emu, InteropVersion::LATEST, IetfStrategy::Careful);
-    let result = attempt::<D>(create, &bytes);
-    assert!(
-        matches!(
-            result,
-            Err(UploadError::Upload(Error::Integrity(
-                IntegrityError::Sha256
-            )))
-        ),
-        "{}: {result:?}\n{:#?}",
-        D::NAME,
-        emu.request_log()
-    );
+    let faults = "ietf-patch#2 corrupt; ietf-patch#3 drop-response";
+    let emu = failed_careful_upload::<D>(faults, 83, |e| {
+        matches!(e, Error::Integrity(IntegrityError::Sha256))
+    });
     let log = emu.request_log();
     assert_eq!(
         kinds(&log),

@@ -2011,15 +2011,12 @@ impl Upload {
     /// The protocol's rules, with what the server said of its limits.
     fn rules(&self) -> Rules {
         let mut rules = self.protocol.rules();
-        if let Some(max) = self.tus.as_ref().and_then(|t| t.max_size) {
-            rules.max_append = Some(rules.max_append.map_or(max, |m| m.min(max)));
+        if let Some(tus) = self.tus.as_ref() {
+            rules.max_append = tighter(rules.max_append, tus.max_size);
         }
         if let Some(session) = self.ietf.as_ref() {
             let stated = session.limits.max_append_size.filter(|&m| m > 0);
-            rules.max_append = match (stated, session.content_cap) {
-                (Some(stated), Some(cap)) => Some(stated.min(cap)),
-                (stated, cap) => stated.or(cap),
-            };
+            rules.max_append = tighter(stated, session.content_cap);
             rules.min_append = session.limits.min_append_size;
         }
         rules
@@ -2117,12 +2114,10 @@ impl Upload {
     }
 
     /// An answer named when the session expires (tus `Upload-Expires`,
-    /// which may move).
-    /// Keeps when the session expires. The draft tells a lifetime as the
-    /// seconds left (`max-age`, on every answer), which moves by its
-    /// rounding and the time an answer takes: a move within
-    /// [`EXPIRY_SLACK`] of what the last checkpoint carries is kept, but
-    /// is no news a checkpoint must carry at once.
+    /// which may move). The draft tells it as the seconds left (`max-age`,
+    /// on every answer), which moves by its rounding and the time an answer
+    /// takes: a move within [`EXPIRY_SLACK`] of what the last checkpoint
+    /// carries is kept, but is no news a checkpoint must carry at once.
     fn session_expires(&mut self, at: SystemTime) {
         let slack = match self.protocol {
             Protocol::Ietf { .. } => EXPIRY_SLACK,
@@ -2142,6 +2137,14 @@ impl Upload {
         if saved.is_none_or(|was| moved(was) > slack) {
             self.checkpoint_due = true;
         }
+    }
+}
+
+/// The lower of two limits, where `None` is no limit.
+fn tighter(a: Option<u64>, b: Option<u64>) -> Option<u64> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
     }
 }
 

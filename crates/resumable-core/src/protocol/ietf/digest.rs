@@ -7,10 +7,9 @@
 //! algorithm RFC 9530 lists first among the active ones.
 
 use http::{HeaderMap, HeaderValue};
-use std::convert::Infallible;
+use sfv::{BareItemFromInput, DictSerializer, KeyRef};
 
-use sfv::visitor::{DictionaryVisitor, EntryVisitor, Ignored, InnerListVisitor, ItemVisitor};
-use sfv::{BareItemFromInput, DictSerializer, KeyRef, Parser};
+use super::members::last_members;
 
 /// The algorithm key of SHA-256 in RFC 9530's registry.
 const SHA_256: &KeyRef = KeyRef::constant("sha-256");
@@ -28,68 +27,22 @@ pub fn sha256_header(digest: &[u8]) -> Option<HeaderValue> {
 /// SHA-256: its `sha-256` member an Integer from 1 to 10 (0 means "not
 /// acceptable", RFC 9530 §4). A value that is no dictionary asks nothing.
 pub fn wants_sha256(value: &[u8]) -> bool {
-    sha256_member(value, |bare| {
-        matches!(bare, BareItemFromInput::Integer(n) if (1..=10).contains(&i64::from(n)))
+    let [wanted] = last_members(value, [SHA_256.as_str()], |item| {
+        matches!(item, Some(BareItemFromInput::Integer(n)) if (1..=10).contains(&i64::from(n)))
     })
-    .unwrap_or(false)
+    .unwrap_or_default();
+    wanted.unwrap_or(false)
 }
 
 /// The SHA-256 a `Repr-Digest` or `Content-Digest` value carries: its
 /// `sha-256` member, a Byte Sequence of 32 bytes (RFC 9530 §2, §3). A
 /// value that is no dictionary, or has no such member, carries none.
 pub fn sha256_of_field(value: &[u8]) -> Option<[u8; 32]> {
-    sha256_member(value, |bare| match bare {
-        BareItemFromInput::ByteSequence(bytes) => <[u8; 32]>::try_from(bytes.as_slice()).ok(),
+    let [digest] = last_members(value, [SHA_256.as_str()], |item| match item {
+        Some(BareItemFromInput::ByteSequence(bytes)) => <[u8; 32]>::try_from(bytes.as_slice()).ok(),
         _ => None,
-    })
-    .flatten()
-}
-
-/// What `read` makes of a digest field's `sha-256` member (the fields of
-/// RFC 9530 are dictionaries keyed by algorithm): `None` when the value is
-/// no dictionary or has no such member as an item. Read as it is parsed,
-/// with nothing built (answers carry these fields often); a key sent twice
-/// counts by its last instance (RFC 9651 §4.2.2).
-fn sha256_member<T>(value: &[u8], read: fn(BareItemFromInput<'_>) -> T) -> Option<T> {
-    Parser::new(value)
-        .parse_dictionary_with_visitor(Sha256Member { read, value: None })
-        .ok()
-        .flatten()
-}
-
-/// The visitor of [`sha256_member`].
-struct Sha256Member<T> {
-    read: fn(BareItemFromInput<'_>) -> T,
-    value: Option<T>,
-}
-
-impl<'de, T> DictionaryVisitor<'de> for Sha256Member<T> {
-    type Out = Option<T>;
-    type Error = Infallible;
-
-    fn entry(&mut self, key: &'de KeyRef) -> Result<impl EntryVisitor<'de>, Self::Error> {
-        Ok((key == SHA_256).then_some(self))
-    }
-
-    fn finish(self) -> Result<Self::Out, Self::Error> {
-        Ok(self.value)
-    }
-}
-
-impl<'de, T> EntryVisitor<'de> for &mut Sha256Member<T> {
-    type Error = Infallible;
-
-    fn item(self) -> Result<impl ItemVisitor<'de>, Self::Error> {
-        Ok(move |bare: BareItemFromInput<'de>| {
-            self.value = Some((self.read)(bare));
-            Ok::<_, Infallible>(Ignored)
-        })
-    }
-
-    fn inner_list(self) -> Result<impl InnerListVisitor<'de>, Self::Error> {
-        self.value = None;
-        Ok(Ignored)
-    }
+    })?;
+    digest.flatten()
 }
 
 /// What an answer asks the client to send, when it says.

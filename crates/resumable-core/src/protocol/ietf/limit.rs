@@ -8,12 +8,10 @@
 
 use http::HeaderMap;
 use serde::{Deserialize, Serialize};
-use std::convert::Infallible;
-
-use sfv::visitor::{DictionaryVisitor, EntryVisitor, Ignored, InnerListVisitor, ItemVisitor};
-use sfv::{BareItemFromInput, KeyRef, Parser};
+use sfv::BareItemFromInput;
 
 use super::InteropVersion;
+use super::members::last_members;
 
 /// The limits a server puts on an upload (`Upload-Limit`, §4.1.4); `None`
 /// where it set none.
@@ -51,83 +49,31 @@ pub enum LimitError {
 /// Parses an `Upload-Limit` value, reading the lifetime under the key
 /// `version` names it by.
 pub fn parse(value: &[u8], version: InteropVersion) -> Result<UploadLimits, LimitError> {
-    Parser::new(value)
-        .parse_dictionary_with_visitor(Members {
-            keys: [
-                "max-size",
-                "min-size",
-                "max-append-size",
-                "min-append-size",
-                version.lifetime_key(),
-            ],
-            slots: [None; 5],
-        })
-        .map_err(|_| LimitError::Syntax)?
-}
-
-/// A known key's last value: a non-negative Integer, or `Err` for one of
-/// another type (which invalidates the field once the whole is parsed).
-type Slot = Option<Result<u64, ()>>;
-
-/// Reads the dictionary's members as they are parsed, without building
-/// it (every answer carries the field: nothing is allocated). A key sent
-/// twice counts by its last instance (RFC 9651 §4.2.2), so a wrong type is
-/// judged only at the end.
-struct Members {
-    /// The known keys, in [`UploadLimits`]' order (the lifetime's is the
-    /// interop version's).
-    keys: [&'static str; 5],
-    slots: [Slot; 5],
-}
-
-impl<'de> DictionaryVisitor<'de> for Members {
-    type Out = Result<UploadLimits, LimitError>;
-    type Error = Infallible;
-
-    fn entry(&mut self, key: &'de KeyRef) -> Result<impl EntryVisitor<'de>, Self::Error> {
-        let known = self.keys.iter().position(|k| key.as_str() == *k);
-        Ok(known.map(|i| Member(&mut self.slots[i])))
+    let keys = [
+        "max-size",
+        "min-size",
+        "max-append-size",
+        "min-append-size",
+        version.lifetime_key(),
+    ];
+    let count = |item: Option<BareItemFromInput<'_>>| match item {
+        Some(BareItemFromInput::Integer(n)) => u64::try_from(i64::from(n)).ok(),
+        _ => None,
+    };
+    let members = last_members(value, keys, count).ok_or(LimitError::Syntax)?;
+    let mut values = [None; 5];
+    for ((value, member), key) in values.iter_mut().zip(members).zip(keys) {
+        // A known key of another type invalidates the field.
+        *value = member.map(|n| n.ok_or(LimitError::WrongType(key))).transpose()?;
     }
-
-    fn finish(self) -> Result<Self::Out, Self::Error> {
-        let mut values = [None; 5];
-        for ((value, slot), key) in values.iter_mut().zip(self.slots).zip(self.keys) {
-            match slot.transpose() {
-                Ok(v) => *value = v,
-                Err(()) => return Ok(Err(LimitError::WrongType(key))),
-            }
-        }
-        let [max_size, min_size, max_append_size, min_append_size, max_age] = values;
-        Ok(Ok(UploadLimits {
-            max_size,
-            min_size,
-            max_append_size,
-            min_append_size,
-            max_age,
-        }))
-    }
-}
-
-/// One known member's value, into its slot.
-struct Member<'a>(&'a mut Slot);
-
-impl<'de> EntryVisitor<'de> for Member<'_> {
-    type Error = Infallible;
-
-    fn item(self) -> Result<impl ItemVisitor<'de>, Self::Error> {
-        Ok(move |bare: BareItemFromInput<'de>| {
-            *self.0 = Some(match bare {
-                BareItemFromInput::Integer(n) => u64::try_from(i64::from(n)).map_err(|_| ()),
-                _ => Err(()),
-            });
-            Ok::<_, Infallible>(Ignored)
-        })
-    }
-
-    fn inner_list(self) -> Result<impl InnerListVisitor<'de>, Self::Error> {
-        *self.0 = Some(Err(()));
-        Ok(Ignored)
-    }
+    let [max_size, min_size, max_append_size, min_append_size, max_age] = values;
+    Ok(UploadLimits {
+        max_size,
+        min_size,
+        max_append_size,
+        min_append_size,
+        max_age,
+    })
 }
 
 /// The limits an answer states: `None` when it has no `Upload-Limit` or an
@@ -212,7 +158,7 @@ mod tests {
         value: &[u8],
         version: InteropVersion,
     ) -> Result<UploadLimits, LimitError> {
-        use sfv::{BareItem, Dictionary, ListEntry};
+        use sfv::{BareItem, Dictionary, ListEntry, Parser};
         let dict: Dictionary = Parser::new(value)
             .parse()
             .map_err(|_| LimitError::Syntax)?;

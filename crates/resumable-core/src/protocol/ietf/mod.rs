@@ -52,6 +52,7 @@ macro_rules! header_codecs {
 }
 
 header_codecs!(digest, fields, limit, problem);
+mod members;
 mod version;
 
 use std::ops::Range;
